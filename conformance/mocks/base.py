@@ -1,0 +1,122 @@
+"""What every reference mock shares: fault switches, options, and a loopback server.
+
+A mock is a Starlette app built from a ``MockConfig``.  Ambiguous vendor behaviours are
+*options* (each documented alternative selectable); *faults* turn one documented behaviour
+off at a time so the project's own tests can prove the suite notices (mutation testing).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A named way to break one documented behaviour; ``requirement`` must then fail."""
+
+    name: str
+    requirement: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Option:
+    """A behaviour the vendor docs leave open; every choice is a documented alternative."""
+
+    name: str
+    choices: tuple[str, ...]
+    default: str
+    description: str
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    faults: frozenset[str] = frozenset()
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def has(self, fault: str) -> bool:
+        return fault in self.faults
+
+    def option(self, name: str, default: str) -> str:
+        return self.options.get(name, default)
+
+
+@dataclass(frozen=True)
+class MockDefinition:
+    """One vendor's mock: its switches and how to build it."""
+
+    vendor: str
+    faults: tuple[Fault, ...]
+    options: tuple[Option, ...]
+    create_app: Callable[[MockConfig], Starlette]
+    # The settings (token, project_id, ...) a client needs to use a mock built from a config.
+    credentials: Callable[[MockConfig], dict[str, str]]
+
+    def config(self, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None) -> MockConfig:
+        known = {f.name for f in self.faults}
+        unknown = [f for f in faults if f not in known]
+        if unknown:
+            raise ValueError(f"unknown {self.vendor} mock fault(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        chosen = {o.name: o.default for o in self.options}
+        for name, value in (options or {}).items():
+            option = next((o for o in self.options if o.name == name), None)
+            if option is None:
+                raise ValueError(f"unknown {self.vendor} mock option {name!r}")
+            if value not in option.choices:
+                raise ValueError(f"{self.vendor} mock option {name} must be one of {', '.join(option.choices)}")
+            chosen[name] = value
+        return MockConfig(frozenset(faults), chosen)
+
+    def fault(self, name: str) -> Fault:
+        return next(f for f in self.faults if f.name == name)
+
+
+class RunningMock:
+    """A uvicorn server for an app on a loopback port, in a daemon thread.
+
+    Use as a context manager; ``url`` is ready when ``__enter__`` returns.
+    """
+
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning") -> None:
+        self.app = app
+        self.host = host
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port = self._sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> RunningMock:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"mock server on {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def __enter__(self) -> RunningMock:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,277 @@
+"""The vendor-profile interface: everything vendor-specific that scenario checks need.
+
+Scenario checks are written once against this interface and driven by a profile's data
+tables (``transitions`` and ``probes``).  A new vendor is a spec, a profile, a mock and a
+requirement catalogue -- not a fork of the checks.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+import jsonschema
+
+from conformance.settings import Settings
+from conformance.specs import spec_path
+
+# Marker for "leave this field out of the request" in probe bodies.
+MISSING: Any = object()
+
+# Auth modes a probe can ask for.
+AUTH_MODES = ("valid", "none", "invalid", "forbidden", "expired")
+
+
+class TargetError(Exception):
+    """The target could not be reached or credentials could not be obtained (exit status 3)."""
+
+
+class NotCovered(Exception):
+    """A check cannot run against this target (e.g. no forbidden credential was given)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came back from one operation, normalised for checks."""
+
+    status: int
+    code: str | None  # the vendor's error code from the envelope, if any
+    body: Any  # parsed JSON, or None
+    response: httpx.Response
+
+    @property
+    def text(self) -> str:
+        return self.response.text[:500]
+
+    def describe(self) -> str:
+        req = self.response.request
+        return f"{req.method} {req.url.path} -> {self.status} {self.text}"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of a state table: ``operation`` on a key in ``from_state``.
+
+    A row with ``to_state`` must succeed (``status``) and leave the key in ``to_state``;
+    a row without must be refused with one of ``status`` and one of ``codes`` (empty: any
+    code) and leave the key where it was.
+    """
+
+    requirement: str
+    operation: str
+    from_state: str
+    to_state: str | None = None
+    status: frozenset[int] = frozenset({200})
+    codes: frozenset[str] = frozenset()
+
+    @property
+    def id(self) -> str:
+        target = self.to_state if self.to_state else "refused"
+        return f"{self.requirement}:{self.operation}@{self.from_state}->{target}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request with one thing changed, and the documented answer(s) to it.
+
+    ``key`` picks the key the request names: a scratch key in that state, ``"unknown"``
+    (well-formed, never existed), ``"malformed"``, or ``"none"`` for operations without a key.
+    ``body`` entries override or (with ``MISSING``) drop request fields; ``raw`` replaces the
+    body with bytes.  ``status``/``codes`` list every documented alternative.
+    ``check`` optionally inspects a successful outcome further (shape checks).
+    """
+
+    requirement: str
+    name: str
+    operation: str
+    key: str = "enabled"
+    body: Mapping[str, Any] = field(default_factory=dict)
+    raw: bytes | None = None
+    auth: str = "valid"
+    status: frozenset[int] = frozenset({200})
+    codes: frozenset[str] = frozenset()
+    check: Callable[[Outcome], str | None] | None = None
+    read_only: bool = False  # True: changes nothing on the target (safe under --read-only)
+
+    @property
+    def id(self) -> str:
+        return f"{self.requirement}:{self.name}"
+
+
+class Profile(ABC):
+    """A vendor: how to authenticate, make scratch keys, read states and call operations."""
+
+    vendor: ClassVar[str]
+    spec_file: ClassVar[str]
+    # Vendor state names reachable for a scratch key, and the common life-cycle name of each.
+    states: ClassVar[Mapping[str, str]]
+    transitions: ClassVar[tuple[Transition, ...]]
+    probes: ClassVar[tuple[Probe, ...]]
+    # Requirement proved by "every error body has the documented envelope".
+    envelope_requirement: ClassVar[str]
+    # JSON schemas of the documented error envelopes; a body matching any one is fine.
+    error_schemas: ClassVar[tuple[Mapping[str, Any], ...]]
+    # Schemathesis check name -> requirement id, for the generated layer.
+    generated_requirements: ClassVar[Mapping[str, str]]
+    # Operations (spec operationIds) that change nothing; the generated layer's --read-only set.
+    read_only_operations: ClassVar[frozenset[str]] = frozenset()
+    # Operations (spec operationIds) of the key life cycle, for --scope lifecycle.
+    lifecycle_operations: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.created: list[str] = []
+        self._client: httpx.Client | None = None
+
+    # -- transport -------------------------------------------------------------------------
+
+    def verify(self) -> ssl.SSLContext | bool | str:
+        if self.settings.insecure:
+            return False
+        return self.settings.ca_bundle or True
+
+    def new_client(self, auth: str = "valid") -> httpx.Client:
+        """A client for ``base_url`` carrying credentials of the given mode."""
+        return httpx.Client(
+            base_url=self.settings.base_url,
+            timeout=httpx.Timeout(self.settings.timeout),
+            verify=self.verify(),
+            auth=self.auth_for(auth),
+            headers=self.headers_for(auth),
+        )
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = self.new_client()
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def auth_for(self, mode: str) -> httpx.Auth | None:
+        """An httpx auth flow for ``mode`` (request signing, token refresh); None for headers only."""
+        return None
+
+    @abstractmethod
+    def headers_for(self, mode: str) -> dict[str, str]:
+        """Static headers carrying the credential of ``mode`` (see ``AUTH_MODES``).
+
+        Raise ``NotCovered`` when the run has no credential of that kind.
+        """
+
+    def preflight(self) -> None:
+        """Reach the target and obtain credentials once; raise ``TargetError`` if impossible."""
+        try:
+            self.client.get("/", timeout=self.settings.timeout)
+        except httpx.HTTPError as exc:
+            raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
+
+    # -- operations ------------------------------------------------------------------------
+
+    @abstractmethod
+    def build_request(
+        self, client: httpx.Client, operation: str, key_id: str | None, body: Mapping[str, Any]
+    ) -> httpx.Request:
+        """The request for ``operation`` on ``key_id`` with ``body`` merged over the defaults."""
+
+    @abstractmethod
+    def error_code(self, body: Any) -> str | None:
+        """The vendor error code in an error body, or None."""
+
+    def call(
+        self,
+        operation: str,
+        key_id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        auth: str = "valid",
+        raw: bytes | None = None,
+    ) -> Outcome:
+        client = self.client if auth == "valid" else self.new_client(auth)
+        try:
+            request = self.build_request(client, operation, key_id, body or {})
+            if raw is not None:
+                request = client.build_request(
+                    request.method, request.url, content=raw, headers={"Content-Type": "application/json"}
+                )
+            response = client.send(request)
+        finally:
+            if client is not self.client:
+                client.close()
+        return self.outcome(response)
+
+    def outcome(self, response: httpx.Response) -> Outcome:
+        try:
+            body = response.json() if response.content else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        code = self.error_code(body) if response.status_code >= 400 else None
+        return Outcome(response.status_code, code, body, response)
+
+    # -- scratch keys ----------------------------------------------------------------------
+
+    @abstractmethod
+    def create_key(self) -> str:
+        """Create a scratch key (named with the run id) and return its id."""
+
+    @abstractmethod
+    def key_state(self, key_id: str) -> str:
+        """The vendor state name of ``key_id``."""
+
+    @abstractmethod
+    def drive_to(self, key_id: str, state: str) -> None:
+        """Move a freshly created key to ``state`` using documented operations only."""
+
+    @abstractmethod
+    def cleanup_key(self, key_id: str) -> None:
+        """Schedule deletion of an owned key with the shortest window the vendor allows."""
+
+    @abstractmethod
+    def unknown_key_id(self) -> str:
+        """A well-formed id that names no key."""
+
+    @abstractmethod
+    def malformed_key_id(self) -> str:
+        """An id that breaks the documented id format."""
+
+    def key_in(self, state: str) -> str:
+        key_id = self.create_key()
+        self.created.append(key_id)
+        self.drive_to(key_id, state)
+        return key_id
+
+    # -- envelopes -------------------------------------------------------------------------
+
+    def envelope_problem(self, outcome: Outcome) -> str | None:
+        """Why an error outcome's body is not a documented envelope, or None."""
+        if outcome.status < 400:
+            return None
+        if outcome.body is None:
+            return f"error response {outcome.status} has no JSON body: {outcome.text!r}"
+        for schema in self.error_schemas:
+            if jsonschema.Draft202012Validator(schema).is_valid(outcome.body):
+                return None
+        return f"error body does not match any documented envelope: {outcome.text}"
+
+
+def describe_transport_error(base_url: str, exc: Exception) -> str:
+    """One line saying why ``base_url`` could not be used."""
+    text = str(exc) or exc.__class__.__name__
+    if isinstance(exc, httpx.ConnectError):
+        lowered = text.lower()
+        if "certificate" in lowered or "ssl" in lowered:
+            return f"TLS failure talking to {base_url}: {text} (use --ca-bundle, or --insecure)"
+        if "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:
+            return f"cannot resolve the host of {base_url}: {text}"
+        return f"cannot connect to {base_url}: {text}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out talking to {base_url}"
+    return f"cannot reach {base_url}: {text}"

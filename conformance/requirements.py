@@ -1,0 +1,55 @@
+"""The requirement catalogue: one TOML table per vendor in ``conformance/catalogue/``.
+
+A requirement is the unit of a verdict.  Tests name the requirements they prove with
+``@pytest.mark.requirement("HW-STATE-003")`` (or a ``requirement`` field in a data table),
+and the report is organised by requirement, not by test.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+LEVELS = ("must", "should")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    level: str  # "must": the docs say so; "should": consistent behaviour the docs imply
+    area: str  # auth, validation, state, envelope, shape, generated, ...
+    title: str
+    source: str  # the doc URL the statement is transcribed from
+    note: str = ""  # documented alternatives, conflicts between sources
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@cache
+def load_catalogue(vendor: str) -> dict[str, Requirement]:
+    """Return the requirements of ``vendor`` keyed by id, in catalogue order."""
+    path = CATALOGUE_DIR / f"{vendor}.toml"
+    if not path.exists():
+        raise CatalogueError(f"no requirement catalogue for vendor {vendor!r}")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    catalogue: dict[str, Requirement] = {}
+    for row in data.get("requirement", []):
+        req = Requirement(**row)
+        if req.level not in LEVELS:
+            raise CatalogueError(f"{path.name}: {req.id}: level must be one of {LEVELS}")
+        if req.id in catalogue:
+            raise CatalogueError(f"{path.name}: duplicate requirement id {req.id}")
+        catalogue[req.id] = req
+    return catalogue
+
+
+def requirement(vendor: str, req_id: str) -> Requirement:
+    try:
+        return load_catalogue(vendor)[req_id]
+    except KeyError:
+        raise CatalogueError(f"unknown requirement id {req_id!r} for vendor {vendor!r}") from None

@@ -1,0 +1,55 @@
+"""Settings of one conformance run against one vendor target.
+
+Everything the checks need to know about the target travels in one frozen object, built by
+the CLI (options > environment > config file) or by the pytest plugin's ``--kms-*`` options.
+Secrets live only here and in request headers; ``redacted()`` is what may be shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+SECRET_FIELDS = ("token", "sk", "password", "forbidden_token", "expired_token")
+
+
+@dataclass(frozen=True)
+class Settings:
+    vendor: str
+    base_url: str
+    token: str | None = None
+    project_id: str | None = None
+    ak: str | None = None
+    sk: str | None = None
+    username: str | None = None
+    password: str | None = None
+    kms: str | None = None
+    region: str | None = None
+    folder_id: str | None = None
+    operation_url: str | None = None
+    forbidden_token: str | None = None
+    expired_token: str | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+    timeout: float = 10.0
+    scope: str = "full"
+    read_only: bool = False
+    max_examples: int = 10
+    run_id: str = "kmsconf"
+    # Values a bundled mock hands over that a real target never needs (e.g. a test clock hook).
+    extras: dict[str, str] = field(default_factory=dict)
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def secrets(self) -> list[str]:
+        """Every secret value of this run, for redaction."""
+        return [v for v in (getattr(self, name) for name in SECRET_FIELDS) if v]
+
+    def redacted(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        for name in SECRET_FIELDS:
+            if data.get(name):
+                data[name] = "[redacted]"
+        data.pop("extras", None)
+        return data
