@@ -8,6 +8,7 @@ requirement catalogue -- not a fork of the checks.
 from __future__ import annotations
 
 import json
+import re
 import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -17,8 +18,8 @@ from typing import Any, ClassVar
 import httpx
 import jsonschema
 
+from conformance.metrics import REQUESTS
 from conformance.settings import Settings
-from conformance.specs import spec_path
 
 # Marker for "leave this field out of the request" in probe bodies.
 MISSING: Any = object()
@@ -123,9 +124,15 @@ class Profile(ABC):
     # Operations (spec operationIds) of the key life cycle, for --scope lifecycle.
     lifecycle_operations: ClassVar[frozenset[str]] = frozenset()
 
+    # Regex of a well-formed key id; the ownership guard swaps such ids the run does not own.
+    key_id_pattern: ClassVar[str] = r".+"
+    # Where generated cases carry a key id (path parameter or top-level body field names).
+    key_id_fields: ClassVar[tuple[str, ...]] = ("key_id",)
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.created: list[str] = []
+        self.history: list[httpx.Response] = []  # exchanges of the current check, for evidence
         self._client: httpx.Client | None = None
 
     # -- transport -------------------------------------------------------------------------
@@ -143,7 +150,13 @@ class Profile(ABC):
             verify=self.verify(),
             auth=self.auth_for(auth),
             headers=self.headers_for(auth),
+            event_hooks={"response": [self._record]},
         )
+
+    def _record(self, response: httpx.Response) -> None:
+        REQUESTS.add()
+        self.history.append(response)
+        del self.history[:-6]
 
     @property
     def client(self) -> httpx.Client:
@@ -206,6 +219,7 @@ class Profile(ABC):
         finally:
             if client is not self.client:
                 client.close()
+        self.adopt_created(operation, response)
         return self.outcome(response)
 
     def outcome(self, response: httpx.Response) -> Outcome:
@@ -247,6 +261,47 @@ class Profile(ABC):
         self.created.append(key_id)
         self.drive_to(key_id, state)
         return key_id
+
+    # -- the generated layer -----------------------------------------------------------------
+
+    def requests_auth(self) -> Any:
+        """A ``requests`` auth object for generated cases (request signing), or None."""
+        return None
+
+    def generated_path_parameters(self) -> dict[str, str]:
+        """Path parameters generated cases must not vary (e.g. the account's project id)."""
+        return {}
+
+    def created_key_id(self, operation_id: str, body: Any) -> str | None:
+        """The id of a key a successful ``operation_id`` created, so the run owns and cleans it."""
+        return None
+
+    def adopt_created(self, operation_id: str, response: Any) -> None:
+        if response.status_code >= 300:
+            return
+        try:
+            key_id = self.created_key_id(operation_id, response.json())
+        except ValueError:
+            return
+        if key_id and key_id not in self.created:
+            self.created.append(key_id)
+
+    def guard_case(self, case: Any) -> None:
+        """Ownership guard: a changing call on a well-formed id the run did not create is
+        redirected to ``unknown_key_id()`` before it is sent."""
+        op_id = case.operation.definition.raw.get("operationId", "")
+        if op_id in self.read_only_operations or case.method.upper() == "GET":
+            return
+        pattern = re.compile(self.key_id_pattern)
+        owned = set(self.created)
+        containers = [case.path_parameters, case.body if isinstance(case.body, dict) else None]
+        for container in containers:
+            if not container:
+                continue
+            for name in self.key_id_fields:
+                value = container.get(name)
+                if isinstance(value, str) and value not in owned and pattern.fullmatch(value):
+                    container[name] = self.unknown_key_id()
 
     # -- envelopes -------------------------------------------------------------------------
 

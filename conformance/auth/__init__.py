@@ -1,0 +1,1 @@
+"""Credential mechanics shared by profiles (clients) and mocks (servers)."""

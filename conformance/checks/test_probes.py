@@ -1,0 +1,47 @@
+"""Probes: one request with one thing changed, answered as the docs say.
+
+Rows come from ``Profile.probes`` -- auth failures, request constraints and their boundaries,
+unknown vs malformed ids, response shapes.  Every documented alternative is accepted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.profiles.base import NotCovered, Probe, Profile
+from conformance.verdict import Verdict
+
+
+def _key_for(profile: Profile, probe: Probe) -> str | None:
+    if probe.key == "none":
+        return None
+    if probe.key == "unknown":
+        return profile.unknown_key_id()
+    if probe.key == "malformed":
+        return profile.malformed_key_id()
+    return profile.key_in(probe.key)
+
+
+def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
+    try:
+        key_id = _key_for(kms_profile, probe)
+        outcome = kms_profile.call(probe.operation, key_id, probe.body, auth=probe.auth, raw=probe.raw)
+    except NotCovered as exc:
+        pytest.skip(str(exc))
+    req = probe.requirement
+    verdict.require(
+        req,
+        outcome.status in probe.status,
+        f"{probe.name}: expected HTTP {sorted(probe.status)}, got {outcome.describe()}",
+    )
+    if probe.codes and outcome.status >= 400:
+        verdict.require(
+            req,
+            outcome.code in probe.codes,
+            f"{probe.name}: error code should be one of {sorted(probe.codes)}, got {outcome.code!r}",
+        )
+    if probe.check is not None and outcome.status in probe.status:
+        problem = probe.check(outcome)
+        verdict.require(req, problem is None, f"{probe.name}: {problem}")
+    problem = kms_profile.envelope_problem(outcome)
+    verdict.require(kms_profile.envelope_requirement, problem is None, problem or "")

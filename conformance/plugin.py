@@ -1,0 +1,392 @@
+"""The pytest plugin: conformance checks inside any pytest run, and mock fixtures for users.
+
+Two uses, one module (registered through the ``pytest11`` entry point):
+
+* ``pytest --pyargs conformance.checks --kms-vendor huawei [--kms-base-url URL ...]`` runs the
+  conformance checks against a target (the bundled mock when no URL is given), writing
+  ``summary.json`` when ``--kms-summary`` is set.  ``kms-conformance run`` drives exactly this.
+* ``kms_mock`` / ``huawei_mock`` / ``thales_mock`` / ``yandex_mock`` fixtures give a team's own
+  tests a running fake KMS and the credentials to use it.
+
+Without ``--kms-vendor`` the plugin only offers the fixtures and stays out of the way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.metrics import REQUESTS
+from conformance.mocks import MockConfig, RunningMock, mock_definition
+from conformance.redaction import Redactor
+from conformance.report.baseline import BaselineEntry
+from conformance.report.evidence import exchange_text
+from conformance.report.summary import build_summary, write_summary
+from conformance.requirements import load_catalogue
+from conformance.settings import Settings
+from conformance.verdict import FAILED, NOT_COVERED, PASSED, RequirementRecord, Verdict
+
+CONTEXT_PLUGIN_NAME = "kms-conformance-run"
+
+# (option, Settings field, secret?) -- each also read from KMS_CONFORMANCE_<FIELD> when not given.
+_OPTIONS: tuple[tuple[str, str, bool], ...] = (
+    ("--kms-base-url", "base_url", False),
+    ("--kms-token", "token", True),
+    ("--kms-project-id", "project_id", False),
+    ("--kms-ak", "ak", False),
+    ("--kms-sk", "sk", True),
+    ("--kms-username", "username", False),
+    ("--kms-password", "password", True),
+    ("--kms-kms", "kms", False),
+    ("--kms-region", "region", False),
+    ("--kms-folder-id", "folder_id", False),
+    ("--kms-operation-url", "operation_url", False),
+    ("--kms-forbidden-token", "forbidden_token", True),
+    ("--kms-expired-token", "expired_token", True),
+    ("--kms-ca-bundle", "ca_bundle", False),
+)
+
+
+@dataclass
+class RunContext:
+    """Everything one conformance session needs; registered as a plugin by the runner."""
+
+    settings: Settings
+    summary_path: Path | None = None
+    baseline: Mapping[str, BaselineEntry] = field(default_factory=dict)
+    gate_levels: tuple[str, ...] = ("must",)
+    mock: RunningMock | None = None  # started by the plugin itself when no base URL was given
+    records: dict[str, RequirementRecord] = field(default_factory=dict)
+    tests: int = 0
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    started: float = field(default_factory=time.monotonic)
+    summary: dict[str, Any] | None = None
+
+    @property
+    def redactor(self) -> Redactor:
+        return Redactor(self.settings.secrets())
+
+    def record(self, requirement: str, test: str, outcome: str, message: str = "", evidence: str = "") -> None:
+        redactor = self.redactor
+        self.records.setdefault(requirement, RequirementRecord()).add(
+            test, outcome, redactor.text(message), redactor.text(evidence)
+        )
+
+
+_context_key = pytest.StashKey[RunContext]()
+_verdict_key = pytest.StashKey[Verdict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kms-conformance", "KMS conformance checks")
+    group.addoption("--kms-vendor", help="run the conformance checks for this vendor (huawei, thales, yandex)")
+    for option, name, secret in _OPTIONS:
+        env = f"KMS_CONFORMANCE_{name.upper()}"
+        group.addoption(option, dest=f"kms_{name}", help=f"{name} (or ${env}){' -- secret' if secret else ''}")
+    group.addoption("--kms-insecure", action="store_true", help="do not verify TLS certificates")
+    group.addoption("--kms-scope", choices=("lifecycle", "full"), default="full")
+    group.addoption("--kms-read-only", action="store_true", help="only checks that create and change nothing")
+    group.addoption("--kms-max-examples", type=int, default=10, help="generated cases per operation")
+    group.addoption("--kms-summary", help="write summary.json here")
+    group.addoption("--kms-mock-fault", action="append", default=[], help="fault switch for the bundled mock")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    context = config.pluginmanager.get_plugin(CONTEXT_PLUGIN_NAME)
+    if context is None:
+        vendor = config.getoption("kms_vendor", None)
+        if not vendor:
+            return
+        context = _context_from_options(config, vendor)
+        config.pluginmanager.register(context, CONTEXT_PLUGIN_NAME)
+    config.stash[_context_key] = context
+
+
+def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
+    values: dict[str, Any] = {}
+    for _, name, _ in _OPTIONS:
+        value = config.getoption(f"kms_{name}") or os.environ.get(f"KMS_CONFORMANCE_{name.upper()}")
+        if value:
+            values[name] = value
+    mock = None
+    if not values.get("base_url"):
+        definition = mock_definition(vendor)
+        mock_config = definition.config(config.getoption("kms_mock_fault"))
+        mock = RunningMock(definition.create_app(mock_config)).start()
+        values = {**definition.credentials(mock_config), **values, "base_url": mock.url}
+    settings = Settings(
+        vendor=vendor,
+        insecure=config.getoption("kms_insecure"),
+        scope=config.getoption("kms_scope"),
+        read_only=config.getoption("kms_read_only"),
+        max_examples=config.getoption("kms_max_examples"),
+        **values,
+    )
+    summary = config.getoption("kms_summary")
+    return RunContext(settings=settings, summary_path=Path(summary) if summary else None, mock=mock)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    context = config.stash.get(_context_key, None)
+    if context is not None and context.mock is not None:
+        context.mock.stop()
+        context.mock = None
+
+
+def _context(config: pytest.Config) -> RunContext | None:
+    return config.stash.get(_context_key, None)
+
+
+# -- parametrization from the profile's data tables ---------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    context = _context(metafunc.config)
+    wanted = {"transition", "probe", "api_operation"} & set(metafunc.fixturenames)
+    if not wanted:
+        return
+    if context is None:
+        metafunc.parametrize(sorted(wanted)[0], [pytest.param(None, marks=pytest.mark.skip(reason="no --kms-vendor"))])
+        return
+    from conformance.profiles import profile_class
+
+    settings = context.settings
+    profile = profile_class(settings.vendor)
+    if "transition" in wanted:
+        rows = [] if settings.read_only else list(profile.transitions)
+        metafunc.parametrize("transition", rows, ids=[r.id for r in rows])
+    if "probe" in wanted:
+        rows = [p for p in profile.probes if p.read_only or not settings.read_only]
+        metafunc.parametrize("probe", rows, ids=[r.id for r in rows])
+    if "api_operation" in wanted:
+        from conformance.fuzz import selected_operations
+
+        operations = selected_operations(profile, settings)
+        metafunc.parametrize("api_operation", operations, ids=[op.label for op in operations])
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kms_settings(request: pytest.FixtureRequest) -> Settings:
+    context = _context(request.config)
+    if context is None:
+        pytest.skip("no --kms-vendor given: conformance checks are off")
+    return context.settings
+
+
+@pytest.fixture(scope="session")
+def kms_profile(kms_settings: Settings) -> Iterator[Any]:
+    """The vendor profile for the run's target, with its scratch keys cleaned up at the end."""
+    from conformance.profiles import profile_class
+
+    profile = profile_class(kms_settings.vendor)(kms_settings)
+    yield profile
+    for key_id in reversed(profile.created):
+        try:
+            profile.cleanup_key(key_id)
+        except Exception:  # noqa: BLE001 - cleanup is best effort; the ledger (issue #5) finishes it
+            pass
+    profile.close()
+
+
+@pytest.fixture
+def verdict(request: pytest.FixtureRequest) -> Verdict:
+    """Soft assertions keyed by requirement id; the test fails if any was not met."""
+    found = Verdict()
+    request.node.stash[_verdict_key] = found
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _fresh_history(request: pytest.FixtureRequest) -> None:
+    if "kms_profile" in request.fixturenames:
+        request.getfixturevalue("kms_profile").history.clear()
+
+
+@dataclass
+class MockHandle:
+    """A running bundled mock and the settings that reach it."""
+
+    vendor: str
+    url: str
+    credentials: dict[str, str]
+    server: RunningMock
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(vendor=self.vendor, base_url=self.url, **self.credentials)
+
+
+@pytest.fixture
+def kms_mock() -> Iterator[Callable[..., MockHandle]]:
+    """Factory: ``kms_mock("huawei", faults=[...], options={...})`` starts a mock on loopback."""
+    servers: list[RunningMock] = []
+
+    def start(vendor: str, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None) -> MockHandle:
+        definition = mock_definition(vendor)
+        config: MockConfig = definition.config(faults, options)
+        server = RunningMock(definition.create_app(config)).start()
+        servers.append(server)
+        return MockHandle(vendor, server.url, definition.credentials(config), server)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def huawei_mock(kms_mock: Callable[..., MockHandle]) -> MockHandle:
+    """A faithful Huawei Cloud KMS mock: ``.url``, ``.credentials`` (token, project_id, ak, sk)."""
+    return kms_mock("huawei")
+
+
+@pytest.fixture
+def thales_mock(kms_mock: Callable[..., MockHandle]) -> MockHandle:
+    """A faithful CipherTrust CCKM mock: ``.url``, ``.credentials`` (username, password, kms, region)."""
+    return kms_mock("thales")
+
+
+@pytest.fixture
+def yandex_mock(kms_mock: Callable[..., MockHandle]) -> MockHandle:
+    """A faithful Yandex Cloud KMS mock: ``.url``, ``.credentials`` (token, folder_id)."""
+    return kms_mock("yandex")
+
+
+# -- per-requirement outcomes --------------------------------------------------------------------
+
+
+def _declared_requirements(item: pytest.Item) -> list[str]:
+    found: list[str] = []
+    for mark in item.iter_markers("requirement"):
+        found.extend(mark.args)
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        for value in callspec.params.values():
+            req = getattr(value, "requirement", None)
+            if isinstance(req, str):
+                found.append(req)
+    return list(dict.fromkeys(found))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    found = item.stash.get(_verdict_key, None)
+    if found is not None and found.failures:
+        raise AssertionError(found.failure_text())
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    context = _context(item.config)
+    if context is None:
+        return report
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _record_item(context, item, call, report)
+    return report
+
+
+def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    from conformance.fuzz import failed_checks
+
+    context.tests += 1
+    name = item.nodeid.split("::", 1)[-1]
+    found = item.stash.get(_verdict_key, None) or Verdict()
+    declared = _declared_requirements(item)
+    requirements = list(dict.fromkeys([*declared, *found.results]))
+    evidence = _evidence(item, context)
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        for req in requirements:
+            context.record(req, name, NOT_COVERED, reason)
+        return
+    if report.passed:
+        for req in requirements:
+            context.record(req, name, PASSED)
+        return
+    # Failed: which requirements did it break?
+    failures = dict(found.failures)
+    if not failures and call.excinfo is not None:
+        message = _short(call.excinfo)
+        by_check = failed_checks(call.excinfo.value, getattr(item, "_kms_generated_requirements", {}))
+        failures = by_check or {req: [message] for req in declared}
+    for req in requirements:
+        if req in failures:
+            context.record(req, name, FAILED, " | ".join(failures[req]), evidence)
+        else:
+            context.record(req, name, PASSED)
+    for property_name, value in (("requirements", " ".join(requirements)), ("failed", " ".join(failures))):
+        item.user_properties.append((property_name, value))
+
+
+def _short(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    text = str(excinfo.value).strip() or excinfo.typename
+    return text if len(text) < 1500 else text[:1500] + " ..."
+
+
+def _evidence(item: pytest.Item, context: RunContext) -> str:
+    profile = item.funcargs.get("kms_profile") if hasattr(item, "funcargs") else None
+    if profile is None or not profile.history:
+        return ""
+    return "\n\n".join(exchange_text(r, context.redactor) for r in profile.history[-2:])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    context = _context(config)
+    if context is None:
+        return
+    for item in items:
+        reqs = _declared_requirements(item)
+        if reqs:
+            item.user_properties.append(("requirements", " ".join(reqs)))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    context = _context(session.config)
+    if context is None:
+        return
+    settings = context.settings
+    context.summary = build_summary(
+        vendor=settings.vendor,
+        target=Redactor(settings.secrets()).text(settings.base_url),
+        started_at=context.started_at,
+        duration_s=time.monotonic() - context.started,
+        catalogue=load_catalogue(settings.vendor),
+        records=context.records,
+        baseline=context.baseline,
+        tests=context.tests,
+        requests=REQUESTS.value,
+        gate_levels=context.gate_levels,
+    )
+    if context.summary_path is not None:
+        write_summary(context.summary, context.summary_path)
+
+
+def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+    context = _context(session.config)
+    if context is None or context.summary is None:
+        return
+    from conformance.report.html import requirement_matrix
+
+    prefix.append(requirement_matrix(context.summary))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    context = _context(config)
+    if context is None:
+        return None
+    s = context.settings
+    return [f"kms-conformance: vendor={s.vendor} target={Redactor(s.secrets()).text(s.base_url)} scope={s.scope}"]

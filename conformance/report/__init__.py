@@ -1,0 +1,1 @@
+"""Run outputs: summary.json, the HTML requirement matrix, JUnit properties, baselines."""

@@ -1,0 +1,86 @@
+"""summary.json (schema ``kms-conformance/summary/v1``, see DESIGN.md) from requirement records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance.report.baseline import BaselineEntry
+from conformance.requirements import Requirement
+from conformance.verdict import ALLOWED, FAILED, NOT_COVERED, PASSED, RequirementRecord
+
+SCHEMA = "kms-conformance/summary/v1"
+
+
+def build_summary(
+    *,
+    vendor: str,
+    target: str,
+    started_at: dt.datetime,
+    duration_s: float,
+    catalogue: Mapping[str, Requirement],
+    records: Mapping[str, RequirementRecord],
+    baseline: Mapping[str, BaselineEntry] | None = None,
+    tests: int = 0,
+    requests: int = 0,
+    gate_levels: tuple[str, ...] = ("must",),
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    today = today or dt.date.today()
+    baseline = baseline or {}
+    rows = []
+    for req in catalogue.values():
+        record = records.get(req.id, RequirementRecord())
+        status = record.status
+        message = "; ".join(dict.fromkeys(record.messages))
+        entry = baseline.get(req.id)
+        if status == FAILED and entry is not None:
+            if entry.active(today):
+                status = ALLOWED
+                message = f"allowed by baseline: {entry.reason} (failure: {message})"
+            else:
+                message = f"baseline entry expired on {entry.expires}: {message}"
+        if status == NOT_COVERED:
+            message = "; ".join(dict.fromkeys(record.skip_reasons)) or "no check ran for this requirement"
+        rows.append(
+            {
+                "id": req.id,
+                "level": req.level,
+                "area": req.area,
+                "title": req.title,
+                "source": req.source,
+                "status": status,
+                "tests": record.tests,
+                "message": message,
+                "evidence": record.evidence[:3],
+            }
+        )
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in (PASSED, FAILED, ALLOWED, NOT_COVERED)}
+    gate_failures = [r for r in rows if r["status"] == FAILED and r["level"] in gate_levels]
+    return {
+        "schema": SCHEMA,
+        "vendor": vendor,
+        "target": target,
+        "started_at": started_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round(duration_s, 2),
+        "verdict": "fail" if gate_failures else "pass",
+        "gate_levels": list(gate_levels),
+        "totals": {
+            "requirements": len(rows),
+            **counts,
+            "tests": tests,
+            "requests": requests,
+            "by_level": {
+                level: {s: sum(1 for r in rows if r["level"] == level and r["status"] == s) for s in counts}
+                for level in ("must", "should")
+            },
+        },
+        "requirements": rows,
+    }
+
+
+def write_summary(summary: Mapping[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
