@@ -50,7 +50,10 @@ FORBIDDEN_PASSWORD = "KMS-conformance-auditor-1"
 USERS = {USERNAME: PASSWORD, FORBIDDEN_USERNAME: FORBIDDEN_PASSWORD}
 # Configured AWS connections (CCKM "kms" containers) and their regions.
 CONNECTIONS: dict[str, dict[str, Any]] = {
-    "aws-conformance": {"id": "0b90f8de-8617-498d-ad63-ca18eb717ae7", "regions": ("us-east-1", "eu-west-1", "ap-south-1")},
+    "aws-conformance": {
+        "id": "0b90f8de-8617-498d-ad63-ca18eb717ae7",
+        "regions": ("us-east-1", "eu-west-1", "ap-south-1"),
+    },
 }
 DEFAULT_KMS = "aws-conformance"
 DEFAULT_REGION = "us-east-1"
@@ -61,14 +64,26 @@ KEYS_PATH = "/api/v1/cckm/aws/keys"
 
 FAULTS = (
     Fault("cancel_to_enabled", "TH-STATE-008", "cancel-deletion leaves the key Enabled instead of Disabled"),
-    Fault("cancel_from_any_state", "TH-STATE-009", "cancel-deletion succeeds on keys that are not pending deletion (moto behaviour)"),
+    Fault(
+        "cancel_from_any_state",
+        "TH-STATE-009",
+        "cancel-deletion succeeds on keys that are not pending deletion (moto behaviour)",
+    ),
     Fault("enable_while_pending_deletion", "TH-STATE-003", "enable succeeds on a PendingDeletion key"),
-    Fault("disable_while_pending_import", "TH-STATE-005", "disable succeeds on a PendingImport key (-> Disabled)"),
+    Fault(
+        "disable_while_pending_import",
+        "TH-STATE-005",
+        "disable succeeds on a PendingImport key (-> Disabled)",
+    ),
     Fault("schedule_twice", "TH-STATE-007", "schedule-deletion of a PendingDeletion key succeeds again"),
     Fault("no_deletion_date", "TH-STATE-010", "a PendingDeletion key carries no DeletionDate"),
     Fault("schedule_accepts_6_days", "TH-VAL-002", "schedule-deletion accepts days=6"),
-    Fault("days_string_coerced", "TH-VAL-003", "schedule-deletion accepts days as a numeric string (\"7\")"),
-    Fault("unknown_id_400", "TH-VAL-004", "an unknown key id is answered 400 NCERRInvalidParamValue instead of 404"),
+    Fault("days_string_coerced", "TH-VAL-003", 'schedule-deletion accepts days as a numeric string ("7")'),
+    Fault(
+        "unknown_id_400",
+        "TH-VAL-004",
+        "an unknown key id is answered 400 NCERRInvalidParamValue instead of 404",
+    ),
     Fault("envelope_missing_codedesc", "TH-ENV-001", "error bodies lack codeDesc"),
     Fault("server_error_on_unknown_sort", "TH-GEN-001", "list answers 500 when sort names an unknown field"),
     Fault("enabled_flag_stale", "TH-SHAPE-002", "aws_param.Enabled stays true on a Disabled key"),
@@ -77,25 +92,89 @@ FAULTS = (
     Fault("bad_password_accepted", "TH-AUTH-002", "the password grant accepts any password of a known user"),
     Fault("refresh_grant_broken", "TH-AUTH-003", "the refresh_token grant refuses every refresh token (401)"),
     Fault("total_is_page_size", "TH-PAG-003", "list total counts the page instead of every match"),
-    Fault("list_bare_array", "TH-PAG-001", "list answers a bare array instead of {skip, limit, total, resources}"),
+    Fault(
+        "list_bare_array",
+        "TH-PAG-001",
+        "list answers a bare array instead of {skip, limit, total, resources}",
+    ),
 )
 
 OPTIONS = (
-    Option("create_status", ("200", "201"), "200", "HTTP status of a successful create (unverified, thales.md 5.1)"),
-    Option("state_error_status", ("400", "409", "422"), "400", "HTTP status of an AWS state refusal (unverified; AWS uses 400, thales.md 8.1)"),
-    Option("validation_status", ("400", "422"), "400", "HTTP status of an invalid parameter (CM uses 422 'Validation errors' elsewhere, thales.md 8.3)"),
-    Option("unauthorized_code", ("5", "1"), "5", "401 envelope: 5 NCERRUnauthorizedAccess (stubs) or 1 NCERRUnauthorized (one fake), thales.md 3"),
-    Option("policy_format", ("string", "object"), "string", "aws_param.Policy as a JSON string (TF) or an object (doc example), thales.md 6.3"),
-    Option("deletion_date_in", ("aws_param", "top", "both"), "aws_param", "where a pending key's deletion date appears (unverified, thales.md 6.2)"),
-    Option("missing_days", ("default", "reject"), "default", "schedule-deletion without days: AWS default 30, or refused (unverified, thales.md 5.3)"),
-    Option("refresh_token_rotation", ("same", "new"), "same", "the refresh grant returns the same refresh token (3P claim) or a new one"),
+    Option(
+        "create_status",
+        ("200", "201"),
+        "200",
+        "HTTP status of a successful create (unverified, thales.md 5.1)",
+    ),
+    Option(
+        "state_error_status",
+        ("400", "409", "422"),
+        "400",
+        "HTTP status of an AWS state refusal (unverified; AWS uses 400, thales.md 8.1)",
+    ),
+    Option(
+        "validation_status",
+        ("400", "422"),
+        "400",
+        "HTTP status of an invalid parameter (CM uses 422 'Validation errors' elsewhere, thales.md 8.3)",
+    ),
+    Option(
+        "unauthorized_code",
+        ("5", "1"),
+        "5",
+        "401 envelope: 5 NCERRUnauthorizedAccess (stubs) or 1 NCERRUnauthorized (one fake), thales.md 3",
+    ),
+    Option(
+        "policy_format",
+        ("string", "object"),
+        "string",
+        "aws_param.Policy as a JSON string (TF) or an object (doc example), thales.md 6.3",
+    ),
+    Option(
+        "deletion_date_in",
+        ("aws_param", "top", "both"),
+        "aws_param",
+        "where a pending key's deletion date appears (unverified, thales.md 6.2)",
+    ),
+    Option(
+        "missing_days",
+        ("default", "reject"),
+        "default",
+        "schedule-deletion without days: AWS default 30, or refused (unverified, thales.md 5.3)",
+    ),
+    Option(
+        "refresh_token_rotation",
+        ("same", "new"),
+        "same",
+        "the refresh grant returns the same refresh token (3P claim) or a new one",
+    ),
     Option("token_duration", ("300", "60", "5"), "300", "JWT lifetime in seconds (docs: 300)"),
 )
 
 _KNOWN_SORT_FIELDS = {
-    "id", "uri", "createdAt", "updatedAt", "kms", "kms_id", "region", "cloud_name", "key_type", "gone",
-    "key_material_origin", "synced_at", "KeyID", "KeyState", "Enabled", "Arn", "Alias", "Origin",
-    "KeyUsage", "CreationDate", "DeletionDate", "Description", "CustomerMasterKeySpec",
+    "id",
+    "uri",
+    "createdAt",
+    "updatedAt",
+    "kms",
+    "kms_id",
+    "region",
+    "cloud_name",
+    "key_type",
+    "gone",
+    "key_material_origin",
+    "synced_at",
+    "KeyID",
+    "KeyState",
+    "Enabled",
+    "Arn",
+    "Alias",
+    "Origin",
+    "KeyUsage",
+    "CreationDate",
+    "DeletionDate",
+    "Description",
+    "CustomerMasterKeySpec",
 }
 
 
@@ -117,12 +196,17 @@ def mint_jwt(username: str, issued_at: float, expires_at: float) -> str:
         "iss": "kylo",
         "sub": f"local|{uuid.uuid5(uuid.NAMESPACE_URL, username)}",
         "preferred_username": username,
-        "cust": {"domain_id": "00000000-0000-0000-0000-000000000000", "groups": ["admin"] if username == USERNAME else []},
+        "cust": {
+            "domain_id": "00000000-0000-0000-0000-000000000000",
+            "groups": ["admin"] if username == USERNAME else [],
+        },
         "jwtid": str(uuid.uuid4()),
         "iat": int(issued_at),
         "exp": int(expires_at),
     }
-    signing_input = _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(payload, separators=(",", ":")).encode())
+    signing_input = (
+        _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(payload, separators=(",", ":")).encode())
+    )
     signature = hmac.new(_SECRET, signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + _b64(signature)
 
@@ -197,8 +281,12 @@ class ThalesMock:
     # -- error helpers -------------------------------------------------------------------------
 
     def error_response(self, err: CckmError) -> JSONResponse:
-        body: dict[str, Any] = {"code": err.code, "codeDesc": f"{err.name}: {err.short}", "message": err.message,
-                                "requestID": str(uuid.uuid4())}
+        body: dict[str, Any] = {
+            "code": err.code,
+            "codeDesc": f"{err.name}: {err.short}",
+            "message": err.message,
+            "requestID": str(uuid.uuid4()),
+        }
         if self.fault("envelope_missing_codedesc"):
             del body["codeDesc"]
         return JSONResponse(body, status_code=err.status)
@@ -209,7 +297,13 @@ class ThalesMock:
         return CckmError(401, 5, "NCERRUnauthorizedAccess", "Unauthorized", message)
 
     def invalid(self, message: str) -> CckmError:
-        return CckmError(int(self.option("validation_status")), 9, "NCERRInvalidParamValue", "Invalid parameter value", message)
+        return CckmError(
+            int(self.option("validation_status")),
+            9,
+            "NCERRInvalidParamValue",
+            "Invalid parameter value",
+            message,
+        )
 
     def not_found(self, what: str = "Resource not found") -> CckmError:
         if self.fault("unknown_id_400"):
@@ -233,7 +327,9 @@ class ThalesMock:
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise CckmError(400, 15, "NCERRBadRequest", "Bad request", "invalid JSON in request body") from None
+            raise CckmError(
+                400, 15, "NCERRBadRequest", "Bad request", "invalid JSON in request body"
+            ) from None
 
     def validate(self, operation_id: str, body: Any) -> None:
         problems = self.validator.body_problems(operation_id, body)
@@ -253,12 +349,20 @@ class ThalesMock:
         if payload is None or payload.get("preferred_username") not in USERS:
             raise self.unauthorized("Invalid token")
         expires = payload.get("exp")
-        if not isinstance(expires, int) or (time.time() >= expires and not self.fault("expired_token_accepted")):
+        if not isinstance(expires, int) or (
+            time.time() >= expires and not self.fault("expired_token_accepted")
+        ):
             late = int(time.time() - expires) if isinstance(expires, int) else 0
             raise self.unauthorized(f"Bearer token malformed: Token is expired by {late}s")
         user = payload["preferred_username"]
         if user == FORBIDDEN_USERNAME:
-            raise CckmError(403, 3, "NCERRForbidden", "Forbidden", "user is not authorized to perform this action on CCKM resources")
+            raise CckmError(
+                403,
+                3,
+                "NCERRForbidden",
+                "Forbidden",
+                "user is not authorized to perform this action on CCKM resources",
+            )
         return user
 
     def handler(self, func: Callable[..., Any], *, auth: bool = True) -> Callable[[Request], Any]:
@@ -270,7 +374,9 @@ class ThalesMock:
             except CckmError as err:
                 return self.error_response(err)
             except Exception as exc:  # noqa: BLE001 - never leak a traceback as a non-envelope 500
-                return self.error_response(CckmError(500, 14, "NCERRInternalServerError", "unexpected error", str(exc)))
+                return self.error_response(
+                    CckmError(500, 14, "NCERRInternalServerError", "unexpected error", str(exc))
+                )
 
         return endpoint
 
@@ -335,7 +441,9 @@ class ThalesMock:
         out["aws_param"] = aws
         return out
 
-    def new_key(self, kms: str, region: str, param: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def new_key(
+        self, kms: str, region: str, param: dict[str, Any], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         connection = CONNECTIONS[kms]
         key_id = str(uuid.uuid4())
         aws_id = str(uuid.uuid4())
@@ -344,7 +452,11 @@ class ThalesMock:
         now = _ts(_now())
         spec = param.get("CustomerMasterKeySpec", "SYMMETRIC_DEFAULT")
         usage = param.get("KeyUsage") or (
-            "SIGN_VERIFY" if spec.startswith("ECC") else "GENERATE_VERIFY_MAC" if spec.startswith("HMAC") else "ENCRYPT_DECRYPT"
+            "SIGN_VERIFY"
+            if spec.startswith("ECC")
+            else "GENERATE_VERIFY_MAC"
+            if spec.startswith("HMAC")
+            else "ENCRYPT_DECRYPT"
         )
         origin = param.get("Origin", "AWS_KMS")
         alias = param.get("Alias")
@@ -363,7 +475,9 @@ class ThalesMock:
             "KeyRotationEnabled": False,
             "MultiRegion": bool(param.get("MultiRegion", False)),
             "Alias": [alias if alias.startswith("alias/") else f"alias/{alias}"] if alias else [],
-            "Tags": [{"TagKey": t["TagKey"], "TagValue": t.get("TagValue", "")} for t in param.get("Tags", [])],
+            "Tags": [
+                {"TagKey": t["TagKey"], "TagValue": t.get("TagValue", "")} for t in param.get("Tags", [])
+            ],
             "Policy": param.get("Policy") or _default_policy(),
         }
         if origin == "EXTERNAL":
@@ -410,14 +524,27 @@ class ThalesMock:
             alias = param.get("Alias")
             if alias:
                 self.check_alias_free(region, alias if alias.startswith("alias/") else f"alias/{alias}")
-            extra = {name: body[name] for name in ("external_accounts", "key_admins", "key_admins_roles", "key_users", "key_users_roles") if name in body}
+            extra = {
+                name: body[name]
+                for name in (
+                    "external_accounts",
+                    "key_admins",
+                    "key_admins_roles",
+                    "key_users",
+                    "key_users_roles",
+                )
+                if name in body
+            }
             key = self.new_key(kms, region, param, extra)
             return JSONResponse(self.render(key), status_code=int(self.option("create_status")))
 
     def check_alias_free(self, region: str, alias: str) -> None:
         for key in self.keys.values():
             if key["region"] == region and alias in key["aws"]["Alias"]:
-                raise self.aws_error("AlreadyExistsException", f"An alias with the name arn:aws:kms:{region}:{ACCOUNT}:{alias} already exists")
+                raise self.aws_error(
+                    "AlreadyExistsException",
+                    f"An alias with the name arn:aws:kms:{region}:{ACCOUNT}:{alias} already exists",
+                )
 
     async def list_keys(self, request: Request) -> Response:
         query = dict(request.query_params)
@@ -434,9 +561,17 @@ class ThalesMock:
                     name = field.lstrip("-")
                     if name not in _KNOWN_SORT_FIELDS:
                         if self.fault("server_error_on_unknown_sort"):
-                            raise CckmError(500, 14, "NCERRInternalServerError", "unexpected error", f"unknown sort field {name}")
+                            raise CckmError(
+                                500,
+                                14,
+                                "NCERRInternalServerError",
+                                "unexpected error",
+                                f"unknown sort field {name}",
+                            )
                         continue
-                    matches.sort(key=lambda k, n=name: str(self.field_value(k, n)), reverse=field.startswith("-"))
+                    matches.sort(
+                        key=lambda k, n=name: str(self.field_value(k, n)), reverse=field.startswith("-")
+                    )
             page = matches[skip:] if limit == -1 else matches[skip : skip + limit]
             resources = [self.render(k) for k in page]
         if self.fault("list_bare_array"):
@@ -497,7 +632,9 @@ class ThalesMock:
             del self.keys[key["id"]]
         return Response(status_code=204)
 
-    def action(self, operation_id: str, func: Callable[[dict[str, Any], Any], Any], has_body: bool) -> Callable[[Request], Any]:
+    def action(
+        self, operation_id: str, func: Callable[[dict[str, Any], Any], Any], has_body: bool
+    ) -> Callable[[Request], Any]:
         async def run(request: Request) -> Response:
             body: Any = {}
             if has_body:
@@ -528,8 +665,11 @@ class ThalesMock:
 
     def state_error(self, key: dict[str, Any]) -> CckmError:
         state = key["aws"]["KeyState"]
-        text = {"PendingDeletion": "is pending deletion.", "PendingReplicaDeletion": "is pending deletion.",
-                "PendingImport": "is pending import."}.get(state, f"is {state}.")
+        text = {
+            "PendingDeletion": "is pending deletion.",
+            "PendingReplicaDeletion": "is pending deletion.",
+            "PendingImport": "is pending import.",
+        }.get(state, f"is {state}.")
         return self.aws_error("KMSInvalidStateException", f"{self.arn(key)} {text}")
 
     def set_state(self, key: dict[str, Any], state: str) -> None:
@@ -565,7 +705,9 @@ class ThalesMock:
 
     def _op_cancel(self, key: dict[str, Any], body: Any) -> None:
         state = key["aws"]["KeyState"]
-        if state not in ("PendingDeletion", "PendingReplicaDeletion") and not self.fault("cancel_from_any_state"):
+        if state not in ("PendingDeletion", "PendingReplicaDeletion") and not self.fault(
+            "cancel_from_any_state"
+        ):
             raise self.aws_error("KMSInvalidStateException", f"{self.arn(key)} is not pending deletion.")
         self.set_state(key, "Enabled" if self.fault("cancel_to_enabled") else "Disabled")
 
@@ -587,7 +729,9 @@ class ThalesMock:
     def _op_delete_alias(self, key: dict[str, Any], body: Any) -> None:
         alias = body["alias"] if body["alias"].startswith("alias/") else f"alias/{body['alias']}"
         if alias not in key["aws"]["Alias"]:
-            raise self.aws_error("NotFoundException", f"Alias arn:aws:kms:{key['region']}:{ACCOUNT}:{alias} is not found.")
+            raise self.aws_error(
+                "NotFoundException", f"Alias arn:aws:kms:{key['region']}:{ACCOUNT}:{alias} is not found."
+            )
         key["aws"]["Alias"].remove(alias)
 
     def _op_add_tags(self, key: dict[str, Any], body: Any) -> None:
@@ -608,15 +752,22 @@ class ThalesMock:
         for name in ("external_accounts", "key_admins", "key_admins_roles", "key_users", "key_users_roles"):
             if name in body:
                 kind = "role" if name.endswith("roles") else "user"
-                key[name] = [v if v.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:{kind}/{v}" for v in body[name]]
+                key[name] = [
+                    v if v.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:{kind}/{v}" for v in body[name]
+                ]
         if "policytemplate" in body:
             key["aws"]["Tags"] = [t for t in key["aws"]["Tags"] if t["TagKey"] != "cckm_policy_template_id"]
-            key["aws"]["Tags"].append({"TagKey": "cckm_policy_template_id", "TagValue": body["policytemplate"]})
+            key["aws"]["Tags"].append(
+                {"TagKey": "cckm_policy_template_id", "TagValue": body["policytemplate"]}
+            )
 
     def check_rotation(self, key: dict[str, Any]) -> None:
         aws = key["aws"]
         if aws["Origin"] != "AWS_KMS" or aws["CustomerMasterKeySpec"] != "SYMMETRIC_DEFAULT":
-            raise self.aws_error("UnsupportedOperationException", f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.")
+            raise self.aws_error(
+                "UnsupportedOperationException",
+                f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.",
+            )
         if aws["KeyState"] == "Disabled":
             raise self.aws_error("DisabledException", f"{aws['Arn']} is disabled.")
         if aws["KeyState"] != "Enabled":
@@ -625,8 +776,11 @@ class ThalesMock:
     def _op_enable_rotation(self, key: dict[str, Any], body: Any) -> None:
         self.check_rotation(key)
         period = body.get("rotation_period_in_days", 365)
-        key["aws"].update(KeyRotationEnabled=True, RotationPeriodInDays=period,
-                          NextRotationDate=(_now() + dt.timedelta(days=period)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        key["aws"].update(
+            KeyRotationEnabled=True,
+            RotationPeriodInDays=period,
+            NextRotationDate=(_now() + dt.timedelta(days=period)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
 
     def _op_disable_rotation(self, key: dict[str, Any], body: Any) -> None:
         self.check_rotation(key)
@@ -637,8 +791,12 @@ class ThalesMock:
     def _op_rotate(self, key: dict[str, Any], body: Any) -> dict[str, Any]:
         self.refuse_pending_deletion(key)
         aws = key["aws"]
-        param = {"CustomerMasterKeySpec": aws["CustomerMasterKeySpec"], "KeyUsage": aws["KeyUsage"],
-                 "Description": body.get("description", aws["Description"]), "Policy": aws["Policy"]}
+        param = {
+            "CustomerMasterKeySpec": aws["CustomerMasterKeySpec"],
+            "KeyUsage": aws["KeyUsage"],
+            "Description": body.get("description", aws["Description"]),
+            "Policy": aws["Policy"],
+        }
         new = self.new_key(key["kms"], key["region"], param, {"rotated_from": key["id"]})
         if body.get("retain_alias"):
             new["aws"]["Alias"], aws["Alias"] = aws["Alias"], []
@@ -649,7 +807,10 @@ class ThalesMock:
     def _op_import(self, key: dict[str, Any], body: Any) -> None:
         aws = key["aws"]
         if aws["Origin"] != "EXTERNAL":
-            raise self.aws_error("UnsupportedOperationException", f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.")
+            raise self.aws_error(
+                "UnsupportedOperationException",
+                f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.",
+            )
         if aws["KeyState"] in ("PendingDeletion", "PendingReplicaDeletion"):
             raise self.state_error(key)
         self.set_state(key, "Enabled")
@@ -666,7 +827,10 @@ class ThalesMock:
     def _op_delete_material(self, key: dict[str, Any], body: Any) -> None:
         aws = key["aws"]
         if aws["Origin"] != "EXTERNAL":
-            raise self.aws_error("UnsupportedOperationException", f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.")
+            raise self.aws_error(
+                "UnsupportedOperationException",
+                f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.",
+            )
         if aws["KeyState"] not in ("PendingDeletion", "PendingReplicaDeletion"):
             self.set_state(key, "PendingImport")
         aws.pop("ValidTo", None)
@@ -706,18 +870,30 @@ class ThalesMock:
             Route(KEYS_PATH + "/{id}", self.handler(self.delete), methods=["DELETE"]),
         ]
         for path, op_id, func, has_body in actions:
-            routes.append(Route(f"{KEYS_PATH}/{{id}}/{path}", self.handler(self.action(op_id, func, has_body)), methods=["POST"]))
+            routes.append(
+                Route(
+                    f"{KEYS_PATH}/{{id}}/{path}",
+                    self.handler(self.action(op_id, func, has_body)),
+                    methods=["POST"],
+                )
+            )
         return routes
 
     def app(self) -> Starlette:
         async def http_error(request: Request, exc: Exception) -> Response:
             status = exc.status_code if isinstance(exc, HTTPException) else 500
             if status == 404:
-                err = CckmError(404, 16, "NCERRResourceNotFound", "Resource not found", f"no route for {request.url.path}")
+                err = CckmError(
+                    404, 16, "NCERRResourceNotFound", "Resource not found", f"no route for {request.url.path}"
+                )
             elif status == 405:
-                err = CckmError(405, 15, "NCERRBadRequest", "Method not allowed", f"{request.method} is not allowed here")
+                err = CckmError(
+                    405, 15, "NCERRBadRequest", "Method not allowed", f"{request.method} is not allowed here"
+                )
             else:
-                err = CckmError(status, 14, "NCERRInternalServerError", "unexpected error", "unexpected error")
+                err = CckmError(
+                    status, 14, "NCERRInternalServerError", "unexpected error", "unexpected error"
+                )
             return self.error_response(err)
 
         app = Starlette(routes=self.routes(), exception_handlers={HTTPException: http_error})
@@ -742,4 +918,6 @@ def credentials(config: MockConfig) -> dict[str, str]:
     }
 
 
-MOCK = MockDefinition(vendor="thales", faults=FAULTS, options=OPTIONS, create_app=create_app, credentials=credentials)
+MOCK = MockDefinition(
+    vendor="thales", faults=FAULTS, options=OPTIONS, create_app=create_app, credentials=credentials
+)
