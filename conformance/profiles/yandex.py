@@ -1,0 +1,1182 @@
+"""Yandex Cloud KMS symmetric keys: ``/kms/v1/keys`` with custom verbs, asynchronous ``Operation``s.
+
+Where is the Yandex state machine?  ``TRANSITIONS`` below (the checks' view) and
+``conformance/mocks/yandex.py`` (the mock's view).  Facts: ``shared/vendor-docs/yandex.md``.
+
+State names used in the tables (a key plus its *subject* version, the version created with it):
+
+| name | meaning |
+|---|---|
+| ``enabled`` | key ACTIVE, subject ACTIVE and primary (a fresh key) |
+| ``disabled`` | key INACTIVE |
+| ``protected`` | key ACTIVE with deletionProtection on |
+| ``rotated`` | key ACTIVE, subject ACTIVE but no longer primary (after Rotate) |
+| ``version-scheduled`` | subject SCHEDULED_FOR_DESTRUCTION |
+| ``version-destroyed`` | subject DESTROYED (needs a target whose clock can be advanced: the bundled mock) |
+| ``deleted`` | the key was deleted: Get answers 404 |
+
+Mutating calls answer an ``Operation``; ``call()`` polls it on the operation service until done
+(bounded wait) and returns the final operation as the body.  If the operation ended in error,
+the Outcome's ``code`` is that gRPC code and its status the HTTP status of the first answer (200),
+so refusals accept both "HTTP 400 + code" and "200 + Operation error + code".
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from conformance.profiles.base import (
+    MISSING,
+    NotCovered,
+    Outcome,
+    Probe,
+    Profile,
+    TargetError,
+    Transition,
+    describe_transport_error,
+)
+
+REAL_KMS_HOST = "kms.api.cloud.yandex.net"
+REAL_OPERATION_URL = "https://operation.api.cloud.yandex.net"
+REAL_CRYPTO_URL = "https://kms.yandex"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+KMS = "type.googleapis.com/yandex.cloud.kms.v1."
+
+# gRPC code -> HTTP status (yandex.md §5.3).
+HTTP_OF_CODE = {
+    1: 499,
+    2: 500,
+    3: 400,
+    4: 504,
+    5: 404,
+    6: 409,
+    7: 403,
+    8: 429,
+    9: 400,
+    10: 409,
+    11: 400,
+    12: 501,
+    13: 500,
+    14: 503,
+    15: 500,
+    16: 401,
+}
+
+STATES: dict[str, str] = {
+    "enabled": "enabled",
+    "disabled": "disabled",
+    "protected": "enabled",
+    "rotated": "enabled",
+    "version-scheduled": "pending-deletion",
+    "version-destroyed": "destroyed",
+    "deleted": "destroyed",
+}
+ALIASES = {"ACTIVE": "enabled", "INACTIVE": "disabled"}
+
+# operation -> (method, path template, default body or query, returns an Operation)
+OPERATIONS: dict[str, tuple[str, str, dict[str, Any], bool]] = {
+    "create": (
+        "POST",
+        "/kms/v1/keys",
+        {
+            "folderId": "{folder}",
+            "name": "{name}",
+            "labels": "{labels}",
+            "description": "{description}",
+            "defaultAlgorithm": "AES_256",
+        },
+        True,
+    ),
+    "list": ("GET", "/kms/v1/keys", {"folderId": "{folder}"}, False),
+    "get": ("GET", "/kms/v1/keys/{key_id}", {}, False),
+    "list_versions": ("GET", "/kms/v1/keys/{key_id}/versions", {}, False),
+    "list_operations": ("GET", "/kms/v1/keys/{key_id}/operations", {}, False),
+    "update": (
+        "PATCH",
+        "/kms/v1/keys/{key_id}",
+        {"updateMask": "description", "description": "{description}"},
+        True,
+    ),
+    "disable": ("PATCH", "/kms/v1/keys/{key_id}", {"updateMask": "status", "status": "INACTIVE"}, True),
+    "enable": ("PATCH", "/kms/v1/keys/{key_id}", {"updateMask": "status", "status": "ACTIVE"}, True),
+    "protect": (
+        "PATCH",
+        "/kms/v1/keys/{key_id}",
+        {"updateMask": "deletionProtection", "deletionProtection": True},
+        True,
+    ),
+    "unprotect": (
+        "PATCH",
+        "/kms/v1/keys/{key_id}",
+        {"updateMask": "deletionProtection", "deletionProtection": False},
+        True,
+    ),
+    "delete": ("DELETE", "/kms/v1/keys/{key_id}", {}, True),
+    "rotate": ("POST", "/kms/v1/keys/{key_id}:rotate", {}, True),
+    "set_primary": ("POST", "/kms/v1/keys/{key_id}:setPrimaryVersion", {"versionId": "{version}"}, True),
+    "schedule_version_destruction": (
+        "POST",
+        "/kms/v1/keys/{key_id}:scheduleVersionDestruction",
+        {"versionId": "{version}"},
+        True,
+    ),
+    "cancel_version_destruction": (
+        "POST",
+        "/kms/v1/keys/{key_id}:cancelVersionDestruction",
+        {"versionId": "{version}"},
+        True,
+    ),
+    "list_access_bindings": ("GET", "/kms/v1/keys/{key_id}:listAccessBindings", {}, False),
+    "set_access_bindings": ("POST", "/kms/v1/keys/{key_id}:setAccessBindings", {"accessBindings": []}, True),
+    "encrypt": (
+        "POST",
+        "/kms/v1/keys/{key_id}:encrypt",
+        {"plaintext": base64.b64encode(b"kms-conformance").decode()},
+        False,
+    ),
+    "generate_data_key": ("POST", "/kms/v1/keys/{key_id}:generateDataKey", {"dataKeySpec": "AES_256"}, False),
+}
+CRYPTO_OPERATIONS = {"encrypt", "generate_data_key"}
+
+STATUS_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "integer"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$")
+DURATION = re.compile(r"^-?[0-9]+(\.[0-9]{1,9})?s$")
+CAMEL = re.compile(r"^(@type|[a-z][a-zA-Z0-9]*)$")
+TIMESTAMP_FIELDS = {"createdAt", "modifiedAt", "rotatedAt", "destroyAt"}
+DURATION_FIELDS = {"rotationPeriod", "pendingPeriod"}
+
+
+@dataclass(frozen=True)
+class OperationOutcome(Outcome):
+    """An Outcome for an Operation-returning call: ``body`` is the final Operation."""
+
+    first_body: Any = None
+    polls: int = 0
+    stuck: str = ""
+
+
+# -- checks (each returns an error string or None) ------------------------------------------------
+
+
+def _parse_ts(text: str) -> datetime:
+    text = re.sub(r"\.([0-9]{1,6})[0-9]*Z$", r".\1Z", text)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _walk(value: Any, path: str = "") -> list[tuple[str, str, Any]]:
+    """(path, field name, value) of every object member, skipping label maps."""
+    found = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found.append((f"{path}.{name}", name, item))
+            if name != "labels":
+                found.extend(_walk(item, f"{path}.{name}"))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(_walk(item, f"{path}[{i}]"))
+    return found
+
+
+def _done(outcome: Outcome) -> str | None:
+    if isinstance(outcome, OperationOutcome) and outcome.stuck:
+        return outcome.stuck
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    if body.get("done") is not True:
+        return f"operation is not done: {str(body)[:300]}"
+    return None
+
+
+def _envelope(outcome: Outcome) -> str | None:
+    bodies = [outcome.body]
+    if isinstance(outcome, OperationOutcome):
+        bodies.insert(0, outcome.first_body)
+    for body in bodies:
+        if not isinstance(body, dict):
+            return f"not an Operation: {str(body)[:200]}"
+        if "done" not in body:
+            return f"Operation {body.get('id')} has no done field"
+        both = "error" in body and "response" in body
+        if both:
+            return f"Operation {body.get('id')} carries both error and response"
+        if body["done"] is True and "error" not in body and "response" not in body:
+            return f"done Operation {body.get('id')} carries neither error nor response"
+        if body["done"] is not True and "response" in body:
+            return f"unfinished Operation {body.get('id')} already carries a response"
+    return _done(outcome)
+
+
+def _types(metadata: str, response: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        problem = _done(outcome)
+        if problem:
+            return problem
+        body = outcome.body
+        got_meta = (body.get("metadata") or {}).get("@type")
+        if got_meta != KMS + metadata:
+            return f"metadata @type is {got_meta!r}, expected {KMS + metadata!r}"
+        got = (body.get("response") or {}).get("@type")
+        if "error" not in body and got != KMS + response:
+            return f"response @type is {got!r}, expected {KMS + response!r}"
+        return None
+
+    return check
+
+
+def _response(outcome: Outcome) -> dict[str, Any]:
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    if "done" in body and "metadata" in body:
+        return body.get("response") or {}
+    return body
+
+
+def _all(*checks: Callable[[Outcome], str | None]) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        for one in checks:
+            problem = one(outcome)
+            if problem:
+                return problem
+        return None
+
+    return check
+
+
+def _refused(*codes: str) -> Callable[[Outcome], str | None]:
+    """A refusal: HTTP 4xx with the code, or HTTP 200 whose Operation ended in error with the code."""
+
+    def check(outcome: Outcome) -> str | None:
+        if outcome.code not in codes:
+            detail = f"operation error {outcome.code}" if outcome.code else "it succeeded"
+            return f"expected a refusal with gRPC code {' or '.join(codes)}, but {detail}: {str(outcome.body)[:300]}"
+        return None
+
+    return check
+
+
+def _camel_case(outcome: Outcome) -> str | None:
+    for path, name, _ in _walk(outcome.body):
+        if not CAMEL.match(name):
+            return f"field {path} is not lowerCamelCase"
+    return None
+
+
+def _timestamps(outcome: Outcome) -> str | None:
+    found = 0
+    for path, name, value in _walk(outcome.body):
+        if name in TIMESTAMP_FIELDS:
+            found += 1
+            if not isinstance(value, str) or not TIMESTAMP.match(value):
+                return f"{path} = {value!r} is not an RFC 3339 UTC timestamp with Z"
+    return None if found else "no timestamp in the body"
+
+
+def _durations(expected: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        value = _response(outcome).get("rotationPeriod")
+        if not isinstance(value, str) or not DURATION.match(value):
+            return f"rotationPeriod = {value!r} is not a proto3 JSON duration like {expected!r}"
+        if float(value[:-1]) != float(expected[:-1]):
+            return f"rotationPeriod = {value!r}, expected {expected!r}"
+        return None
+
+    return check
+
+
+def _new_key(outcome: Outcome) -> str | None:
+    key = _response(outcome)
+    version = key.get("primaryVersion") or {}
+    if key.get("status") != "ACTIVE":
+        return f"new key status is {key.get('status')!r}, expected 'ACTIVE'"
+    if version.get("status") != "ACTIVE" or version.get("primary") is not True:
+        return f"the new key's primaryVersion is not an ACTIVE primary version: {version}"
+    if version.get("algorithm") != key.get("defaultAlgorithm"):
+        return f"primaryVersion algorithm {version.get('algorithm')!r} != defaultAlgorithm {key.get('defaultAlgorithm')!r}"
+    return None
+
+
+def _first_names_key(outcome: Outcome) -> str | None:
+    first = outcome.first_body if isinstance(outcome, OperationOutcome) else outcome.body
+    meta = (first or {}).get("metadata") or {}
+    if not meta.get("keyId"):
+        return f"the first answer to Create has no metadata.keyId: {str(first)[:300]}"
+    return None
+
+
+def _scheduled(outcome: Outcome) -> str | None:
+    version = _response(outcome)
+    if version.get("status") != "SCHEDULED_FOR_DESTRUCTION":
+        return f"scheduled version has status {version.get('status')!r}"
+    if not version.get("destroyAt"):
+        return "scheduled version has no destroyAt"
+    meta_at = (outcome.body.get("metadata") or {}).get("destroyAt")
+    if meta_at and _parse_ts(meta_at) != _parse_ts(version["destroyAt"]):
+        return f"version destroyAt {version['destroyAt']} != metadata destroyAt {meta_at}"
+    return None
+
+
+def _default_pending(outcome: Outcome) -> str | None:
+    version = _response(outcome)
+    created = outcome.body.get("createdAt")
+    if not version.get("destroyAt") or not created:
+        return f"cannot compare destroyAt with the operation's createdAt: {str(outcome.body)[:300]}"
+    delta = (_parse_ts(version["destroyAt"]) - _parse_ts(created)).total_seconds()
+    if abs(delta - 604800) > 120:
+        return f"destroyAt is {delta:.0f}s after the request, expected 604800s (7 days)"
+    return None
+
+
+def _cancelled(outcome: Outcome) -> str | None:
+    version = _response(outcome)
+    if version.get("status") != "ACTIVE":
+        return f"cancelled version has status {version.get('status')!r}, expected 'ACTIVE'"
+    return None
+
+
+def _no_destroy_at(outcome: Outcome) -> str | None:
+    version = _response(outcome)
+    if version.get("destroyAt"):
+        return f"cancelled version still has destroyAt {version['destroyAt']}"
+    return None
+
+
+def _rotated(outcome: Outcome) -> str | None:
+    key = _response(outcome)
+    new = (outcome.body.get("metadata") or {}).get("newPrimaryVersionId")
+    primary = (key.get("primaryVersion") or {}).get("id")
+    if not new or primary != new:
+        return f"after Rotate the primary version is {primary!r}, not the new version {new!r}"
+    return None
+
+
+def _primary_set(outcome: Outcome) -> str | None:
+    key = _response(outcome)
+    wanted = (outcome.body.get("metadata") or {}).get("versionId")
+    primary = (key.get("primaryVersion") or {}).get("id")
+    if primary != wanted:
+        return f"after SetPrimaryVersion the primary version is {primary!r}, not {wanted!r}"
+    return None
+
+
+def _lists_operations(outcome: Outcome) -> str | None:
+    operations = (outcome.body or {}).get("operations") or []
+    if not operations:
+        return "ListOperations of a key that was created and rotated lists no operation"
+    for op in operations:
+        if "id" not in op or "done" not in op or "@type" not in (op.get("metadata") or {}):
+            return f"listed operation lacks id, done or metadata @type: {str(op)[:200]}"
+    return None
+
+
+def _served_operation(outcome: Outcome) -> str | None:
+    body = outcome.body or {}
+    if not body.get("id") or "done" not in body:
+        return f"GET /operations/{{id}} did not answer an Operation: {str(body)[:200]}"
+    return None
+
+
+# -- tables -----------------------------------------------------------------------------------------
+
+_PRECONDITION = frozenset({"9", "3"})
+_REFUSED_STATUS = frozenset({400, 200})
+_NOT_FOUND_STATUS = frozenset({404, 200})
+
+
+def _refuse(
+    req: str,
+    op: str,
+    state: str,
+    codes: frozenset[str] = _PRECONDITION,
+    status: frozenset[int] = _REFUSED_STATUS,
+) -> Transition:
+    return Transition(req, op, state, status=status, codes=codes)
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    # key ACTIVE <-> INACTIVE via Update
+    Transition("YC-STATE-001", "disable", "enabled", "disabled"),
+    Transition("YC-STATE-001", "enable", "disabled", "enabled"),
+    Transition("YC-STATE-001", "disable", "rotated", "disabled"),
+    # rotation
+    Transition("YC-STATE-008", "rotate", "enabled", "rotated"),
+    Transition("YC-STATE-008", "rotate", "rotated", "rotated"),
+    Transition("YC-STATE-008", "rotate", "version-scheduled", "version-scheduled"),
+    # the primary version cannot be scheduled
+    _refuse("YC-STATE-002", "schedule_version_destruction", "enabled"),
+    _refuse("YC-STATE-002", "schedule_version_destruction", "disabled"),
+    _refuse("YC-STATE-002", "schedule_version_destruction", "protected"),
+    # version ACTIVE -> SCHEDULED_FOR_DESTRUCTION -> ACTIVE (cancel)
+    Transition("YC-STATE-003", "schedule_version_destruction", "rotated", "version-scheduled"),
+    _refuse("YC-STATE-003", "schedule_version_destruction", "version-scheduled"),
+    Transition("YC-STATE-006", "cancel_version_destruction", "version-scheduled", "rotated"),
+    _refuse("YC-STATE-006", "cancel_version_destruction", "enabled"),
+    _refuse("YC-STATE-006", "cancel_version_destruction", "rotated"),
+    _refuse("YC-STATE-006", "cancel_version_destruction", "disabled"),
+    # set-primary only to an ACTIVE version
+    Transition("YC-STATE-009", "set_primary", "rotated", "enabled"),
+    _refuse("YC-STATE-009", "set_primary", "version-scheduled"),
+    # DESTROYED is terminal
+    _refuse("YC-STATE-012", "cancel_version_destruction", "version-destroyed"),
+    _refuse("YC-STATE-012", "schedule_version_destruction", "version-destroyed"),
+    _refuse("YC-STATE-012", "set_primary", "version-destroyed"),
+    # deletion protection, deletion
+    Transition("YC-STATE-010", "protect", "enabled", "protected"),
+    _refuse("YC-STATE-010", "delete", "protected"),
+    Transition("YC-STATE-010", "unprotect", "protected", "enabled"),
+    Transition("YC-STATE-011", "delete", "enabled", "deleted"),
+    Transition("YC-STATE-011", "delete", "disabled", "deleted"),
+    Transition("YC-STATE-011", "delete", "version-scheduled", "deleted"),
+    _refuse("YC-STATE-011", "get", "deleted", frozenset({"5"}), frozenset({404})),
+    _refuse("YC-STATE-011", "rotate", "deleted", frozenset({"5"}), _NOT_FOUND_STATUS),
+    _refuse("YC-STATE-011", "enable", "deleted", frozenset({"5"}), _NOT_FOUND_STATUS),
+    _refuse("YC-STATE-011", "delete", "deleted", frozenset({"5"}), _NOT_FOUND_STATUS),
+)
+
+_400 = frozenset({400})
+_401 = frozenset({401})
+_403 = frozenset({403})
+_404 = frozenset({404})
+_200 = frozenset({200})
+_3 = frozenset({"3"})
+_5 = frozenset({"5"})
+
+
+def _probe(req: str, name: str, op: str, **kw: Any) -> Probe:
+    return Probe(req, name, op, **kw)
+
+
+def _refusal_probe(req: str, name: str, op: str, key: str, **kw: Any) -> Probe:
+    return Probe(
+        req, name, op, key=key, status=_REFUSED_STATUS, codes=_PRECONDITION, check=_refused("9", "3"), **kw
+    )
+
+
+PROBES: tuple[Probe, ...] = (
+    # auth
+    _probe(
+        "YC-AUTH-001",
+        "get-without-token",
+        "get",
+        auth="none",
+        status=_401,
+        codes=frozenset({"16"}),
+        read_only=True,
+    ),
+    _probe(
+        "YC-AUTH-001",
+        "create-without-token",
+        "create",
+        key="none",
+        auth="none",
+        status=_401,
+        codes=frozenset({"16"}),
+        read_only=True,
+    ),
+    _probe(
+        "YC-AUTH-002",
+        "get-garbage-token",
+        "get",
+        auth="invalid",
+        status=_401,
+        codes=frozenset({"16"}),
+        read_only=True,
+    ),
+    _probe(
+        "YC-AUTH-002",
+        "rotate-garbage-token",
+        "rotate",
+        auth="invalid",
+        status=_401,
+        codes=frozenset({"16"}),
+        read_only=True,
+    ),
+    _probe(
+        "YC-AUTH-003",
+        "get-expired-token",
+        "get",
+        auth="expired",
+        status=_401,
+        codes=frozenset({"16"}),
+        read_only=True,
+    ),
+    _probe(
+        "YC-AUTH-004",
+        "get-forbidden-token",
+        "get",
+        auth="forbidden",
+        status=_403,
+        codes=frozenset({"7"}),
+        read_only=True,
+    ),
+    _probe(
+        "YC-AUTH-004",
+        "rotate-forbidden-token",
+        "rotate",
+        auth="forbidden",
+        status=_403,
+        codes=frozenset({"7"}),
+        read_only=True,
+    ),
+    # validation
+    _probe("YC-VAL-001", "get-51-char-id", "get", key="malformed", status=_400, codes=_3, read_only=True),
+    _probe(
+        "YC-VAL-001", "rotate-51-char-id", "rotate", key="malformed", status=_400, codes=_3, read_only=True
+    ),
+    _probe(
+        "YC-VAL-002",
+        "create-without-folderId",
+        "create",
+        key="none",
+        body={"folderId": MISSING},
+        status=_400,
+        codes=_3,
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-003",
+        "label-key-uppercase",
+        "create",
+        key="none",
+        body={"labels": {"Bad-Key": "x"}},
+        status=_400,
+        codes=_3,
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-003",
+        "label-value-uppercase",
+        "create",
+        key="none",
+        body={"labels": {"kms-conformance": "UPPER"}},
+        status=_400,
+        codes=_3,
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-003",
+        "label-value-64-chars",
+        "update",
+        body={"updateMask": "labels", "labels": {"k": "a" * 64}},
+        status=_400,
+        codes=_3,
+    ),
+    _probe(
+        "YC-VAL-004",
+        "pendingPeriod-7d",
+        "schedule_version_destruction",
+        key="rotated",
+        body={"pendingPeriod": "7d"},
+        status=_400,
+        codes=_3,
+    ),
+    _probe(
+        "YC-VAL-004",
+        "rotationPeriod-168h",
+        "update",
+        body={"updateMask": "rotationPeriod", "rotationPeriod": "168h"},
+        status=_400,
+        codes=_3,
+    ),
+    _probe(
+        "YC-VAL-005",
+        "list-pageSize-1001",
+        "list",
+        key="none",
+        body={"pageSize": "1001"},
+        status=_400,
+        codes=_3,
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-005",
+        "list-versions-pageSize-1001",
+        "list_versions",
+        body={"pageSize": "1001"},
+        status=_400,
+        codes=_3,
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-005",
+        "list-pageSize-1000",
+        "list",
+        key="none",
+        body={"pageSize": "1000"},
+        status=_200,
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-006",
+        "update-without-updateMask",
+        "update",
+        body={"updateMask": MISSING},
+        status=_400,
+        codes=_3,
+    ),
+    _probe(
+        "YC-VAL-007",
+        "update-status-CREATING",
+        "update",
+        body={"updateMask": "status", "status": "CREATING"},
+        status=_400,
+        codes=_3,
+    ),
+    _probe("YC-VAL-008", "get-unknown-key", "get", key="unknown", status=_404, codes=_5, read_only=True),
+    _probe(
+        "YC-VAL-008",
+        "list-versions-unknown-key",
+        "list_versions",
+        key="unknown",
+        status=_404,
+        codes=_5,
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-008",
+        "rotate-unknown-key",
+        "rotate",
+        key="unknown",
+        status=_NOT_FOUND_STATUS,
+        codes=_5,
+        check=_refused("5"),
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-008",
+        "disable-unknown-key",
+        "disable",
+        key="unknown",
+        status=_NOT_FOUND_STATUS,
+        codes=_5,
+        check=_refused("5"),
+        read_only=True,
+    ),
+    _probe(
+        "YC-VAL-009",
+        "schedule-unknown-version",
+        "schedule_version_destruction",
+        key="rotated",
+        body={"versionId": "abj00000000000000000"},
+        status=_NOT_FOUND_STATUS,
+        codes=_5,
+        check=_refused("5"),
+    ),
+    # state rules, with the code of every refusal (the transitions check the states)
+    _refusal_probe("YC-STATE-002", "schedule-primary", "schedule_version_destruction", "enabled"),
+    _refusal_probe("YC-STATE-003", "schedule-scheduled", "schedule_version_destruction", "version-scheduled"),
+    _probe(
+        "YC-STATE-003",
+        "schedule-non-primary",
+        "schedule_version_destruction",
+        key="rotated",
+        check=_scheduled,
+    ),
+    _probe(
+        "YC-STATE-004",
+        "destroyAt-matches-metadata",
+        "schedule_version_destruction",
+        key="rotated",
+        body={"pendingPeriod": "172800s"},
+        check=_scheduled,
+    ),
+    _probe(
+        "YC-STATE-005",
+        "default-pendingPeriod-7-days",
+        "schedule_version_destruction",
+        key="rotated",
+        check=_default_pending,
+    ),
+    _refusal_probe("YC-STATE-006", "cancel-active-version", "cancel_version_destruction", "rotated"),
+    _refusal_probe("YC-STATE-006", "cancel-primary-version", "cancel_version_destruction", "enabled"),
+    _probe(
+        "YC-STATE-006",
+        "cancel-scheduled-version",
+        "cancel_version_destruction",
+        key="version-scheduled",
+        check=_cancelled,
+    ),
+    _probe(
+        "YC-STATE-007",
+        "cancel-clears-destroyAt",
+        "cancel_version_destruction",
+        key="version-scheduled",
+        check=_no_destroy_at,
+    ),
+    _probe("YC-STATE-008", "rotate-new-primary", "rotate", check=_rotated),
+    _probe("YC-STATE-009", "set-primary-active-version", "set_primary", key="rotated", check=_primary_set),
+    _refusal_probe("YC-STATE-009", "set-primary-scheduled-version", "set_primary", "version-scheduled"),
+    _refusal_probe("YC-STATE-010", "delete-protected-key", "delete", "protected"),
+    _probe("YC-STATE-011", "get-deleted-key", "get", key="deleted", status=_404, codes=_5),
+    _refusal_probe(
+        "YC-STATE-012", "cancel-destroyed-version", "cancel_version_destruction", "version-destroyed"
+    ),
+    _refusal_probe("YC-STATE-012", "set-primary-destroyed-version", "set_primary", "version-destroyed"),
+    # operations
+    _probe("YC-ASYNC-001", "create-reaches-done", "create", key="none", check=_done),
+    _probe("YC-ASYNC-001", "rotate-reaches-done", "rotate", check=_done),
+    _probe("YC-ASYNC-002", "create-operation-envelope", "create", key="none", check=_envelope),
+    _probe(
+        "YC-ASYNC-002",
+        "schedule-operation-envelope",
+        "schedule_version_destruction",
+        key="rotated",
+        check=_envelope,
+    ),
+    _probe(
+        "YC-ASYNC-002",
+        "refused-operation-envelope",
+        "schedule_version_destruction",
+        key="enabled",
+        status=_REFUSED_STATUS,
+        codes=_PRECONDITION,
+        check=lambda o: _envelope(o) if o.status == 200 else None,
+    ),
+    _probe(
+        "YC-ASYNC-003",
+        "create-types",
+        "create",
+        key="none",
+        check=_types("CreateSymmetricKeyMetadata", "SymmetricKey"),
+    ),
+    _probe(
+        "YC-ASYNC-003", "update-types", "update", check=_types("UpdateSymmetricKeyMetadata", "SymmetricKey")
+    ),
+    _probe(
+        "YC-ASYNC-003", "rotate-types", "rotate", check=_types("RotateSymmetricKeyMetadata", "SymmetricKey")
+    ),
+    _probe(
+        "YC-ASYNC-003",
+        "schedule-types",
+        "schedule_version_destruction",
+        key="rotated",
+        check=_types("ScheduleSymmetricKeyVersionDestructionMetadata", "SymmetricKeyVersion"),
+    ),
+    _probe(
+        "YC-ASYNC-003",
+        "cancel-types",
+        "cancel_version_destruction",
+        key="version-scheduled",
+        check=_types("CancelSymmetricKeyVersionDestructionMetadata", "SymmetricKeyVersion"),
+    ),
+    _probe(
+        "YC-ASYNC-003",
+        "set-primary-types",
+        "set_primary",
+        key="rotated",
+        check=_types("SetPrimarySymmetricKeyVersionMetadata", "SymmetricKey"),
+    ),
+    _probe(
+        "YC-ASYNC-004",
+        "list-operations",
+        "list_operations",
+        key="rotated",
+        check=_lists_operations,
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYNC-004",
+        "get-operation",
+        "get_operation",
+        key="rotated",
+        check=_served_operation,
+        read_only=True,
+    ),
+    _probe("YC-ASYNC-005", "create-names-key-at-once", "create", key="none", check=_first_names_key),
+    # JSON conventions
+    _probe("YC-SHAPE-001", "get-camelCase", "get", key="rotated", check=_camel_case, read_only=True),
+    _probe("YC-SHAPE-001", "create-camelCase", "create", key="none", check=_camel_case),
+    _probe(
+        "YC-SHAPE-001",
+        "versions-camelCase",
+        "list_versions",
+        key="version-scheduled",
+        check=_camel_case,
+        read_only=True,
+    ),
+    _probe("YC-SHAPE-002", "get-timestamps", "get", key="rotated", check=_timestamps, read_only=True),
+    _probe("YC-SHAPE-002", "operation-timestamps", "rotate", check=_timestamps),
+    _probe(
+        "YC-SHAPE-002",
+        "versions-timestamps",
+        "list_versions",
+        key="version-scheduled",
+        check=_timestamps,
+        read_only=True,
+    ),
+    _probe(
+        "YC-SHAPE-003",
+        "rotationPeriod-seconds",
+        "update",
+        body={"updateMask": "rotationPeriod", "rotationPeriod": "604800s"},
+        check=_durations("604800s"),
+    ),
+    _probe("YC-SHAPE-004", "new-key-version", "create", key="none", check=_new_key),
+)
+
+
+# -- the profile ------------------------------------------------------------------------------------
+
+
+class YandexProfile(Profile):
+    vendor: ClassVar[str] = "yandex"
+    spec_file: ClassVar[str] = "yandex.yaml"
+    states: ClassVar[Mapping[str, str]] = STATES
+    transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
+    probes: ClassVar[tuple[Probe, ...]] = PROBES
+    envelope_requirement: ClassVar[str] = "YC-ENV-001"
+    error_schemas: ClassVar[tuple[Mapping[str, Any], ...]] = (STATUS_SCHEMA,)
+    generated_requirements: ClassVar[Mapping[str, str]] = {
+        "not_a_server_error": "YC-GEN-001",
+        "status_code_conformance": "YC-GEN-002",
+        "response_schema_conformance": "YC-GEN-003",
+        "negative_data_rejection": "YC-GEN-004",
+        "ignored_auth": "YC-GEN-005",
+    }
+    read_only_operations: ClassVar[frozenset[str]] = frozenset(
+        {"listKeys", "getKey", "listKeyVersions", "listKeyOperations", "listAccessBindings", "getOperation"}
+    )
+    lifecycle_operations: ClassVar[frozenset[str]] = frozenset(
+        {
+            "createKey",
+            "listKeys",
+            "getKey",
+            "updateKey",
+            "deleteKey",
+            "listKeyVersions",
+            "listKeyOperations",
+            "setPrimaryVersion",
+            "scheduleVersionDestruction",
+            "cancelVersionDestruction",
+            "rotateKey",
+            "getOperation",
+        }
+    )
+    key_id_pattern: ClassVar[str] = r"[a-z][a-z0-9]{19}"
+    key_id_fields: ClassVar[tuple[str, ...]] = ("keyId", "resourceId")
+
+    # Bounded wait for an operation to finish (seconds), per target kind.
+    wait_loopback: ClassVar[float] = 10.0
+    wait_remote: ClassVar[float] = 120.0
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.subject: dict[str, str] = {}  # key id -> the version created with it
+        self._serial = 0
+        self._stuck_once = False
+
+    # -- targets ---------------------------------------------------------------------------------
+
+    @property
+    def _host(self) -> str:
+        return urlsplit(self.settings.base_url).hostname or ""
+
+    @property
+    def is_real_api(self) -> bool:
+        return self._host == REAL_KMS_HOST
+
+    @property
+    def operation_url(self) -> str:
+        if self.settings.operation_url:
+            return self.settings.operation_url.rstrip("/")
+        return REAL_OPERATION_URL if self.is_real_api else self.settings.base_url.rstrip("/")
+
+    @property
+    def crypto_url(self) -> str:
+        return REAL_CRYPTO_URL if self.is_real_api else self.settings.base_url.rstrip("/")
+
+    # -- auth --------------------------------------------------------------------------------------
+
+    def headers_for(self, mode: str) -> dict[str, str]:
+        if mode == "valid":
+            if not self.settings.token:
+                raise TargetError("Yandex needs an IAM token (--token)")
+            return {"Authorization": f"Bearer {self.settings.token}"}
+        if mode == "none":
+            return {}
+        if mode == "invalid":
+            return {"Authorization": "Bearer kms-conformance-not-an-iam-token"}
+        if mode == "forbidden":
+            if not self.settings.forbidden_token:
+                raise NotCovered("no --forbidden-token given: 403 checks are not covered")
+            return {"Authorization": f"Bearer {self.settings.forbidden_token}"}
+        if mode == "expired":
+            if not self.settings.expired_token:
+                raise NotCovered("no --expired-token given: expired-token checks are not covered")
+            return {"Authorization": f"Bearer {self.settings.expired_token}"}
+        raise ValueError(f"unknown auth mode {mode!r}")
+
+    def preflight(self) -> None:
+        if not self.settings.token:
+            raise TargetError("Yandex needs an IAM token (--token)")
+        if not self.settings.folder_id:
+            raise TargetError("Yandex needs the folder for scratch keys (--folder-id)")
+        try:
+            outcome = self.call("list", None, {"pageSize": "1"})
+        except httpx.HTTPError as exc:
+            raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
+        if outcome.status in (401, 403):
+            raise TargetError(
+                f"the IAM token was refused by {self.settings.base_url}: HTTP {outcome.status} code {outcome.code}"
+            )
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    def _labels(self) -> dict[str, str]:
+        value = re.sub(r"[^-_0-9a-z]", "-", self.settings.run_id.lower())[:63]
+        return {"kms-conformance": value}
+
+    def _fill(self, value: Any, key_id: str | None) -> Any:
+        if value == "{folder}":
+            return self.settings.folder_id
+        if value == "{name}":
+            self._serial += 1
+            return f"{self.settings.run_id}-{self._serial}"[:100]
+        if value == "{labels}":
+            return self._labels()
+        if value == "{description}":
+            return f"kms-conformance scratch key, run {self.settings.run_id}"[:1024]
+        if value == "{version}":
+            return self.subject.get(key_id or "", self.unknown_key_id())
+        return value
+
+    def build_request(
+        self, client: httpx.Client, operation: str, key_id: str | None, body: Mapping[str, Any]
+    ) -> httpx.Request:
+        try:
+            method, path, defaults, _ = OPERATIONS[operation]
+        except KeyError:
+            raise ValueError(f"unknown yandex operation {operation!r}") from None
+        data = {name: self._fill(value, key_id) for name, value in defaults.items()}
+        data.update(body)
+        data = {name: value for name, value in data.items() if value is not MISSING}
+        url = path.replace("{key_id}", key_id or "")
+        if operation in CRYPTO_OPERATIONS:
+            url = self.crypto_url + url
+        if method in ("GET", "DELETE"):
+            return client.build_request(method, url, params=data or None)
+        if operation == "rotate" and not data:
+            return client.build_request(method, url)
+        return client.build_request(method, url, json=data)
+
+    def error_code(self, body: Any) -> str | None:
+        if isinstance(body, dict) and isinstance(body.get("code"), int):
+            return str(body["code"])
+        return None
+
+    def created_key_id(self, operation_id: str, body: Any) -> str | None:
+        if operation_id in ("create", "createKey") and isinstance(body, dict):
+            return (body.get("metadata") or {}).get("keyId")
+        return None
+
+    def call(
+        self,
+        operation: str,
+        key_id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        auth: str = "valid",
+        raw: bytes | None = None,
+    ) -> Outcome:
+        if operation == "get_operation":
+            return self._get_operation(key_id, auth)
+        first = super().call(operation, key_id, body, auth=auth, raw=raw)
+        returns_operation = operation in OPERATIONS and OPERATIONS[operation][3]
+        if not returns_operation or first.status != 200 or not isinstance(first.body, dict):
+            return first
+        if operation == "create":
+            meta = first.body.get("metadata") or {}
+            if meta.get("keyId") and meta.get("primaryVersionId"):
+                self.subject.setdefault(meta["keyId"], meta["primaryVersionId"])
+        final, polls, stuck = self.wait(first.body, auth)
+        error = final.get("error") if isinstance(final, dict) else None
+        code = str(error["code"]) if isinstance(error, dict) and isinstance(error.get("code"), int) else None
+        return OperationOutcome(
+            first.status, code, final, first.response, first_body=first.body, polls=polls, stuck=stuck
+        )
+
+    def wait(self, operation: dict[str, Any], auth: str = "valid") -> tuple[dict[str, Any], int, str]:
+        """Poll GET {operation_url}/operations/{id} until done, within a bounded wait."""
+        if operation.get("done") is True or not operation.get("id"):
+            return operation, 0, ""
+        limit = self.wait_loopback if self._host in LOOPBACK else self.wait_remote
+        if self._stuck_once:
+            limit = min(limit, 1.0)
+        deadline = time.monotonic() + limit
+        delay, polls, current = 0.02, 0, operation
+        url = f"{self.operation_url}/operations/{operation['id']}"
+        client = self.client if auth == "valid" else self.new_client(auth)
+        try:
+            while True:
+                response = client.get(url)
+                polls += 1
+                if response.status_code != 200:
+                    return (
+                        current,
+                        polls,
+                        (
+                            f"polling operation {operation['id']} on {self.operation_url} answered HTTP "
+                            f"{response.status_code}: {response.text[:200]}"
+                        ),
+                    )
+                current = response.json()
+                if current.get("done") is True:
+                    return current, polls, ""
+                if time.monotonic() + delay > deadline:
+                    self._stuck_once = True
+                    return (
+                        current,
+                        polls,
+                        (
+                            f"operation {operation['id']} is still not done after {polls} polls over {limit:.0f}s "
+                            f"on {self.operation_url}"
+                        ),
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        finally:
+            if client is not self.client:
+                client.close()
+
+    def _get_operation(self, key_id: str | None, auth: str) -> Outcome:
+        listed = self.call("list_operations", key_id)
+        operations = (listed.body or {}).get("operations") or [] if isinstance(listed.body, dict) else []
+        op_id = operations[0]["id"] if operations else "abj00000000000000000"
+        client = self.client if auth == "valid" else self.new_client(auth)
+        try:
+            response = client.get(f"{self.operation_url}/operations/{op_id}")
+        finally:
+            if client is not self.client:
+                client.close()
+        return self.outcome(response)
+
+    # -- scratch keys ------------------------------------------------------------------------------
+
+    def create_key(self) -> str:
+        outcome = self.call("create")
+        key_id = (
+            ((outcome.body or {}).get("metadata") or {}).get("keyId")
+            if isinstance(outcome.body, dict)
+            else None
+        )
+        if outcome.status != 200 or not key_id or outcome.code:
+            raise AssertionError(f"could not create a scratch key: {outcome.describe()}")
+        if isinstance(outcome, OperationOutcome) and outcome.stuck:
+            raise AssertionError(outcome.stuck)
+        return key_id
+
+    def _versions(self, key_id: str) -> list[dict[str, Any]]:
+        outcome = self.call("list_versions", key_id, {"pageSize": "1000"})
+        if outcome.status != 200:
+            raise AssertionError(f"could not list versions: {outcome.describe()}")
+        return outcome.body.get("keyVersions") or []
+
+    def key_state(self, key_id: str) -> str:
+        outcome = self.call("get", key_id)
+        if outcome.status == 404:
+            return "deleted"
+        if outcome.status != 200:
+            raise AssertionError(f"could not read key {key_id}: {outcome.describe()}")
+        key = outcome.body
+        if key.get("status") == "INACTIVE":
+            return "disabled"
+        if key.get("status") != "ACTIVE":
+            return str(key.get("status"))
+        subject_id = self.subject.get(key_id)
+        subject = next((v for v in self._versions(key_id) if v.get("id") == subject_id), None)
+        if subject is None:
+            return "unknown-subject"
+        status, primary = subject.get("status"), bool(subject.get("primary"))
+        if status == "SCHEDULED_FOR_DESTRUCTION":
+            return "version-scheduled" + ("+primary" if primary else "")
+        if status == "DESTROYED":
+            return "version-destroyed" + ("+primary" if primary else "")
+        if status != "ACTIVE":
+            return f"version-{status}"
+        if key.get("deletionProtection"):
+            return "protected" if primary else "protected+rotated"
+        return "enabled" if primary else "rotated"
+
+    def _must(self, operation: str, key_id: str, body: Mapping[str, Any] | None = None) -> Outcome:
+        outcome = self.call(operation, key_id, body)
+        if outcome.status != 200 or outcome.code or (isinstance(outcome, OperationOutcome) and outcome.stuck):
+            stuck = outcome.stuck if isinstance(outcome, OperationOutcome) else ""
+            raise AssertionError(
+                f"setting up: {operation} failed: {stuck or outcome.describe()} {str(outcome.body)[:300]}"
+            )
+        return outcome
+
+    def drive_to(self, key_id: str, state: str) -> None:
+        state = ALIASES.get(state, state)
+        if state == "enabled":
+            return
+        if state == "disabled":
+            self._must("disable", key_id)
+        elif state == "protected":
+            self._must("protect", key_id)
+        elif state == "rotated":
+            self._must("rotate", key_id)
+        elif state == "version-scheduled":
+            self._must("rotate", key_id)
+            self._must("schedule_version_destruction", key_id)
+        elif state == "version-destroyed":
+            if self._host not in LOOPBACK:
+                raise NotCovered(
+                    "a DESTROYED version needs a target clock that can be advanced (the bundled mock)"
+                )
+            self._must("rotate", key_id)
+            self._must("schedule_version_destruction", key_id, {"pendingPeriod": "86400s"})
+            self.advance_mock_clock(86400 + 1)
+        elif state == "deleted":
+            self._must("delete", key_id)
+        else:
+            raise ValueError(f"unknown yandex state {state!r}")
+
+    def advance_mock_clock(self, seconds: float) -> None:
+        """Move the bundled mock's clock (not part of the vendor API; loopback targets only)."""
+        response = self.client.post("/_mock/clock", json={"advanceSeconds": seconds})
+        if response.status_code != 200:
+            raise NotCovered("the target has no test clock: DESTROYED versions are not covered")
+
+    def cleanup_key(self, key_id: str) -> None:
+        outcome = self.call("get", key_id)
+        if outcome.status != 200:
+            return
+        if (outcome.body or {}).get("deletionProtection"):
+            self.call("unprotect", key_id)
+        self.call("delete", key_id)
+
+    def unknown_key_id(self) -> str:
+        return "abj00000000000000000"
+
+    def malformed_key_id(self) -> str:
+        return "abj" + "0" * 48
+
+    # -- envelopes ---------------------------------------------------------------------------------
+
+    def envelope_problem(self, outcome: Outcome) -> str | None:
+        problem = super().envelope_problem(outcome)
+        if problem or outcome.status < 400:
+            return problem
+        code = outcome.body.get("code")
+        if HTTP_OF_CODE.get(code) != outcome.status:
+            return f"gRPC code {code} belongs with HTTP {HTTP_OF_CODE.get(code)}, not {outcome.status}"
+        return None
+
+
+PROFILE = YandexProfile
