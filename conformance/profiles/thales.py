@@ -1,0 +1,902 @@
+"""Thales CipherTrust Manager / CDSPaaS, CCKM AWS keys: ``/api/v1/cckm/aws/keys...``.
+
+Where is the Thales state machine?  ``TRANSITIONS`` below (the checks' view) and
+``conformance/mocks/thales.py`` (the mock's view).  Facts: ``shared/vendor-docs/thales.md``.
+
+Auth: ``POST /api/v1/auth/tokens`` with the password grant gives a JWT valid ``duration`` (300)
+seconds and a refresh token; the profile refreshes (refresh grant, then password grant as a
+fallback) before the JWT runs out, and once more on an unexpected 401.  ``--token`` alone
+(no username) is used as a static bearer.
+
+Error codes (``error_code``): the AWS exception name CCKM passes through in ``message`` (or
+``codeDesc``) when there is one (``KMSInvalidStateException``, ``DisabledException``, ...),
+otherwise the ``NCERR...`` name of ``codeDesc`` (``NCERRResourceNotFound``), otherwise the name
+of a known integer ``code`` (16 -> ``NCERRResourceNotFound``), otherwise ``str(code)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Generator, Mapping
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from conformance.profiles.base import (
+    MISSING,
+    NotCovered,
+    Outcome,
+    Probe,
+    Profile,
+    TargetError,
+    Transition,
+    describe_transport_error,
+)
+
+KEYS = "/api/v1/cckm/aws/keys"
+TOKENS = "/api/v1/auth/tokens"
+
+# Vendor aws_param.KeyState -> common life-cycle name.  Tables, key_in() and key_state() use
+# the common names.
+STATES: dict[str, str] = {
+    "Enabled": "enabled",
+    "Disabled": "disabled",
+    "PendingDeletion": "pending-deletion",
+    "PendingImport": "pending-import",
+}
+_VENDOR_STATE = {common: vendor for vendor, common in STATES.items()}
+KEY_STATES = (
+    "Creating",
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingImport",
+    "PendingReplicaDeletion",
+    "Unavailable",
+    "Updating",
+)
+
+# Integer codes seen in CipherTrust envelopes (thales.md 3).
+CODE_NAMES = {
+    1: "NCERRUnauthorized",
+    5: "NCERRUnauthorizedAccess",
+    9: "NCERRInvalidParamValue",
+    14: "NCERRInternalServerError",
+    15: "NCERRBadRequest",
+    16: "NCERRResourceNotFound",
+}
+_AWS_EXCEPTION = re.compile(r"\b([A-Z][A-Za-z]*Exception)\b")
+
+# operation -> (method, path below /api/v1 with {id}, default body or None for no body)
+OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "token_password": ("POST", TOKENS, {"grant_type": "password"}),
+    "token_refresh": ("POST", TOKENS, {"grant_type": "refresh_token"}),
+    "list": ("GET", KEYS, {}),
+    "create": ("POST", KEYS, {}),
+    "create_external": ("POST", KEYS, {}),
+    "get": ("GET", KEYS + "/{id}", {}),
+    "delete": ("DELETE", KEYS + "/{id}", None),
+    "enable": ("POST", KEYS + "/{id}/enable", None),
+    "disable": ("POST", KEYS + "/{id}/disable", None),
+    "schedule_deletion": ("POST", KEYS + "/{id}/schedule-deletion", {"days": 7}),
+    "cancel_deletion": ("POST", KEYS + "/{id}/cancel-deletion", None),
+    "update_description": (
+        "POST",
+        KEYS + "/{id}/update-description",
+        {"description": "kms-conformance scratch key"},
+    ),
+    "add_alias": ("POST", KEYS + "/{id}/add-alias", {"alias": "{alias}"}),
+    "delete_alias": ("POST", KEYS + "/{id}/delete-alias", {"alias": "{alias}"}),
+    "add_tags": (
+        "POST",
+        KEYS + "/{id}/add-tags",
+        {"tags": [{"tag_key": "kms-conformance", "tag_value": "probe"}]},
+    ),
+    "remove_tags": ("POST", KEYS + "/{id}/remove-tags", {"tags": ["kms-conformance"]}),
+    "policy": ("POST", KEYS + "/{id}/policy", {}),
+    "enable_auto_rotation": ("POST", KEYS + "/{id}/enable-auto-rotation", {}),
+    "disable_auto_rotation": ("POST", KEYS + "/{id}/disable-auto-rotation", None),
+    "import_material": (
+        "POST",
+        KEYS + "/{id}/import-material",
+        {"source_key_tier": "local", "source_key_identifier": "{alias}"},
+    ),
+    "delete_material": ("POST", KEYS + "/{id}/delete-material", None),
+    "refresh": ("POST", KEYS + "/{id}/refresh", None),
+}
+
+ERROR_ENVELOPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "codeDesc"],
+    "properties": {
+        "code": {"type": "integer"},
+        "codeDesc": {"type": "string"},
+        "message": {"type": "string"},
+        "requestID": {"type": "string"},
+    },
+}
+
+_OK = frozenset({200})
+_CREATED = frozenset({200, 201})
+_STATE_ERROR = frozenset({400, 409, 422})  # AWS state refusals: status unverified (thales.md 8.1)
+_INVALID = frozenset({400, 422})  # invalid values: 400 NCERRInvalidParamValue, CM's 422 elsewhere (8.3)
+_INVALID_STATE = frozenset({"KMSInvalidStateException"})
+_UNAUTHORIZED = frozenset({"NCERRUnauthorizedAccess", "NCERRUnauthorized"})
+
+
+def _allow(req: str, op: str, state: str, to: str) -> Transition:
+    return Transition(req, op, state, to_state=to, status=_OK)
+
+
+def _refuse(req: str, op: str, state: str) -> Transition:
+    return Transition(req, op, state, status=_STATE_ERROR, codes=_INVALID_STATE)
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    _allow("TH-STATE-002", "enable", "enabled", "enabled"),
+    _allow("TH-STATE-002", "enable", "disabled", "enabled"),
+    _refuse("TH-STATE-003", "enable", "pending-deletion"),
+    _refuse("TH-STATE-003", "enable", "pending-import"),
+    _allow("TH-STATE-004", "disable", "enabled", "disabled"),
+    _allow("TH-STATE-004", "disable", "disabled", "disabled"),
+    _refuse("TH-STATE-005", "disable", "pending-deletion"),
+    _refuse("TH-STATE-005", "disable", "pending-import"),
+    _allow("TH-STATE-006", "schedule_deletion", "enabled", "pending-deletion"),
+    _allow("TH-STATE-006", "schedule_deletion", "disabled", "pending-deletion"),
+    _allow("TH-STATE-006", "schedule_deletion", "pending-import", "pending-deletion"),
+    _refuse("TH-STATE-007", "schedule_deletion", "pending-deletion"),
+    _allow("TH-STATE-008", "cancel_deletion", "pending-deletion", "disabled"),
+    _refuse("TH-STATE-009", "cancel_deletion", "enabled"),
+    _refuse("TH-STATE-009", "cancel_deletion", "disabled"),
+    _refuse("TH-STATE-009", "cancel_deletion", "pending-import"),
+)
+
+
+# -- shape checks: each returns None or what is wrong ------------------------------------------
+
+
+def _body(outcome: Outcome) -> dict[str, Any]:
+    return outcome.body if isinstance(outcome.body, dict) else {}
+
+
+def _aws(outcome: Outcome) -> dict[str, Any]:
+    aws = _body(outcome).get("aws_param")
+    return aws if isinstance(aws, dict) else {}
+
+
+def _key_shape(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    key_id = body.get("id")
+    if not isinstance(key_id, str) or not key_id:
+        return f"key resource has no id: {outcome.text}"
+    if body.get("uri") != f"kylo:kylo:cckm:aws-key:{key_id}":
+        return f"uri should be 'kylo:kylo:cckm:aws-key:{key_id}', is {body.get('uri')!r}"
+    for name in ("kms", "region"):
+        if not isinstance(body.get(name), str):
+            return f"{name} should be a string, is {body.get(name)!r}"
+    aws = body.get("aws_param")
+    if not isinstance(aws, dict):
+        return f"key resource has no aws_param object: {outcome.text}"
+    for name in ("KeyID", "Arn", "KeyState", "KeyManager", "KeyUsage", "Origin"):
+        if not isinstance(aws.get(name), str) or not aws.get(name):
+            return f"aws_param.{name} should be a non-empty string, is {aws.get(name)!r}"
+    if not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+", aws["Arn"]):
+        return f"aws_param.Arn is not a KMS key ARN: {aws['Arn']!r}"
+    if not aws["Arn"].endswith("/" + aws["KeyID"]):
+        return f"aws_param.Arn {aws['Arn']!r} does not name KeyID {aws['KeyID']!r}"
+    if aws["KeyState"] not in KEY_STATES:
+        return f"aws_param.KeyState {aws['KeyState']!r} is not an AWS key state"
+    return None
+
+
+def _consistent(state: str) -> Any:
+    def check(outcome: Outcome) -> str | None:
+        aws = _aws(outcome)
+        if aws.get("KeyState") != state:
+            return f"aws_param.KeyState should be {state!r}, is {aws.get('KeyState')!r}"
+        if aws.get("Enabled") is not (state == "Enabled"):
+            return f"aws_param.Enabled is {aws.get('Enabled')!r} while KeyState is {state!r}"
+        return None
+
+    return check
+
+
+def _created(state: str, origin: str) -> Any:
+    def check(outcome: Outcome) -> str | None:
+        aws = _aws(outcome)
+        if aws.get("Origin") != origin:
+            return f"aws_param.Origin should be {origin!r}, is {aws.get('Origin')!r}"
+        return _consistent(state)(outcome)
+
+    return check
+
+
+def _deletion_date(outcome: Outcome) -> str | None:
+    value = _aws(outcome).get("DeletionDate") or _body(outcome).get("deletion_date")
+    if not isinstance(value, str) or not value:
+        return f"a PendingDeletion key has neither aws_param.DeletionDate nor deletion_date: {outcome.text}"
+    return None
+
+
+def _policy(outcome: Outcome) -> str | None:
+    policy = _aws(outcome).get("Policy")
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return f"aws_param.Policy is a string but not JSON: {policy[:120]!r}"
+    if not isinstance(policy, dict) or not isinstance(policy.get("Statement"), list):
+        return f"aws_param.Policy is not a policy document with a Statement list: {str(policy)[:200]!r}"
+    return None
+
+
+def _token(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    if not isinstance(body.get("jwt"), str) or not body["jwt"]:
+        return f"no jwt in the token response: keys {sorted(body)}"
+    duration = body.get("duration")
+    if not isinstance(duration, int) or isinstance(duration, bool) or duration <= 0:
+        return f"duration should be a positive integer (seconds), is {duration!r}"
+    if "token_type" in body and str(body["token_type"]).lower() != "bearer":
+        return f"token_type should be Bearer, is {body['token_type']!r}"
+    return None
+
+
+def _query(outcome: Outcome, name: str) -> int | None:
+    value = outcome.response.request.url.params.get(name)
+    return int(value) if value is not None else None
+
+
+def _list_envelope(outcome: Outcome) -> str | None:
+    body = outcome.body
+    if not isinstance(body, dict):
+        return (
+            f"list should answer {{skip, limit, total, resources}}, got {type(body).__name__}: {outcome.text}"
+        )
+    for name in ("skip", "limit", "total"):
+        if not isinstance(body.get(name), int) or isinstance(body.get(name), bool):
+            return f"{name} should be an integer, is {body.get(name)!r}"
+    if not isinstance(body.get("resources"), list):
+        return f"resources should be an array, is {body.get('resources')!r}"
+    for name in ("skip", "limit"):
+        asked = _query(outcome, name)
+        if asked is not None and body[name] != asked:
+            return f"{name} should echo the requested {asked}, is {body[name]}"
+    return None
+
+
+def _limit_1(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        return problem
+    if len(outcome.body["resources"]) > 1:
+        return f"limit=1 returned {len(outcome.body['resources'])} resources"
+    if outcome.body["total"] < len(outcome.body["resources"]):
+        return f"total {outcome.body['total']} is less than the page size {len(outcome.body['resources'])}"
+    return None
+
+
+def _total_beyond_page(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        return problem
+    if outcome.body["resources"]:
+        return f"skip past the end returned {len(outcome.body['resources'])} resources"
+    if outcome.body["total"] < 1:
+        return f"total is {outcome.body['total']} although a key exists (skip past the end must not change total)"
+    return None
+
+
+def _limit_all(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        return problem
+    if len(outcome.body["resources"]) != outcome.body["total"]:
+        return f"limit=-1 returned {len(outcome.body['resources'])} of total {outcome.body['total']}"
+    return None
+
+
+def _refresh_message(outcome: Outcome) -> str | None:
+    key_id = outcome.response.request.url.path.rstrip("/").split("/")[-2]
+    expected = f"AWS key '{key_id}' will be refreshed and persisted"
+    if _body(outcome).get("message") != expected:
+        return f"message should be {expected!r}: {outcome.text}"
+    return None
+
+
+def _probe(req: str, name: str, op: str, **kw: Any) -> Probe:
+    return Probe(req, name, op, **kw)
+
+
+def _days(req: str, value: Any, **kw: Any) -> Probe:
+    label = json.dumps(value).replace('"', "'")
+    return _probe(req, f"days-{label}", "schedule_deletion", body={"days": value}, **kw)
+
+
+_401 = frozenset({401})
+_404 = frozenset({404})
+
+PROBES: tuple[Probe, ...] = (
+    # token flow
+    _probe(
+        "TH-AUTH-001",
+        "password-grant",
+        "token_password",
+        key="none",
+        auth="none",
+        check=_token,
+        read_only=True,
+    ),
+    _probe(
+        "TH-AUTH-002",
+        "wrong-password",
+        "token_password",
+        key="none",
+        auth="none",
+        body={"password": "wrong-password-kms-conformance"},
+        status=_401,
+        codes=_UNAUTHORIZED,
+        read_only=True,
+    ),
+    _probe(
+        "TH-AUTH-002",
+        "unknown-user",
+        "token_password",
+        key="none",
+        auth="none",
+        body={"username": "no-such-user-kms-conformance"},
+        status=_401,
+        codes=_UNAUTHORIZED,
+        read_only=True,
+    ),
+    _probe(
+        "TH-AUTH-003", "refresh-grant", "token_refresh", key="none", auth="none", check=_token, read_only=True
+    ),
+    _probe(
+        "TH-AUTH-008",
+        "unknown-refresh-token",
+        "token_refresh",
+        key="none",
+        auth="none",
+        body={"refresh_token": "0" * 64},
+        status=_401,
+        codes=_UNAUTHORIZED,
+        read_only=True,
+    ),
+    # bearer on CCKM calls (auth is checked before anything else)
+    _probe(
+        "TH-AUTH-004",
+        "no-token-list",
+        "list",
+        key="none",
+        auth="none",
+        status=_401,
+        codes=_UNAUTHORIZED,
+        read_only=True,
+    ),
+    _probe(
+        "TH-AUTH-004",
+        "no-token-get",
+        "get",
+        key="unknown",
+        auth="none",
+        status=_401,
+        codes=_UNAUTHORIZED,
+        read_only=True,
+    ),
+    _probe("TH-AUTH-004", "no-token-disable", "disable", auth="none", status=_401, codes=_UNAUTHORIZED),
+    _probe(
+        "TH-AUTH-005",
+        "invalid-token-list",
+        "list",
+        key="none",
+        auth="invalid",
+        status=_401,
+        codes=_UNAUTHORIZED,
+        read_only=True,
+    ),
+    _probe(
+        "TH-AUTH-005",
+        "invalid-token-schedule",
+        "schedule_deletion",
+        auth="invalid",
+        status=_401,
+        codes=_UNAUTHORIZED,
+    ),
+    _probe(
+        "TH-AUTH-006",
+        "expired-token-list",
+        "list",
+        key="none",
+        auth="expired",
+        status=_401,
+        codes=_UNAUTHORIZED,
+        read_only=True,
+    ),
+    _probe(
+        "TH-AUTH-006", "expired-token-disable", "disable", auth="expired", status=_401, codes=_UNAUTHORIZED
+    ),
+    _probe(
+        "TH-AUTH-007",
+        "forbidden-list",
+        "list",
+        key="none",
+        auth="forbidden",
+        status=frozenset({403}),
+        read_only=True,
+    ),
+    _probe("TH-AUTH-007", "forbidden-disable", "disable", auth="forbidden", status=frozenset({403})),
+    # days boundaries and types (thales.md 5.3)
+    _days("TH-VAL-001", 7, check=_consistent("PendingDeletion")),
+    _days("TH-VAL-001", 30, key="disabled", check=_consistent("PendingDeletion")),
+    _days("TH-VAL-002", 6, status=_INVALID),
+    _days("TH-VAL-002", 31, status=_INVALID),
+    _days("TH-VAL-002", 0, status=_INVALID),
+    _days("TH-VAL-002", -1, status=_INVALID),
+    _days("TH-VAL-003", 7.5, status=_INVALID),
+    _days("TH-VAL-003", "7", status=_INVALID),
+    _days("TH-VAL-003", "abc", status=_INVALID),
+    _days("TH-VAL-003", None, status=_INVALID),
+    # identifiers
+    _probe(
+        "TH-VAL-004",
+        "unknown-id-get",
+        "get",
+        key="unknown",
+        status=_404,
+        codes=frozenset({"NCERRResourceNotFound"}),
+        read_only=True,
+    ),
+    _probe(
+        "TH-VAL-004",
+        "unknown-id-enable",
+        "enable",
+        key="unknown",
+        status=_404,
+        codes=frozenset({"NCERRResourceNotFound"}),
+        read_only=True,
+    ),
+    _probe(
+        "TH-VAL-004",
+        "unknown-id-schedule",
+        "schedule_deletion",
+        key="unknown",
+        status=_404,
+        codes=frozenset({"NCERRResourceNotFound"}),
+        read_only=True,
+    ),
+    _probe(
+        "TH-VAL-004",
+        "unknown-id-cancel",
+        "cancel_deletion",
+        key="unknown",
+        status=_404,
+        codes=frozenset({"NCERRResourceNotFound"}),
+        read_only=True,
+    ),
+    _probe(
+        "TH-VAL-005", "malformed-id-get", "get", key="malformed", status=frozenset({400, 404}), read_only=True
+    ),
+    _probe(
+        "TH-VAL-005",
+        "malformed-id-disable",
+        "disable",
+        key="malformed",
+        status=frozenset({400, 404}),
+        read_only=True,
+    ),
+    # request format
+    _probe("TH-VAL-006", "create-without-kms", "create", key="none", body={"kms": MISSING}, status=_INVALID),
+    _probe(
+        "TH-VAL-006", "create-without-region", "create", key="none", body={"region": MISSING}, status=_INVALID
+    ),
+    _probe(
+        "TH-VAL-006",
+        "create-bad-origin",
+        "create",
+        key="none",
+        body={"aws_param": {"Origin": "NOT_AN_ORIGIN"}},
+        status=_INVALID,
+    ),
+    _probe("TH-VAL-007", "invalid-json", "schedule_deletion", raw=b'{"days": ', status=_INVALID),
+    # states and shapes seen through the key resource
+    _probe(
+        "TH-STATE-001",
+        "create-aws-kms",
+        "create",
+        key="none",
+        status=_CREATED,
+        check=_created("Enabled", "AWS_KMS"),
+    ),
+    _probe(
+        "TH-STATE-001",
+        "create-external",
+        "create_external",
+        key="none",
+        status=_CREATED,
+        check=_created("PendingImport", "EXTERNAL"),
+    ),
+    _probe("TH-STATE-010", "deletion-date-on-schedule", "schedule_deletion", check=_deletion_date),
+    _probe("TH-STATE-010", "deletion-date-on-get", "get", key="pending-deletion", check=_deletion_date),
+    _probe("TH-SHAPE-001", "get-shape", "get", check=_key_shape),
+    _probe("TH-SHAPE-001", "disable-shape", "disable", check=_key_shape),
+    _probe("TH-SHAPE-002", "enabled-flag-enabled", "get", check=_consistent("Enabled")),
+    _probe("TH-SHAPE-002", "enabled-flag-disabled", "get", key="disabled", check=_consistent("Disabled")),
+    _probe(
+        "TH-SHAPE-002",
+        "enabled-flag-pending-deletion",
+        "get",
+        key="pending-deletion",
+        check=_consistent("PendingDeletion"),
+    ),
+    _probe(
+        "TH-SHAPE-002",
+        "enabled-flag-pending-import",
+        "get",
+        key="pending-import",
+        check=_consistent("PendingImport"),
+    ),
+    _probe(
+        "TH-SHAPE-002",
+        "enabled-flag-after-cancel",
+        "cancel_deletion",
+        key="pending-deletion",
+        check=_consistent("Disabled"),
+    ),
+    _probe("TH-SHAPE-003", "policy-document", "get", check=_policy),
+    _probe("TH-SHAPE-004", "refresh-message", "refresh", check=_refresh_message),
+    # pagination (a scratch key exists, so total >= 1)
+    _probe("TH-PAG-001", "list-envelope", "list", body={"limit": 5, "skip": 0}, check=_list_envelope),
+    _probe("TH-PAG-002", "list-limit-1", "list", body={"limit": 1}, check=_limit_1),
+    _probe(
+        "TH-PAG-003",
+        "list-total-past-the-end",
+        "list",
+        body={"skip": 1000000, "limit": 1},
+        check=_total_beyond_page,
+    ),
+    _probe("TH-PAG-004", "list-limit-all", "list", body={"limit": -1}, check=_limit_all),
+    # no 5xx on odd but schema-valid input
+    _probe(
+        "TH-GEN-001",
+        "list-unknown-sort-field",
+        "list",
+        key="none",
+        body={"sort": "-no_such_field_kmsconf"},
+        status=frozenset({200, 400, 422}),
+        read_only=True,
+    ),
+)
+
+
+class _BearerFlow(httpx.Auth):
+    """Puts the profile's current JWT on every request; on a 401 renews once and retries."""
+
+    def __init__(self, profile: ThalesProfile) -> None:
+        self.profile = profile
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.profile.bearer()
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if (
+            response.status_code == 401
+            and self.profile.uses_login
+            and not request.url.path.startswith(TOKENS)
+        ):
+            token = self.profile.bearer(force=True)
+            request.headers["Authorization"] = f"Bearer {token}"
+            yield request
+
+
+class ThalesProfile(Profile):
+    vendor: ClassVar[str] = "thales"
+    spec_file: ClassVar[str] = "thales.yaml"
+    states: ClassVar[Mapping[str, str]] = STATES
+    transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
+    probes: ClassVar[tuple[Probe, ...]] = PROBES
+    envelope_requirement: ClassVar[str] = "TH-ENV-001"
+    error_schemas: ClassVar[tuple[Mapping[str, Any], ...]] = (ERROR_ENVELOPE,)
+    generated_requirements: ClassVar[Mapping[str, str]] = {
+        "not_a_server_error": "TH-GEN-001",
+        "status_code_conformance": "TH-GEN-002",
+        "response_schema_conformance": "TH-GEN-003",
+        "content_type_conformance": "TH-GEN-003",
+        "negative_data_rejection": "TH-GEN-004",
+        "positive_data_acceptance": "TH-GEN-004",
+        "ignored_auth": "TH-GEN-005",
+    }
+    read_only_operations: ClassVar[frozenset[str]] = frozenset({"getAwsKey", "listAwsKeys", "createToken"})
+    lifecycle_operations: ClassVar[frozenset[str]] = frozenset(
+        {
+            "createToken",
+            "createAwsKey",
+            "listAwsKeys",
+            "getAwsKey",
+            "enableAwsKey",
+            "disableAwsKey",
+            "scheduleAwsKeyDeletion",
+            "cancelAwsKeyDeletion",
+        }
+    )
+    key_id_fields: ClassVar[tuple[str, ...]] = ("id",)
+
+    # Renew when less than this share of the JWT lifetime is left (at most a minute).
+    refresh_margin: ClassVar[float] = 0.2
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self._token_lock = threading.RLock()
+        self._jwt: str | None = None
+        self._refresh_token: str | None = None
+        self._expires_at = 0.0  # time.monotonic() deadline of the current JWT
+        self._duration = 300.0
+
+    # -- credentials -----------------------------------------------------------------------
+
+    @property
+    def uses_login(self) -> bool:
+        return bool(self.settings.username and self.settings.password)
+
+    def _token_client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.settings.base_url,
+            timeout=httpx.Timeout(self.settings.timeout),
+            verify=self.verify(),
+        )
+
+    def _grant(self, body: dict[str, Any]) -> httpx.Response:
+        with self._token_client() as client:
+            return client.post(TOKENS, json=body)
+
+    def _password_body(self) -> dict[str, Any]:
+        if not self.uses_login:
+            raise NotCovered("no --username/--password given: the token flow is not covered")
+        return {
+            "grant_type": "password",
+            "username": self.settings.username,
+            "password": self.settings.password,
+        }
+
+    def _adopt(self, response: httpx.Response) -> bool:
+        if response.status_code != 200:
+            return False
+        try:
+            data = response.json()
+        except ValueError:
+            return False
+        if not isinstance(data, dict) or not isinstance(data.get("jwt"), str):
+            return False
+        duration = data.get("duration")
+        self._duration = float(duration) if isinstance(duration, int) and duration > 0 else 300.0
+        self._jwt = data["jwt"]
+        self._refresh_token = data.get("refresh_token") or self._refresh_token
+        self._expires_at = time.monotonic() + self._duration
+        return True
+
+    def login(self) -> None:
+        """Password grant; raises TargetError when the credentials are refused."""
+        response = self._grant(self._password_body())
+        if not self._adopt(response):
+            code = self.error_code(self._json(response))
+            raise TargetError(
+                f"{self.settings.base_url} refused the username/password on {TOKENS}: HTTP {response.status_code}"
+                + (f" {code}" if code else "")
+            )
+
+    def token_is_fresh(self) -> bool:
+        left = self._expires_at - time.monotonic()
+        return self._jwt is not None and left > min(60.0, self._duration * self.refresh_margin)
+
+    def bearer(self, force: bool = False) -> str | None:
+        """The current JWT, renewed (refresh grant, else password grant) when it is about to expire."""
+        if not self.uses_login:
+            return self.settings.token
+        with self._token_lock:
+            if force or not self.token_is_fresh():
+                renewed = False
+                if self._refresh_token:
+                    renewed = self._adopt(
+                        self._grant({"grant_type": "refresh_token", "refresh_token": self._refresh_token})
+                    )
+                if not renewed:
+                    self.login()
+            return self._jwt
+
+    def headers_for(self, mode: str) -> dict[str, str]:
+        s = self.settings
+        if mode == "valid":
+            token = self.bearer()
+            return {"Authorization": f"Bearer {token}"} if token else {}
+        if mode == "none":
+            return {}
+        if mode == "invalid":
+            return {"Authorization": "Bearer invalid.kms-conformance.token"}
+        if mode == "forbidden":
+            if not s.forbidden_token:
+                raise NotCovered(
+                    "no --forbidden-token given: 403 for a user without CCKM permission is not covered"
+                )
+            return {"Authorization": f"Bearer {s.forbidden_token}"}
+        if mode == "expired":
+            if not s.expired_token:
+                raise NotCovered("no --expired-token given: the expired-JWT answer is not covered")
+            return {"Authorization": f"Bearer {s.expired_token}"}
+        raise ValueError(f"unknown auth mode {mode!r}")
+
+    def auth_for(self, mode: str) -> httpx.Auth | None:
+        return _BearerFlow(self) if mode == "valid" else None
+
+    def preflight(self) -> None:
+        if not self.uses_login and not self.settings.token:
+            raise TargetError("Thales needs --username and --password (or --token)")
+        try:
+            if self.uses_login:
+                with self._token_lock:
+                    self.login()
+            outcome = self.call("list", None, {"limit": 1})
+        except httpx.HTTPError as exc:
+            raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
+        if outcome.status in (401, 403):
+            raise TargetError(
+                f"{self.settings.base_url} refused the credentials: HTTP {outcome.status} {outcome.code or ''}".rstrip()
+            )
+
+    # -- operations ------------------------------------------------------------------------
+
+    def build_request(
+        self, client: httpx.Client, operation: str, key_id: str | None, body: Mapping[str, Any]
+    ) -> httpx.Request:
+        try:
+            method, path, defaults = OPERATIONS[operation]
+        except KeyError:
+            raise ValueError(f"unknown Thales operation {operation!r}") from None
+        if "{id}" in path:
+            path = path.replace("{id}", quote(key_id or "", safe=""))
+        alias = self.new_alias()
+        merged: dict[str, Any] | None = None
+        if defaults is not None or body:
+            merged = {k: (alias if v == "{alias}" else v) for k, v in (defaults or {}).items()}
+            merged.update(self._defaults_for(operation, alias, body))
+            merged.update(
+                {k: v for k, v in body.items() if not (k == "aws_param" and operation.startswith("create"))}
+            )
+            merged = {k: v for k, v in merged.items() if v is not MISSING}
+        if method in ("GET", "DELETE"):
+            return client.build_request(method, path, params=merged or None)
+        return (
+            client.build_request(method, path, json=merged)
+            if merged is not None
+            else client.build_request(method, path)
+        )
+
+    def _defaults_for(self, operation: str, alias: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        if operation == "token_password":
+            return self._password_body()
+        if operation == "token_refresh":
+            if "refresh_token" in body:
+                return {}
+            data = self._json(self._grant(self._password_body()))
+            token = data.get("refresh_token") if isinstance(data, dict) else None
+            if not token:
+                raise NotCovered("the password grant gave no refresh_token: the refresh grant is not covered")
+            return {"refresh_token": token}
+        if operation in ("create", "create_external"):
+            if not (self.settings.kms and self.settings.region):
+                raise NotCovered("no --kms/--region given: cannot create scratch keys")
+            param: dict[str, Any] = {
+                "Alias": alias,
+                "Description": f"kms-conformance scratch key, run {self.settings.run_id}",
+                "Tags": [{"TagKey": "kms-conformance-run", "TagValue": self.settings.run_id}],
+            }
+            if operation == "create_external":
+                param["Origin"] = "EXTERNAL"
+            if isinstance(body.get("aws_param"), Mapping):
+                param.update(body["aws_param"])
+            return {"kms": self.settings.kms, "region": self.settings.region, "aws_param": param}
+        return {}
+
+    def new_alias(self) -> str:
+        return f"kmsconf-{self.settings.run_id}-{secrets.token_hex(4)}"
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            return response.json() if response.content else None
+        except ValueError:
+            return None
+
+    def error_code(self, body: Any) -> str | None:
+        if not isinstance(body, dict):
+            return None
+        text = " ".join(str(body.get(name) or "") for name in ("message", "codeDesc"))
+        found = _AWS_EXCEPTION.search(text)
+        if found:
+            return found.group(1)
+        desc = body.get("codeDesc")
+        if isinstance(desc, str) and desc.startswith("NCERR"):
+            return desc.split(":", 1)[0].strip()
+        code = body.get("code")
+        if isinstance(code, int) and not isinstance(code, bool):
+            return CODE_NAMES.get(code, str(code))
+        return None
+
+    def outcome(self, response: httpx.Response) -> Outcome:
+        result = super().outcome(response)
+        request = response.request
+        if request.method == "POST" and 200 <= response.status_code < 300 and isinstance(result.body, dict):
+            path = request.url.path.rstrip("/")
+            if path == KEYS or path.endswith("/rotate"):
+                key_id = result.body.get("id")
+                if isinstance(key_id, str) and key_id not in self.created:
+                    self.created.append(key_id)
+        return result
+
+    # -- the generated layer ---------------------------------------------------------------
+
+    def created_key_id(self, operation_id: str, body: Any) -> str | None:
+        if operation_id in ("createAwsKey", "rotateAwsKey") and isinstance(body, dict):
+            key_id = body.get("id")
+            return key_id if isinstance(key_id, str) else None
+        return None
+
+    # -- scratch keys ----------------------------------------------------------------------
+
+    def create_key(self, origin: str = "AWS_KMS") -> str:
+        outcome = self.call("create_external" if origin == "EXTERNAL" else "create")
+        if outcome.status not in _CREATED or not isinstance(_body(outcome).get("id"), str):
+            raise RuntimeError(f"could not create a scratch key: {outcome.describe()}")
+        return outcome.body["id"]
+
+    def key_in(self, state: str) -> str:
+        key_id = self.create_key("EXTERNAL" if state == "pending-import" else "AWS_KMS")
+        self.drive_to(key_id, state)
+        return key_id
+
+    def key_state(self, key_id: str) -> str:
+        outcome = self.call("get", key_id)
+        vendor = _aws(outcome).get("KeyState")
+        if outcome.status != 200 or not isinstance(vendor, str):
+            raise RuntimeError(f"cannot read the state of key {key_id}: {outcome.describe()}")
+        return STATES.get(vendor, vendor)
+
+    def drive_to(self, key_id: str, state: str) -> None:
+        steps = {
+            "enabled": [],
+            "disabled": ["disable"],
+            "pending-deletion": ["schedule_deletion"],
+            "pending-import": [],
+        }
+        if state not in steps:
+            raise ValueError(f"cannot drive a Thales key to {state!r}")
+        for operation in steps[state]:
+            outcome = self.call(operation, key_id)
+            if outcome.status != 200:
+                raise RuntimeError(f"could not drive key {key_id} to {state}: {outcome.describe()}")
+        current = self.key_state(key_id)
+        if current != state:
+            raise RuntimeError(
+                f"key {key_id} should be {state} ({_VENDOR_STATE.get(state)}) but is {current}"
+            )
+
+    def cleanup_key(self, key_id: str) -> None:
+        try:
+            self.call("schedule_deletion", key_id, {"days": 7})
+        except httpx.HTTPError:
+            pass  # already pending, gone, or unreachable: the ledger finishes the job
+
+    def unknown_key_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def malformed_key_id(self) -> str:
+        return "not a key id!"
+
+
+PROFILE = ThalesProfile
