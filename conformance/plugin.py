@@ -33,7 +33,7 @@ from conformance.requirements import load_catalogue
 from conformance.settings import Settings
 from conformance.verdict import FAILED, NOT_COVERED, PASSED, RequirementRecord, Verdict
 
-CONTEXT_PLUGIN_NAME = "kms-conformance-run"
+CONTEXT_PLUGIN_NAME = "kms-conformance-run"  # the name a RunContext built from --kms-* options is registered under
 
 # (option, Settings field, secret?) -- each also read from KMS_CONFORMANCE_<FIELD> when not given.
 _OPTIONS: tuple[tuple[str, str, bool], ...] = (
@@ -54,7 +54,7 @@ _OPTIONS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-@dataclass
+@dataclass(eq=False)
 class RunContext:
     """Everything one conformance session needs; registered as a plugin by the runner."""
 
@@ -99,7 +99,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    context = config.pluginmanager.get_plugin(CONTEXT_PLUGIN_NAME)
+    context = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, RunContext)), None)
     if context is None:
         vendor = config.getoption("kms_vendor", None)
         if not vendor:

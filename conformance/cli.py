@@ -1,0 +1,224 @@
+"""The ``kms-conformance`` command line (contract: shared/DESIGN.md, "Command line contract").
+
+Every option of ``run`` can also come from ``KMS_CONFORMANCE_<NAME>`` environment variables
+and from a TOML config file (``--config``; keys as option names, top level or under
+``[tool.kms-conformance]``).  Precedence: command line > environment > config file.
+Bad input ends with one line on stderr and exit status 2; an unusable target with 3.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from conformance import VENDORS
+from conformance.report.baseline import BaselineError, load_baseline
+from conformance.runner import (
+    EXIT_FAIL,
+    EXIT_PASS,
+    EXIT_TARGET,
+    EXIT_USAGE,
+    RunRequest,
+    UsageProblem,
+    run_vendor,
+)
+
+ENV_PREFIX = "KMS_CONFORMANCE_"
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if not value:
+        return value
+    try:
+        data = tomllib.loads(Path(value).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {value}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise click.BadParameter(f"{value} is not valid TOML: {exc}") from None
+    table = data.get("tool", {}).get("kms-conformance", data)
+    ctx.default_map = {str(k).replace("-", "_"): v for k, v in table.items() if not isinstance(v, dict)}
+    return value
+
+
+def _option(name: str, **kwargs: Any) -> Any:
+    env = ENV_PREFIX + name.lstrip("-").replace("-", "_").upper()
+    return click.option(name, envvar=env, show_envvar=True, **kwargs)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="kms-conformance")
+def cli() -> None:
+    """Conformance suite and reference mocks for cloud KMS key life-cycle APIs."""
+
+
+@cli.command()
+@click.option("--config", callback=_load_config, is_eager=True, expose_value=False, envvar=ENV_PREFIX + "CONFIG",
+              help="TOML file with option values ([tool.kms-conformance] or top level).")
+@_option("--vendor", required=True, type=click.Choice([*VENDORS, "all"]), help="Which API to check.")
+@_option("--base-url", help="The target's API root; without it the bundled mock is started on loopback.")
+@_option("--token", help="Bearer / X-Auth-Token credential.")
+@_option("--project-id", help="Huawei project id.")
+@_option("--ak", help="Huawei access key (AK/SK signing instead of a token).")
+@_option("--sk", help="Huawei secret key.")
+@_option("--username", help="Thales user (a JWT is fetched and refreshed).")
+@_option("--password", help="Thales password.")
+@_option("--kms", help="Thales AWS connection to create scratch keys in.")
+@_option("--region", help="Thales AWS region for scratch keys.")
+@_option("--folder-id", help="Yandex folder for scratch keys.")
+@_option("--operation-url", help="Yandex operation service (default: derived from --base-url).")
+@_option("--forbidden-token", help="A valid credential without permission, to check 403.")
+@_option("--expired-token", help="An expired credential, to check the expiry answer.")
+@_option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS verification.")
+@_option("--insecure", is_flag=True, help="Do not verify TLS certificates (said in the report).")
+@_option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True, help="Per-request timeout, seconds.")
+@_option("--report-dir", type=click.Path(file_okay=False), help="Where to write reports (default reports/<vendor>-<UTC>).")
+@_option("--max-examples", type=click.IntRange(1, 10_000), default=10, show_default=True,
+         help="Generated cases per operation.")
+@_option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallelism (vendors run side by side with --vendor all).")
+@_option("--scope", type=click.Choice(["lifecycle", "full"]), default="full", show_default=True)
+@_option("--read-only", is_flag=True, help="Only checks that create and change nothing.")
+@_option("--baseline", type=click.Path(dir_okay=False), help="Known deviations (JSON) that do not fail the gate.")
+@_option("--level", type=click.Choice(["must", "should"]), default="must", show_default=True,
+         help="Lowest requirement level that fails the gate.")
+@_option("--mock-fault", multiple=True, help="Bundled mock only: turn on a fault switch (repeatable).")
+@_option("--mock-option", multiple=True, help="Bundled mock only: NAME=VALUE for an ambiguous behaviour (repeatable).")
+@click.option("-v", "--verbose", is_flag=True, help="Show every check and full failure tracebacks.")
+def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, mock_fault: tuple[str, ...],
+        mock_option: tuple[str, ...], verbose: bool, workers: int, **values: Any) -> None:
+    """Check a target (or the bundled mock) and write report.html, junit.xml and summary.json."""
+    try:
+        known = load_baseline(baseline) if baseline else {}
+    except BaselineError as exc:
+        raise UsageProblem(str(exc)) from None
+    options = {}
+    for item in mock_option:
+        name, sep, val = item.partition("=")
+        if not sep:
+            raise UsageProblem(f"--mock-option takes NAME=VALUE, got {item!r}")
+        options[name] = val
+    base_url = values.get("base_url")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise UsageProblem(f"--base-url must start with http:// or https://, got {base_url!r}")
+    if vendor == "all" and base_url:
+        raise UsageProblem("--vendor all runs the bundled mocks; give one vendor with --base-url")
+    vendors = list(VENDORS) if vendor == "all" else [vendor]
+    gate = ("must",) if level == "must" else ("must", "should")
+    codes = []
+    for name in vendors:
+        directory = Path(report_dir) / name if report_dir and len(vendors) > 1 else (Path(report_dir) if report_dir else None)
+        request = RunRequest(name, {k: v for k, v in values.items() if v not in (None, False)}, directory, known, gate,
+                             mock_fault, options, verbose)
+        codes.append(run_vendor(request).exit_code)
+    sys.exit(EXIT_TARGET if EXIT_TARGET in codes else (EXIT_FAIL if EXIT_FAIL in codes else EXIT_PASS))
+
+
+@cli.command()
+@click.option("--vendor", required=True, type=click.Choice(list(VENDORS)))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--fault", multiple=True, help="Turn on a fault switch (repeatable); see --list.")
+@click.option("--option", "options", multiple=True, help="NAME=VALUE for an ambiguous behaviour (repeatable).")
+@click.option("--list", "list_switches", is_flag=True, help="List the mock's faults and options and exit.")
+def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tuple[str, ...], list_switches: bool) -> None:
+    """Serve the bundled mock for VENDOR until interrupted."""
+    from conformance.mocks import RunningMock, mock_definition
+
+    definition = mock_definition(vendor)
+    if list_switches:
+        for item in definition.options:
+            click.echo(f"option {item.name}={'|'.join(item.choices)} (default {item.default}): {item.description}")
+        for item in definition.faults:
+            click.echo(f"fault  {item.name} [{item.requirement}]: {item.description}")
+        return
+    chosen = {}
+    for item in options:
+        name, sep, val = item.partition("=")
+        if not sep:
+            raise UsageProblem(f"--option takes NAME=VALUE, got {item!r}")
+        chosen[name] = val
+    try:
+        config = definition.config(list(fault), chosen)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    try:
+        server = RunningMock(definition.create_app(config), host, port, log_level="info").start()
+    except OSError as exc:
+        raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    click.echo(f"{vendor} mock listening on {server.url}")
+    for name, value in definition.credentials(config).items():
+        click.echo(f"  --{name.replace('_', '-')} {value}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
+def lint(specs: tuple[str, ...]) -> None:
+    """Validate the bundled (or given) OpenAPI documents."""
+    from conformance.lint import lint_spec
+    from conformance.specs import bundled_specs
+
+    paths = [Path(s) for s in specs] or bundled_specs()
+    failed = False
+    for path in paths:
+        problems = lint_spec(path)
+        click.echo(f"{path}: {'ok' if not problems else 'INVALID'}")
+        for problem in problems:
+            click.echo(f"  {problem}")
+        failed = failed or bool(problems)
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.option("--vendor", type=click.Choice(list(VENDORS)), help="Only this vendor.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def requirements(vendor: str | None, fmt: str) -> None:
+    """Print the requirement catalogue."""
+    from dataclasses import asdict
+
+    from conformance.requirements import load_catalogue
+
+    rows = []
+    for name in [vendor] if vendor else VENDORS:
+        try:
+            rows.extend(asdict(r) for r in load_catalogue(name).values())
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:<14} {row['level']:<6} {row['area']:<11} {row['title']}")
+    click.echo(f"{len(rows)} requirements ({sum(r['level'] == 'must' for r in rows)} must)")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        click.echo(f"kms-conformance: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"kms-conformance: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        click.echo("kms-conformance: aborted", err=True)
+        sys.exit(130)
+    except UsageProblem as exc:
+        click.echo(f"kms-conformance: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("kms-conformance: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,184 @@
+"""``kms-conformance run``: one vendor target, start to verdict.
+
+The runner prepares settings (starting the bundled mock when no base URL is given), checks
+the target is reachable and the credentials work (exit 3 otherwise), runs the checks as an
+in-process pytest session with the plugin's ``RunContext``, and turns the requirement
+summary into the exit status: 0 conformant, 1 non-conformant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+
+from conformance.metrics import REQUESTS
+from conformance.mocks import RunningMock, mock_definition
+from conformance.plugin import RunContext
+from conformance.profiles import profile_class
+from conformance.profiles.base import TargetError
+from conformance.redaction import Redactor
+from conformance.report.baseline import BaselineEntry
+from conformance.settings import Settings
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+
+
+class UsageProblem(Exception):
+    """Bad options or configuration: exit status 2 with one line."""
+
+
+@dataclass
+class RunRequest:
+    """What the user asked for, before any mock is started."""
+
+    vendor: str
+    values: dict[str, Any]  # Settings fields given by options/env/config
+    report_dir: Path | None = None
+    baseline: Mapping[str, BaselineEntry] = field(default_factory=dict)
+    gate_levels: tuple[str, ...] = ("must",)
+    mock_faults: tuple[str, ...] = ()
+    mock_options: Mapping[str, str] = field(default_factory=dict)
+    verbose: bool = False
+
+
+@dataclass
+class RunResult:
+    vendor: str
+    exit_code: int
+    summary: dict[str, Any] | None
+    report_dir: Path
+
+
+# What a real target needs beyond --base-url, unless --read-only.
+_REQUIRED = {
+    "huawei": (("project_id",), (("token",), ("ak", "sk"))),
+    "thales": ((), (("token",), ("username", "password"))),
+    "yandex": ((), (("token",),)),
+}
+_FOR_WRITES = {"huawei": (), "thales": ("kms", "region"), "yandex": ("folder_id",)}
+
+
+def check_target_settings(vendor: str, values: Mapping[str, Any]) -> None:
+    """Raise UsageProblem naming the first missing option for a real target."""
+    required, alternatives = _REQUIRED[vendor]
+    for name in required:
+        if not values.get(name):
+            raise UsageProblem(f"--vendor {vendor} with --base-url needs --{name.replace('_', '-')}")
+    if not any(all(values.get(n) for n in group) for group in alternatives):
+        options = " or ".join(" and ".join(f"--{n}" for n in group) for group in alternatives)
+        raise UsageProblem(f"--vendor {vendor} with --base-url needs credentials: {options}")
+    if not values.get("read_only"):
+        for name in _FOR_WRITES[vendor]:
+            if not values.get(name):
+                raise UsageProblem(
+                    f"--vendor {vendor} needs --{name.replace('_', '-')} to create scratch keys (or use --read-only)"
+                )
+
+
+def default_report_dir(vendor: str, now: dt.datetime | None = None) -> Path:
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return Path("reports") / f"{vendor}-{stamp}"
+
+
+@contextlib.contextmanager
+def target_settings(request: RunRequest, run_id: str) -> Iterator[tuple[Settings, RunningMock | None]]:
+    """Settings for the run; starts (and stops) the bundled mock when no base URL is given."""
+    values = dict(request.values)
+    mock: RunningMock | None = None
+    if not values.get("base_url"):
+        definition = mock_definition(request.vendor)
+        try:
+            config = definition.config(list(request.mock_faults), request.mock_options)
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
+        mock = RunningMock(definition.create_app(config)).start()
+        values = {**definition.credentials(config), **{k: v for k, v in values.items() if v}, "base_url": mock.url}
+    else:
+        if request.mock_faults or request.mock_options:
+            raise UsageProblem("--mock-fault/--mock-option apply to the bundled mock, not to --base-url targets")
+        check_target_settings(request.vendor, values)
+    try:
+        yield Settings(vendor=request.vendor, run_id=run_id, **values), mock
+    finally:
+        if mock is not None:
+            mock.stop()
+
+
+def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
+    started = dt.datetime.now(dt.UTC)
+    report_dir = request.report_dir or default_report_dir(request.vendor, started)
+    run_id = "kmsconf-" + started.strftime("%H%M%S")
+    with target_settings(request, run_id) as (settings, mock):
+        redactor = Redactor(settings.secrets())
+        profile = profile_class(request.vendor)(settings)
+        try:
+            profile.preflight()
+        except TargetError as exc:
+            print(f"kms-conformance: {redactor.text(str(exc))}", file=sys.stderr)
+            return RunResult(request.vendor, EXIT_TARGET, None, report_dir)
+        finally:
+            profile.close()
+        try:
+            report_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageProblem(f"cannot create report directory {report_dir}: {exc.strerror}") from None
+        context = RunContext(
+            settings=settings,
+            summary_path=report_dir / "summary.json",
+            baseline=request.baseline,
+            gate_levels=request.gate_levels,
+        )
+        REQUESTS.reset()
+        where = "bundled mock at " + mock.url if mock else redactor.text(settings.base_url)
+        print(f"kms-conformance: {request.vendor} against {where} (scope {settings.scope})", file=out, flush=True)
+        code = pytest.main(_pytest_args(report_dir, request.verbose), plugins=[context])
+    summary = context.summary
+    if summary is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        print(f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=sys.stderr)
+        return RunResult(request.vendor, EXIT_FAIL, summary, report_dir)
+    print_summary(summary, report_dir, out)
+    return RunResult(request.vendor, EXIT_PASS if summary["verdict"] == "pass" else EXIT_FAIL, summary, report_dir)
+
+
+def _pytest_args(report_dir: Path, verbose: bool) -> list[str]:
+    ini = report_dir / ".pytest.ini"
+    ini.write_text("[pytest]\n", encoding="utf-8")
+    return [
+        "--pyargs", "conformance.checks",
+        "-c", str(ini), "--rootdir", str(report_dir),
+        "-p", "no:cacheprovider",
+        "--junitxml", str(report_dir / "junit.xml"),
+        "--html", str(report_dir / "report.html"), "--self-contained-html",
+        "-o", "junit_family=xunit2",
+        "-W", "ignore::DeprecationWarning",
+        "--tb=short" if verbose else "--tb=line",
+        "-v" if verbose else "-q",
+    ]
+
+
+def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> None:
+    totals = summary["totals"]
+    print("", file=out)
+    print(f"{'requirement':<14} {'level':<6} {'status':<11} statement", file=out)
+    for req in summary["requirements"]:
+        print(f"{req['id']:<14} {req['level']:<6} {req['status']:<11} {req['title']}", file=out)
+        if req["status"] in ("failed", "not_covered", "allowed") and req["message"]:
+            print(f"{'':<33}-> {req['message'].splitlines()[0][:200]}", file=out)
+    levels = ", ".join(
+        f"{level}: {c['passed']} passed / {c['failed']} failed / {c['allowed']} allowed / {c['not_covered']} not covered"
+        for level, c in totals["by_level"].items()
+    )
+    print("", file=out)
+    print(
+        f"verdict: {summary['verdict'].upper()} ({summary['vendor']}) -- {totals['requirements']} requirements ({levels}); "
+        f"{totals['tests']} tests, {totals['requests']} requests, {summary['duration_s']} s",
+        file=out,
+    )
+    print(f"report: {report_dir / 'report.html'}", file=out)
