@@ -1,0 +1,85 @@
+"""The command-line contract: exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _one_line(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) == 1 and "Traceback" not in text
+
+
+def test_unreachable_target_exits_3(cli) -> None:
+    result = cli("run", "--vendor", "huawei", "--base-url", "http://127.0.0.1:1", "--project-id", "p", "--token", "t0ken-value")
+    assert result.code == 3
+    assert _one_line(result.stderr), result.stderr
+    assert "127.0.0.1:1" in result.stderr
+    assert "t0ken-value" not in result.stderr + result.stdout
+
+
+def test_unknown_vendor_is_a_usage_error(cli) -> None:
+    result = cli("run", "--vendor", "aws")
+    assert result.code == 2
+    assert _one_line(result.stderr), result.stderr
+
+
+def test_missing_project_id_is_a_usage_error(cli) -> None:
+    result = cli("run", "--vendor", "huawei", "--base-url", "http://127.0.0.1:1", "--token", "t")
+    assert result.code == 2
+    assert _one_line(result.stderr) and "--project-id" in result.stderr
+
+
+def test_bad_base_url_is_a_usage_error(cli) -> None:
+    result = cli("run", "--vendor", "huawei", "--base-url", "kms.example", "--project-id", "p", "--token", "t")
+    assert result.code == 2 and _one_line(result.stderr)
+
+
+def test_unknown_mock_fault_is_a_usage_error(cli) -> None:
+    result = cli("run", "--vendor", "huawei", "--mock-fault", "no-such-fault")
+    assert result.code == 2 and _one_line(result.stderr) and "no-such-fault" in result.stderr
+
+
+def test_bad_baseline_is_a_usage_error(cli, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text("{not json")
+    result = cli("run", "--vendor", "huawei", "--baseline", str(baseline))
+    assert result.code == 2 and _one_line(result.stderr)
+
+
+def test_config_file_supplies_options(cli, tmp_path: Path) -> None:
+    config = tmp_path / "kms.toml"
+    config.write_text('[tool.kms-conformance]\nbase-url = "http://127.0.0.1:1"\nproject-id = "p"\ntoken = "t"\n')
+    result = cli("run", "--vendor", "huawei", "--config", str(config))
+    assert result.code == 3, result.stderr
+
+
+def test_environment_supplies_options(cli) -> None:
+    env = {"KMS_CONFORMANCE_BASE_URL": "http://127.0.0.1:1", "KMS_CONFORMANCE_PROJECT_ID": "p", "KMS_CONFORMANCE_TOKEN": "t"}
+    result = cli("run", "--vendor", "huawei", env=env)
+    assert result.code == 3, result.stderr
+
+
+def test_lint_accepts_bundled_specs(cli) -> None:
+    result = cli("lint")
+    assert result.code == 0, result.stdout
+    assert "huawei.yaml: ok" in result.stdout
+
+
+def test_lint_rejects_an_invalid_spec(cli, tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("openapi: 3.1.0\ninfo: {}\npaths: {}\n")
+    result = cli("lint", str(spec))
+    assert result.code == 1 and "INVALID" in result.stdout
+
+
+def test_requirements_lists_the_catalogue(cli) -> None:
+    result = cli("requirements", "--vendor", "huawei")
+    assert result.code == 0
+    assert "HW-STATE-003" in result.stdout
+
+
+def test_mock_lists_its_switches(cli) -> None:
+    result = cli("mock", "--vendor", "huawei", "--list")
+    assert result.code == 0
+    assert "fault  cancel-to-enabled [HW-STATE-004]" in result.stdout
