@@ -26,7 +26,7 @@ from schemathesis.core.failures import Failure
 
 from conformance.metrics import REQUESTS
 from conformance.profiles.base import Profile
-from conformance.redaction import Redactor
+from conformance.redaction import CREDENTIAL_HEADERS, Redactor
 from conformance.settings import Settings
 from conformance.specs import spec_path
 from conformance.verdict import Verdict
@@ -38,7 +38,9 @@ POSITIVE_CHECKS = ("not_a_server_error", "status_code_conformance", "response_sc
                    "content_type_conformance", "positive_data_acceptance")
 NEGATIVE_CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance",
                    "negative_data_rejection")
-AUTH_CHECKS = ("ignored_auth",)
+# Requirement key for "auth is enforced": probed by ``GeneratedRun.probe_auth`` rather than
+# Schemathesis' ignored_auth, which cannot tell request signing (Huawei AK/SK) from generated auth.
+AUTH_CHECK = "ignored_auth"
 
 _CONFIG = """
 [checks.positive_data_acceptance]
@@ -104,6 +106,9 @@ class GeneratedRun:
         verify = profile.verify()
         self.session.verify = verify if isinstance(verify, (bool, str)) else True
         self.session.auth = profile.requests_auth()
+        # Checks that re-send a case without credentials (ignored_auth) must not sign it.
+        self.bare_session = requests.Session()
+        self.bare_session.verify = self.session.verify
 
     def strategy(self) -> st.SearchStrategy[Any]:
         fixed = self.profile.generated_path_parameters()
@@ -137,15 +142,13 @@ class GeneratedRun:
             send()
         finally:
             self.session.close()
+            self.bare_session.close()
 
     def one(self, case: Any) -> None:
         self.profile.guard_case(case)
         headers = self.profile.headers_for("valid")
         mode = case.meta.generation.mode if case.meta is not None else GenerationMode.POSITIVE
         names = POSITIVE_CHECKS if mode == GenerationMode.POSITIVE else NEGATIVE_CHECKS
-        if mode == GenerationMode.POSITIVE and not self.auth_probed:
-            names = names + AUTH_CHECKS  # probing auth once per operation is enough
-            self.auth_probed = True
         checks = [_check(n) for n in names if n in self.profile.generated_requirements]
         REQUESTS.add()
         response = case.call(
@@ -156,11 +159,31 @@ class GeneratedRun:
                 response,
                 checks=checks,
                 headers=headers,
-                transport_kwargs={"session": self.session, "headers": headers, "timeout": self.settings.timeout},
+                transport_kwargs={"session": self.bare_session, "headers": headers, "timeout": self.settings.timeout},
             )
         except (Failure, BaseExceptionGroup) as exc:
             self._record(exc, case, headers)
         self.profile.adopt_created(case.operation.definition.raw.get("operationId", ""), response)
+        if mode == GenerationMode.POSITIVE and not self.auth_probed and AUTH_CHECK in self.profile.generated_requirements:
+            self.probe_auth(case)
+
+    def probe_auth(self, case: Any) -> None:
+        """Re-send one valid case without credentials (once per operation): it must be refused."""
+        self.auth_probed = True
+        case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in CREDENTIAL_HEADERS}
+        headers = self.profile.headers_for("none")
+        REQUESTS.add()
+        response = case.call(
+            base_url=self.settings.base_url, session=self.bare_session, headers=headers, timeout=self.settings.timeout
+        )
+        if response.status_code not in (401, 403):
+            curl = self.redactor.text(case.as_curl_command(headers=headers, base_url=self.settings.base_url))
+            self.verdict.require(
+                self.profile.generated_requirements[AUTH_CHECK],
+                False,
+                f"{self.operation.label}: a request without credentials got {response.status_code}, "
+                f"not 401/403\n  reproduce: {curl}",
+            )
 
     def _record(self, exc: BaseException, case: Any, headers: dict[str, str]) -> None:
         curl = self.redactor.text(case.as_curl_command(headers=headers, base_url=self.settings.base_url))

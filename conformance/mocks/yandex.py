@@ -142,7 +142,7 @@ FAULTS = (
     Fault("snake_case_fields", "YC-SHAPE-001", "SymmetricKey fields are emitted in snake_case"),
     Fault("timestamp_offset", "YC-SHAPE-002", "timestamps end in +00:00 instead of Z"),
     Fault("duration_as_hours", "YC-SHAPE-003", 'durations are emitted as "168h" instead of seconds'),
-    Fault("server_error_on_long_name", "YC-GEN-001", "a key name longer than 60 characters causes a 500"),
+    Fault("server_error_on_page_token", "YC-GEN-001", "listing keys with any pageToken causes a 500"),
     Fault("undocumented_status_on_bad_token", "YC-GEN-002", "an unparseable pageToken answers 422"),
     Fault("description_as_number", "YC-GEN-003", "key descriptions are emitted as JSON numbers (length)"),
 )
@@ -468,6 +468,8 @@ class YandexKms:
             raise ApiError(3, f"Request validation error: keyId: length must be <= {limit}")
 
     def key(self, key_id: str, limit: int = 50) -> Key:
+        if not key_id:
+            raise ApiError(3, "Request validation error: keyId: required")
         self.check_key_id(key_id, limit)
         k = self.keys.get(key_id)
         if k is None or k.deleted:
@@ -492,8 +494,6 @@ class YandexKms:
 
     def create(self, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
         _validate("CreateSymmetricKeyRequest", body, skip_labels=self.fault("labels_unchecked"))
-        if self.fault("server_error_on_long_name") and len(body.get("name", "")) > 60:
-            raise RuntimeError("name too long for the mock's fault")
         now = self.now()
         algorithm = body["defaultAlgorithm"]
         key = Key(
@@ -533,6 +533,8 @@ class YandexKms:
         schema = _param_schema("folderIdQuery")
         if not folder or len(folder) > schema["maxLength"]:
             raise ApiError(3, "Request validation error: folderId: required, length 1..50")
+        if self.fault("server_error_on_page_token") and query.get("pageToken"):
+            raise RuntimeError("the mock's fault: page tokens crash the listing")
         size, start = self.page(query, token_limit=256)
         keys = [k for k in self.keys.values() if k.folder_id == folder and not k.deleted]
         for k in keys:
@@ -1049,6 +1051,7 @@ def create_app(config: MockConfig) -> Starlette:
         Route("/_mock/clock", handler(clock), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
+    app.router.redirect_slashes = False
     app.add_exception_handler(404, lambda request, exc: error_response(5, f"Not found: {request.url.path}"))
     app.add_exception_handler(
         405,
