@@ -83,6 +83,9 @@ def cli() -> None:
 @_option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallelism (vendors run side by side with --vendor all).")
 @_option("--scope", type=click.Choice(["lifecycle", "full"]), default="full", show_default=True)
 @_option("--read-only", is_flag=True, help="Only checks that create and change nothing.")
+@_option("--destructive-fuzzing", is_flag=True,
+         help="Allow generated changing calls (on owned keys only) against a non-loopback target.")
+@_option("--max-rps", type=click.FloatRange(0, 10_000), default=0.0, help="Request-rate cap towards the target (0: none).")
 @_option("--baseline", type=click.Path(dir_okay=False), help="Known deviations (JSON) that do not fail the gate.")
 @_option("--level", type=click.Choice(["must", "should"]), default="must", show_default=True,
          help="Lowest requirement level that fails the gate.")
@@ -158,6 +161,25 @@ def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tup
             time.sleep(3600)
     except KeyboardInterrupt:
         server.stop()
+
+
+@cli.command()
+@click.option("--ledger", "ledger_path", required=True, type=click.Path(dir_okay=False),
+              help="ledger.jsonl of a run (in its report directory).")
+@_option("--token", help="Bearer / X-Auth-Token credential.")
+@_option("--ak", help="Huawei access key.")
+@_option("--sk", help="Huawei secret key.")
+@_option("--username", help="Thales user.")
+@_option("--password", help="Thales password.")
+@_option("--operation-url", help="Yandex operation service.")
+@_option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS verification.")
+@_option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@_option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
+def cleanup(ledger_path: str, **values: Any) -> None:
+    """Schedule deletion of every scratch key a run left behind (after a crash)."""
+    from conformance.cleanup import cleanup_ledger
+
+    sys.exit(cleanup_ledger(Path(ledger_path), {k: v for k, v in values.items() if v not in (None, False)}))
 
 
 @cli.command()

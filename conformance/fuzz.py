@@ -17,7 +17,6 @@ from functools import cache
 from typing import Any
 
 import hypothesis
-import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
@@ -29,6 +28,7 @@ from conformance.profiles.base import Profile
 from conformance.redaction import CREDENTIAL_HEADERS, Redactor
 from conformance.settings import Settings
 from conformance.specs import spec_path
+from conformance.transport import polite_session
 from conformance.verdict import Verdict
 
 # Which checks run for which kind of case.  Positive cases may legitimately hit a state
@@ -70,10 +70,25 @@ def selected_operations(profile: type[Profile], settings: Settings) -> list[Any]
         op_id = operation.definition.raw.get("operationId", operation.label)
         if settings.scope == "lifecycle" and op_id not in profile.lifecycle_operations:
             continue
-        if settings.read_only and op_id not in profile.read_only_operations:
+        writes_allowed = not settings.read_only and (settings.destructive_fuzzing or is_loopback(settings.base_url))
+        if not writes_allowed and op_id not in profile.read_only_operations:
             continue
         operations.append(operation)
     return operations
+
+
+def is_loopback(url: str) -> bool:
+    """Generated changing calls go only to loopback targets unless --destructive-fuzzing is given."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def failed_checks(exc: BaseException, mapping: Mapping[str, str]) -> dict[str, list[str]]:
@@ -102,12 +117,12 @@ class GeneratedRun:
         self.redactor = Redactor(self.settings.secrets())
         self.seen: set[tuple[str, str]] = set()
         self.auth_probed = False
-        self.session = requests.Session()
+        self.session = polite_session(profile.throttle)
         verify = profile.verify()
         self.session.verify = verify if isinstance(verify, (bool, str)) else True
         self.session.auth = profile.requests_auth()
         # Checks that re-send a case without credentials (ignored_auth) must not sign it.
-        self.bare_session = requests.Session()
+        self.bare_session = polite_session(profile.throttle)
         self.bare_session.verify = self.session.verify
 
     def strategy(self) -> st.SearchStrategy[Any]:

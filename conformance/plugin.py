@@ -68,6 +68,7 @@ class RunContext:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     started: float = field(default_factory=time.monotonic)
     summary: dict[str, Any] | None = None
+    cleanup: dict[str, list[str]] = field(default_factory=lambda: {"cleaned": [], "left": []})
 
     @property
     def redactor(self) -> Redactor:
@@ -184,17 +185,16 @@ def kms_settings(request: pytest.FixtureRequest) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def kms_profile(kms_settings: Settings) -> Iterator[Any]:
+def kms_profile(kms_settings: Settings, request: pytest.FixtureRequest) -> Iterator[Any]:
     """The vendor profile for the run's target, with its scratch keys cleaned up at the end."""
     from conformance.profiles import profile_class
 
     profile = profile_class(kms_settings.vendor)(kms_settings)
     yield profile
-    for key_id in reversed(profile.created):
-        try:
-            profile.cleanup_key(key_id)
-        except Exception:  # noqa: BLE001 - cleanup is best effort; the ledger (issue #5) finishes it
-            pass
+    context = _context(request.config)
+    cleaned, left = profile.cleanup()
+    if context is not None:
+        context.cleanup = {"cleaned": cleaned, "left": left}
     profile.close()
 
 
@@ -371,6 +371,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         requests=REQUESTS.value,
         gate_levels=context.gate_levels,
     )
+    context.summary["cleanup"] = context.cleanup
+    context.summary["transport"] = {"tls_verify": not settings.insecure, "ca_bundle": bool(settings.ca_bundle),
+                                    "read_only": settings.read_only, "scope": settings.scope}
     if context.summary_path is not None:
         write_summary(context.summary, context.summary_path)
 

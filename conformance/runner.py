@@ -88,7 +88,7 @@ def default_report_dir(vendor: str, now: dt.datetime | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def target_settings(request: RunRequest, run_id: str) -> Iterator[tuple[Settings, RunningMock | None]]:
+def target_settings(request: RunRequest, run_id: str, ledger: Path) -> Iterator[tuple[Settings, RunningMock | None]]:
     """Settings for the run; starts (and stops) the bundled mock when no base URL is given."""
     values = dict(request.values)
     mock: RunningMock | None = None
@@ -105,7 +105,7 @@ def target_settings(request: RunRequest, run_id: str) -> Iterator[tuple[Settings
             raise UsageProblem("--mock-fault/--mock-option apply to the bundled mock, not to --base-url targets")
         check_target_settings(request.vendor, values)
     try:
-        yield Settings(vendor=request.vendor, run_id=run_id, **values), mock
+        yield Settings(vendor=request.vendor, run_id=run_id, ledger=str(ledger), **values), mock
     finally:
         if mock is not None:
             mock.stop()
@@ -115,7 +115,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)
     run_id = "kmsconf-" + started.strftime("%H%M%S")
-    with target_settings(request, run_id) as (settings, mock):
+    with target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock), _sigterm_as_interrupt():
         redactor = Redactor(settings.secrets())
         profile = profile_class(request.vendor)(settings)
         try:
@@ -145,6 +145,26 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
         return RunResult(request.vendor, EXIT_FAIL, summary, report_dir)
     print_summary(summary, report_dir, out)
     return RunResult(request.vendor, EXIT_PASS if summary["verdict"] == "pass" else EXIT_FAIL, summary, report_dir)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run like Ctrl-C: checks stop, owned keys are cleaned, reports are written."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _pytest_args(report_dir: Path, verbose: bool) -> list[str]:
@@ -181,4 +201,12 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
         f"{totals['tests']} tests, {totals['requests']} requests, {summary['duration_s']} s",
         file=out,
     )
+    cleanup = summary.get("cleanup") or {}
+    if cleanup.get("cleaned") or cleanup.get("left"):
+        left = len(cleanup.get("left", []))
+        print(
+            f"cleanup: {len(cleanup.get('cleaned', []))} scratch keys scheduled for deletion"
+            + (f", {left} left -- finish with: kms-conformance cleanup --ledger {report_dir / 'ledger.jsonl'}" if left else ""),
+            file=out,
+        )
     print(f"report: {report_dir / 'report.html'}", file=out)

@@ -36,6 +36,9 @@ class Settings:
     read_only: bool = False
     max_examples: int = 10
     run_id: str = "kmsconf"
+    ledger: str | None = None  # path of the key ledger (see conformance.ledger)
+    destructive_fuzzing: bool = False  # generated changing calls against a non-loopback target
+    max_rps: float = 0.0  # request-rate cap towards the target; 0 = none
     # Values a bundled mock hands over that a real target never needs (e.g. a test clock hook).
     extras: dict[str, str] = field(default_factory=dict)
 

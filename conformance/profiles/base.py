@@ -18,8 +18,10 @@ from typing import Any, ClassVar
 import httpx
 import jsonschema
 
+from conformance.ledger import Ledger, LedgerEntry
 from conformance.metrics import REQUESTS
 from conformance.settings import Settings
+from conformance.transport import PoliteTransport, Throttle
 
 # Marker for "leave this field out of the request" in probe bodies.
 MISSING: Any = object()
@@ -131,7 +133,9 @@ class Profile(ABC):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.created: list[str] = []
+        self.created: list[str] = []  # keys this run owns, in creation order (see own())
+        self.ledger = Ledger(settings.ledger) if settings.ledger else None
+        self.throttle = Throttle(settings.max_rps)
         self.history: list[httpx.Response] = []  # exchanges of the current check, for evidence
         self._client: httpx.Client | None = None
 
@@ -147,7 +151,7 @@ class Profile(ABC):
         return httpx.Client(
             base_url=self.settings.base_url,
             timeout=httpx.Timeout(self.settings.timeout),
-            verify=self.verify(),
+            transport=PoliteTransport(self.throttle, verify=self.verify()),
             auth=self.auth_for(auth),
             headers=self.headers_for(auth),
             event_hooks={"response": [self._record]},
@@ -258,7 +262,7 @@ class Profile(ABC):
 
     def key_in(self, state: str) -> str:
         key_id = self.create_key()
-        self.created.append(key_id)
+        self.own(key_id)
         self.drive_to(key_id, state)
         return key_id
 
@@ -283,8 +287,36 @@ class Profile(ABC):
             key_id = self.created_key_id(operation_id, response.json())
         except ValueError:
             return
-        if key_id and key_id not in self.created:
-            self.created.append(key_id)
+        if key_id:
+            self.own(key_id)
+
+    def own(self, key_id: str) -> None:
+        """Record a key this run created: the ownership guard allows changes to it, the ledger
+        remembers it (before anything else happens to it) and cleanup removes it."""
+        if key_id in self.created:
+            return
+        self.created.append(key_id)
+        if self.ledger is not None:
+            scope = {name: str(getattr(self.settings, name)) for name in ("project_id", "folder_id", "kms", "region")
+                     if getattr(self.settings, name)}
+            self.ledger.created(LedgerEntry(self.vendor, key_id, self.settings.base_url, scope))
+
+    def cleanup(self) -> tuple[list[str], list[str]]:
+        """Schedule deletion of every owned key; returns (cleaned, left) and records both in the ledger."""
+        cleaned: list[str] = []
+        left: list[str] = []
+        for key_id in list(self.created):
+            try:
+                self.cleanup_key(key_id)
+            except Exception as exc:  # noqa: BLE001 - one stuck key must not stop the others
+                left.append(key_id)
+                if self.ledger is not None:
+                    self.ledger.finished(key_id, False, f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            cleaned.append(key_id)
+            if self.ledger is not None:
+                self.ledger.finished(key_id, True)
+        return cleaned, left
 
     def guard_case(self, case: Any) -> None:
         """Ownership guard: a changing call on a well-formed id the run did not create is

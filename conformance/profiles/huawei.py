@@ -388,8 +388,7 @@ class HuaweiProfile(Profile):
 
     def key_in(self, state: str) -> str:
         key_id = self._created("create_external" if state == "pending-import" else "create")
-        if key_id not in self.created:
-            self.created.append(key_id)
+        self.own(key_id)
         self.drive_to(key_id, state)
         return key_id
 
