@@ -128,7 +128,10 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
 @click.option("--fault", multiple=True, help="Turn on a fault switch (repeatable); see --list.")
 @click.option("--option", "options", multiple=True, help="NAME=VALUE for an ambiguous behaviour (repeatable).")
 @click.option("--list", "list_switches", is_flag=True, help="List the mock's faults and options and exit.")
-def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tuple[str, ...], list_switches: bool) -> None:
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key (PEM).")
+def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tuple[str, ...], list_switches: bool,
+         tls_cert: str | None, tls_key: str | None) -> None:
     """Serve the bundled mock for VENDOR until interrupted."""
     from conformance.mocks import RunningMock, mock_definition
 
@@ -150,7 +153,8 @@ def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tup
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     try:
-        server = RunningMock(definition.create_app(config), host, port, log_level="info").start()
+        server = RunningMock(definition.create_app(config), host, port, log_level="info", certfile=tls_cert,
+                             keyfile=tls_key).start()
     except OSError as exc:
         raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(f"{vendor} mock listening on {server.url}")

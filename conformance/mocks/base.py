@@ -85,9 +85,19 @@ class RunningMock:
     Use as a context manager; ``url`` is ready when ``__enter__`` returns.
     """
 
-    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_level: str = "warning",
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> None:
         self.app = app
         self.host = host
+        self.scheme = "https" if certfile else "http"
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted connections inherit this: without it small responses wait ~40 ms for
@@ -95,14 +105,17 @@ class RunningMock:
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            app, log_level=log_level, access_log=False, lifespan="off", timeout_keep_alive=30,
+            ssl_certfile=certfile, ssl_keyfile=keyfile,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def start(self) -> RunningMock:
         self._thread.start()

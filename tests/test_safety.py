@@ -1,0 +1,151 @@
+"""Safety against real endpoints (issue #5), proven against the bundled mocks.
+
+Foreign keys are never touched; a killed run leaves a ledger from which ``cleanup`` removes
+every scratch key; ``--read-only`` changes nothing; TLS is verified unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.ledger import Ledger
+from conformance.mocks import RunningMock, available, mock_definition
+from conformance.profiles import profile_class
+
+# The read operation of each vendor's profile, for byte-for-byte comparisons.
+READ = {"huawei": "describe", "thales": "get", "yandex": "get"}
+VENDORS = [v for v in available() if v in READ]
+
+
+def _credential_args(credentials: dict[str, str]) -> list[str]:
+    args: list[str] = []
+    for name, value in credentials.items():
+        if name in ("expired_token",):  # not needed for these runs
+            continue
+        args += [f"--{name.replace('_', '-')}", value]
+    return args
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_foreign_key_is_unchanged_by_a_full_run(cli, kms_mock, vendor: str) -> None:
+    mock = kms_mock(vendor)
+    outsider = profile_class(vendor)(mock.settings)
+    foreign = outsider.create_key()
+    before = outsider.call(READ[vendor], foreign).response.content
+    result = cli("run", "--vendor", vendor, "--base-url", mock.url, *_credential_args(mock.credentials))
+    assert result.code == 0, result.stdout[-3000:] + result.stderr[-1500:]
+    after = outsider.call(READ[vendor], foreign).response.content
+    outsider.close()
+    assert after == before
+    assert foreign not in {e["key_id"] for e in map(json.loads, (result.report_dir / "ledger.jsonl").read_text().splitlines())}
+
+
+def _start_run(vendor: str, url: str, credentials: dict[str, str], report_dir: Path) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "conformance", "run", "--vendor", vendor, "--base-url", url,
+            *_credential_args(credentials), "--report-dir", str(report_dir)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            stdin=subprocess.DEVNULL)
+
+
+def _wait_for_keys(ledger: Path, count: int, proc: subprocess.Popen[str], limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if ledger.exists() and ledger.read_text().count('"created"') >= count:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"run ended before creating {count} keys: {proc.stdout.read()[-2000:]}")  # type: ignore[union-attr]
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"run did not create {count} keys in time")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_killed_run_leaves_a_ledger_cleanup_finishes(tmp_path: Path, kms_mock, sig: signal.Signals) -> None:
+    mock = kms_mock("huawei")
+    report_dir = tmp_path / "killed"
+    proc = _start_run("huawei", mock.url, mock.credentials, report_dir)
+    ledger_path = report_dir / "ledger.jsonl"
+    _wait_for_keys(ledger_path, 5, proc)
+    proc.send_signal(sig)
+    proc.communicate(timeout=120)
+    created = [e.key_id for e in Ledger(ledger_path).pending()] + [
+        r["key_id"] for r in map(json.loads, ledger_path.read_text().splitlines()) if r["event"] == "cleaned"
+    ]
+    assert len(created) >= 5
+    c = mock.credentials
+    cleanup = subprocess.run(
+        [sys.executable, "-m", "conformance", "cleanup", "--ledger", str(ledger_path), "--token", c["token"]],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert Ledger(ledger_path).pending() == []
+    keys = mock.server.app.state.kms.keys(c["project_id"])
+    assert {keys[k].state for k in set(created)} == {"4"}, "every scratch key must be pending deletion"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_read_only_changes_nothing(cli, kms_mock, vendor: str) -> None:
+    mock = kms_mock(vendor)
+    outsider = profile_class(vendor)(mock.settings)
+    foreign = outsider.create_key()
+    before = outsider.call("list", None).response.content
+    one_before = outsider.call(READ[vendor], foreign).response.content
+    result = cli("run", "--vendor", vendor, "--base-url", mock.url, "--read-only", *_credential_args(mock.credentials))
+    assert result.code == 0, result.stdout[-3000:] + result.stderr[-1500:]
+    assert outsider.call("list", None).response.content == before
+    assert outsider.call(READ[vendor], foreign).response.content == one_before
+    outsider.close()
+    assert not (result.report_dir / "ledger.jsonl").exists()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kms-conformance test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_tls_self_signed_needs_ca_bundle(cli, tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    definition = mock_definition("huawei")
+    config = definition.config()
+    with RunningMock(definition.create_app(config), certfile=str(cert), keyfile=str(key)) as server:
+        args = ["run", "--vendor", "huawei", "--base-url", server.url, "--scope", "lifecycle",
+                *_credential_args(definition.credentials(config))]
+        refused = cli(*args)
+        assert refused.code == 3
+        assert "TLS" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        trusted = cli(*args, "--ca-bundle", str(cert))
+        assert trusted.code == 0, trusted.stdout[-3000:] + trusted.stderr[-1500:]
+        assert trusted.summary["transport"]["tls_verify"] is True
+        insecure = cli(*args, "--insecure")
+        assert insecure.code == 0, insecure.stdout[-2000:]
+        assert insecure.summary["transport"]["tls_verify"] is False
