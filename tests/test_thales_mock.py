@@ -590,3 +590,13 @@ def test_profile_static_token_and_error_codes(cckm: Cckm) -> None:
     with pytest.raises(NotCovered):
         profile.call("token_password", auth="none")
     profile.close()
+
+
+def test_option_unknown_query_parameters(cckm: Cckm) -> None:
+    response = cckm.list(kms_name="x")
+    assert response.status_code == 400 and "unknown query parameter" in _envelope(response)["message"]
+
+
+@pytest.mark.parametrize("mock_with", [((), {"unknown_query_parameters": "ignore"})], indirect=True)
+def test_option_unknown_query_parameters_ignored(mock_with: Cckm) -> None:
+    assert mock_with.list(kms_name="x").status_code == 200

@@ -149,6 +149,12 @@ OPTIONS = (
         "the refresh grant returns the same refresh token (3P claim) or a new one",
     ),
     Option("token_duration", ("300", "60", "5"), "300", "JWT lifetime in seconds (docs: 300)"),
+    Option(
+        "unknown_query_parameters",
+        ("reject", "ignore"),
+        "reject",
+        "list with an undocumented query parameter: 400 (what schema-driven negative testing expects) or ignored (docs silent)",
+    ),
 )
 
 _KNOWN_SORT_FIELDS = {
@@ -549,6 +555,11 @@ class ThalesMock:
     async def list_keys(self, request: Request) -> Response:
         query = dict(request.query_params)
         problems = self.validator.parameter_problems("listAwsKeys", "query", query)
+        if self.option("unknown_query_parameters") == "reject":
+            known = {p["name"] for p in self.validator.parameters["listAwsKeys"] if p.get("in") == "query"}
+            unknown = sorted(set(request.query_params.keys()) - known)
+            if unknown:
+                raise self.invalid(f"Validation errors:\nunknown query parameter {unknown[0]!r}")
         if problems:
             raise self.invalid(f"Validation errors:\n{problems[0].message}")
         skip = int(query.get("skip", 0))
