@@ -26,6 +26,8 @@ from conformance.runner import (
     EXIT_USAGE,
     RunRequest,
     UsageProblem,
+    default_report_dir,
+    run_parallel,
     run_vendor,
 )
 
@@ -112,13 +114,34 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
         raise UsageProblem("--vendor all runs the bundled mocks; give one vendor with --base-url")
     vendors = list(VENDORS) if vendor == "all" else [vendor]
     gate = ("must",) if level == "must" else ("must", "should")
-    codes = []
-    for name in vendors:
-        directory = Path(report_dir) / name if report_dir and len(vendors) > 1 else (Path(report_dir) if report_dir else None)
-        request = RunRequest(name, {k: v for k, v in values.items() if v not in (None, False)}, directory, known, gate,
-                             mock_fault, options, verbose)
-        codes.append(run_vendor(request).exit_code)
+    if len(vendors) > 1:
+        if mock_fault or mock_option:
+            raise UsageProblem("--mock-fault/--mock-option name one vendor's switches; use a single --vendor")
+        root = Path(report_dir) if report_dir else default_report_dir("all")
+    given = {k: v for k, v in values.items() if v not in (None, False)}
+    if len(vendors) > 1 and workers > 1:
+        codes = run_parallel(vendors, root, _passthrough(values, baseline, level, verbose), workers)
+    elif len(vendors) > 1:
+        requests = [RunRequest(v, given, root / v, known, gate, (), {}, verbose) for v in vendors]
+        codes = [run_vendor(r).exit_code for r in requests]
+    else:
+        request = RunRequest(vendor, given, Path(report_dir) if report_dir else None, known, gate, mock_fault, options,
+                             verbose)
+        codes = [run_vendor(request).exit_code]
     sys.exit(EXIT_TARGET if EXIT_TARGET in codes else (EXIT_FAIL if EXIT_FAIL in codes else EXIT_PASS))
+
+
+def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbose: bool) -> list[str]:
+    """The options a per-vendor child run of ``--vendor all`` inherits (no credentials: mocks only)."""
+    args = ["--level", level, "--scope", values["scope"], "--max-examples", str(values["max_examples"]),
+            "--timeout", str(values["timeout"])]
+    if values.get("read_only"):
+        args.append("--read-only")
+    if baseline:
+        args += ["--baseline", baseline]
+    if verbose:
+        args.append("--verbose")
+    return args
 
 
 @cli.command()

@@ -210,3 +210,31 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
             file=out,
         )
     print(f"report: {report_dir / 'report.html'}", file=out)
+
+
+def run_parallel(vendors: list[str], root: Path, passthrough: list[str], workers: int, out: TextIO = sys.stdout) -> list[int]:
+    """``--vendor all``: one child run per vendor against its bundled mock, ``workers`` at a time.
+
+    Children are separate processes (each with its own mock and pytest session), so vendors
+    use separate cores; each child's output is printed whole when it finishes.
+    """
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    def child(vendor: str) -> tuple[str, int, str, str]:
+        argv = [sys.executable, "-m", "conformance", "run", "--vendor", vendor, "--report-dir", str(root / vendor),
+                *passthrough]
+        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        return vendor, proc.returncode, proc.stdout, proc.stderr
+
+    codes = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _vendor, code, stdout, stderr in pool.map(child, vendors):
+            out.write(stdout)
+            if stderr.strip():
+                sys.stderr.write(stderr)
+            out.flush()
+            codes.append(code)
+    return codes
+
+
