@@ -107,7 +107,8 @@ def failed_checks(exc: BaseException, mapping: Mapping[str, str]) -> dict[str, l
 
 
 class GeneratedRun:
-    """Sends generated cases for one operation and records failures in a ``Verdict``."""
+    """Sends generated cases for one operation (or, with ``operation=None``, stateful sequences
+    through the spec's links) and records failures in a ``Verdict``."""
 
     def __init__(self, profile: Profile, operation: Any, verdict: Verdict) -> None:
         self.profile = profile
@@ -159,28 +160,74 @@ class GeneratedRun:
             self.session.close()
             self.bare_session.close()
 
-    def one(self, case: Any) -> None:
+    def call_kwargs(self) -> dict[str, Any]:
+        return {"base_url": self.settings.base_url, "session": self.session, "timeout": self.settings.timeout,
+                "headers": self.profile.headers_for("valid")}
+
+    def prepare(self, case: Any) -> None:
+        """Pin the account's path parameters and apply the ownership guard."""
+        for name, value in self.profile.generated_path_parameters().items():
+            if case.path_parameters and name in case.path_parameters:
+                case.path_parameters[name] = value
         self.profile.guard_case(case)
-        headers = self.profile.headers_for("valid")
-        mode = case.meta.generation.mode if case.meta is not None else GenerationMode.POSITIVE
-        names = POSITIVE_CHECKS if mode == GenerationMode.POSITIVE else NEGATIVE_CHECKS
-        checks = [_check(n) for n in names if n in self.profile.generated_requirements]
+
+    def one(self, case: Any) -> None:
+        self.prepare(case)
+        kwargs = self.call_kwargs()
         REQUESTS.add()
-        response = case.call(
-            base_url=self.settings.base_url, session=self.session, headers=headers, timeout=self.settings.timeout
-        )
+        response = case.call(**kwargs)
+        self.check(case, response, kwargs["headers"])
+        if self.is_positive(case) and not self.auth_probed and AUTH_CHECK in self.profile.generated_requirements:
+            self.probe_auth(case)
+
+    @staticmethod
+    def is_positive(case: Any) -> bool:
+        return case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
+
+    def check(self, case: Any, response: Any, headers: dict[str, str], recorder: Any = None) -> None:
+        """Run the checks that fit the case's mode; record failures; adopt keys the case created."""
+        names = POSITIVE_CHECKS if self.is_positive(case) else NEGATIVE_CHECKS
+        checks = [_check(n) for n in names if n in self.profile.generated_requirements]
         try:
             case.validate_response(
                 response,
                 checks=checks,
                 headers=headers,
                 transport_kwargs={"session": self.bare_session, "headers": headers, "timeout": self.settings.timeout},
+                recorder=recorder,
             )
         except (Failure, BaseExceptionGroup) as exc:
             self._record(exc, case, headers)
         self.profile.adopt_created(case.operation.definition.raw.get("operationId", ""), response)
-        if mode == GenerationMode.POSITIVE and not self.auth_probed and AUTH_CHECK in self.profile.generated_requirements:
-            self.probe_auth(case)
+
+    def run_stateful(self, operations: list[Any], step_count: int = 6) -> None:
+        """Sequences through the spec's OpenAPI links (create -> describe/disable/schedule/cancel ...)."""
+        for requirement in set(self.profile.generated_requirements.values()):
+            self.verdict.covered(requirement)
+        labels = {op.label for op in operations}
+        schema = _schema(self.profile.spec_file).include(func=lambda ctx: ctx.operation.label in labels)
+        run = self
+
+        class Machine(schema.as_state_machine()):  # type: ignore[misc]
+            def before_call(self, case: Any) -> None:
+                run.prepare(case)
+                REQUESTS.add()
+
+            def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+                return run.call_kwargs()
+
+            def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+                run.check(case, response, kwargs.get("headers") or {}, recorder=self.recorder)
+
+        try:
+            Machine.run(settings=hypothesis.settings(
+                max_examples=max(1, self.settings.max_examples), stateful_step_count=step_count, deadline=None,
+                database=None, derandomize=True, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+                verbosity=hypothesis.Verbosity.quiet,
+            ))
+        finally:
+            self.session.close()
+            self.bare_session.close()
 
     def probe_auth(self, case: Any) -> None:
         """Re-send one valid case without credentials (once per operation): it must be refused."""
@@ -196,7 +243,7 @@ class GeneratedRun:
             self.verdict.require(
                 self.profile.generated_requirements[AUTH_CHECK],
                 False,
-                f"{self.operation.label}: a request without credentials got {response.status_code}, "
+                f"{case.operation.label}: a request without credentials got {response.status_code}, "
                 f"not 401/403\n  reproduce: {curl}",
             )
 
@@ -208,4 +255,4 @@ class GeneratedRun:
                 if key in self.seen:
                     continue
                 self.seen.add(key)
-                self.verdict.require(requirement, False, f"{self.operation.label}: {message}\n  reproduce: {curl}")
+                self.verdict.require(requirement, False, f"{case.operation.label}: {message}\n  reproduce: {curl}")

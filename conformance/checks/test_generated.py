@@ -13,3 +13,13 @@ from conformance.verdict import Verdict
 
 def test_generated(kms_profile: Profile, api_operation: Any, verdict: Verdict, request: pytest.FixtureRequest) -> None:
     GeneratedRun(kms_profile, api_operation, verdict).run()
+
+
+def test_stateful(kms_profile: Profile, kms_settings: Any, verdict: Verdict) -> None:
+    """Sequences through the spec's links, on keys the run creates (writes: loopback or --destructive-fuzzing)."""
+    from conformance.fuzz import is_loopback, selected_operations
+
+    if kms_settings.read_only or not (kms_settings.destructive_fuzzing or is_loopback(kms_settings.base_url)):
+        pytest.skip("stateful sequences change keys: run against loopback or pass --destructive-fuzzing")
+    operations = selected_operations(type(kms_profile), kms_settings)
+    GeneratedRun(kms_profile, None, verdict).run_stateful(operations)
