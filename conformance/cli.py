@@ -91,14 +91,26 @@ def cli() -> None:
 @_option("--baseline", type=click.Path(dir_okay=False), help="Known deviations (JSON) that do not fail the gate.")
 @_option("--level", type=click.Choice(["must", "should"]), default="must", show_default=True,
          help="Lowest requirement level that fails the gate.")
+@_option("--strict", is_flag=True, help="Ignore --baseline: every failure counts.")
+@_option("--baseline-update", is_flag=True,
+         help="Rewrite the --baseline file with this run's failures (new ones: placeholder reason, expiry in 90 days).")
+@_option("--progress", type=click.Choice(["auto", "tty", "lines", "off"]), default="auto", show_default=True,
+         help="Progress display: a status line on a terminal, plain lines otherwise.")
 @_option("--mock-fault", multiple=True, help="Bundled mock only: turn on a fault switch (repeatable).")
 @_option("--mock-option", multiple=True, help="Bundled mock only: NAME=VALUE for an ambiguous behaviour (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every check and full failure tracebacks.")
 def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, mock_fault: tuple[str, ...],
-        mock_option: tuple[str, ...], verbose: bool, workers: int, **values: Any) -> None:
+        mock_option: tuple[str, ...], verbose: bool, workers: int, strict: bool, baseline_update: bool,
+        progress: str, **values: Any) -> None:
     """Check a target (or the bundled mock) and write report.html, junit.xml and summary.json."""
+    from conformance.progress import set_mode
+    from conformance.report.outputs import finish_runs
+
+    set_mode(progress)
+    if baseline_update and not baseline:
+        raise UsageProblem("--baseline-update needs --baseline FILE (the file to write)")
     try:
-        known = load_baseline(baseline) if baseline else {}
+        known = load_baseline(baseline, missing_ok=baseline_update) if baseline and not strict else {}
     except BaselineError as exc:
         raise UsageProblem(str(exc)) from None
     options = {}
@@ -120,14 +132,17 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
         root = Path(report_dir) if report_dir else default_report_dir("all")
     given = {k: v for k, v in values.items() if v not in (None, False)}
     if len(vendors) > 1 and workers > 1:
-        codes = run_parallel(vendors, root, _passthrough(values, baseline, level, verbose), workers)
+        codes = run_parallel(vendors, root, _passthrough(values, None if strict else baseline, level, verbose), workers)
     elif len(vendors) > 1:
         requests = [RunRequest(v, given, root / v, known, gate, (), {}, verbose) for v in vendors]
         codes = [run_vendor(r).exit_code for r in requests]
     else:
-        request = RunRequest(vendor, given, Path(report_dir) if report_dir else None, known, gate, mock_fault, options,
-                             verbose)
+        request = RunRequest(vendor, given, Path(report_dir) if report_dir else default_report_dir(vendor), known, gate,
+                             mock_fault, options, verbose)
         codes = [run_vendor(request).exit_code]
+    dirs = [root / v for v in vendors] if len(vendors) > 1 else [request.report_dir]
+    finish_runs(dirs, combined_root=root if len(vendors) > 1 else None, baseline=baseline,
+                update_baseline=baseline_update)
     sys.exit(EXIT_TARGET if EXIT_TARGET in codes else (EXIT_FAIL if EXIT_FAIL in codes else EXIT_PASS))
 
 
@@ -248,6 +263,36 @@ def requirements(vendor: str | None, fmt: str) -> None:
     for row in rows:
         click.echo(f"{row['id']:<14} {row['level']:<6} {row['area']:<11} {row['title']}")
     click.echo(f"{len(rows)} requirements ({sum(r['level'] == 'must' for r in rows)} must)")
+
+
+@cli.group()
+def report() -> None:
+    """Work with the reports of finished runs."""
+
+
+@report.command("merge")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--output", type=click.Path(file_okay=False), default="reports/merged", show_default=True,
+              help="Directory for the merged report.html, summary.json, report.sarif and junit-requirements.xml.")
+def report_merge(inputs: tuple[str, ...], output: str) -> None:
+    """Combine the summaries of several runs (run directories or summary.json files) into one report.
+
+    Exit status 0 when every run passed its gate, 1 otherwise.
+    """
+    from conformance.report.merge import MergeError, find_summaries, merge_summaries, write_merged
+
+    try:
+        merged = merge_summaries(find_summaries(inputs))
+    except MergeError as exc:
+        raise UsageProblem(str(exc)) from None
+    page = write_merged(merged, output)
+    for run in merged["runs"]:
+        totals = run["summary"]["totals"]
+        click.echo(f"{run['label']:<24} {run['summary']['verdict'].upper():<5} {totals['passed']} passed, "
+                   f"{totals['failed']} failed, {totals['allowed']} allowed, {totals['not_covered']} not covered")
+    click.echo(f"verdict: {merged['verdict'].upper()} ({len(merged['runs'])} runs)")
+    click.echo(f"report: {page}")
+    sys.exit(EXIT_PASS if merged["verdict"] == "pass" else EXIT_FAIL)
 
 
 def main() -> None:

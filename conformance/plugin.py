@@ -27,7 +27,8 @@ from conformance.metrics import REQUESTS
 from conformance.mocks import MockConfig, RunningMock, mock_definition
 from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
-from conformance.report.evidence import exchange_text
+from conformance.report.evidence import exchange_text, shell_variables
+from conformance.report.junit import requirement_properties
 from conformance.report.summary import build_summary, write_summary
 from conformance.requirements import load_catalogue
 from conformance.settings import Settings
@@ -305,6 +306,8 @@ def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[N
     found = item.stash.get(_verdict_key, None) or Verdict()
     declared = _declared_requirements(item)
     requirements = list(dict.fromkeys([*declared, *found.results]))
+    item.user_properties.extend(p for p in requirement_properties(context.settings.vendor, requirements)
+                                if p not in item.user_properties)
     evidence = _evidence(item, context)
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -340,7 +343,8 @@ def _evidence(item: pytest.Item, context: RunContext) -> str:
     profile = item.funcargs.get("kms_profile") if hasattr(item, "funcargs") else None
     if profile is None or not profile.history:
         return ""
-    return "\n\n".join(exchange_text(r, context.redactor) for r in profile.history[-2:])
+    variables = shell_variables(context.settings)
+    return "\n\n".join(exchange_text(r, context.redactor, variables) for r in profile.history[-2:])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -376,6 +380,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                                     "read_only": settings.read_only, "scope": settings.scope}
     if context.summary_path is not None:
         write_summary(context.summary, context.summary_path)
+        from conformance.report.outputs import write_run_outputs
+
+        write_run_outputs(context.summary, context.summary_path.parent)
 
 
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:

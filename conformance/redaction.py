@@ -2,7 +2,9 @@
 
 Redaction is by *value* (the run's own secrets) and by *header name* (credential-carrying
 headers), never by a substring of a field name: KMS field names such as ``key_id`` and
-``key_alias`` must stay readable (Schemathesis' default markers would hide them).
+``key_alias`` must stay readable (Schemathesis' default markers would hide them).  A reference
+to an environment variable (``${KMS_CONFORMANCE_TOKEN}``, in curl reproductions) holds no secret
+and is left alone.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from collections.abc import Iterable, Mapping
 
 PLACEHOLDER = "[redacted]"
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-auth-token", "x-security-token", "cookie", "set-cookie"})
-_BEARER = re.compile(r"(?i)\b(Bearer|SDK-HMAC-SHA256)\s+[^\s'\"]+(\s*,\s*SignedHeaders=[^\s,'\"]+)?(\s*,\s*Signature=[0-9a-fA-F]+)?")
-_HEADER_LINE = re.compile(r"(?im)\b(" + "|".join(re.escape(h) for h in sorted(CREDENTIAL_HEADERS)) + r")(\s*[:=]\s*)([^'\"\n]+)")
+_BEARER = re.compile(r"(?i)\b(Bearer|SDK-HMAC-SHA256)\s+(?!\$\{KMS_CONFORMANCE_[A-Z_]+\}(?:[\"'\s]|$))[^\s'\"]+(\s*,\s*SignedHeaders=[^\s,'\"]+)?(\s*,\s*Signature=[0-9a-fA-F]+)?")
+_HEADER_LINE = re.compile(r"(?im)\b(" + "|".join(re.escape(h) for h in sorted(CREDENTIAL_HEADERS)) + r")(\s*[:=]\s*)(?!\s*(?:Bearer\s+)?\$\{KMS_CONFORMANCE_[A-Z_]+\}(?:[\"'\s]|$))([^'\"\n]+)")
 _JSON_SECRET = re.compile(r'(?i)("(?:password|refresh_token|jwt|iamToken|sk|secret_key)"\s*:\s*)"[^"]*"')
 
 

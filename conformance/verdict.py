@@ -45,12 +45,15 @@ class RequirementRecord:
     messages: list[str] = field(default_factory=list)
     skip_reasons: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)  # request/response/curl of failures
+    failed_tests: list[str] = field(default_factory=list)  # the tests that broke it (report locations)
 
     def add(self, test: str, outcome: str, message: str = "", evidence: str = "") -> None:
         if test not in self.tests:
             self.tests.append(test)
         if outcome == FAILED:
             self.status = FAILED
+            if test not in self.failed_tests:
+                self.failed_tests.append(test)
             if message:
                 self.messages.append(message)
             if evidence:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance.report.baseline import BaselineEntry
+from conformance.report.baseline import BaselineEntry, failure_signatures
 from conformance.requirements import Requirement
 from conformance.verdict import ALLOWED, FAILED, NOT_COVERED, PASSED, RequirementRecord
 
@@ -37,12 +37,16 @@ def build_summary(
         status = record.status
         message = "; ".join(dict.fromkeys(record.messages))
         entry = baseline.get(req.id)
+        failures = failure_signatures(record.messages) if status == FAILED else []
+        signatures = failures if req.area == "generated" else []
         if status == FAILED and entry is not None:
-            if entry.active(today):
+            if not entry.active(today):
+                message = f"baseline entry expired on {entry.expires}: {message}"
+            elif not entry.covers(failures):
+                message = f"failures outside the baseline entry's signatures: {message}"
+            else:
                 status = ALLOWED
                 message = f"allowed by baseline: {entry.reason} (failure: {message})"
-            else:
-                message = f"baseline entry expired on {entry.expires}: {message}"
         if status == NOT_COVERED:
             message = "; ".join(dict.fromkeys(record.skip_reasons)) or "no check ran for this requirement"
         rows.append(
@@ -56,6 +60,8 @@ def build_summary(
                 "tests": record.tests,
                 "message": message,
                 "evidence": record.evidence[:3],
+                "failed_tests": record.failed_tests,
+                **({"signatures": signatures} if signatures else {}),
             }
         )
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in (PASSED, FAILED, ALLOWED, NOT_COVERED)}
@@ -76,6 +82,10 @@ def build_summary(
             "by_level": {
                 level: {s: sum(1 for r in rows if r["level"] == level and r["status"] == s) for s in counts}
                 for level in ("must", "should")
+            },
+            "by_area": {
+                area: {s: sum(1 for r in rows if r["area"] == area and r["status"] == s) for s in counts}
+                for area in dict.fromkeys(r["area"] for r in rows)
             },
         },
         "requirements": rows,

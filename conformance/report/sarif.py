@@ -1,0 +1,228 @@
+"""``report.sarif``: SARIF 2.1.0 so failed requirements show up in code-scanning UIs.
+
+One *rule* per catalogue requirement (id, statement, doc link as ``helpUri``, level and area as
+properties; ``must`` -> ``error``, ``should`` -> ``warning``).  One *result* per failed or
+baseline-allowed requirement (allowed ones carry an ``external`` suppression with the baseline
+reason, so code scanning shows them as dismissed).  Each result is located at the operation in
+``specs/<vendor>.yaml`` that the failing checks exercised:
+
+* ``test_generated[POST /v1.0/{project_id}/kms/create-key]`` names the operation directly;
+* ``test_transition[...]`` / ``test_probe[...]`` are looked up in the profile's tables, and the
+  row's operation is turned into a method and path by the profile's own ``build_request``;
+* anything else falls back to the top of the spec's ``paths:``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.specs import spec_path
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+VERSION = "2.1.0"
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+_TEST_ID = re.compile(r"^(?P<func>[\w]+)\[(?P<param>.*)\]$")
+
+
+@cache
+def _spec_index(spec_file: str) -> tuple[dict[tuple[str, str], int], int]:
+    """(METHOD, path template) -> 1-based line of the operation; and the line of ``paths:``."""
+    try:
+        root = yaml.compose(spec_path(spec_file).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}, 1
+    found: dict[tuple[str, str], int] = {}
+    paths_line = 1
+    if not isinstance(root, yaml.MappingNode):
+        return found, paths_line
+    for key, value in root.value:
+        if key.value != "paths" or not isinstance(value, yaml.MappingNode):
+            continue
+        paths_line = key.start_mark.line + 1
+        for path_key, item in value.value:
+            if not isinstance(item, yaml.MappingNode):
+                continue
+            for method_key, _ in item.value:
+                if str(method_key.value).lower() in _METHODS:
+                    found[(str(method_key.value).upper(), str(path_key.value))] = method_key.start_mark.line + 1
+    return found, paths_line
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+?" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+
+def _match(spec_file: str, method: str, path: str) -> int | None:
+    index, _ = _spec_index(spec_file)
+    if (method, path) in index:
+        return index[(method, path)]
+    best: tuple[int, int] | None = None
+    for (m, template), line in index.items():
+        if m == method and _template_regex(template).search(path):
+            literal = len(re.sub(r"\{[^}]+\}", "", template))
+            if best is None or literal > best[0]:
+                best = (literal, line)
+    return best[1] if best else None
+
+
+@cache
+def _profile_operation_request(vendor: str, operation: str) -> tuple[str, str] | None:
+    """The method and path the profile sends for one of its operation names."""
+    import httpx
+
+    from conformance.profiles import profile_class
+    from conformance.settings import Settings
+
+    settings = Settings(vendor=vendor, base_url="http://spec.invalid", token="placeholder", project_id="project",
+                        username="user", password="placeholder", kms="kms", region="region", folder_id="folder")
+    try:
+        profile = profile_class(vendor)(settings)
+        with httpx.Client(base_url=settings.base_url) as client:
+            request = profile.build_request(client, operation, "key-id", {})
+        return request.method.upper(), request.url.path
+    except Exception:  # noqa: BLE001 - a location is a convenience; the spec file is the fallback
+        return None
+
+
+@cache
+def _row_operations(vendor: str) -> dict[str, str]:
+    """Parametrized row id (``HW-STATE-004:cancel_deletion@...``) -> profile operation name."""
+    try:
+        from conformance.profiles import profile_class
+
+        profile = profile_class(vendor)
+    except Exception:  # noqa: BLE001
+        return {}
+    rows = {t.id: t.operation for t in profile.transitions}
+    rows.update({p.id: p.operation for p in profile.probes})
+    return rows
+
+
+def spec_file_for(vendor: str) -> str:
+    try:
+        from conformance.profiles import profile_class
+
+        return profile_class(vendor).spec_file
+    except Exception:  # noqa: BLE001
+        return f"{vendor}.yaml"
+
+
+def check_location(vendor: str, test: str) -> tuple[str, int] | None:
+    """(``METHOD path``, spec line) of the operation a check exercised, if known."""
+    spec_file = spec_file_for(vendor)
+    match = _TEST_ID.match(test.split("::")[-1])
+    if not match:
+        return None
+    param = match.group("param")
+    if match.group("func") == "test_generated":
+        method, _, path = param.partition(" ")
+        line = _match(spec_file, method.upper(), path)
+        return (param, line) if line else None
+    operation = _row_operations(vendor).get(param)
+    if operation is None:
+        return None
+    request = _profile_operation_request(vendor, operation)
+    if request is None:
+        return None
+    line = _match(spec_file, *request)
+    return (f"{request[0]} {request[1]}", line) if line else None
+
+
+def _result(summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int, spec_uri: str) -> dict[str, Any]:
+    vendor = summary["vendor"]
+    tests = row.get("failed_tests") or row.get("tests") or []
+    locations: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for test in tests:
+        found = check_location(vendor, test)
+        if found is None or found[1] in seen:
+            continue
+        seen.add(found[1])
+        locations.append(_location(spec_uri, found[1], f"{found[0]} ({test})"))
+    if not locations:
+        locations.append(_location(spec_uri, _spec_index(spec_file_for(vendor))[1], "the vendor spec"))
+    message = row["message"] or row["title"]
+    result: dict[str, Any] = {
+        "ruleId": row["id"],
+        "ruleIndex": rule_index,
+        "level": "error" if row["level"] == "must" else "warning",
+        "message": {"text": f"{row['id']} ({row['level']}): {row['title']}\n{message}"[:4000]},
+        "locations": locations[:10],
+        "partialFingerprints": {"kmsRequirement/v1": f"{vendor}:{row['id']}"},
+        "properties": {"vendor": vendor, "target": summary.get("target", ""), "status": row["status"],
+                       "tests": list(tests)},
+    }
+    if row["status"] == "allowed":
+        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": row["message"][:1000]}]
+    return result
+
+
+def _location(uri: str, line: int, text: str) -> dict[str, Any]:
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": line}},
+        "message": {"text": text},
+    }
+
+
+def sarif_log(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    runs = []
+    for summary in summaries:
+        vendor = summary["vendor"]
+        spec_uri = f"specs/{spec_file_for(vendor)}"
+        rows = summary["requirements"]
+        rules = [
+            {
+                "id": row["id"],
+                "name": re.sub(r"[^A-Za-z0-9]", "", row["id"].title()),
+                "shortDescription": {"text": row["title"]},
+                "fullDescription": {"text": f"{row['title']} ({row['level']}, {row['area']})"},
+                "helpUri": row["source"],
+                "help": {"text": f"Documented at {row['source']}"},
+                "defaultConfiguration": {"level": "error" if row["level"] == "must" else "warning"},
+                "properties": {"level": row["level"], "area": row["area"], "tags": [vendor, row["level"], row["area"]]},
+            }
+            for row in rows
+        ]
+        results = [
+            _result(summary, row, index, spec_uri)
+            for index, row in enumerate(rows)
+            if row["status"] in ("failed", "allowed")
+        ]
+        runs.append(
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kms-conformance",
+                        "version": _version(),
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": f"kms-conformance/{vendor}/{summary.get('started_at', '')}"},
+                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the kms-conformance source tree"}}},
+                "invocations": [{"executionSuccessful": True, "properties": {"verdict": summary.get("verdict"),
+                                                                                "target": summary.get("target", "")}}],
+                "results": results,
+            }
+        )
+    return {"$schema": SCHEMA_URI, "version": VERSION, "runs": runs}
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("kms-conformance")
+    except Exception:  # noqa: BLE001
+        return "0"
+
+
+def write_sarif(summaries: Iterable[Mapping[str, Any]], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(sarif_log(summaries), indent=2) + "\n", encoding="utf-8")
