@@ -5,12 +5,17 @@ Rows come from ``Profile.transitions``; each proves the requirement it names.
 
 from __future__ import annotations
 
-from conformance.profiles.base import Profile, Transition
+import pytest
+
+from conformance.profiles.base import NotCovered, Profile, Transition
 from conformance.verdict import Verdict
 
 
 def test_transition(kms_profile: Profile, transition: Transition, verdict: Verdict) -> None:
-    key_id = kms_profile.key_in(transition.from_state)
+    try:
+        key_id = kms_profile.key_in(transition.from_state)
+    except NotCovered as exc:  # a state the target cannot be driven to (e.g. a mock-only clock)
+        pytest.skip(str(exc))
     outcome = kms_profile.call(transition.operation, key_id)
     req = transition.requirement
     after = kms_profile.key_state(key_id)

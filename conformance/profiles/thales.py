@@ -835,8 +835,8 @@ class ThalesProfile(Profile):
             path = request.url.path.rstrip("/")
             if path == KEYS or path.endswith("/rotate"):
                 key_id = result.body.get("id")
-                if isinstance(key_id, str) and key_id not in self.created:
-                    self.created.append(key_id)
+                if isinstance(key_id, str):
+                    self.own(key_id)
         return result
 
     # -- the generated layer ---------------------------------------------------------------
