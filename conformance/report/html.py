@@ -36,6 +36,8 @@ STYLE = """
 .kms-report table{border-collapse:collapse;margin:.4em 0 1em}
 .kms-report th,.kms-report td{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top;text-align:left}
 .kms-report th{background:#f6f8fa}
+.kms-report caption{text-align:left;font-weight:600;padding:2px 0}
+.kms-report td:first-child{white-space:nowrap}
 .kms-report td.kms-num{text-align:right;font-variant-numeric:tabular-nums}
 .kms-badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;white-space:nowrap}
 .kms-badge.kms-passed{background:#1a7f37}.kms-badge.kms-failed{background:#cf222e}
@@ -215,7 +217,7 @@ def combined_page(merged: Mapping[str, Any]) -> str:
                 link = f"#{escape(_slug(run['label']))}-{escape(row['id'])}"
                 cells.append(f"<td data-run='{escape(run['label'])}' data-status='{escape(status)}'><a href='{link}'>{_badge(status)}</a></td>")
         rows.append(
-            f"<tr class='kms-req' data-id='{escape(row['id'])}'><td>{escape(row['id'])}</td><td>{escape(row['level'])}</td>"
+            f"<tr class='kms-xreq' data-id='{escape(row['id'])}'><td>{escape(row['id'])}</td><td>{escape(row['level'])}</td>"
             f"<td>{escape(AREA_NAMES.get(row['area'], row['area']))}</td><td>{escape(row['title'])}</td>"
             f"<td><a class='kms-doc' href='{escape(row['source'])}'>doc</a></td>{''.join(cells)}</tr>"
         )
