@@ -19,9 +19,19 @@ _HEADER_LINE = re.compile(r"(?im)\b(" + "|".join(re.escape(h) for h in sorted(CR
 _JSON_SECRET = re.compile(r'(?i)("(?:password|refresh_token|jwt|iamToken|sk|secret_key)"\s*:\s*)"[^"]*"')
 
 
+# Secrets obtained during a run (renewed tokens, fetched JWTs): redacted like configured ones.
+_LEARNT: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """Register a credential the run obtained, so every Redactor hides it too."""
+    if value:
+        _LEARNT.add(value)
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets = sorted({s for s in [*secrets, *_LEARNT] if s and len(s) >= 4}, key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self.secrets:

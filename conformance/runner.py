@@ -60,9 +60,9 @@ class RunResult:
 
 # What a real target needs beyond --base-url, unless --read-only.
 _REQUIRED = {
-    "huawei": (("project_id",), (("token",), ("ak", "sk"))),
+    "huawei": (("project_id",), (("token",), ("token_command",), ("ak", "sk"), ("username", "password"))),
     "thales": ((), (("token",), ("username", "password"))),
-    "yandex": ((), (("token",),)),
+    "yandex": ((), (("token",), ("token_command",))),
 }
 _FOR_WRITES = {"huawei": (), "thales": ("kms", "region"), "yandex": ("folder_id",)}
 

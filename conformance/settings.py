@@ -18,7 +18,10 @@ class Settings:
     vendor: str
     base_url: str
     token: str | None = None
+    token_command: str | None = None  # prints a token; re-run when the token expires
     project_id: str | None = None
+    domain: str | None = None  # Huawei IAM account (domain) name, with --username/--password
+    iam_url: str | None = None  # Huawei IAM endpoint for password tokens (default: derived from --base-url)
     ak: str | None = None
     sk: str | None = None
     username: str | None = None

@@ -59,3 +59,31 @@ def test_every_fault_names_a_catalogued_must_requirement() -> None:
     catalogue = load_catalogue("huawei")
     for fault in mock_definition("huawei").faults:
         assert catalogue[fault.requirement].level == "must", fault.name
+
+
+def test_iam_password_tokens_are_renewed_mid_run(cli, kms_mock) -> None:
+    mock = kms_mock("huawei", options={"iam-token-lifetime": "3"})
+    c = mock.credentials
+    result = cli("run", "--vendor", "huawei", "--base-url", mock.url, "--project-id", c["project_id"],
+                 "--username", c["username"], "--password", c["password"], "--domain", c["domain"], "--scope", "lifecycle")
+    assert result.code == 0, result.stdout[-3000:] + result.stderr[-1500:]
+    issued = mock.server.app.state.kms.iam_tokens
+    assert len(issued) > 1, "tokens living 3 s must be renewed during the run"
+    text = _outputs(result.report_dir) + result.stdout + result.stderr
+    assert c["password"] not in text
+    assert not any(token in text for token in issued)
+
+
+def test_token_command_supplies_the_token(cli, kms_mock) -> None:
+    mock = kms_mock("huawei")
+    c = mock.credentials
+    result = cli("run", "--vendor", "huawei", "--base-url", mock.url, "--project-id", c["project_id"],
+                 "--token-command", f"echo {c['token']}", "--scope", "lifecycle", "--read-only")
+    assert result.code == 0, result.stdout[-3000:] + result.stderr[-1500:]
+
+
+def test_failing_token_command_exits_3(cli) -> None:
+    result = cli("run", "--vendor", "huawei", "--base-url", "http://127.0.0.1:1", "--project-id", "p",
+                 "--token-command", "false")
+    assert result.code == 3
+    assert "token-command" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -36,6 +36,9 @@ TOKEN = "hw-mock-token-7d1c5a9e"
 FORBIDDEN_TOKEN = "hw-mock-forbidden-token-41b2"
 EXPIRED_TOKEN = "hw-mock-expired-token-93fe"
 AK = "HWMOCKACCESSKEY0001"
+IAM_USER = "hw-mock-user"
+IAM_PASSWORD = "hw-mock-password-3c1d"
+IAM_DOMAIN = "hw-mock-domain"
 SK = "hw-mock-secret-key-5b8e0c"
 KEY_QUOTA = 10_000
 
@@ -136,6 +139,8 @@ OPTIONS = (
            "no credentials: the API gateway's 401 APIGW.0301 flat body, or KMS's 403 KMS.0301"),
     Option("invalid-token", ("gateway-401", "kms-403"), "gateway-401",
            "an unknown token: 401 APIGW.0301 (gateway) or 403 KMS.0302"),
+    Option("iam-token-lifetime", ("86400", "3"), "86400",
+           "seconds an IAM password token (POST /v3/auth/tokens on the same host) stays valid; then 403 KMS.0303"),
     Option("create-state", ("2", "1"), "2",
            "a new key is enabled at once (\"2\") or is first seen as \"1\" (to be activated) for one describe"),
 )
@@ -205,6 +210,7 @@ class HuaweiKms:
         self.lock = threading.Lock()
         self.projects: dict[str, dict[str, Key]] = {}
         self.validator = SpecValidator("huawei.yaml")
+        self.iam_tokens: dict[str, float] = {}  # token -> expiry (time.time())
 
     def keys(self, project: str) -> dict[str, Key]:
         return self.projects.setdefault(project, {})
@@ -524,7 +530,10 @@ def create_app(config: MockConfig) -> Starlette:
             if config.option("missing-credentials", "gateway-401") == "kms-403":
                 raise KmsError("KMS.0301")
             raise GatewayError(401, "APIGW.0301", "Incorrect IAM authentication information: x-auth-token not found")
-        if token == EXPIRED_TOKEN:
+        if token in kms.iam_tokens:
+            if time.time() >= kms.iam_tokens[token] and not config.has("expired-token-accepted"):
+                raise KmsError("KMS.0303")
+        elif token == EXPIRED_TOKEN:
             if not config.has("expired-token-accepted"):
                 raise KmsError("KMS.0303")
         elif token == FORBIDDEN_TOKEN:
@@ -627,8 +636,31 @@ def create_app(config: MockConfig) -> Starlette:
         return error_response(404, "APIGW.0101", "The API does not exist or has not been published in the environment",
                               uuid.uuid4().hex, gateway=True)
 
+    async def iam_tokens(request: Request) -> Response:
+        """A stand-in for IAM's POST /v3/auth/tokens (password method, project scope)."""
+        try:
+            body = json.loads(await request.body())
+            user = body["auth"]["identity"]["password"]["user"]
+            scope = body["auth"].get("scope", {}).get("project", {})
+            ok = (user["name"], user["password"], user.get("domain", {}).get("name")) == (IAM_USER, IAM_PASSWORD, IAM_DOMAIN)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return JSONResponse({"error": {"code": 400, "message": "Invalid request body", "title": "Bad Request"}}, 400)
+        if not ok:
+            return JSONResponse({"error": {"code": 401, "message": "The username or password is wrong.",
+                                           "title": "Unauthorized"}}, 401)
+        lifetime = int(config.option("iam-token-lifetime", "86400"))
+        token = "hw-iam-" + secrets.token_urlsafe(24)
+        expires = time.time() + lifetime
+        with kms.lock:
+            kms.iam_tokens[token] = expires
+        expires_at = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(expires))
+        return JSONResponse({"token": {"expires_at": expires_at, "methods": ["password"],
+                                       "project": {"id": scope.get("id", PROJECT_ID)}}},
+                            status_code=201, headers={"X-Subject-Token": token})
+
     base = "/v1.0/{project_id}/kms"
     routes = [
+        Route("/v3/auth/tokens", iam_tokens, methods=["POST"]),
         Route(f"{base}/user-instances", simple(kms.instances), methods=["GET"]),
         Route(f"{base}/user-quotas", simple(kms.quotas), methods=["GET"]),
         Route(f"{base}/tags", tag_route("listKmsTags", 200, False), methods=["GET"]),
@@ -650,6 +682,9 @@ def credentials(config: MockConfig) -> dict[str, str]:
         "project_id": PROJECT_ID,
         "ak": AK,
         "sk": SK,
+        "username": IAM_USER,
+        "password": IAM_PASSWORD,
+        "domain": IAM_DOMAIN,
         "forbidden_token": FORBIDDEN_TOKEN,
         "expired_token": EXPIRED_TOKEN,
     }

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import httpx
 import jsonschema
 
+from conformance.auth.tokens import CommandToken, TokenError, TokenSource
 from conformance.ledger import Ledger, LedgerEntry
 from conformance.metrics import REQUESTS
 from conformance.settings import Settings
@@ -136,6 +137,7 @@ class Profile(ABC):
         self.created: list[str] = []  # keys this run owns, in creation order (see own())
         self.ledger = Ledger(settings.ledger) if settings.ledger else None
         self.throttle = Throttle(settings.max_rps)
+        self._tokens: TokenSource | None = None
         self.history: list[httpx.Response] = []  # exchanges of the current check, for evidence
         self._client: httpx.Client | None = None
 
@@ -172,6 +174,22 @@ class Profile(ABC):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def token_source(self) -> TokenSource | None:
+        """The run's renewable token (``--token-command``, a vendor token fetch) or fixed ``--token``."""
+        if self._tokens is None:
+            try:
+                self._tokens = self.make_token_source()
+            except TokenError as exc:
+                raise TargetError(str(exc)) from None
+        return self._tokens
+
+    def make_token_source(self) -> TokenSource | None:
+        if self.settings.token_command:
+            return CommandToken(self.settings.token_command, timeout=max(self.settings.timeout, 30.0))
+        if self.settings.token:
+            return TokenSource(self.settings.token)
+        return None
 
     def auth_for(self, mode: str) -> httpx.Auth | None:
         """An httpx auth flow for ``mode`` (request signing, token refresh); None for headers only."""

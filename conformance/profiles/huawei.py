@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 import httpx
 
 from conformance.auth.huawei_aksk import AkSkAuth, AkSkRequestsAuth
+from conformance.auth.huawei_iam import HuaweiIamToken, iam_url_for
+from conformance.auth.tokens import RenewingAuth, TokenSource
 from conformance.profiles.base import MISSING, NotCovered, Outcome, Probe, Profile, TargetError, Transition
 
 # Vendor key_state -> common life-cycle name.  Tables and key_state() use the common names.
@@ -236,6 +238,11 @@ PROBES: tuple[Probe, ...] = (
 )
 
 
+def _token_expired(response: httpx.Response) -> bool:
+    """401 from the gateway, or KMS's 403 KMS.0303 "X-Auth-Token expired"."""
+    return response.status_code == 401 or (response.status_code == 403 and b"KMS.0303" in response.read())
+
+
 class HuaweiProfile(Profile):
     vendor: ClassVar[str] = "huawei"
     spec_file: ClassVar[str] = "huawei.yaml"
@@ -273,12 +280,20 @@ class HuaweiProfile(Profile):
 
     @property
     def signing(self) -> bool:
-        return not self.settings.token and bool(self.settings.ak and self.settings.sk)
+        return self.token_source() is None and bool(self.settings.ak and self.settings.sk)
+
+    def make_token_source(self) -> TokenSource | None:
+        s = self.settings
+        if not s.token and not s.token_command and s.username and s.password:
+            return HuaweiIamToken(s.iam_url or iam_url_for(s.base_url), s.username, s.password, s.domain or s.username,
+                                  s.project_id or "", verify=self.verify(), timeout=s.timeout)
+        return super().make_token_source()
 
     def headers_for(self, mode: str) -> dict[str, str]:
         s = self.settings
         if mode == "valid":
-            return {"X-Auth-Token": s.token} if s.token else {}
+            tokens = self.token_source()
+            return {"X-Auth-Token": tokens.token()} if tokens else {}
         if mode == "none":
             return {}
         if mode == "invalid":
@@ -294,7 +309,12 @@ class HuaweiProfile(Profile):
         raise ValueError(f"unknown auth mode {mode!r}")
 
     def auth_for(self, mode: str) -> httpx.Auth | None:
-        if mode == "valid" and self.signing:
+        if mode != "valid":
+            return None
+        tokens = self.token_source()
+        if tokens is not None:
+            return RenewingAuth(tokens, "X-Auth-Token", expired=_token_expired)
+        if self.signing:
             return AkSkAuth(self.settings.ak or "", self.settings.sk or "")
         return None
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from conformance.auth.tokens import RenewingAuth
 from conformance.profiles.base import (
     MISSING,
     NotCovered,
@@ -904,9 +905,10 @@ class YandexProfile(Profile):
 
     def headers_for(self, mode: str) -> dict[str, str]:
         if mode == "valid":
-            if not self.settings.token:
-                raise TargetError("Yandex needs an IAM token (--token)")
-            return {"Authorization": f"Bearer {self.settings.token}"}
+            tokens = self.token_source()
+            if tokens is None:
+                raise TargetError("Yandex needs an IAM token (--token or --token-command)")
+            return {"Authorization": f"Bearer {tokens.token()}"}
         if mode == "none":
             return {}
         if mode == "invalid":
@@ -921,9 +923,13 @@ class YandexProfile(Profile):
             return {"Authorization": f"Bearer {self.settings.expired_token}"}
         raise ValueError(f"unknown auth mode {mode!r}")
 
+    def auth_for(self, mode: str) -> httpx.Auth | None:
+        tokens = self.token_source() if mode == "valid" else None
+        return RenewingAuth(tokens, "Authorization", "Bearer {token}") if tokens is not None else None
+
     def preflight(self) -> None:
-        if not self.settings.token:
-            raise TargetError("Yandex needs an IAM token (--token)")
+        if self.token_source() is None:
+            raise TargetError("Yandex needs an IAM token (--token or --token-command)")
         if not self.settings.folder_id:
             raise TargetError("Yandex needs the folder for scratch keys (--folder-id)")
         try:
