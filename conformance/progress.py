@@ -4,9 +4,11 @@ Modes (``kms-conformance run --progress``, or ``KMS_CONFORMANCE_PROGRESS``):
 
 * ``tty``: one status line on stderr, rewritten in place
   (``[huawei] checks 34/79  passed 31 failed 2 not covered 1  HW-STATE-004:cancel_deletion@...``);
-  pytest's own dots are switched off so they do not tear the line.
 * ``lines``: quiet and line-oriented for logs and CI -- a line when a phase starts, one per failed
   check, and one when the checks end.  No carriage returns, no colours.
+
+In both, pytest's own terminal output (dots, tracebacks) is switched off unless ``--verbose``:
+the runner's requirement table that follows says what failed and why.
 * ``off``: nothing beyond pytest's own output.
 * ``auto`` (default): ``tty`` when stderr is a terminal (and ``TERM`` is not ``dumb``), else ``lines``.
 
@@ -59,9 +61,10 @@ def _stream() -> TextIO:
 class Progress:
     """A pytest plugin that reports progress of one vendor's check session."""
 
-    def __init__(self, vendor: str, mode: str, stream: TextIO | None = None) -> None:
+    def __init__(self, vendor: str, mode: str, stream: TextIO | None = None, quiet_pytest: bool = False) -> None:
         self.vendor = vendor
         self.mode = mode
+        self.quiet_pytest = quiet_pytest
         self.stream = stream or _stream()
         self.total = 0
         self.done = 0
@@ -113,6 +116,15 @@ class Progress:
 
     # -- pytest hooks ----------------------------------------------------------------------
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        if self.quiet_pytest:
+            # The progress display replaces pytest's dots and tracebacks (as ``-p no:terminal``
+            # would, but after the terminal plugin's options such as --tb were accepted).
+            reporter = config.pluginmanager.getplugin("terminalreporter")
+            if reporter is not None:
+                config.pluginmanager.unregister(reporter)
+
     def pytest_collection(self, session: pytest.Session) -> None:
         self.set_phase("collecting")
 
@@ -154,11 +166,4 @@ class Progress:
 def progress_plugins(vendor: str, verbose: bool = False) -> list[Progress]:
     """The progress plugin for one run (none when the mode is ``off``)."""
     mode = resolve_mode()
-    return [] if mode == "off" else [Progress(vendor, mode)]
-
-
-def pytest_args(plugins: list[Progress], verbose: bool = False) -> list[str]:
-    """Extra pytest arguments: on a terminal the status line replaces pytest's dots."""
-    if any(p.mode == "tty" for p in plugins) and not verbose:
-        return ["-p", "no:terminal"]
-    return []
+    return [] if mode == "off" else [Progress(vendor, mode, quiet_pytest=not verbose)]

@@ -24,7 +24,6 @@ from conformance.plugin import RunContext
 from conformance.profiles import profile_class
 from conformance.profiles.base import TargetError
 from conformance.progress import progress_plugins
-from conformance.progress import pytest_args as progress_args
 from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.settings import Settings
@@ -141,8 +140,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
         where = "bundled mock at " + mock.url if mock else redactor.text(settings.base_url)
         print(f"kms-conformance: {request.vendor} against {where} (scope {settings.scope})", file=out, flush=True)
         progress = progress_plugins(request.vendor, request.verbose)
-        code = pytest.main(_pytest_args(report_dir, request.verbose) + progress_args(progress, request.verbose),
-                           plugins=[context, *progress])
+        code = pytest.main(_pytest_args(report_dir, request.verbose), plugins=[context, *progress])
     summary = context.summary
     if summary is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         print(f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=sys.stderr)
