@@ -28,7 +28,7 @@ from conformance.profiles.base import Profile
 from conformance.redaction import CREDENTIAL_HEADERS, Redactor
 from conformance.settings import Settings
 from conformance.specs import spec_path
-from conformance.transport import polite_session
+from conformance.transport import is_loopback, polite_session
 from conformance.verdict import Verdict
 
 # Which checks run for which kind of case.  Positive cases may legitimately hit a state
@@ -75,20 +75,6 @@ def selected_operations(profile: type[Profile], settings: Settings) -> list[Any]
             continue
         operations.append(operation)
     return operations
-
-
-def is_loopback(url: str) -> bool:
-    """Generated changing calls go only to loopback targets unless --destructive-fuzzing is given."""
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def failed_checks(exc: BaseException, mapping: Mapping[str, str]) -> dict[str, list[str]]:

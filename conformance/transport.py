@@ -22,6 +22,20 @@ MAX_RETRIES_429 = 4
 MAX_WAIT_429 = 30.0
 
 
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (generated writes and mock-only hooks are allowed there)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class Throttle:
     def __init__(self, max_rps: float = 0.0) -> None:
         self.interval = 1.0 / max_rps if max_rps > 0 else 0.0

@@ -17,7 +17,8 @@ def test_generated(kms_profile: Profile, api_operation: Any, verdict: Verdict, r
 
 def test_stateful(kms_profile: Profile, kms_settings: Any, verdict: Verdict) -> None:
     """Sequences through the spec's links, on keys the run creates (writes: loopback or --destructive-fuzzing)."""
-    from conformance.fuzz import is_loopback, selected_operations
+    from conformance.fuzz import selected_operations
+    from conformance.transport import is_loopback
 
     if kms_settings.read_only or not (kms_settings.destructive_fuzzing or is_loopback(kms_settings.base_url)):
         pytest.skip("stateful sequences change keys: run against loopback or pass --destructive-fuzzing")

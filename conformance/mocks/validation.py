@@ -28,6 +28,11 @@ class Problem:
     field: str | None
     kind: str  # "required", "type", "pattern", "enum", "range", "length", "other"
     message: str
+    path: tuple[str, ...] = ()  # where in the body, outermost first
+
+    @property
+    def where(self) -> str:
+        return ".".join(self.path) or "body"
 
 
 _KINDS = {
@@ -89,6 +94,14 @@ class SpecValidator:
         schema = {"$ref": f"{self.uri}#{pointer}/content/{_escape(media)}/schema"}
         return jsonschema.Draft202012Validator(schema, registry=self.registry)
 
+    @cache  # noqa: B019 - one validator per component schema for the life of the mock
+    def _component_validator(self, name: str) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator({"$ref": f"{self.uri}#/components/schemas/{name}"}, registry=self.registry)
+
+    def component_problems(self, name: str, body: Any) -> list[Problem]:
+        """Problems of ``body`` against ``#/components/schemas/<name>``."""
+        return [self._problem(e) for e in sorted(self._component_validator(name).iter_errors(body), key=_order)]
+
     def body_problems(self, operation_id: str, body: Any) -> list[Problem]:
         validator = self._body_validator(operation_id)
         if validator is None:
@@ -128,11 +141,12 @@ class SpecValidator:
     @staticmethod
     def _problem(error: jsonschema.ValidationError) -> Problem:
         kind = _KINDS.get(str(error.validator), "other")
+        path = tuple(str(p) for p in error.absolute_path)
         if kind == "required":
             missing = next(iter(_missing(error)), None)
-            return Problem(missing, kind, error.message)
-        field = next((str(p) for p in error.absolute_path), None)
-        return Problem(field, kind, error.message)
+            return Problem(missing, kind, error.message, path)
+        field = path[0] if path else None
+        return Problem(field, kind, error.message, path)
 
 
 def _missing(error: jsonschema.ValidationError) -> Iterator[str]:

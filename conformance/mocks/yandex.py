@@ -36,14 +36,15 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-import jsonschema
 import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from conformance.grpc_codes import HTTP_OF_CODE
 from conformance.mocks.base import Fault, MockConfig, MockDefinition, Option
+from conformance.mocks.validation import SpecValidator
 from conformance.specs import spec_path
 
 TOKEN = "yc-mock-iam-token"
@@ -56,24 +57,6 @@ TYPE = "type.googleapis.com/"
 KMS = "yandex.cloud.kms.v1."
 DEFAULT_PENDING = 7 * 24 * 3600
 MIN_PENDING = 24 * 3600
-HTTP_OF_CODE = {
-    1: 499,
-    2: 500,
-    3: 400,
-    4: 504,
-    5: 404,
-    6: 409,
-    7: 403,
-    8: 429,
-    9: 400,
-    10: 409,
-    11: 400,
-    12: 501,
-    13: 500,
-    14: 503,
-    15: 500,
-    16: 401,
-}
 KEY_BYTES = {"AES_128": 16, "AES_192": 24, "AES_256": 32, "AES_256_HSM": 32, "GOST_R_3412_2015_K": 32}
 KEY_VERBS = {
     "setPrimaryVersion",
@@ -212,17 +195,15 @@ def _spec() -> dict[str, Any]:
 
 
 @cache
-def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
-    root = {"$ref": f"#/components/schemas/{schema_name}", "components": _spec()["components"]}
-    return jsonschema.Draft202012Validator(root)
+def _validator() -> SpecValidator:
+    return SpecValidator("yandex.yaml")
 
 
 def _validate(schema_name: str, body: Any, *, skip_labels: bool = False) -> None:
-    for error in sorted(_validator(schema_name).iter_errors(body), key=lambda e: list(e.absolute_path)):
-        path = ".".join(str(p) for p in error.absolute_path) or "body"
-        if skip_labels and error.absolute_path and error.absolute_path[0] == "labels":
+    for problem in _validator().component_problems(schema_name, body):
+        if skip_labels and problem.field == "labels":
             continue
-        raise ApiError(3, f"Request validation error: {path}: {error.message}")
+        raise ApiError(3, f"Request validation error: {problem.where}: {problem.message}")
 
 
 def _param_schema(name: str) -> dict[str, Any]:

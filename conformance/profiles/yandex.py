@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance.auth.tokens import RenewingAuth
+from conformance.grpc_codes import HTTP_OF_CODE
 from conformance.profiles.base import (
     MISSING,
     NotCovered,
@@ -45,32 +46,13 @@ from conformance.profiles.base import (
     Transition,
     describe_transport_error,
 )
+from conformance.transport import is_loopback
 
 REAL_KMS_HOST = "kms.api.cloud.yandex.net"
 REAL_OPERATION_URL = "https://operation.api.cloud.yandex.net"
 REAL_CRYPTO_URL = "https://kms.yandex"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 KMS = "type.googleapis.com/yandex.cloud.kms.v1."
 
-# gRPC code -> HTTP status (yandex.md §5.3).
-HTTP_OF_CODE = {
-    1: 499,
-    2: 500,
-    3: 400,
-    4: 504,
-    5: 404,
-    6: 409,
-    7: 403,
-    8: 429,
-    9: 400,
-    10: 409,
-    11: 400,
-    12: 501,
-    13: 500,
-    14: 503,
-    15: 500,
-    16: 401,
-}
 
 STATES: dict[str, str] = {
     "enabled": "enabled",
@@ -1020,7 +1002,7 @@ class YandexProfile(Profile):
         """Poll GET {operation_url}/operations/{id} until done, within a bounded wait."""
         if operation.get("done") is True or not operation.get("id"):
             return operation, 0, ""
-        limit = self.wait_loopback if self._host in LOOPBACK else self.wait_remote
+        limit = self.wait_loopback if is_loopback(self.settings.base_url) else self.wait_remote
         if self._stuck_once:
             limit = min(limit, 1.0)
         deadline = time.monotonic() + limit
@@ -1141,7 +1123,7 @@ class YandexProfile(Profile):
             self._must("rotate", key_id)
             self._must("schedule_version_destruction", key_id)
         elif state == "version-destroyed":
-            if self._host not in LOOPBACK:
+            if not is_loopback(self.settings.base_url):
                 raise NotCovered(
                     "a DESTROYED version needs a target clock that can be advanced (the bundled mock)"
                 )
