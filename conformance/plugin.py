@@ -165,7 +165,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         rows = [] if settings.read_only else list(profile.transitions)
         metafunc.parametrize("transition", rows, ids=[r.id for r in rows])
     if "probe" in wanted:
-        rows = [p for p in profile.probes if p.read_only or not settings.read_only]
+        rows = [p for p in profile.probes if p.safe or not settings.read_only]
         metafunc.parametrize("probe", rows, ids=[r.id for r in rows])
     if "api_operation" in wanted:
         from conformance.fuzz import selected_operations

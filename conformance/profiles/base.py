@@ -100,11 +100,16 @@ class Probe:
     status: frozenset[int] = frozenset({200})
     codes: frozenset[str] = frozenset()
     check: Callable[[Outcome], str | None] | None = None
-    read_only: bool = False  # True: changes nothing on the target (safe under --read-only)
+    read_only: bool = False  # True: the request itself changes nothing on the target
 
     @property
     def id(self) -> str:
         return f"{self.requirement}:{self.name}"
+
+    @property
+    def safe(self) -> bool:
+        """Runs under --read-only: a read-only request that needs no scratch key of its own."""
+        return self.read_only and self.key in ("none", "unknown", "malformed")
 
 
 class Profile(ABC):
