@@ -21,3 +21,11 @@ def spec_path(name: str) -> Path:
 
 def bundled_specs() -> list[Path]:
     return sorted(spec_dir().glob("*.yaml"))
+
+
+def load_spec(name: str) -> dict:
+    """A bundled spec as data, parsed with libyaml's C loader when available (10x faster)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(spec_path(name).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader

@@ -14,11 +14,10 @@ from functools import cache
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conformance.specs import spec_path
+from conformance.specs import load_spec
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class SpecValidator:
     """Validators for the request bodies and parameters of one spec's operations."""
 
     def __init__(self, spec_file: str) -> None:
-        self.spec = yaml.safe_load(spec_path(spec_file).read_text(encoding="utf-8"))
+        self.spec = load_spec(spec_file)
         self.uri = f"urn:kms-conformance:{spec_file}"
         self.registry = Registry().with_resource(self.uri, Resource.from_contents(self.spec, DRAFT202012))
         self.pointers: dict[str, str] = {}

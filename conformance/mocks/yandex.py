@@ -36,7 +36,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -45,7 +44,7 @@ from starlette.routing import Route
 from conformance.grpc_codes import HTTP_OF_CODE
 from conformance.mocks.base import Fault, MockConfig, MockDefinition, Option
 from conformance.mocks.validation import SpecValidator
-from conformance.specs import spec_path
+from conformance.specs import load_spec
 
 TOKEN = "yc-mock-iam-token"
 FORBIDDEN_TOKEN = "yc-mock-iam-token-without-roles"
@@ -191,7 +190,7 @@ class ApiError(Exception):
 
 @cache
 def _spec() -> dict[str, Any]:
-    return yaml.safe_load(spec_path("yandex.yaml").read_text(encoding="utf-8"))
+    return load_spec("yandex.yaml")
 
 
 @cache
