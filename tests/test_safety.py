@@ -7,6 +7,7 @@ every scratch key; ``--read-only`` changes nothing; TLS is verified unless told 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import ipaddress
 import json
 import os
@@ -149,3 +150,22 @@ def test_tls_self_signed_needs_ca_bundle(cli, tmp_path: Path) -> None:
         insecure = cli(*args, "--insecure")
         assert insecure.code == 0, insecure.stdout[-2000:]
         assert insecure.summary["transport"]["tls_verify"] is False
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_profile_refuses_to_change_a_key_it_did_not_create(kms_mock, vendor: str) -> None:
+    from conformance.profiles.base import OwnershipError
+
+    mock = kms_mock(vendor)
+    outsider = profile_class(vendor)(mock.settings)
+    foreign = outsider.create_key()
+    before = outsider.call(READ[vendor], foreign).response.content
+    run = profile_class(vendor)(mock.settings)
+    known = importlib.import_module(f"conformance.profiles.{vendor}").OPERATIONS
+    tried = [op for op in ("disable", "schedule_deletion", "delete") if op in known]
+    assert tried
+    for operation in tried:
+        with pytest.raises(OwnershipError):
+            run.call(operation, foreign)
+    assert run.call(READ[vendor], foreign).status == 200  # reading is fine
+    assert outsider.call(READ[vendor], foreign).response.content == before

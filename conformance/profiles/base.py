@@ -35,6 +35,10 @@ class TargetError(Exception):
     """The target could not be reached or credentials could not be obtained (exit status 3)."""
 
 
+class OwnershipError(Exception):
+    """A changing call on a key this run did not create; refused before it leaves the process."""
+
+
 class NotCovered(Exception):
     """A check cannot run against this target (e.g. no forbidden credential was given)."""
 
@@ -134,6 +138,8 @@ class Profile(ABC):
 
     # Regex of a well-formed key id; the ownership guard swaps such ids the run does not own.
     key_id_pattern: ClassVar[str] = r".+"
+    # Profile operations (``call`` names) that change no key; every other one is ownership-guarded.
+    read_only_calls: ClassVar[frozenset[str]] = frozenset()
     # Where generated cases carry a key id (path parameter or top-level body field names).
     key_id_fields: ClassVar[tuple[str, ...]] = ("key_id",)
 
@@ -242,6 +248,8 @@ class Profile(ABC):
         auth: str = "valid",
         raw: bytes | None = None,
     ) -> Outcome:
+        if key_id is not None and operation not in self.read_only_calls:
+            self.guard_key(operation, key_id)
         client = self.client if auth == "valid" else self.new_client(auth)
         try:
             request = self.build_request(client, operation, key_id, body or {})
@@ -284,7 +292,7 @@ class Profile(ABC):
 
     @abstractmethod
     def unknown_key_id(self) -> str:
-        """A well-formed id that names no key."""
+        """A well-formed id that names no key (the same one for the life of the profile)."""
 
     @abstractmethod
     def malformed_key_id(self) -> str:
@@ -347,6 +355,13 @@ class Profile(ABC):
             if self.ledger is not None:
                 self.ledger.finished(key_id, True)
         return cleaned, left
+
+    def guard_key(self, operation: str, key_id: str) -> None:
+        """Ownership guard for profile calls: only keys this run created may be changed."""
+        if key_id in self.created or key_id in (self.unknown_key_id(), self.malformed_key_id()):
+            return
+        if re.fullmatch(self.key_id_pattern, key_id):
+            raise OwnershipError(f"refusing {operation} on key {key_id}: this run did not create it")
 
     def guard_case(self, case: Any) -> None:
         """Ownership guard: a changing call on a well-formed id the run did not create is

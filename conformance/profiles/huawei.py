@@ -269,6 +269,7 @@ class HuaweiProfile(Profile):
          "cancelKeyDeletion", "updateKeyAlias", "updateKeyDescription"}
     )
     key_id_pattern: ClassVar[str] = r"[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}"
+    read_only_calls: ClassVar[frozenset[str]] = frozenset({"describe", "list", "encrypt"})
     key_id_fields: ClassVar[tuple[str, ...]] = ("key_id",)
 
     def __init__(self, settings: Any) -> None:

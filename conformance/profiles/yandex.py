@@ -851,6 +851,7 @@ class YandexProfile(Profile):
         }
     )
     key_id_pattern: ClassVar[str] = r"[a-z][a-z0-9]{19}"
+    read_only_calls: ClassVar[frozenset[str]] = frozenset({"list", "get", "list_versions", "list_operations", "get_operation", *CRYPTO_OPERATIONS})
     key_id_fields: ClassVar[tuple[str, ...]] = ("keyId", "resourceId")
 
     # Bounded wait for an operation to finish (seconds), per target kind.
