@@ -59,7 +59,10 @@ def retry_after(value: str | None, attempt: int) -> float:
         try:
             return min(MAX_WAIT_429, max(0.0, float(value)))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            try:
+                parsed = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                parsed = None
             if parsed is not None:
                 return min(MAX_WAIT_429, max(0.0, parsed.timestamp() - time.time()))
     return min(MAX_WAIT_429, 0.5 * 2**attempt)
