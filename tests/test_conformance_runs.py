@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.mocks import available, mock_definition
+from conformance.settings import SECRET_FIELDS
 
 VENDORS = available()
 FAULTS = [(vendor, fault.name) for vendor in VENDORS for fault in mock_definition(vendor).faults]
@@ -29,6 +30,12 @@ def test_faithful_mock_passes(cli, vendor: str, options: tuple[str, ...]) -> Non
     assert not_passed == []
     assert "verdict: PASS" in result.stdout
     assert (result.report_dir / "report.html").exists() and (result.report_dir / "junit.xml").exists()
+    # No credential of the run reaches any output (reports, JUnit, SARIF, ledger, terminal).
+    secrets = [v for k, v in mock_definition(vendor).credentials(mock_definition(vendor).config()).items()
+               if k in SECRET_FIELDS and len(v) >= 6]
+    written = "\n".join(p.read_text(errors="replace") for p in result.report_dir.rglob("*") if p.is_file())
+    leaked = [s for s in secrets if s in written + result.stdout + result.stderr]
+    assert not leaked
 
 
 @pytest.mark.parametrize(("vendor", "fault"), FAULTS, ids=[f"{v}-{f}" for v, f in FAULTS])

@@ -29,6 +29,7 @@ from urllib.parse import quote
 import httpx
 
 from conformance.profiles.base import (
+from conformance.redaction import remember_secret
     MISSING,
     NotCovered,
     Outcome,
@@ -679,6 +680,8 @@ class ThalesProfile(Profile):
         self._duration = float(duration) if isinstance(duration, int) and duration > 0 else 300.0
         self._jwt = data["jwt"]
         self._refresh_token = data.get("refresh_token") or self._refresh_token
+        for secret in (self._jwt, self._refresh_token):
+            remember_secret(secret or "")  # fetched credentials are redacted like configured ones
         self._expires_at = time.monotonic() + self._duration
         return True
 
