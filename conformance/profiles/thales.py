@@ -29,7 +29,6 @@ from urllib.parse import quote
 import httpx
 
 from conformance.profiles.base import (
-from conformance.redaction import remember_secret
     MISSING,
     NotCovered,
     Outcome,
@@ -39,6 +38,7 @@ from conformance.redaction import remember_secret
     Transition,
     describe_transport_error,
 )
+from conformance.redaction import remember_secret
 
 KEYS = "/api/v1/cckm/aws/keys"
 TOKENS = "/api/v1/auth/tokens"
