@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.checks.expect import expect_answer, expect_envelope
 from conformance.profiles.base import NotCovered, Probe, Profile
 from conformance.verdict import Verdict
 
@@ -29,19 +30,8 @@ def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
     except NotCovered as exc:
         pytest.skip(str(exc))
     req = probe.requirement
-    verdict.require(
-        req,
-        outcome.status in probe.status,
-        f"{probe.name}: expected HTTP {sorted(probe.status)}, got {outcome.describe()}",
-    )
-    if probe.codes and outcome.status >= 400:
-        verdict.require(
-            req,
-            outcome.code in probe.codes,
-            f"{probe.name}: error code should be one of {sorted(probe.codes)}, got {outcome.code!r}",
-        )
+    expect_answer(verdict, req, outcome, probe.status, probe.codes, probe.name)
     if probe.check is not None and outcome.status in probe.status:
         problem = probe.check(outcome)
         verdict.require(req, problem is None, f"{probe.name}: {problem}")
-    problem = kms_profile.envelope_problem(outcome)
-    verdict.require(kms_profile.envelope_requirement, problem is None, problem or "")
+    expect_envelope(verdict, kms_profile, outcome)

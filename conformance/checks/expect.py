@@ -1,0 +1,30 @@
+"""Expectations shared by the scenario checks: a documented answer, and its error envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+
+from conformance.profiles.base import Outcome, Profile
+from conformance.verdict import Verdict
+
+
+def expect_answer(
+    verdict: Verdict, requirement: str, outcome: Outcome, status: Set[int], codes: Set[str], what: str
+) -> bool:
+    """The status is one of ``status`` and, for an error, the code one of ``codes`` (empty: any)."""
+    ok = verdict.require(
+        requirement, outcome.status in status, f"{what}: expected HTTP {sorted(status)}, got {outcome.describe()}"
+    )
+    if codes and outcome.status >= 400:
+        ok = verdict.require(
+            requirement,
+            outcome.code in codes,
+            f"{what}: error code should be one of {sorted(codes)}, got {outcome.code!r}",
+        ) and ok
+    return ok
+
+
+def expect_envelope(verdict: Verdict, profile: Profile, outcome: Outcome) -> None:
+    """Every error body is one of the vendor's documented envelopes."""
+    problem = profile.envelope_problem(outcome)
+    verdict.require(profile.envelope_requirement, problem is None, problem or "")
