@@ -53,6 +53,28 @@ def _option(name: str, **kwargs: Any) -> Any:
     return click.option(name, envvar=env, show_envvar=True, **kwargs)
 
 
+def _credential_options(command: Any) -> Any:
+    """Options that say how to reach and authenticate to a target: shared by ``run`` and ``cleanup``."""
+    options = [
+        _option("--token", help="Bearer / X-Auth-Token credential."),
+        _option("--token-command", help="A command that prints a token; re-run when the token expires (Huawei, Yandex)."),
+        _option("--ak", help="Huawei access key (AK/SK signing instead of a token)."),
+        _option("--sk", help="Huawei secret key."),
+        _option("--username", help="Thales user (a JWT is fetched and refreshed); Huawei IAM user."),
+        _option("--password", help="Thales or Huawei IAM password."),
+        _option("--domain", help="Huawei IAM account (domain) name for --username/--password tokens."),
+        _option("--iam-url", help="Huawei IAM endpoint (default: iam.<region> beside --base-url)."),
+        _option("--operation-url", help="Yandex operation service (default: derived from --base-url)."),
+        _option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS verification."),
+        _option("--insecure", is_flag=True, help="Do not verify TLS certificates (said in the report)."),
+        _option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+                help="Per-request timeout, seconds."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="kms-conformance")
 def cli() -> None:
@@ -64,24 +86,13 @@ def cli() -> None:
               help="TOML file with option values ([tool.kms-conformance] or top level).")
 @_option("--vendor", required=True, type=click.Choice([*VENDORS, "all"]), help="Which API to check.")
 @_option("--base-url", help="The target's API root; without it the bundled mock is started on loopback.")
-@_option("--token", help="Bearer / X-Auth-Token credential.")
-@_option("--token-command", help="A command that prints a token; re-run when the token expires (Huawei, Yandex).")
+@_credential_options
 @_option("--project-id", help="Huawei project id.")
-@_option("--ak", help="Huawei access key (AK/SK signing instead of a token).")
-@_option("--sk", help="Huawei secret key.")
-@_option("--username", help="Thales user (a JWT is fetched and refreshed); Huawei IAM user.")
-@_option("--password", help="Thales or Huawei IAM password.")
-@_option("--domain", help="Huawei IAM account (domain) name for --username/--password tokens.")
-@_option("--iam-url", help="Huawei IAM endpoint (default: iam.<region> beside --base-url).")
 @_option("--kms", help="Thales AWS connection to create scratch keys in.")
 @_option("--region", help="Thales AWS region for scratch keys.")
 @_option("--folder-id", help="Yandex folder for scratch keys.")
-@_option("--operation-url", help="Yandex operation service (default: derived from --base-url).")
 @_option("--forbidden-token", help="A valid credential without permission, to check 403.")
 @_option("--expired-token", help="An expired credential, to check the expiry answer.")
-@_option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS verification.")
-@_option("--insecure", is_flag=True, help="Do not verify TLS certificates (said in the report).")
-@_option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True, help="Per-request timeout, seconds.")
 @_option("--report-dir", type=click.Path(file_okay=False), help="Where to write reports (default reports/<vendor>-<UTC>).")
 @_option("--max-examples", type=click.IntRange(1, 10_000), default=10, show_default=True,
          help="Generated cases per operation.")
@@ -211,18 +222,7 @@ def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tup
 @cli.command()
 @click.option("--ledger", "ledger_path", required=True, type=click.Path(dir_okay=False),
               help="ledger.jsonl of a run (in its report directory).")
-@_option("--token", help="Bearer / X-Auth-Token credential.")
-@_option("--token-command", help="A command that prints a token.")
-@_option("--ak", help="Huawei access key.")
-@_option("--sk", help="Huawei secret key.")
-@_option("--username", help="Thales user or Huawei IAM user.")
-@_option("--password", help="Thales or Huawei IAM password.")
-@_option("--domain", help="Huawei IAM account (domain) name.")
-@_option("--iam-url", help="Huawei IAM endpoint.")
-@_option("--operation-url", help="Yandex operation service.")
-@_option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS verification.")
-@_option("--insecure", is_flag=True, help="Do not verify TLS certificates.")
-@_option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
+@_credential_options
 def cleanup(ledger_path: str, **values: Any) -> None:
     """Schedule deletion of every scratch key a run left behind (after a crash)."""
     from conformance.cleanup import cleanup_ledger
