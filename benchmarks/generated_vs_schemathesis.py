@@ -17,7 +17,7 @@ times in alternating order and the median round (by wall time) is reported.  By 
 a Hypothesis storage directory whose Unicode tables are already built (``--cold``: an empty one,
 as on a clean checkout, where each process first spends ~1.5 s of CPU building them).
 
-    /tmp/venv/bin/python benchmarks/generated_vs_schemathesis.py [--vendors huawei] [--max-examples 10]
+    .venv/bin/python benchmarks/generated_vs_schemathesis.py [--vendors huawei] [--max-examples 10]
 
 Figures only.  Results: reports/benchmarks/generated_vs_schemathesis.json and .md.
 """

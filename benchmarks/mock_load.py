@@ -14,7 +14,7 @@ port.  Client threads (each with its own ``httpx.Client``) in this process drive
   key ends pending; anything else is a lost or duplicated transition (a duplicated schedule
   followed by a duplicated cancel would cancel out: the counts cannot see that).
 
-    /tmp/venv/bin/python benchmarks/mock_load.py [--vendors yandex] [--concurrency 1,4,16]
+    .venv/bin/python benchmarks/mock_load.py [--vendors yandex] [--concurrency 1,4,16]
 
 Loopback only.  Figures only, except the consistency verdict, which is printed (not asserted).
 Results: reports/benchmarks/mock_load.json and .md.

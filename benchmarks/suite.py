@@ -12,7 +12,7 @@ sending as many requests as the scenario layer did against the same vendor's bun
 (read an unknown id -> 404) and once with a get/list/disable/enable mix (median of 3 rounds each).  The suite's overhead
 is the ratio of the two throughputs, measured in one run.
 
-    /tmp/venv/bin/python benchmarks/suite.py [--vendors huawei,thales] [--skip-all] [--max-examples N]
+    .venv/bin/python benchmarks/suite.py [--vendors huawei,thales] [--skip-all] [--max-examples N]
 
 Figures only; nothing asserts on time.  Results: reports/benchmarks/suite.json and suite.md.
 """
