@@ -242,6 +242,8 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
             + (f", {left} left -- finish with: kms-conformance cleanup --ledger {report_dir / 'ledger.jsonl'}" if left else ""),
             file=out,
         )
+    if (summary.get("transport") or {}).get("tls_verify") is False:
+        print("warning: TLS certificates were NOT verified (--insecure)", file=out)
     print(f"report: {report_dir / 'report.html'}", file=out)
 
 

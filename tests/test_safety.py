@@ -150,6 +150,8 @@ def test_tls_self_signed_needs_ca_bundle(cli, tmp_path: Path) -> None:
         insecure = cli(*args, "--insecure")
         assert insecure.code == 0, insecure.stdout[-2000:]
         assert insecure.summary["transport"]["tls_verify"] is False
+        assert "NOT verified" in (insecure.report_dir / "report.html").read_text()
+        assert "NOT verified" in insecure.stdout
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -168,6 +168,13 @@ def requirement_matrix(summary: Mapping[str, Any], prefix: str = "", heading: bo
         f"{totals['not_covered']} not covered</span>; {totals['tests']} checks, {totals['requests']} HTTP requests; "
         f"the gate fails on level(s) {escape(', '.join(summary.get('gate_levels', ['must'])))}.</p>"
     )
+    transport = summary.get("transport") or {}
+    if transport.get("tls_verify") is False:
+        parts.append(
+            "<p class='kms-insecure' style='border:2px solid #cf222e;padding:6px;font-weight:bold'>"
+            "TLS certificates were NOT verified in this run (--insecure): anyone on the path could have "
+            "answered for the target.</p>"
+        )
     parts.append(_count_table("by level", "level", totals["by_level"]))
     parts.append(_count_table("by area", "area", _by_area(summary), AREA_NAMES))
     rows = []
