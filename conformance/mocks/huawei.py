@@ -12,6 +12,7 @@ Ambiguities are options (``OPTIONS``); ``FAULTS`` break one documented behaviour
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import secrets
 import threading
@@ -577,6 +578,22 @@ def create_app(config: MockConfig) -> Starlette:
             raise KmsError("KMS.0202")
         return body
 
+    # POST action -> handler(project, body); state changes share kms.transition, rotation kms.rotation.
+    handlers: dict[str, Callable[[str, dict[str, Any]], Any]] = {
+        "create-key": kms.create_key,
+        "describe-key": kms.describe_key,
+        "list-keys": kms.list_keys,
+        "update-key-alias": kms.update_alias,
+        "update-key-description": kms.update_description,
+        "create-datakey": kms.create_datakey,
+        "encrypt-data": kms.encrypt_data,
+        "decrypt-data": kms.decrypt_data,
+        **{action: functools.partial(kms.transition, action) for action in TRANSITIONS},
+        **{action: functools.partial(kms.rotation, action) for action in
+           ("enable-key-rotation", "disable-key-rotation", "get-key-rotation-status", "update-key-rotation-interval")},
+    }
+    assert set(handlers) == set(POST_ACTIONS), "every routed action has a handler"
+
     async def post_action(request: Request) -> Response:
         action = request.path_params["action"]
         project = request.path_params["project_id"]
@@ -588,25 +605,7 @@ def create_app(config: MockConfig) -> Starlette:
         def run(raw: bytes) -> Any:
             body = parse(raw)
             kms.validate(op_id, body)
-            if action == "create-key":
-                return kms.create_key(project, body)
-            if action == "describe-key":
-                return kms.describe_key(project, body)
-            if action == "list-keys":
-                return kms.list_keys(project, body)
-            if action in TRANSITIONS:
-                return kms.transition(action, project, body)
-            if action == "update-key-alias":
-                return kms.update_alias(project, body)
-            if action == "update-key-description":
-                return kms.update_description(project, body)
-            if action == "create-datakey":
-                return kms.create_datakey(project, body)
-            if action == "encrypt-data":
-                return kms.encrypt_data(project, body)
-            if action == "decrypt-data":
-                return kms.decrypt_data(project, body)
-            return kms.rotation(action, project, body)
+            return handlers[action](project, body)
 
         return await handle(request, run)
 
