@@ -53,6 +53,17 @@ def _option(name: str, **kwargs: Any) -> Any:
     return click.option(name, envvar=env, show_envvar=True, **kwargs)
 
 
+def _name_values(items: tuple[str, ...], flag: str) -> dict[str, str]:
+    """``NAME=VALUE`` option values (mock options) as a dict; anything else is a usage error."""
+    chosen = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageProblem(f"{flag} takes NAME=VALUE, got {item!r}")
+        chosen[name] = value
+    return chosen
+
+
 def _credential_options(command: Any) -> Any:
     """Options that say how to reach and authenticate to a target: shared by ``run`` and ``cleanup``."""
     options = [
@@ -127,12 +138,7 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
         known = load_baseline(baseline, missing_ok=baseline_update) if baseline and not strict else {}
     except BaselineError as exc:
         raise UsageProblem(str(exc)) from None
-    options = {}
-    for item in mock_option:
-        name, sep, val = item.partition("=")
-        if not sep:
-            raise UsageProblem(f"--mock-option takes NAME=VALUE, got {item!r}")
-        options[name] = val
+    options = _name_values(mock_option, "--mock-option")
     base_url = values.get("base_url")
     if base_url and not base_url.startswith(("http://", "https://")):
         raise UsageProblem(f"--base-url must start with http:// or https://, got {base_url!r}")
@@ -194,12 +200,7 @@ def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tup
         for item in definition.faults:
             click.echo(f"fault  {item.name} [{item.requirement}]: {item.description}")
         return
-    chosen = {}
-    for item in options:
-        name, sep, val = item.partition("=")
-        if not sep:
-            raise UsageProblem(f"--option takes NAME=VALUE, got {item!r}")
-        chosen[name] = val
+    chosen = _name_values(options, "--option")
     try:
         config = definition.config(list(fault), chosen)
     except ValueError as exc:
