@@ -24,6 +24,9 @@ class Requirement:
     title: str
     source: str  # the doc URL the statement is transcribed from
     note: str = ""  # documented alternatives, conflicts between sources
+    # The gist of the doc sentence that justifies the level, in the project's own words
+    # ("the DeleteKey page gives 7-1096 days and KMS.1401 outside it").  Printed in the report.
+    basis: str = ""
 
 
 class CatalogueError(ValueError):
