@@ -32,7 +32,16 @@ from conformance.report.junit import requirement_properties
 from conformance.report.summary import build_summary, write_summary
 from conformance.requirements import load_catalogue
 from conformance.settings import Settings
-from conformance.verdict import FAILED, NOT_COVERED, PASSED, RequirementRecord, Verdict
+from conformance.verdict import (
+    BLOCKED,
+    FAILED,
+    NOT_COVERED,
+    PASSED,
+    RequirementRecord,
+    StepFailed,
+    Verdict,
+    VerdictFailed,
+)
 
 CONTEXT_PLUGIN_NAME = "kms-conformance-run"  # the name a RunContext built from --kms-* options is registered under
 
@@ -67,6 +76,7 @@ class RunContext:
     baseline: Mapping[str, BaselineEntry] = field(default_factory=dict)
     gate_levels: tuple[str, ...] = ("must",)
     mock: RunningMock | None = None  # started by the plugin itself when no base URL was given
+    mock_info: dict[str, Any] | None = None  # the bundled mock's faults and options, for the reports
     records: dict[str, RequirementRecord] = field(default_factory=dict)
     tests: int = 0
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -78,10 +88,11 @@ class RunContext:
     def redactor(self) -> Redactor:
         return Redactor(self.settings.secrets())
 
-    def record(self, requirement: str, test: str, outcome: str, message: str = "", evidence: str = "") -> None:
+    def record(self, requirement: str, test: str, outcome: str, message: str = "", evidence: str = "",
+               blocked_by: str = "") -> None:
         redactor = self.redactor
         self.records.setdefault(requirement, RequirementRecord()).add(
-            test, outcome, redactor.text(message), redactor.text(evidence)
+            test, outcome, redactor.text(message), redactor.text(evidence), blocked_by
         )
 
 
@@ -121,10 +132,12 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
         if value:
             values[name] = value
     mock = None
+    mock_info = None
     if not values.get("base_url"):
         definition = mock_definition(vendor)
         mock_config = definition.config(config.getoption("kms_mock_fault"))
         mock = RunningMock(definition.create_app(mock_config)).start()
+        mock_info = definition.describe(mock_config, mock.url)
         values = {**definition.credentials(mock_config), **values, "base_url": mock.url}
     settings = Settings(
         vendor=vendor,
@@ -135,7 +148,8 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
         **values,
     )
     summary = config.getoption("kms_summary")
-    return RunContext(settings=settings, summary_path=Path(summary) if summary else None, mock=mock)
+    return RunContext(settings=settings, summary_path=Path(summary) if summary else None, mock=mock,
+                      mock_info=mock_info)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -286,7 +300,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
     found = item.stash.get(_verdict_key, None)
     if found is not None and found.failures:
-        raise AssertionError(found.failure_text())
+        raise VerdictFailed(found.failure_text())
     return result
 
 
@@ -320,21 +334,59 @@ def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[N
         return
     if report.passed:
         for req in requirements:
-            context.record(req, name, PASSED)
+            notes = found.notes.get(req, [])
+            context.record(req, name, PASSED, "; ".join(notes))
         return
-    # Failed: which requirements did it break?
     failures = dict(found.failures)
-    if not failures and call.excinfo is not None:
-        message = _short(call.excinfo)
-        by_check = failed_checks(call.excinfo.value, getattr(item, "_kms_generated_requirements", {}))
-        failures = by_check or {req: [message] for req in declared}
+    exc = call.excinfo.value if call.excinfo is not None else None
+    step = _step_failure(exc)
+    if step is not None:
+        # A step the check depends on broke its own requirement: fail that one, block the rest.
+        failures.setdefault(step.requirement, []).append(step.message)
+        requirements = list(dict.fromkeys([*requirements, step.requirement]))
+        blocked = f"blocked by {step.requirement}: {step.message}"
+        blocker = step.requirement
+    elif exc is None or isinstance(exc, VerdictFailed):
+        blocked, blocker = "", ""
+    elif isinstance(exc, AssertionError) and declared:
+        # A check's own assertion: it names the requirement it broke.
+        for req in declared:
+            failures.setdefault(req, []).append(_short(call.excinfo))
+        blocked, blocker = "", ""
+    else:
+        by_check = failed_checks(exc, getattr(item, "_kms_generated_requirements", {}))
+        for req, messages in by_check.items():
+            failures.setdefault(req, []).extend(messages)
+        # The check broke off (transport error, crash in the target's answer, ...): what it had
+        # not yet proved is not proved -- never "passed".
+        blocked = f"the check did not complete: {_short(call.excinfo)}" if call.excinfo is not None else "setup failed"
+        blocker = ""
     for req in requirements:
         if req in failures:
             context.record(req, name, FAILED, " | ".join(failures[req]), evidence)
+        elif blocked:
+            context.record(req, name, BLOCKED, blocked, blocked_by=blocker)
         else:
-            context.record(req, name, PASSED)
+            context.record(req, name, PASSED, "; ".join(found.notes.get(req, [])))
     for property_name, value in (("requirements", " ".join(requirements)), ("failed", " ".join(failures))):
         item.user_properties.append((property_name, value))
+
+
+def _step_failure(exc: BaseException | None) -> StepFailed | None:
+    """The ``StepFailed`` inside ``exc`` (exception groups and causes included), if any."""
+    stack = [exc] if exc is not None else []
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, StepFailed):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend([current.__cause__, current.__context__])
+    return None
 
 
 def _short(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -368,7 +420,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     settings = context.settings
     context.summary = build_summary(
         vendor=settings.vendor,
-        target=Redactor(settings.secrets()).text(settings.base_url),
+        target="bundled mock" if context.mock_info else Redactor(settings.secrets()).text(settings.base_url),
         started_at=context.started_at,
         duration_s=time.monotonic() - context.started,
         catalogue=load_catalogue(settings.vendor),
@@ -378,6 +430,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         requests=REQUESTS.value,
         gate_levels=context.gate_levels,
     )
+    if context.mock_info:
+        context.summary["mock"] = context.mock_info
     context.summary["cleanup"] = context.cleanup
     context.summary["transport"] = {"tls_verify": not settings.insecure, "ca_bundle": bool(settings.ca_bundle),
                                     "read_only": settings.read_only, "scope": settings.scope}

@@ -89,10 +89,16 @@ def default_report_dir(vendor: str, now: dt.datetime | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def target_settings(request: RunRequest, run_id: str, ledger: Path) -> Iterator[tuple[Settings, RunningMock | None]]:
-    """Settings for the run; starts (and stops) the bundled mock when no base URL is given."""
+def target_settings(
+    request: RunRequest, run_id: str, ledger: Path
+) -> Iterator[tuple[Settings, RunningMock | None, dict[str, Any] | None]]:
+    """Settings for the run; starts (and stops) the bundled mock when no base URL is given.
+
+    The third value describes the bundled mock (faults, options) for the reports, or is None.
+    """
     values = dict(request.values)
     mock: RunningMock | None = None
+    mock_info: dict[str, Any] | None = None
     if not values.get("base_url"):
         definition = mock_definition(request.vendor)
         try:
@@ -100,16 +106,23 @@ def target_settings(request: RunRequest, run_id: str, ledger: Path) -> Iterator[
         except ValueError as exc:
             raise UsageProblem(str(exc)) from None
         mock = RunningMock(definition.create_app(config)).start()
+        mock_info = definition.describe(config, mock.url)
         values = {**definition.credentials(config), **{k: v for k, v in values.items() if v}, "base_url": mock.url}
     else:
         if request.mock_faults or request.mock_options:
             raise UsageProblem("--mock-fault/--mock-option apply to the bundled mock, not to --base-url targets")
         check_target_settings(request.vendor, values)
     try:
-        yield Settings(vendor=request.vendor, run_id=run_id, ledger=str(ledger), **values), mock
+        yield Settings(vendor=request.vendor, run_id=run_id, ledger=str(ledger), **values), mock, mock_info
     finally:
         if mock is not None:
             mock.stop()
+
+
+def _describe_mock(info: Mapping[str, Any]) -> str:
+    switches = [*(f"fault {f}" for f in info.get("faults", [])),
+                *(f"{k}={v}" for k, v in info.get("changed_options", {}).items())]
+    return f"the bundled mock at {info['url']}" + (f" ({', '.join(switches)})" if switches else " (faithful)")
 
 
 def hypothesis_home() -> Path:
@@ -147,7 +160,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)
     run_id = "kmsconf-" + started.strftime("%H%M%S")
-    with target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock), _sigterm_as_interrupt():
+    with target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock, mock_info), _sigterm_as_interrupt():
         redactor = Redactor(settings.secrets())
         profile = profile_class(request.vendor)(settings)
         try:
@@ -166,9 +179,10 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
             summary_path=report_dir / "summary.json",
             baseline=request.baseline,
             gate_levels=request.gate_levels,
+            mock_info=mock_info,
         )
         REQUESTS.reset()
-        where = "bundled mock at " + mock.url if mock else redactor.text(settings.base_url)
+        where = _describe_mock(mock_info) if mock_info else redactor.text(settings.base_url)
         print(f"kms-conformance: {request.vendor} against {where} (scope {settings.scope})", file=out, flush=True)
         progress = progress_plugins(request.vendor, request.verbose)
         code = pytest.main(_pytest_args(report_dir, request.verbose), plugins=[context, *progress])
@@ -222,15 +236,22 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
     print(f"{'requirement':<14} {'level':<6} {'status':<11} statement", file=out)
     for req in summary["requirements"]:
         print(f"{req['id']:<14} {req['level']:<6} {req['status']:<11} {req['title']}", file=out)
-        if req["status"] in ("failed", "not_covered", "allowed") and req["message"]:
+        if req["status"] in ("failed", "blocked", "not_covered", "allowed") and req["message"]:
             print(f"{'':<33}-> {req['message'].splitlines()[0][:200]}", file=out)
     levels = ", ".join(
-        f"{level}: {c['passed']} passed / {c['failed']} failed / {c['allowed']} allowed / {c['not_covered']} not covered"
+        f"{level}: {c['passed']} passed / {c['failed']} failed / {c.get('blocked', 0)} blocked / "
+        f"{c['allowed']} allowed / {c['not_covered']} not covered"
         for level, c in totals["by_level"].items()
     )
     print("", file=out)
+    mock = summary.get("mock")
+    against = f"{summary['vendor']}, bundled mock" if mock else summary["vendor"]
+    if mock and (mock.get("faults") or mock.get("changed_options")):
+        switches = [*(f"fault {f}" for f in mock.get("faults", [])),
+                    *(f"{k}={v}" for k, v in mock.get("changed_options", {}).items())]
+        against += " with " + ", ".join(switches)
     print(
-        f"verdict: {summary['verdict'].upper()} ({summary['vendor']}) -- {totals['requirements']} requirements ({levels}); "
+        f"verdict: {summary['verdict'].upper()} ({against}) -- {totals['requirements']} requirements ({levels}); "
         f"{totals['tests']} tests, {totals['requests']} requests, {summary['duration_s']} s",
         file=out,
     )

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -77,6 +78,17 @@ class MockDefinition:
 
     def fault(self, name: str) -> Fault:
         return next(f for f in self.faults if f.name == name)
+
+    def describe(self, config: MockConfig, url: str) -> dict[str, Any]:
+        """What a report says about a run against this mock, so nobody takes it for a real target."""
+        defaults = {o.name: o.default for o in self.options}
+        return {
+            "vendor": self.vendor,
+            "url": url,
+            "faults": sorted(config.faults),
+            "options": dict(config.options),
+            "changed_options": {k: v for k, v in config.options.items() if defaults.get(k) != v},
+        }
 
 
 class RunningMock:

@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-STATUSES = ("passed", "failed", "allowed", "not_covered")
-LABELS = {"passed": "passed", "failed": "failed", "allowed": "allowed by baseline", "not_covered": "not covered"}
+from conformance.verdict import STATUSES
+
+LABELS = {"passed": "passed", "failed": "failed", "blocked": "blocked", "allowed": "allowed by baseline",
+          "not_covered": "not covered"}
 AREA_NAMES = {
     "auth": "auth",
     "validation": "validation",
@@ -42,6 +44,8 @@ STYLE = """
 .kms-badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;white-space:nowrap}
 .kms-badge.kms-passed{background:#1a7f37}.kms-badge.kms-failed{background:#cf222e}
 .kms-badge.kms-allowed{background:#9a6700}.kms-badge.kms-not_covered{background:#6e7781}
+.kms-badge.kms-blocked{background:#8250df}.kms-report tr.kms-blocked td{background:#fbefff}
+.kms-report .kms-basis{color:#57606a;font-size:12px;display:block}
 .kms-badge.kms-pass{background:#1a7f37}.kms-badge.kms-fail{background:#cf222e}
 .kms-report tr.kms-failed td{background:#ffebe9}.kms-report tr.kms-allowed td{background:#fff8c5}
 .kms-report pre{background:#f6f8fa;border:1px solid #d0d7de;padding:6px;white-space:pre-wrap;word-break:break-all;max-height:30em;overflow:auto}
@@ -159,12 +163,23 @@ def requirement_matrix(summary: Mapping[str, Any], prefix: str = "", heading: bo
             f"<h2 id='{escape(prefix)}kms-verdict'>kms-conformance: {escape(summary['vendor'])} &mdash; "
             f"{_badge(verdict, verdict.upper())}</h2>"
         )
+    mock = summary.get("mock")
+    if mock:
+        switches = [*(f"fault {f}" for f in mock.get("faults", [])),
+                    *(f"option {k}={v}" for k, v in mock.get("changed_options", {}).items())]
+        parts.append(
+            f"<p class='kms-mock'>This run checked the <b>bundled {escape(mock['vendor'])} mock</b> at "
+            f"<code>{escape(mock['url'])}</code>, not a real endpoint: "
+            f"{escape(', '.join(switches)) if switches else 'faithful (no faults, default options)'}.</p>"
+        )
     parts.append(
         f"<p>Target <code>{escape(summary['target'])}</code>, started {escape(summary.get('started_at', ''))}, "
         f"{summary.get('duration_s', 0)} s. <span class='kms-totals' data-requirements='{totals['requirements']}' "
         f"data-passed='{totals['passed']}' data-failed='{totals['failed']}' data-allowed='{totals['allowed']}' "
-        f"data-not-covered='{totals['not_covered']}'>{totals['requirements']} requirements: "
-        f"{totals['passed']} passed, {totals['failed']} failed, {totals['allowed']} allowed by baseline, "
+        f"data-not-covered='{totals['not_covered']}' data-blocked='{totals.get('blocked', 0)}'>"
+        f"{totals['requirements']} requirements: "
+        f"{totals['passed']} passed, {totals['failed']} failed, {totals.get('blocked', 0)} blocked, "
+        f"{totals['allowed']} allowed by baseline, "
         f"{totals['not_covered']} not covered</span>; {totals['tests']} checks, {totals['requests']} HTTP requests; "
         f"the gate fails on level(s) {escape(', '.join(summary.get('gate_levels', ['must'])))}.</p>"
     )
@@ -184,15 +199,20 @@ def requirement_matrix(summary: Mapping[str, Any], prefix: str = "", heading: bo
         if status in ("failed", "allowed"):
             first = req["message"].splitlines()[0] if req["message"] else ""
             detail = f"{escape(first[:300])} <a href='#{escape(anchor)}-detail'>details</a>"
-        elif status == "not_covered":
+        elif status == "blocked":
+            links = ", ".join(f"<a href='#{escape(prefix + b)}'>{escape(b)}</a>" for b in req.get("blocked_by", []))
+            detail = (f"<span class='kms-why'>{'blocked by ' + links + ': ' if links else ''}"
+                      f"{escape(req['message'][:300])}</span>")
+        elif status == "not_covered" or req.get("message"):
             detail = f"<span class='kms-why'>{escape(req['message'])}</span>"
         else:
             detail = ""
+        basis = f"<span class='kms-basis'>level: {escape(req['basis'])}</span>" if req.get("basis") else ""
         rows.append(
             f"<tr class='kms-req kms-{escape(status)}' id='{escape(anchor)}' data-id='{escape(req['id'])}' "
             f"data-status='{escape(status)}' data-level='{escape(req['level'])}'>"
             f"<td><a href='#{escape(anchor)}'>{escape(req['id'])}</a></td><td>{escape(req['level'])}</td>"
-            f"<td>{escape(AREA_NAMES.get(req['area'], req['area']))}</td><td>{escape(req['title'])}</td>"
+            f"<td>{escape(AREA_NAMES.get(req['area'], req['area']))}</td><td>{escape(req['title'])}{basis}</td>"
             f"<td><a class='kms-doc' href='{escape(req['source'])}'>doc</a></td>"
             f"<td>{_badge(status)}</td><td>{detail}</td></tr>"
         )
@@ -233,7 +253,7 @@ def combined_page(merged: Mapping[str, Any]) -> str:
         f"<tr><td><a href='#{escape(_slug(run['label']))}-kms-requirements'>{escape(run['label'])}</a></td>"
         f"<td>{escape(run['summary']['vendor'])}</td><td><code>{escape(run['summary']['target'])}</code></td>"
         f"<td>{_badge(run['summary']['verdict'], run['summary']['verdict'].upper())}</td>"
-        + "".join(f"<td class='kms-num'>{run['summary']['totals'][s]}</td>" for s in STATUSES)
+        + "".join(f"<td class='kms-num'>{run['summary']['totals'].get(s, 0)}</td>" for s in STATUSES)
         + "</tr>"
         for run in runs
     )
@@ -247,8 +267,8 @@ def combined_page(merged: Mapping[str, Any]) -> str:
         f"{_badge(merged['verdict'], merged['verdict'].upper())}</h1><nav>{nav}</nav>"
         f"<p class='kms-totals' data-runs='{len(runs)}' data-requirements='{totals['requirements']}' "
         f"data-failed='{totals['failed']}'>{len(runs)} runs, {totals['requirements']} requirement results: "
-        f"{totals['passed']} passed, {totals['failed']} failed, {totals['allowed']} allowed by baseline, "
-        f"{totals['not_covered']} not covered.</p>"
+        f"{totals['passed']} passed, {totals['failed']} failed, {totals.get('blocked', 0)} blocked, "
+        f"{totals['allowed']} allowed by baseline, {totals['not_covered']} not covered.</p>"
         "<table class='kms-runs'><tr><th>run</th><th>vendor</th><th>target</th><th>verdict</th>"
         + "".join(f"<th>{escape(LABELS[s])}</th>" for s in STATUSES) + f"</tr>{summary_rows}</table>"
         + _count_table("by level (all runs)", "level", totals["by_level"])

@@ -48,7 +48,7 @@ def requirement_junit(summaries: Iterable[Mapping[str, Any]]) -> ET.ElementTree:
             name=f"kms-conformance.{summary['vendor']}",
             tests=str(len(rows)),
             failures=str(sum(r["status"] == "failed" for r in rows)),
-            errors="0",
+            errors=str(sum(r["status"] == "blocked" for r in rows)),
             skipped=str(sum(r["status"] == "not_covered" for r in rows)),
             time=str(summary.get("duration_s", 0)),
             timestamp=str(summary.get("started_at", "")),
@@ -67,12 +67,22 @@ def requirement_junit(summaries: Iterable[Mapping[str, Any]]) -> ET.ElementTree:
             )
             cprops = ET.SubElement(case, "properties")
             for name, value in (("requirement", row["id"]), ("level", row["level"]), ("area", row["area"]),
-                                ("source", row["source"]), ("status", row["status"])):
+                                ("source", row["source"]), ("status", row["status"]),
+                                ("basis", row.get("basis", "")), ("blocked_by", " ".join(row.get("blocked_by", [])))):
+                if not value:
+                    continue
                 ET.SubElement(cprops, "property", name=name, value=str(value))
             if row["status"] == "failed":
                 failure = ET.SubElement(case, "failure", message=row["message"].splitlines()[0][:500] if row["message"] else "failed",
                                         type=f"{row['level']}-requirement")
                 failure.text = "\n\n".join([row["message"], *row.get("evidence", [])])
+            elif row["status"] == "blocked":
+                # A check for it did not complete: a JUnit error, not a pass and not a skip.
+                blockers = ", ".join(row.get("blocked_by", []))
+                error = ET.SubElement(case, "error", message=(f"blocked by {blockers}: " if blockers else "blocked: ")
+                                      + (row["message"].splitlines()[0][:400] if row["message"] else ""),
+                                      type="blocked")
+                error.text = row["message"]
             elif row["status"] == "not_covered":
                 ET.SubElement(case, "skipped", message=f"not covered: {row['message']}"[:500])
             elif row["status"] == "allowed":

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report.summary import SCHEMA
+from conformance.verdict import STATUSES
 
 MERGED_SCHEMA = "kms-conformance/merged/v1"
-_STATUSES = ("passed", "failed", "allowed", "not_covered")
+_STATUSES = STATUSES
 
 
 class MergeError(ValueError):

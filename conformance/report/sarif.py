@@ -150,6 +150,9 @@ def _result(summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int,
     if not locations:
         locations.append(_location(spec_uri, _spec_index(spec_file_for(vendor))[1], "the vendor spec"))
     message = row["message"] or row["title"]
+    if row["status"] == "blocked":
+        blockers = ", ".join(row.get("blocked_by", []))
+        message = f"blocked{' by ' + blockers if blockers else ''}: not checked. {message}"
     result: dict[str, Any] = {
         "ruleId": row["id"],
         "ruleIndex": rule_index,
@@ -158,7 +161,7 @@ def _result(summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int,
         "locations": locations[:10],
         "partialFingerprints": {"kmsRequirement/v1": f"{vendor}:{row['id']}"},
         "properties": {"vendor": vendor, "target": summary.get("target", ""), "status": row["status"],
-                       "tests": list(tests)},
+                       "tests": list(tests), **({"blockedBy": row["blocked_by"]} if row.get("blocked_by") else {})},
     }
     if row["status"] == "allowed":
         result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": row["message"][:1000]}]
@@ -194,7 +197,7 @@ def sarif_log(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         results = [
             _result(summary, row, index, spec_uri)
             for index, row in enumerate(rows)
-            if row["status"] in ("failed", "allowed")
+            if row["status"] in ("failed", "blocked", "allowed")
         ]
         runs.append(
             {

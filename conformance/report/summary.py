@@ -10,7 +10,16 @@ from typing import Any
 
 from conformance.report.baseline import BaselineEntry, failure_signatures
 from conformance.requirements import Requirement
-from conformance.verdict import ALLOWED, FAILED, NOT_COVERED, PASSED, RequirementRecord
+from conformance.verdict import (
+    ALLOWED,
+    BLOCKED,
+    FAILED,
+    GATE_FAILING,
+    NOT_COVERED,
+    PASSED,
+    STATUSES,
+    RequirementRecord,
+)
 
 SCHEMA = "kms-conformance/summary/v1"
 
@@ -32,7 +41,14 @@ def build_summary(
     today = today or dt.date.today()
     baseline = baseline or {}
     rows = []
-    for req in catalogue.values():
+    # An outcome recorded under an id the catalogue lacks is a defect of the suite; it is shown
+    # (as a must, so a failure still fails the gate) instead of silently dropped.
+    unlisted = [
+        Requirement(rid, "must", "uncatalogued", f"{rid} (recorded by a check, missing from the catalogue)", "")
+        for rid in records
+        if rid not in catalogue
+    ]
+    for req in [*catalogue.values(), *unlisted]:
         record = records.get(req.id, RequirementRecord())
         status = record.status
         message = "; ".join(dict.fromkeys(record.messages))
@@ -49,6 +65,10 @@ def build_summary(
                 message = f"allowed by baseline: {entry.reason} (failure: {message})"
         if status == NOT_COVERED:
             message = "; ".join(dict.fromkeys(record.skip_reasons)) or "no check ran for this requirement"
+        elif status == BLOCKED:
+            message = "; ".join(dict.fromkeys(record.blocked_reasons)) or "a check for it did not complete"
+        elif status == PASSED and record.notes:
+            message = "; ".join(dict.fromkeys(record.notes))
         rows.append(
             {
                 "id": req.id,
@@ -56,7 +76,9 @@ def build_summary(
                 "area": req.area,
                 "title": req.title,
                 "source": req.source,
+                "basis": req.basis,
                 "status": status,
+                **({"blocked_by": record.blocked_by} if status == BLOCKED and record.blocked_by else {}),
                 "tests": record.tests,
                 "message": message,
                 "evidence": record.evidence[:3],
@@ -64,8 +86,8 @@ def build_summary(
                 **({"signatures": signatures} if signatures else {}),
             }
         )
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in (PASSED, FAILED, ALLOWED, NOT_COVERED)}
-    gate_failures = [r for r in rows if r["status"] == FAILED and r["level"] in gate_levels]
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
+    gate_failures = [r for r in rows if r["status"] in GATE_FAILING and r["level"] in gate_levels]
     return {
         "schema": SCHEMA,
         "vendor": vendor,
