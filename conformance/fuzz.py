@@ -77,6 +77,23 @@ def selected_operations(profile: type[Profile], settings: Settings) -> list[Any]
     return operations
 
 
+def is_unauthenticated(operation: Any) -> bool:
+    """The operation's OpenAPI ``security`` is an empty list (or holds an empty requirement)."""
+    raw = operation.definition.raw
+    security = raw.get("security")
+    if security is None:
+        security = operation.schema.raw_schema.get("security")
+    return security is not None and (security == [] or {} in security)
+
+
+def generated_requirements(profile: Profile | type[Profile]) -> dict[str, str]:
+    """Schemathesis check name -> requirement id: the profile's table plus the shared transport check."""
+    mapping = dict(profile.generated_requirements)
+    if profile.transport_requirement:
+        mapping["content_type_conformance"] = profile.transport_requirement
+    return mapping
+
+
 def failed_checks(exc: BaseException, mapping: Mapping[str, str]) -> dict[str, list[str]]:
     """Requirement id -> messages for Schemathesis failures inside ``exc`` (groups included)."""
     found: dict[str, list[str]] = {}
@@ -103,6 +120,7 @@ class GeneratedRun:
         self.settings = profile.settings
         self.redactor = Redactor(self.settings.secrets())
         self.seen: set[tuple[str, str]] = set()
+        self.requirements = generated_requirements(profile)
         self.auth_probed = False
         self.session = polite_session(profile.throttle)
         verify = profile.verify()
@@ -124,7 +142,7 @@ class GeneratedRun:
         return {p.name for p in self.operation.path_parameters}
 
     def run(self) -> None:
-        for requirement in set(self.profile.generated_requirements.values()):
+        for requirement in set(self.requirements.values()):
             self.verdict.covered(requirement)
 
         @hypothesis.settings(
@@ -162,9 +180,24 @@ class GeneratedRun:
         kwargs = self.call_kwargs()
         REQUESTS.add()
         response = case.call(**kwargs)
+        if self.is_positive(case):
+            self.check_served(case, response)
         self.check(case, response, kwargs["headers"])
         if self.is_positive(case) and not self.auth_probed and AUTH_CHECK in self.profile.generated_requirements:
             self.probe_auth(case)
+
+    def check_served(self, case: Any, response: Any) -> None:
+        """A valid case answered "no such API": one finding on the served requirement, and this
+        operation's generated checks are blocked by it (a cascade of status/schema failures would
+        blame requirements that never got a chance)."""
+        if not self.profile.served_requirement:
+            return
+        self.verdict.covered(self.profile.served_requirement)
+        try:
+            outcome = self.profile.outcome(response)
+        except Exception:  # noqa: BLE001 - an unreadable answer is judged by the checks
+            return
+        self.profile.check_served(case.operation.definition.raw.get("operationId", case.operation.label), outcome)
 
     @staticmethod
     def is_positive(case: Any) -> bool:
@@ -173,7 +206,8 @@ class GeneratedRun:
     def check(self, case: Any, response: Any, headers: dict[str, str], recorder: Any = None) -> None:
         """Run the checks that fit the case's mode; record failures; adopt keys the case created."""
         names = POSITIVE_CHECKS if self.is_positive(case) else NEGATIVE_CHECKS
-        checks = [_check(n) for n in names if n in self.profile.generated_requirements]
+        mapping = self.requirements
+        checks = [_check(n) for n in names if n in mapping]
         try:
             case.validate_response(
                 response,
@@ -188,7 +222,7 @@ class GeneratedRun:
 
     def run_stateful(self, operations: list[Any], step_count: int = 6) -> None:
         """Sequences through the spec's OpenAPI links (create -> describe/disable/schedule/cancel ...)."""
-        for requirement in set(self.profile.generated_requirements.values()):
+        for requirement in set(self.requirements.values()):
             self.verdict.covered(requirement)
         labels = {op.label for op in operations}
         schema = _schema(self.profile.spec_file).include(func=lambda ctx: ctx.operation.label in labels)
@@ -216,8 +250,18 @@ class GeneratedRun:
             self.bare_session.close()
 
     def probe_auth(self, case: Any) -> None:
-        """Re-send one valid case without credentials (once per operation): it must be refused."""
+        """Re-send one valid case without credentials (once per operation): it must be refused.
+
+        Operations whose spec ``security`` is empty (a login endpoint) take no credentials by
+        design: they are exempt, and the report says which and why.
+        """
         self.auth_probed = True
+        if is_unauthenticated(case.operation):
+            self.verdict.note(
+                self.profile.generated_requirements[AUTH_CHECK],
+                f"exempt: {case.operation.label} (its spec security is empty: unauthenticated by design)",
+            )
+            return
         case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in CREDENTIAL_HEADERS}
         headers = self.profile.headers_for("none")
         REQUESTS.add()
@@ -235,7 +279,7 @@ class GeneratedRun:
 
     def _record(self, exc: BaseException, case: Any, headers: dict[str, str]) -> None:
         curl = self.redactor.text(case.as_curl_command(headers=headers, base_url=self.settings.base_url))
-        for requirement, messages in failed_checks(exc, self.profile.generated_requirements).items():
+        for requirement, messages in failed_checks(exc, self.requirements).items():
             for message in messages:
                 key = (requirement, message)
                 if key in self.seen:

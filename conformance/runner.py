@@ -156,6 +156,10 @@ def warm_hypothesis() -> None:
 
 
 def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
+    unknown = profile_class(request.vendor).unknown_requirements()
+    if unknown:
+        raise UsageProblem(f"the {request.vendor} tables name requirement ids missing from the catalogue: "
+                           f"{', '.join(unknown)}")
     use_hypothesis_home()
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)

@@ -28,3 +28,15 @@ def expect_envelope(verdict: Verdict, profile: Profile, outcome: Outcome) -> Non
     """Every error body is one of the vendor's documented envelopes."""
     problem = profile.envelope_problem(outcome)
     verdict.require(profile.envelope_requirement, problem is None, problem or "")
+
+
+def expect_transport(verdict: Verdict, profile: Profile, outcome: Outcome) -> None:
+    """The transport rules every vendor shares (one place for all: see ``Profile.transport_problem``).
+
+    The outcome also proves the operation is served (``Profile.call`` raised otherwise).
+    """
+    if profile.served_requirement:
+        verdict.covered(profile.served_requirement)
+    if profile.transport_requirement:
+        problem = profile.transport_problem(outcome)
+        verdict.require(profile.transport_requirement, problem is None, problem or "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks.expect import expect_answer, expect_envelope
+from conformance.checks.expect import expect_answer, expect_envelope, expect_transport
 from conformance.profiles.base import NotCovered, Probe, Profile
 from conformance.verdict import Verdict
 
@@ -30,6 +30,7 @@ def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
     except NotCovered as exc:
         pytest.skip(str(exc))
     req = probe.requirement
+    expect_transport(verdict, kms_profile, outcome)
     expect_answer(verdict, req, outcome, probe.status, probe.codes, probe.name)
     if probe.check is not None and outcome.status in probe.status:
         problem = probe.check(outcome)

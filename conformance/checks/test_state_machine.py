@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks.expect import expect_answer, expect_envelope
+from conformance.checks.expect import expect_answer, expect_envelope, expect_transport
 from conformance.profiles.base import NotCovered, Profile, Transition
 from conformance.verdict import Verdict
 
@@ -19,6 +19,7 @@ def test_transition(kms_profile: Profile, transition: Transition, verdict: Verdi
         pytest.skip(str(exc))
     outcome = kms_profile.call(transition.operation, key_id)
     req = transition.requirement
+    expect_transport(verdict, kms_profile, outcome)
     after = kms_profile.key_state(key_id)
     what = f"{transition.operation} from {transition.from_state}"
     expect_answer(verdict, req, outcome, transition.status, transition.codes, what)

@@ -23,6 +23,7 @@ from conformance.ledger import Ledger, LedgerEntry
 from conformance.metrics import REQUESTS
 from conformance.settings import Settings
 from conformance.transport import PoliteTransport, Throttle
+from conformance.verdict import StepFailed
 
 # Marker for "leave this field out of the request" in probe bodies.
 MISSING: Any = object()
@@ -127,14 +128,24 @@ class Profile(ABC):
     probes: ClassVar[tuple[Probe, ...]]
     # Requirement proved by "every error body has the documented envelope".
     envelope_requirement: ClassVar[str]
+    # Requirement proved by transport-level checks every vendor gets from here: a response with a
+    # body declares it as JSON (scenario outcomes, and Schemathesis' content_type_conformance).
+    transport_requirement: ClassVar[str] = ""
     # JSON schemas of the documented error envelopes; a body matching any one is fine.
     error_schemas: ClassVar[tuple[Mapping[str, Any], ...]]
     # Schemathesis check name -> requirement id, for the generated layer.
     generated_requirements: ClassVar[Mapping[str, str]]
     # Operations (spec operationIds) that change nothing; the generated layer's --read-only set.
     read_only_operations: ClassVar[frozenset[str]] = frozenset()
-    # Operations (spec operationIds) of the key life cycle, for --scope lifecycle.
+    # Operations (spec operationIds) of the key life cycle, for --scope lifecycle.  The one
+    # definition of the scope: generated cases, stateful sequences, state rows and probes are all
+    # filtered through it (rows via ``operation_ids``).
     lifecycle_operations: ClassVar[frozenset[str]] = frozenset()
+    # Profile call name -> the spec operationId it sends.
+    operation_ids: ClassVar[Mapping[str, str]] = {}
+    # Requirement "every operation of the spec is served" (an answer that means "no such API"
+    # fails it once, and blocks the checks that needed the operation).
+    served_requirement: ClassVar[str] = ""
 
     # Regex of a well-formed key id; the ownership guard swaps such ids the run does not own.
     key_id_pattern: ClassVar[str] = r".+"
@@ -142,6 +153,70 @@ class Profile(ABC):
     read_only_calls: ClassVar[frozenset[str]] = frozenset()
     # Where generated cases carry a key id (path parameter or top-level body field names).
     key_id_fields: ClassVar[tuple[str, ...]] = ("key_id",)
+    # The requirement that owns each set-up step: ``create`` (a scratch key), ``read-state``,
+    # ``operation`` (an asynchronous completion) and every state name a key is driven to.  When a
+    # step breaks, that requirement fails once and the check that needed the key is blocked by it.
+    setup_requirements: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def in_scope(cls, call: str, scope: str) -> bool:
+        """Whether profile call ``call`` belongs to ``scope`` (``full``: everything)."""
+        return scope != "lifecycle" or cls.operation_ids.get(call, call) in cls.lifecycle_operations
+
+    @classmethod
+    def out_of_scope(cls, calls: list[str], scope: str) -> str | None:
+        """Why a row calling ``calls`` is skipped under ``scope``, or None when it runs."""
+        outside = [cls.operation_ids.get(c, c) for c in calls if not cls.in_scope(c, scope)]
+        return f"outside --scope {scope}: {', '.join(dict.fromkeys(outside))} is not a key life-cycle operation" if outside else None
+
+    def not_served(self, outcome: Outcome) -> str | None:
+        """Why ``outcome`` means the target does not serve the operation at all, or None.
+
+        Vendor profiles recognise their gateway's "no such API" answer; the default is a 404 or
+        501 whose body is not JSON (a plain router's answer), which no vendor documents for a key.
+        """
+        if outcome.status in (404, 405, 501) and outcome.body is None:
+            return f"HTTP {outcome.status} without a JSON body"
+        return None
+
+    def check_served(self, operation: str, outcome: Outcome) -> None:
+        """Raise ``StepFailed`` on the served requirement when the target says "no such API"."""
+        if not self.served_requirement:
+            return
+        why = self.not_served(outcome)
+        if why:
+            op_id = self.operation_ids.get(operation, operation)
+            raise StepFailed(self.served_requirement, f"operation {op_id} is not served by the target: {why}")
+
+    @classmethod
+    def named_requirements(cls) -> dict[str, str]:
+        """Every requirement id this profile's tables name, with where it is named."""
+        named: dict[str, str] = {}
+        for row in cls.transitions:
+            named.setdefault(row.requirement, f"transition {row.id}")
+        for probe in cls.probes:
+            named.setdefault(probe.requirement, f"probe {probe.id}")
+        for check, req in cls.generated_requirements.items():
+            named.setdefault(req, f"generated check {check}")
+        for step, req in cls.setup_requirements.items():
+            named.setdefault(req, f"set-up step {step}")
+        for what in ("envelope_requirement", "transport_requirement", "served_requirement"):
+            req = getattr(cls, what, "")
+            if req:
+                named.setdefault(req, what)
+        return named
+
+    @classmethod
+    def unknown_requirements(cls) -> list[str]:
+        """Ids named by the tables but missing from the vendor's catalogue ("ID (where)")."""
+        from conformance.requirements import load_catalogue
+
+        catalogue = load_catalogue(cls.vendor)
+        return [f"{req} ({where})" for req, where in cls.named_requirements().items() if req not in catalogue]
+
+    def step_failed(self, step: str, message: str) -> StepFailed:
+        """The exception for a broken set-up ``step`` (see ``setup_requirements``)."""
+        return StepFailed(self.setup_requirements[step], f"setting up a scratch key ({step}): {message}")
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -262,7 +337,10 @@ class Profile(ABC):
             if client is not self.client:
                 client.close()
         self.adopt_created(operation, response)
-        return self.outcome(response)
+        outcome = self.outcome(response)
+        if auth == "valid":
+            self.check_served(operation, outcome)
+        return outcome
 
     def outcome(self, response: httpx.Response) -> Outcome:
         try:
@@ -380,7 +458,20 @@ class Profile(ABC):
                 if isinstance(value, str) and value not in owned and pattern.fullmatch(value):
                     container[name] = self.unknown_key_id()
 
-    # -- envelopes -------------------------------------------------------------------------
+    # -- envelopes and transport -----------------------------------------------------------
+
+    def transport_problem(self, outcome: Outcome) -> str | None:
+        """Why the answer breaks the transport rules every vendor documents, or None.
+
+        All three APIs document JSON bodies: an answer with a body must say ``application/json``
+        (or a ``+json`` type) in its Content-Type.
+        """
+        if not outcome.response.content:
+            return None
+        kind = outcome.response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json" or kind.endswith("+json"):
+            return None
+        return f"HTTP {outcome.status} body declared as {kind or 'no Content-Type'!r}, not application/json"
 
     def envelope_problem(self, outcome: Outcome) -> str | None:
         """Why an error outcome's body is not a documented envelope, or None."""

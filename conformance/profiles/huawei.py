@@ -255,7 +255,6 @@ class HuaweiProfile(Profile):
         "not_a_server_error": "HW-GEN-001",
         "status_code_conformance": "HW-GEN-002",
         "response_schema_conformance": "HW-GEN-003",
-        "content_type_conformance": "HW-GEN-003",
         "negative_data_rejection": "HW-GEN-004",
         "ignored_auth": "HW-GEN-005",
         "positive_data_acceptance": "HW-GEN-006",
@@ -271,6 +270,22 @@ class HuaweiProfile(Profile):
     key_id_pattern: ClassVar[str] = r"[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}"
     read_only_calls: ClassVar[frozenset[str]] = frozenset({"describe", "list", "encrypt"})
     key_id_fields: ClassVar[tuple[str, ...]] = ("key_id",)
+    operation_ids: ClassVar[Mapping[str, str]] = {
+        "create": "createKey", "create_external": "createKey", "create_same_alias": "createKey",
+        "describe": "describeKey", "list": "listKeys", "enable": "enableKey", "disable": "disableKey",
+        "schedule_deletion": "scheduleKeyDeletion", "cancel_deletion": "cancelKeyDeletion",
+        "update_alias": "updateKeyAlias", "update_description": "updateKeyDescription", "encrypt": "encryptData",
+    }
+    served_requirement: ClassVar[str] = "HW-API-001"
+    transport_requirement: ClassVar[str] = "HW-TRANSPORT-001"
+    setup_requirements: ClassVar[Mapping[str, str]] = {
+        "create": "HW-STATE-009",
+        "pending-import": "HW-STATE-009",
+        "read-state": "HW-STATE-010",
+        "enabled": "HW-STATE-009",
+        "disabled": "HW-STATE-001",
+        "pending-deletion": "HW-STATE-002",
+    }
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
@@ -379,6 +394,12 @@ class HuaweiProfile(Profile):
                 pass
         return outcome
 
+    def not_served(self, outcome: Outcome) -> str | None:
+        # The API gateway answers an unknown path with APIGW.0101 (API not found).
+        if outcome.code == "APIGW.0101":
+            return f"HTTP {outcome.status} APIGW.0101 (the gateway knows no such API)"
+        return super().not_served(outcome)
+
     def error_code(self, body: Any) -> str | None:
         if not isinstance(body, dict):
             return None
@@ -400,9 +421,11 @@ class HuaweiProfile(Profile):
 
     def _created(self, operation: str) -> str:
         outcome = self.call(operation)
-        if outcome.status != 200:
-            raise AssertionError(f"cannot create a scratch key: {outcome.describe()}")
-        return outcome.body["key_info"]["key_id"]
+        key_id = self.created_key_id("createKey", outcome.body)
+        if outcome.status != 200 or not isinstance(key_id, str):
+            raise self.step_failed("pending-import" if operation == "create_external" else "create",
+                                   f"create-key answered {outcome.describe()}")
+        return key_id
 
     def create_key(self) -> str:
         return self._created("create")
@@ -433,14 +456,15 @@ class HuaweiProfile(Profile):
             ("pending-import", "pending-import"): [],
         }.get((current, state))
         if steps is None:
-            raise AssertionError(f"cannot drive a new key from {current} to {state}")
+            step = "pending-import" if state == "pending-import" else "create"
+            raise self.step_failed(step, f"a new key is {current}, cannot be driven to {state}")
         for op in steps:
             outcome = self.call(op, key_id)
             if outcome.status != 200:
-                raise AssertionError(f"driving key to {state}: {outcome.describe()}")
+                raise self.step_failed(state, f"{op} answered {outcome.describe()}")
         reached = self.key_state(key_id)
         if reached != state:
-            raise AssertionError(f"driving key to {state}: key is {reached}")
+            raise self.step_failed(state, f"after {', '.join(steps) or 'create'} the key is {reached}")
 
     def cleanup_key(self, key_id: str) -> None:
         self.call("schedule_deletion", key_id, {"pending_days": "7"})

@@ -853,6 +853,27 @@ class YandexProfile(Profile):
     key_id_pattern: ClassVar[str] = r"[a-z][a-z0-9]{19}"
     read_only_calls: ClassVar[frozenset[str]] = frozenset({"list", "get", "list_versions", "list_operations", "get_operation", *CRYPTO_OPERATIONS})
     key_id_fields: ClassVar[tuple[str, ...]] = ("keyId", "resourceId")
+    operation_ids: ClassVar[Mapping[str, str]] = {
+        "create": "createKey", "list": "listKeys", "get": "getKey", "list_versions": "listKeyVersions",
+        "list_operations": "listKeyOperations", "update": "updateKey", "disable": "updateKey", "enable": "updateKey",
+        "protect": "updateKey", "unprotect": "updateKey", "delete": "deleteKey", "rotate": "rotateKey",
+        "set_primary": "setPrimaryVersion", "schedule_version_destruction": "scheduleVersionDestruction",
+        "cancel_version_destruction": "cancelVersionDestruction", "list_access_bindings": "listAccessBindings",
+        "set_access_bindings": "setAccessBindings", "encrypt": "encrypt", "generate_data_key": "generateDataKey",
+        "get_operation": "getOperation",
+    }
+    served_requirement: ClassVar[str] = "YC-API-001"
+    transport_requirement: ClassVar[str] = "YC-TRANSPORT-001"
+    setup_requirements: ClassVar[Mapping[str, str]] = {
+        "create": "YC-SHAPE-004",
+        "read-state": "YC-SHAPE-004",
+        "operation": "YC-ASYNC-001",
+        "disabled": "YC-STATE-001",
+        "protected": "YC-STATE-010",
+        "rotated": "YC-STATE-008",
+        "version-scheduled": "YC-STATE-003",
+        "deleted": "YC-STATE-011",
+    }
 
     # Bounded wait for an operation to finish (seconds), per target kind.
     wait_loopback: ClassVar[float] = 10.0
@@ -1005,7 +1026,7 @@ class YandexProfile(Profile):
             return operation, 0, ""
         limit = self.wait_loopback if is_loopback(self.settings.base_url) else self.wait_remote
         if self._stuck_once:
-            limit = min(limit, 1.0)
+            limit = min(limit, 0.2)  # the first stuck operation already failed YC-ASYNC-001
         deadline = time.monotonic() + limit
         delay, polls, current = 0.02, 0, operation
         url = f"{self.operation_url}/operations/{operation['id']}"
@@ -1063,16 +1084,16 @@ class YandexProfile(Profile):
             if isinstance(outcome.body, dict)
             else None
         )
-        if outcome.status != 200 or not key_id or outcome.code:
-            raise AssertionError(f"could not create a scratch key: {outcome.describe()}")
         if isinstance(outcome, OperationOutcome) and outcome.stuck:
-            raise AssertionError(outcome.stuck)
+            raise self.step_failed("operation", outcome.stuck)
+        if outcome.status != 200 or not key_id or outcome.code:
+            raise self.step_failed("create", f"Create answered {outcome.describe()}")
         return key_id
 
     def _versions(self, key_id: str) -> list[dict[str, Any]]:
         outcome = self.call("list_versions", key_id, {"pageSize": "1000"})
         if outcome.status != 200:
-            raise AssertionError(f"could not list versions: {outcome.describe()}")
+            raise self.step_failed("read-state", f"listing versions: {outcome.describe()}")
         return outcome.body.get("keyVersions") or []
 
     def key_state(self, key_id: str) -> str:
@@ -1080,7 +1101,7 @@ class YandexProfile(Profile):
         if outcome.status == 404:
             return "deleted"
         if outcome.status != 200:
-            raise AssertionError(f"could not read key {key_id}: {outcome.describe()}")
+            raise self.step_failed("read-state", f"reading key {key_id}: {outcome.describe()}")
         key = outcome.body
         if key.get("status") == "INACTIVE":
             return "disabled"
@@ -1101,13 +1122,12 @@ class YandexProfile(Profile):
             return "protected" if primary else "protected+rotated"
         return "enabled" if primary else "rotated"
 
-    def _must(self, operation: str, key_id: str, body: Mapping[str, Any] | None = None) -> Outcome:
+    def _must(self, operation: str, key_id: str, body: Mapping[str, Any] | None = None, *, step: str) -> Outcome:
         outcome = self.call(operation, key_id, body)
-        if outcome.status != 200 or outcome.code or (isinstance(outcome, OperationOutcome) and outcome.stuck):
-            stuck = outcome.stuck if isinstance(outcome, OperationOutcome) else ""
-            raise AssertionError(
-                f"setting up: {operation} failed: {stuck or outcome.describe()} {str(outcome.body)[:300]}"
-            )
+        if isinstance(outcome, OperationOutcome) and outcome.stuck:
+            raise self.step_failed("operation", outcome.stuck)
+        if outcome.status != 200 or outcome.code:
+            raise self.step_failed(step, f"{operation} failed: {outcome.describe()} {str(outcome.body)[:300]}")
         return outcome
 
     def drive_to(self, key_id: str, state: str) -> None:
@@ -1115,24 +1135,24 @@ class YandexProfile(Profile):
         if state == "enabled":
             return
         if state == "disabled":
-            self._must("disable", key_id)
+            self._must("disable", key_id, step=state)
         elif state == "protected":
-            self._must("protect", key_id)
+            self._must("protect", key_id, step=state)
         elif state == "rotated":
-            self._must("rotate", key_id)
+            self._must("rotate", key_id, step=state)
         elif state == "version-scheduled":
-            self._must("rotate", key_id)
-            self._must("schedule_version_destruction", key_id)
+            self._must("rotate", key_id, step="rotated")
+            self._must("schedule_version_destruction", key_id, step=state)
         elif state == "version-destroyed":
             if not is_loopback(self.settings.base_url):
                 raise NotCovered(
                     "a DESTROYED version needs a target clock that can be advanced (the bundled mock)"
                 )
-            self._must("rotate", key_id)
-            self._must("schedule_version_destruction", key_id, {"pendingPeriod": "86400s"})
+            self._must("rotate", key_id, step="rotated")
+            self._must("schedule_version_destruction", key_id, {"pendingPeriod": "86400s"}, step="version-scheduled")
             self.advance_mock_clock(86400 + 1)
         elif state == "deleted":
-            self._must("delete", key_id)
+            self._must("delete", key_id, step=state)
         else:
             raise ValueError(f"unknown yandex state {state!r}")
 
@@ -1149,6 +1169,12 @@ class YandexProfile(Profile):
         if (outcome.body or {}).get("deletionProtection"):
             self.call("unprotect", key_id)
         self.call("delete", key_id)
+
+    def not_served(self, outcome: Outcome) -> str | None:
+        # gRPC-transcoded services answer an unrouted method with UNIMPLEMENTED (code 12, HTTP 501).
+        if outcome.code == "12" or outcome.status == 501:
+            return f"HTTP {outcome.status} UNIMPLEMENTED"
+        return super().not_served(outcome)
 
     def unknown_key_id(self) -> str:
         return "abj00000000000000000"
