@@ -43,9 +43,45 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
         raise click.BadParameter(f"cannot read {value}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise click.BadParameter(f"{value} is not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("kms-conformance", data)
-    ctx.default_map = {str(k).replace("-", "_"): v for k, v in table.items() if not isinstance(v, dict)}
+    tool = data.get("tool")
+    table = tool["kms-conformance"] if isinstance(tool, dict) and "kms-conformance" in tool else data
+    known = {p.name for p in ctx.command.params if p.name and p.name != "config"}
+    unknown = [str(k) for k in table if str(k).replace("-", "_") not in known]
+    if unknown:
+        # A typo must not fall back silently to a default (``base-urll`` would run the bundled mock).
+        where = "[tool.kms-conformance]" if table is not data else "top level"
+        raise click.BadParameter(
+            f"{value}: unknown key(s) {', '.join(repr(k) for k in unknown)} ({where}); "
+            f"keys are the option names of '{ctx.command_path}', e.g. base-url"
+        )
+    ctx.default_map = {str(k).replace("-", "_"): v for k, v in table.items()}
     return value
+
+
+def known_environment() -> set[str]:
+    """Every ``KMS_CONFORMANCE_*`` variable some command reads."""
+    names = {ENV_PREFIX + "CONFIG", ENV_PREFIX + "PROGRESS"}
+    commands = [cli, *cli.commands.values()]
+    while commands:
+        command = commands.pop()
+        if isinstance(command, click.Group):
+            commands.extend(command.commands.values())
+        for param in command.params:
+            envvar = getattr(param, "envvar", None)
+            names.update([envvar] if isinstance(envvar, str) else (envvar or []))
+    return names
+
+
+def check_environment() -> None:
+    """Unknown ``KMS_CONFORMANCE_*`` variables are usage errors: a misspelt one would be ignored."""
+    import os
+
+    unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known_environment())
+    if unknown:
+        raise UsageProblem(
+            f"unknown environment variable(s) {', '.join(unknown)}: kms-conformance reads "
+            f"{ENV_PREFIX}<OPTION> for its options (e.g. {ENV_PREFIX}BASE_URL)"
+        )
 
 
 def _option(name: str, **kwargs: Any) -> Any:
@@ -131,6 +167,7 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
     from conformance.progress import set_mode
     from conformance.report.outputs import finish_runs
 
+    check_environment()
     set_mode(progress)
     if baseline_update and not baseline:
         raise UsageProblem("--baseline-update needs --baseline FILE (the file to write)")

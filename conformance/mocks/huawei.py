@@ -127,6 +127,8 @@ FAULTS = (
     Fault("expired-token-accepted", "HW-AUTH-003", "an expired token is accepted"),
     Fault("forbidden-token-accepted", "HW-AUTH-004", "a token without permission is served"),
     Fault("bare-error-body", "HW-ENV-001", "error bodies are {\"message\": ...} instead of a documented envelope"),
+    Fault("kms-errors-flat", "HW-ENV-001",
+          "KMS errors (KMS.xxxx) come in the gateway's flat {error_code, error_msg} body instead of {error: {...}}"),
     Fault("schedule-wrapped", "HW-SHAPE-004", "schedule-key-deletion wraps its answer in key_info"),
     Fault("key-state-number", "HW-SHAPE-002", "describe-key answers key_state as a JSON number"),
     Fault("truncated-boolean", "HW-SHAPE-005", "list-keys answers truncated as a JSON boolean"),
@@ -142,6 +144,9 @@ OPTIONS = (
            "an unknown token: 401 APIGW.0301 (gateway) or 403 KMS.0302"),
     Option("iam-token-lifetime", ("86400", "3"), "86400",
            "seconds an IAM password token (POST /v3/auth/tokens on the same host) stays valid; then 403 KMS.0303"),
+    Option("gateway-envelope", ("flat", "wrapped"), "flat",
+           "API gateway errors (APIGW.xxxx) in the gateway's flat body, or wrapped like KMS errors "
+           "(the SDK parses both; sources differ)"),
     Option("create-state", ("2", "1"), "2",
            "a new key is enabled at once (\"2\") or is first seen as \"1\" (to be activated) for one describe"),
 )
@@ -511,7 +516,9 @@ def create_app(config: MockConfig) -> Starlette:
     def error_response(status: int, code: str, message: str, request_id: str, gateway: bool = False) -> Response:
         if config.has("bare-error-body"):
             body: dict[str, Any] = {"message": message}
-        elif gateway:
+        elif gateway and config.option("gateway-envelope", "flat") == "wrapped":
+            body = {"error": {"error_code": code, "error_msg": message}}
+        elif gateway or config.has("kms-errors-flat"):
             body = {"error_code": code, "error_msg": message, "request_id": request_id}
         else:
             body = {"error": {"error_code": code, "error_msg": message}}

@@ -394,6 +394,18 @@ class HuaweiProfile(Profile):
                 pass
         return outcome
 
+    def envelope_problem(self, outcome: Outcome) -> str | None:
+        """The envelope follows the error's origin: a KMS error (``KMS.xxxx``) is always wrapped in
+        ``{"error": {...}}``; the flat body is the API gateway's, for its own ``APIGW.xxxx`` codes
+        (which some sources also show wrapped, so both are accepted there)."""
+        problem = super().envelope_problem(outcome)
+        if problem or outcome.status < 400 or not isinstance(outcome.body, dict):
+            return problem
+        code = outcome.code or ""
+        if code.startswith("KMS.") and not isinstance(outcome.body.get("error"), dict):
+            return f"KMS error {code} in the gateway's flat body; KMS errors are {{\"error\": {{...}}}}: {outcome.text}"
+        return None
+
     def not_served(self, outcome: Outcome) -> str | None:
         # The API gateway answers an unknown path with APIGW.0101 (API not found).
         if outcome.code == "APIGW.0101":
