@@ -217,7 +217,7 @@ class GeneratedRun:
                 recorder=recorder,
             )
         except (Failure, BaseExceptionGroup) as exc:
-            self._record(exc, case, headers)
+            self._record(exc, case, headers, getattr(response, "status_code", 0))
         self.profile.adopt_created(case.operation.definition.raw.get("operationId", ""), response)
 
     def run_stateful(self, operations: list[Any], step_count: int = 6) -> None:
@@ -277,9 +277,14 @@ class GeneratedRun:
                 f"not 401/403\n  reproduce: {curl}",
             )
 
-    def _record(self, exc: BaseException, case: Any, headers: dict[str, str]) -> None:
+    def _record(self, exc: BaseException, case: Any, headers: dict[str, str], status: int = 0) -> None:
         curl = self.redactor.text(case.as_curl_command(headers=headers, base_url=self.settings.base_url))
-        for requirement, messages in failed_checks(exc, self.requirements).items():
+        mapping = self.requirements
+        if status >= 400 and "response_schema_conformance" in mapping:
+            # An error body that breaks its schema breaks the vendor's error envelope: that
+            # requirement owns it (with the level the envelope's documentation justifies).
+            mapping = {**mapping, "response_schema_conformance": self.profile.envelope_requirement}
+        for requirement, messages in failed_checks(exc, mapping).items():
             for message in messages:
                 key = (requirement, message)
                 if key in self.seen:

@@ -31,7 +31,7 @@ def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
         pytest.skip(str(exc))
     req = probe.requirement
     expect_transport(verdict, kms_profile, outcome)
-    expect_answer(verdict, req, outcome, probe.status, probe.codes, probe.name)
+    expect_answer(verdict, kms_profile, req, outcome, probe.status, probe.codes, probe.name)
     if probe.check is not None and outcome.status in probe.status:
         problem = probe.check(outcome)
         verdict.require(req, problem is None, f"{probe.name}: {problem}")

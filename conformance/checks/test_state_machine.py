@@ -22,7 +22,7 @@ def test_transition(kms_profile: Profile, transition: Transition, verdict: Verdi
     expect_transport(verdict, kms_profile, outcome)
     after = kms_profile.key_state(key_id)
     what = f"{transition.operation} from {transition.from_state}"
-    expect_answer(verdict, req, outcome, transition.status, transition.codes, what)
+    expect_answer(verdict, kms_profile, req, outcome, transition.status, transition.codes, what)
     if transition.to_state is not None:
         verdict.require(req, after == transition.to_state, f"{what}: key should be {transition.to_state}, is {after}")
         return

@@ -8,7 +8,11 @@ from conformance.mocks.base import Fault, MockConfig, MockDefinition, Option, Ru
 
 __all__ = ["Fault", "MockConfig", "MockDefinition", "Option", "RunningMock", "mock_definition", "available"]
 
-_MODULES = {"huawei": "conformance.mocks.huawei", "thales": "conformance.mocks.thales", "yandex": "conformance.mocks.yandex"}
+_MODULES = {
+    "huawei": "conformance.mocks.huawei",
+    "thales": "conformance.mocks.thales",
+    "yandex": "conformance.mocks.yandex",
+}
 
 
 def available() -> list[str]:

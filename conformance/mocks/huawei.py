@@ -114,41 +114,124 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None, str]] = {
 
 FAULTS = (
     Fault("enable-from-any-state", "HW-STATE-006", "enable-key succeeds from every state, not only disabled"),
-    Fault("disable-from-any-state", "HW-STATE-007", "disable-key succeeds from every state, not only enabled"),
-    Fault("cancel-to-enabled", "HW-STATE-004", "cancel-key-deletion leaves the key enabled instead of disabled"),
-    Fault("cancel-from-any-state", "HW-STATE-003", "cancel-key-deletion succeeds for keys not pending deletion"),
+    Fault(
+        "disable-from-any-state", "HW-STATE-007", "disable-key succeeds from every state, not only enabled"
+    ),
+    Fault(
+        "cancel-to-enabled", "HW-STATE-004", "cancel-key-deletion leaves the key enabled instead of disabled"
+    ),
+    Fault(
+        "cancel-from-any-state", "HW-STATE-003", "cancel-key-deletion succeeds for keys not pending deletion"
+    ),
     Fault("schedule-twice", "HW-STATE-008", "schedule-key-deletion accepts a key already pending deletion"),
     Fault("schedule-refuses-disabled", "HW-STATE-002", "schedule-key-deletion refuses disabled keys"),
-    Fault("pending-days-accepts-6", "HW-VAL-001", "pending_days \"6\" is accepted"),
-    Fault("pending-days-max-1095", "HW-VAL-003", "pending_days \"1096\" is refused (off by one)"),
-    Fault("unknown-id-400", "HW-VAL-008", "an unknown well-formed key_id is answered 400 KMS.0205 instead of 404"),
+    Fault("pending-days-accepts-6", "HW-VAL-001", 'pending_days "6" is accepted'),
+    Fault("pending-days-max-1095", "HW-VAL-003", 'pending_days "1096" is refused (off by one)'),
+    Fault(
+        "unknown-id-400",
+        "HW-VAL-008",
+        "an unknown well-formed key_id is answered 400 KMS.0205 instead of 404",
+    ),
     Fault("malformed-id-404", "HW-VAL-007", "a malformed key_id is answered 404 KMS.0207 instead of 400"),
-    Fault("missing-credentials-accepted", "HW-AUTH-001", "requests without X-Auth-Token or signature are served"),
+    Fault(
+        "missing-credentials-accepted",
+        "HW-AUTH-001",
+        "requests without X-Auth-Token or signature are served",
+        also=("HW-GEN-005",),
+    ),
     Fault("expired-token-accepted", "HW-AUTH-003", "an expired token is accepted"),
     Fault("forbidden-token-accepted", "HW-AUTH-004", "a token without permission is served"),
-    Fault("bare-error-body", "HW-ENV-001", "error bodies are {\"message\": ...} instead of a documented envelope"),
-    Fault("kms-errors-flat", "HW-ENV-001",
-          "KMS errors (KMS.xxxx) come in the gateway's flat {error_code, error_msg} body instead of {error: {...}}"),
-    Fault("schedule-wrapped", "HW-SHAPE-004", "schedule-key-deletion wraps its answer in key_info"),
-    Fault("key-state-number", "HW-SHAPE-002", "describe-key answers key_state as a JSON number"),
-    Fault("truncated-boolean", "HW-SHAPE-005", "list-keys answers truncated as a JSON boolean"),
-    Fault("crash-on-wrong-type", "HW-GEN-001", "a body field of the wrong JSON type crashes the service (500)"),
-    Fault("bad-json-500", "HW-VAL-010", "a body that is not JSON is answered 500"),
-    Fault("missing-pending-days-defaults", "HW-VAL-009", "schedule-key-deletion without pending_days defaults to 7"),
+    Fault(
+        "bare-error-body", "HW-ENV-001", 'error bodies are {"message": ...} instead of a documented envelope'
+    ),
+    Fault(
+        "kms-errors-flat",
+        "HW-ENV-001",
+        "KMS errors (KMS.xxxx) come in the gateway's flat {error_code, error_msg} body instead of {error: {...}}",
+    ),
+    Fault(
+        "schedule-wrapped",
+        "HW-SHAPE-004",
+        "schedule-key-deletion wraps its answer in key_info",
+        also=("HW-GEN-003",),
+    ),
+    Fault(
+        "key-state-number",
+        "HW-SHAPE-002",
+        "describe-key answers key_state as a JSON number",
+        also=("HW-GEN-003",),
+    ),
+    Fault(
+        "truncated-boolean",
+        "HW-SHAPE-005",
+        "list-keys answers truncated as a JSON boolean",
+        also=("HW-GEN-003",),
+    ),
+    Fault(
+        "crash-on-wrong-type",
+        "HW-GEN-001",
+        "a body field of the wrong JSON type crashes the service (500)",
+        also=(
+            "HW-TRANSPORT-001",
+            "HW-VAL-006",
+        ),
+    ),
+    Fault(
+        "bad-json-500",
+        "HW-VAL-010",
+        "a body that is not JSON is answered 500",
+        also=(
+            "HW-GEN-001",
+            "HW-TRANSPORT-001",
+        ),
+    ),
+    Fault(
+        "missing-pending-days-defaults",
+        "HW-VAL-009",
+        "schedule-key-deletion without pending_days defaults to 7",
+    ),
 )
 
 OPTIONS = (
-    Option("missing-credentials", ("gateway-401", "kms-403"), "gateway-401",
-           "no credentials: the API gateway's 401 APIGW.0301 flat body, or KMS's 403 KMS.0301"),
-    Option("invalid-token", ("gateway-401", "kms-403"), "gateway-401",
-           "an unknown token: 401 APIGW.0301 (gateway) or 403 KMS.0302"),
-    Option("iam-token-lifetime", ("86400", "3"), "86400",
-           "seconds an IAM password token (POST /v3/auth/tokens on the same host) stays valid; then 403 KMS.0303"),
-    Option("gateway-envelope", ("flat", "wrapped"), "flat",
-           "API gateway errors (APIGW.xxxx) in the gateway's flat body, or wrapped like KMS errors "
-           "(the SDK parses both; sources differ)"),
-    Option("create-state", ("2", "1"), "2",
-           "a new key is enabled at once (\"2\") or is first seen as \"1\" (to be activated) for one describe"),
+    Option(
+        "missing-credentials",
+        ("gateway-401", "kms-403"),
+        "gateway-401",
+        "no credentials: the API gateway's 401 APIGW.0301 flat body, or KMS's 403 KMS.0301",
+    ),
+    Option(
+        "invalid-token",
+        ("gateway-401", "kms-403"),
+        "gateway-401",
+        "an unknown token: 401 APIGW.0301 (gateway) or 403 KMS.0302",
+    ),
+    Option(
+        "iam-token-lifetime",
+        ("86400", "3"),
+        "86400",
+        "seconds an IAM password token (POST /v3/auth/tokens on the same host) stays valid; then 403 KMS.0303",
+    ),
+    Option(
+        "json-numbers",
+        ("reject", "accept"),
+        "reject",
+        "pending_days, limit, marker and datakey_length sent as JSON numbers: refused like any wrong type "
+        "(400), or read as their decimal strings (docs silent; real clients send ints)",
+        may_fail={"accept": ("HW-VAL-006", "HW-GEN-004")},
+    ),
+    Option(
+        "gateway-envelope",
+        ("flat", "wrapped"),
+        "flat",
+        "API gateway errors (APIGW.xxxx) in the gateway's flat body, or wrapped like KMS errors "
+        "(the SDK parses both; sources differ)",
+    ),
+    Option(
+        "create-state",
+        ("2", "1"),
+        "2",
+        'a new key is enabled at once ("2") or is first seen as "1" (to be activated) for one describe',
+    ),
 )
 
 
@@ -204,6 +287,10 @@ class GatewayError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+# Fields the docs type as strings that real clients send as numbers (option json-numbers).
+NUMERIC_STRING_FIELDS = ("pending_days", "limit", "marker", "datakey_length")
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -232,6 +319,13 @@ class HuaweiKms:
     # -- validation ------------------------------------------------------------------------
 
     def validate(self, operation_id: str, body: Any) -> None:
+        if isinstance(body, dict) and self.config.option("json-numbers", "reject") == "accept":
+            # Real clients (otcextensions, SDK callers passing ints) send these string fields as
+            # JSON numbers; the docs are silent on it, so accepting them is a selectable choice.
+            for name in NUMERIC_STRING_FIELDS:
+                value = body.get(name)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    body[name] = str(value)
         problems = self.validator.body_problems(operation_id, body)
         if isinstance(body, dict):
             problems = [p for p in problems if not self._tolerated(p, body)]
@@ -298,7 +392,8 @@ class HuaweiKms:
         spec = body.get("key_spec", "AES_256")
         state = body.get("key_state")
         matching = [
-            k for k in self.keys(project).values()
+            k
+            for k in self.keys(project).values()
             if (spec == "ALL" or k.spec == spec) and (state is None or k.state == state)
         ]
         marker = int(body.get("marker", "0") or 0)
@@ -309,7 +404,9 @@ class HuaweiKms:
             "keys": [k.key_id for k in page],
             "key_details": [k.details() for k in page],
             "next_marker": str(marker + limit) if truncated else "",
-            "truncated": truncated if self.config.has("truncated-boolean") else ("true" if truncated else "false"),
+            "truncated": truncated
+            if self.config.has("truncated-boolean")
+            else ("true" if truncated else "false"),
             "total": len(matching),
         }
 
@@ -340,7 +437,9 @@ class HuaweiKms:
             return {"key_info": result} if self.config.has("schedule-wrapped") else result
         if operation == "cancel-key-deletion":
             key.deletion_ms = None
-            key.state = "5" if key.origin == "external" else ("2" if self.config.has("cancel-to-enabled") else "3")
+            key.state = (
+                "5" if key.origin == "external" else ("2" if self.config.has("cancel-to-enabled") else "3")
+            )
             return {"key_id": key.key_id, "key_state": key.state}
         key.state = target or key.state
         return {"key_info": {"key_id": key.key_id, "key_state": key.state}}
@@ -380,7 +479,11 @@ class HuaweiKms:
         key = self.usable_for_crypto(project, body["key_id"])
         bits = int(body.get("datakey_length") or (512 if body.get("key_spec") == "AES_256" else 256))
         plain = secrets.token_bytes(bits // 8)
-        return {"key_id": key.key_id, "plain_text": plain.hex(), "cipher_text": (plain + key.key_id.encode()).hex()}
+        return {
+            "key_id": key.key_id,
+            "plain_text": plain.hex(),
+            "cipher_text": (plain + key.key_id.encode()).hex(),
+        }
 
     def encrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         key = self.usable_for_crypto(project, body["key_id"])
@@ -394,7 +497,11 @@ class HuaweiKms:
         except (ValueError, KeyError, TypeError):
             raise KmsError("KMS.2201") from None
         key = self.usable_for_crypto(project, key_id)
-        return {"key_id": key.key_id, "plain_text": plain, "plain_text_base64": base64.b64encode(plain.encode()).decode()}
+        return {
+            "key_id": key.key_id,
+            "plain_text": plain,
+            "plain_text_base64": base64.b64encode(plain.encode()).decode(),
+        }
 
     def rotation(self, operation: str, project: str, body: dict[str, Any]) -> dict[str, Any] | None:
         key = self.find(project, body["key_id"])
@@ -460,8 +567,10 @@ class HuaweiKms:
         matches = body.get("matches") or []
         found = []
         for key in self.keys(project).values():
-            if all(t["key"] in key.tags and (not t.get("values") or key.tags[t["key"]] in t["values"]) for t in wanted) \
-                    and all(m["value"] in key.alias for m in matches):
+            if all(
+                t["key"] in key.tags and (not t.get("values") or key.tags[t["key"]] in t["values"])
+                for t in wanted
+            ) and all(m["value"] in key.alias for m in matches):
                 found.append(key)
         if body["action"] == "count":
             return {"total_count": len(found)}
@@ -469,8 +578,12 @@ class HuaweiKms:
         limit = int(body.get("limit", "10"))
         return {
             "resources": [
-                {"resource_id": k.key_id, "resource_detail": k.details(), "resource_name": k.alias,
-                 "tags": [{"key": n, "value": v} for n, v in k.tags.items()]}
+                {
+                    "resource_id": k.key_id,
+                    "resource_detail": k.details(),
+                    "resource_name": k.alias,
+                    "tags": [{"key": n, "value": v} for n, v in k.tags.items()],
+                }
                 for k in found[offset : offset + limit]
             ],
             "total_count": len(found),
@@ -480,10 +593,14 @@ class HuaweiKms:
         return {"instance_num": len(self.keys(project))}
 
     def quotas(self, project: str) -> dict[str, Any]:
-        return {"quotas": {"resources": [
-            {"type": "CMK", "used": len(self.keys(project)), "quota": KEY_QUOTA},
-            {"type": "grant_per_CMK", "used": 0, "quota": 100},
-        ]}}
+        return {
+            "quotas": {
+                "resources": [
+                    {"type": "CMK", "used": len(self.keys(project)), "quota": KEY_QUOTA},
+                    {"type": "grant_per_CMK", "used": 0, "quota": 100},
+                ]
+            }
+        }
 
 
 STATES_ALL = ("2", "3", "4", "5")
@@ -513,7 +630,9 @@ POST_ACTIONS = {
 def create_app(config: MockConfig) -> Starlette:
     kms = HuaweiKms(config)
 
-    def error_response(status: int, code: str, message: str, request_id: str, gateway: bool = False) -> Response:
+    def error_response(
+        status: int, code: str, message: str, request_id: str, gateway: bool = False
+    ) -> Response:
         if config.has("bare-error-body"):
             body: dict[str, Any] = {"message": message}
         elif gateway and config.option("gateway-envelope", "flat") == "wrapped":
@@ -528,7 +647,9 @@ def create_app(config: MockConfig) -> Starlette:
         headers = request.headers
         token = headers.get("x-auth-token")
         if token is None and headers.get("authorization", "").startswith("SDK-HMAC-SHA256"):
-            problem = verify_signature({AK: SK}, request.method, request.url.path, request.url.query, headers, body)
+            problem = verify_signature(
+                {AK: SK}, request.method, request.url.path, request.url.query, headers, body
+            )
             if problem:
                 raise GatewayError(401, "APIGW.0301", f"Incorrect IAM authentication information: {problem}")
             return
@@ -537,7 +658,9 @@ def create_app(config: MockConfig) -> Starlette:
                 return
             if config.option("missing-credentials", "gateway-401") == "kms-403":
                 raise KmsError("KMS.0301")
-            raise GatewayError(401, "APIGW.0301", "Incorrect IAM authentication information: x-auth-token not found")
+            raise GatewayError(
+                401, "APIGW.0301", "Incorrect IAM authentication information: x-auth-token not found"
+            )
         if token in kms.iam_tokens:
             if time.time() >= kms.iam_tokens[token] and not config.has("expired-token-accepted"):
                 raise KmsError("KMS.0303")
@@ -550,7 +673,9 @@ def create_app(config: MockConfig) -> Starlette:
         elif token != TOKEN:
             if config.option("invalid-token", "gateway-401") == "kms-403":
                 raise KmsError("KMS.0302")
-            raise GatewayError(401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail")
+            raise GatewayError(
+                401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail"
+            )
         if project != PROJECT_ID:
             raise KmsError("KMS.0321")
 
@@ -596,8 +721,15 @@ def create_app(config: MockConfig) -> Starlette:
         "encrypt-data": kms.encrypt_data,
         "decrypt-data": kms.decrypt_data,
         **{action: functools.partial(kms.transition, action) for action in TRANSITIONS},
-        **{action: functools.partial(kms.rotation, action) for action in
-           ("enable-key-rotation", "disable-key-rotation", "get-key-rotation-status", "update-key-rotation-interval")},
+        **{
+            action: functools.partial(kms.rotation, action)
+            for action in (
+                "enable-key-rotation",
+                "disable-key-rotation",
+                "get-key-rotation-status",
+                "update-key-rotation-interval",
+            )
+        },
     }
     assert set(handlers) == set(POST_ACTIONS), "every routed action has a handler"
 
@@ -606,8 +738,13 @@ def create_app(config: MockConfig) -> Starlette:
         project = request.path_params["project_id"]
         op_id = POST_ACTIONS.get(action)
         if op_id is None:
-            return error_response(404, "APIGW.0101", "The API does not exist or has not been published in the environment",
-                                  uuid.uuid4().hex, gateway=True)
+            return error_response(
+                404,
+                "APIGW.0101",
+                "The API does not exist or has not been published in the environment",
+                uuid.uuid4().hex,
+                gateway=True,
+            )
 
         def run(raw: bytes) -> Any:
             body = parse(raw)
@@ -639,8 +776,13 @@ def create_app(config: MockConfig) -> Starlette:
         return endpoint
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return error_response(404, "APIGW.0101", "The API does not exist or has not been published in the environment",
-                              uuid.uuid4().hex, gateway=True)
+        return error_response(
+            404,
+            "APIGW.0101",
+            "The API does not exist or has not been published in the environment",
+            uuid.uuid4().hex,
+            gateway=True,
+        )
 
     async def iam_tokens(request: Request) -> Response:
         """A stand-in for IAM's POST /v3/auth/tokens (password method, project scope)."""
@@ -648,21 +790,43 @@ def create_app(config: MockConfig) -> Starlette:
             body = json.loads(await request.body())
             user = body["auth"]["identity"]["password"]["user"]
             scope = body["auth"].get("scope", {}).get("project", {})
-            ok = (user["name"], user["password"], user.get("domain", {}).get("name")) == (IAM_USER, IAM_PASSWORD, IAM_DOMAIN)
+            ok = (user["name"], user["password"], user.get("domain", {}).get("name")) == (
+                IAM_USER,
+                IAM_PASSWORD,
+                IAM_DOMAIN,
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
-            return JSONResponse({"error": {"code": 400, "message": "Invalid request body", "title": "Bad Request"}}, 400)
+            return JSONResponse(
+                {"error": {"code": 400, "message": "Invalid request body", "title": "Bad Request"}}, 400
+            )
         if not ok:
-            return JSONResponse({"error": {"code": 401, "message": "The username or password is wrong.",
-                                           "title": "Unauthorized"}}, 401)
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": 401,
+                        "message": "The username or password is wrong.",
+                        "title": "Unauthorized",
+                    }
+                },
+                401,
+            )
         lifetime = int(config.option("iam-token-lifetime", "86400"))
         token = "hw-iam-" + secrets.token_urlsafe(24)
         expires = time.time() + lifetime
         with kms.lock:
             kms.iam_tokens[token] = expires
         expires_at = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(expires))
-        return JSONResponse({"token": {"expires_at": expires_at, "methods": ["password"],
-                                       "project": {"id": scope.get("id", PROJECT_ID)}}},
-                            status_code=201, headers={"X-Subject-Token": token})
+        return JSONResponse(
+            {
+                "token": {
+                    "expires_at": expires_at,
+                    "methods": ["password"],
+                    "project": {"id": scope.get("id", PROJECT_ID)},
+                }
+            },
+            status_code=201,
+            headers={"X-Subject-Token": token},
+        )
 
     base = "/v1.0/{project_id}/kms"
     routes = [
@@ -674,7 +838,9 @@ def create_app(config: MockConfig) -> Starlette:
         Route(f"{base}/{{key_id}}/tags", tag_route("showKmsTags", 200, False), methods=["GET"]),
         Route(f"{base}/{{key_id}}/tags", tag_route("createKmsTag", 204, True), methods=["POST"]),
         Route(f"{base}/{{key_id}}/tags/action", tag_route("batchKmsTags", 204, True), methods=["POST"]),
-        Route(f"{base}/{{key_id}}/tags/{{tag_key}}", tag_route("deleteKmsTag", 204, False), methods=["DELETE"]),
+        Route(
+            f"{base}/{{key_id}}/tags/{{tag_key}}", tag_route("deleteKmsTag", 204, False), methods=["DELETE"]
+        ),
         Route(f"{base}/{{action}}", post_action, methods=["POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
@@ -696,4 +862,6 @@ def credentials(config: MockConfig) -> dict[str, str]:
     }
 
 
-MOCK = MockDefinition(vendor="huawei", faults=FAULTS, options=OPTIONS, create_app=create_app, credentials=credentials)
+MOCK = MockDefinition(
+    vendor="huawei", faults=FAULTS, options=OPTIONS, create_app=create_app, credentials=credentials
+)

@@ -96,6 +96,7 @@ FAULTS = (
         "list_bare_array",
         "TH-PAG-001",
         "list answers a bare array instead of {skip, limit, total, resources}",
+        also=("TH-GEN-003",),
     ),
 )
 
@@ -149,6 +150,14 @@ OPTIONS = (
         "the refresh grant returns the same refresh token (3P claim) or a new one",
     ),
     Option("token_duration", ("300", "60", "5"), "300", "JWT lifetime in seconds (docs: 300)"),
+    Option(
+        "filter_values",
+        ("validate", "match"),
+        "validate",
+        "list filters with a value outside the documented enum: refused (400), or matching nothing "
+        "(an empty page; docs silent)",
+        may_fail={"match": ("TH-GEN-004",)},
+    ),
     Option(
         "unknown_query_parameters",
         ("reject", "ignore"),
@@ -560,6 +569,9 @@ class ThalesMock:
             unknown = sorted(set(request.query_params.keys()) - known)
             if unknown:
                 raise self.invalid(f"Validation errors:\nunknown query parameter {unknown[0]!r}")
+        if self.option("filter_values") == "match":
+            # A filter value outside the documented enum is simply a value nothing matches.
+            problems = [p for p in problems if p.field in ("skip", "limit")]
         if problems:
             raise self.invalid(f"Validation errors:\n{problems[0].message}")
         skip = int(query.get("skip", 0))

@@ -70,7 +70,9 @@ class SpecValidator:
                     continue
                 op_id = operation["operationId"]
                 self.pointers[op_id] = f"/paths/{_escape(path)}/{method}"
-                self.parameters[op_id] = [self._resolve(p) for p in item.get("parameters", []) + operation.get("parameters", [])]
+                self.parameters[op_id] = [
+                    self._resolve(p) for p in item.get("parameters", []) + operation.get("parameters", [])
+                ]
 
     def _resolve(self, node: Any) -> Any:
         while isinstance(node, dict) and "$ref" in node:
@@ -95,11 +97,15 @@ class SpecValidator:
 
     @cache  # noqa: B019 - one validator per component schema for the life of the mock
     def _component_validator(self, name: str) -> jsonschema.Draft202012Validator:
-        return jsonschema.Draft202012Validator({"$ref": f"{self.uri}#/components/schemas/{name}"}, registry=self.registry)
+        return jsonschema.Draft202012Validator(
+            {"$ref": f"{self.uri}#/components/schemas/{name}"}, registry=self.registry
+        )
 
     def component_problems(self, name: str, body: Any) -> list[Problem]:
         """Problems of ``body`` against ``#/components/schemas/<name>``."""
-        return [self._problem(e) for e in sorted(self._component_validator(name).iter_errors(body), key=_order)]
+        return [
+            self._problem(e) for e in sorted(self._component_validator(name).iter_errors(body), key=_order)
+        ]
 
     def body_problems(self, operation_id: str, body: Any) -> list[Problem]:
         validator = self._body_validator(operation_id)
@@ -134,7 +140,9 @@ class SpecValidator:
                 value = value == "true"
             validator = jsonschema.Draft202012Validator(schema, registry=self.registry)
             for error in validator.iter_errors(value):
-                problems.append(Problem(name, _KINDS.get(str(error.validator), "other"), f"{name}: {error.message}"))
+                problems.append(
+                    Problem(name, _KINDS.get(str(error.validator), "other"), f"{name}: {error.message}")
+                )
         return problems
 
     @staticmethod

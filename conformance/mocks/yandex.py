@@ -77,6 +77,10 @@ FAULTS = (
         "missing_token_accepted",
         "YC-AUTH-001",
         "requests without Authorization are served as if authenticated",
+        also=(
+            "YC-GEN-005",
+            "YC-GEN-004",
+        ),
     ),
     Fault("invalid_token_accepted", "YC-AUTH-002", "any bearer token is accepted"),
     Fault("expired_token_accepted", "YC-AUTH-003", "the expired token is still accepted"),
@@ -86,12 +90,13 @@ FAULTS = (
         "YC-VAL-001",
         "a key id longer than 50 characters answers 404 instead of 400",
     ),
-    Fault("labels_unchecked", "YC-VAL-003", "label keys and values are not validated"),
+    Fault("labels_unchecked", "YC-VAL-003", "label keys and values are not validated", also=("YC-GEN-003", "YC-GEN-004")),
     Fault("page_size_unbounded", "YC-VAL-005", "pageSize above 1000 is accepted"),
     Fault(
         "unknown_key_invalid_argument",
         "YC-VAL-008",
         "an unknown key id answers 400 code 3 instead of 404 code 5",
+        also=("YC-STATE-011",),
     ),
     Fault("no_deactivate", "YC-STATE-001", "Update silently ignores status"),
     Fault("primary_destroyable", "YC-STATE-002", "the primary version can be scheduled for destruction"),
@@ -108,21 +113,24 @@ FAULTS = (
         "set_primary_any_status",
         "YC-STATE-009",
         "SetPrimaryVersion accepts a version scheduled for destruction",
+        also=("YC-STATE-012",),
     ),
     Fault("delete_ignores_protection", "YC-STATE-010", "Delete succeeds although deletionProtection is on"),
     Fault(
         "flat_error_body", "YC-ENV-001", 'error bodies are {"error": message} instead of google.rpc.Status'
     ),
     Fault("operation_never_done", "YC-ASYNC-001", "operations stay done: false forever"),
-    Fault("operation_both_results", "YC-ASYNC-002", "a finished operation carries both error and response"),
+    Fault("operation_both_results", "YC-ASYNC-002", "a finished operation carries both error and response", also=("YC-GEN-003",)),
     Fault(
         "operation_wrong_type",
         "YC-ASYNC-003",
         "operation responses of key methods are typed SymmetricKeyVersion",
+        also=("YC-GEN-003",),
     ),
     Fault("operations_not_served", "YC-ASYNC-004", "GET /operations/{id} answers 404 for every operation"),
     Fault("snake_case_fields", "YC-SHAPE-001", "SymmetricKey fields are emitted in snake_case"),
-    Fault("timestamp_offset", "YC-SHAPE-002", "timestamps end in +00:00 instead of Z"),
+    Fault("timestamp_without_zone", "YC-SHAPE-002", "timestamps carry no time zone (no Z, no offset): not RFC 3339",
+          also=("YC-GEN-003",)),
     Fault("duration_as_hours", "YC-SHAPE-003", 'durations are emitted as "168h" instead of seconds'),
     Fault("server_error_on_page_token", "YC-GEN-001", "listing keys with any pageToken causes a 500"),
     Fault("undocumented_status_on_bad_token", "YC-GEN-002", "an unparseable pageToken answers 422"),
@@ -303,7 +311,7 @@ class YandexKms:
         text = value.strftime("%Y-%m-%dT%H:%M:%S")
         if precise:
             text += f".{value.microsecond:06d}000"
-        return text + ("+00:00" if self.fault("timestamp_offset") else "Z")
+        return text + ("" if self.fault("timestamp_without_zone") else "Z")
 
     def duration(self, seconds: float) -> str:
         if self.fault("duration_as_hours"):

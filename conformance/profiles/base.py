@@ -469,16 +469,17 @@ class Profile(ABC):
         if not outcome.response.content:
             return None
         kind = outcome.response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind == "application/json" or kind.endswith("+json"):
-            return None
-        return f"HTTP {outcome.status} body declared as {kind or 'no Content-Type'!r}, not application/json"
+        if kind != "application/json" and not kind.endswith("+json"):
+            return f"HTTP {outcome.status} body declared as {kind or 'no Content-Type'!r}, not application/json"
+        if outcome.body is None:
+            return f"HTTP {outcome.status} body is not JSON: {outcome.text[:200]!r}"
+        return None
 
     def envelope_problem(self, outcome: Outcome) -> str | None:
         """Why an error outcome's body is not a documented envelope, or None."""
-        if outcome.status < 400:
+        if outcome.status < 400 or outcome.body is None:
+            # No JSON at all is the transport requirement's finding (``transport_problem``).
             return None
-        if outcome.body is None:
-            return f"error response {outcome.status} has no JSON body: {outcome.text!r}"
         for schema in self.error_schemas:
             if jsonschema.Draft202012Validator(schema).is_valid(outcome.body):
                 return None

@@ -109,28 +109,32 @@ def _wrapped(*fields: str, **equal: str) -> Any:
     return check
 
 
-def _flat(state: str) -> Any:
-    def check(outcome: Outcome) -> str | None:
-        body = outcome.body if isinstance(outcome.body, dict) else {}
-        if "key_info" in body:
-            return f"body must be flat, not wrapped in key_info: {outcome.text}"
-        if not isinstance(body.get("key_id"), str) or body.get("key_state") != state:
-            return f"expected flat {{key_id, key_state: {state!r}}}: {outcome.text}"
-        return None
-
-    return check
+def _flat(outcome: Outcome) -> str | None:
+    """schedule/cancel answers are flat {key_id, key_state} strings (the state value is the
+    state requirements' business, not the shape's)."""
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    if "key_info" in body:
+        return f"body must be flat, not wrapped in key_info: {outcome.text}"
+    if not isinstance(body.get("key_id"), str) or not isinstance(body.get("key_state"), str):
+        return f"expected flat {{key_id, key_state}} strings: {outcome.text}"
+    return None
 
 
 _DETAIL_STRINGS = ("key_id", "key_alias", "key_state", "creation_date", "scheduled_deletion_date", "key_spec", "origin")
 
 
-def _details(*states: str) -> Any:
+def _details(outcome: Outcome) -> str | None:
+    """describe-key's KeyDetails: wrapped, fields as JSON strings (HW-SHAPE-002)."""
+    return _wrapped(*_DETAIL_STRINGS)(outcome)
+
+
+def _state_is(*states: str) -> Any:
+    """describe-key shows the key in one of ``states`` (the type of the field is SHAPE-002's)."""
+
     def check(outcome: Outcome) -> str | None:
-        problem = _wrapped(*_DETAIL_STRINGS)(outcome)
-        if problem:
-            return problem
-        state = outcome.body["key_info"]["key_state"]
-        if states and state not in states:
+        info = (outcome.body or {}).get("key_info") if isinstance(outcome.body, dict) else None
+        state = info.get("key_state") if isinstance(info, dict) else None
+        if str(state) not in states:
             return f"key_state should be one of {list(states)}, is {state!r}"
         return None
 
@@ -151,14 +155,17 @@ def _list_shape(outcome: Outcome) -> str | None:
 
 
 def _paged(outcome: Outcome) -> str | None:
-    problem = _list_shape(outcome)
-    if problem:
-        return problem
-    body = outcome.body
-    if len(body["keys"]) > 1:
-        return f"limit \"1\" returned {len(body['keys'])} keys"
-    if body["total"] > 1 and (body["truncated"] != "true" or not body.get("next_marker")):
-        return f"total {body['total']} > limit 1 but truncated={body['truncated']!r}, next_marker={body.get('next_marker')!r}"
+    """limit "1" returns at most one key, and says there is more when there is (field types are
+    SHAPE-005's: "true" and True are read alike here)."""
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    keys, total = body.get("keys"), body.get("total")
+    if not isinstance(keys, list):
+        return f"list-keys answered no keys array: {outcome.text}"
+    if len(keys) > 1:
+        return f"limit \"1\" returned {len(keys)} keys"
+    truncated = str(body.get("truncated")).lower() == "true"
+    if isinstance(total, int) and total > 1 and (not truncated or not body.get("next_marker")):
+        return f"total {total} > limit 1 but truncated={body.get('truncated')!r}, next_marker={body.get('next_marker')!r}"
     return None
 
 
@@ -186,8 +193,8 @@ PROBES: tuple[Probe, ...] = (
     # pending_days boundaries
     _probe("HW-VAL-001", "pending_days-6", "schedule_deletion", body={"pending_days": "6"}, status=_400,
            codes=frozenset({"KMS.1401"})),
-    _probe("HW-VAL-002", "pending_days-7", "schedule_deletion", body={"pending_days": "7"}, check=_flat("4")),
-    _probe("HW-VAL-003", "pending_days-1096", "schedule_deletion", body={"pending_days": "1096"}, check=_flat("4")),
+    _probe("HW-VAL-002", "pending_days-7", "schedule_deletion", body={"pending_days": "7"}),
+    _probe("HW-VAL-003", "pending_days-1096", "schedule_deletion", body={"pending_days": "1096"}),
     _probe("HW-VAL-004", "pending_days-1097", "schedule_deletion", body={"pending_days": "1097"}, status=_400,
            codes=frozenset({"KMS.1401"})),
     _probe("HW-VAL-005", "pending_days-abc", "schedule_deletion", body={"pending_days": "abc"}, status=_400,
@@ -219,21 +226,21 @@ PROBES: tuple[Probe, ...] = (
            codes=frozenset({"KMS.1103"})),
     _probe("HW-VAL-014", "duplicate-alias", "create_same_alias", status=_400, codes=frozenset({"KMS.1104"})),
     # states seen through describe-key
-    _probe("HW-STATE-009", "created-key-enabled", "describe", check=_details("2", "1")),
-    _probe("HW-STATE-009", "external-key-pending-import", "describe", key="pending-import", check=_details("5")),
-    _probe("HW-STATE-010", "describe-disabled", "describe", key="disabled", check=_details("3")),
-    _probe("HW-STATE-010", "describe-pending-deletion", "describe", key="pending-deletion", check=_details("4")),
+    _probe("HW-STATE-009", "created-key-enabled", "describe", check=_state_is("2", "1")),
+    _probe("HW-STATE-009", "external-key-pending-import", "describe", key="pending-import", check=_state_is("5")),
+    _probe("HW-STATE-010", "describe-disabled", "describe", key="disabled", check=_state_is("3")),
+    _probe("HW-STATE-010", "describe-pending-deletion", "describe", key="pending-deletion", check=_state_is("4")),
     # shapes
     _probe("HW-SHAPE-001", "create-key-shape", "create", key="none", check=_wrapped("key_id", "domain_id")),
-    _probe("HW-SHAPE-002", "describe-key-shape", "describe", check=_details()),
+    _probe("HW-SHAPE-002", "describe-key-shape", "describe", check=_details),
     _probe("HW-SHAPE-003", "disable-key-shape", "disable", check=_wrapped("key_id", key_state="3")),
     _probe("HW-SHAPE-003", "enable-key-shape", "enable", key="disabled", check=_wrapped("key_id", key_state="2")),
-    _probe("HW-SHAPE-004", "schedule-shape", "schedule_deletion", check=_flat("4")),
-    _probe("HW-SHAPE-004", "cancel-shape", "cancel_deletion", key="pending-deletion", check=_flat("3")),
+    _probe("HW-SHAPE-004", "schedule-shape", "schedule_deletion", check=_flat),
+    _probe("HW-SHAPE-004", "cancel-shape", "cancel_deletion", key="pending-deletion", check=_flat),
     _probe("HW-SHAPE-005", "list-keys-shape", "list", key="none", check=_list_shape, read_only=True),
     _probe("HW-SHAPE-006", "list-keys-limit-1", "list", body={"limit": "1"}, check=_paged),
     _probe("HW-SHAPE-007", "request-id-on-success", "list", key="none", check=_request_id, read_only=True),
-    _probe("HW-SHAPE-007", "request-id-on-error", "describe", key="unknown", status=frozenset({404}),
+    _probe("HW-SHAPE-007", "request-id-on-error", "describe", key="unknown", status=frozenset(range(400, 500)),
            check=_request_id, read_only=True),
 )
 
@@ -281,7 +288,7 @@ class HuaweiProfile(Profile):
     setup_requirements: ClassVar[Mapping[str, str]] = {
         "create": "HW-STATE-009",
         "pending-import": "HW-STATE-009",
-        "read-state": "HW-STATE-010",
+        "read-state": "HW-SHAPE-002",
         "enabled": "HW-STATE-009",
         "disabled": "HW-STATE-001",
         "pending-deletion": "HW-STATE-002",
@@ -452,8 +459,11 @@ class HuaweiProfile(Profile):
         outcome = self.call("describe", key_id)
         if outcome.status != 200:
             return f"unreadable (describe-key answered {outcome.status})"
-        raw = outcome.body["key_info"].get("key_state")
-        return STATES.get(raw, f"unknown key_state {raw!r}")
+        info = outcome.body.get("key_info") if isinstance(outcome.body, dict) else None
+        raw = info.get("key_state") if isinstance(info, dict) else None
+        if raw not in STATES:
+            raise self.step_failed("read-state", f"describe-key gave no readable key_state: {outcome.text}")
+        return STATES[raw]
 
     def drive_to(self, key_id: str, state: str) -> None:
         deadline = time.monotonic() + 10

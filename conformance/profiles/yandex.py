@@ -36,6 +36,7 @@ import httpx
 
 from conformance.auth.tokens import RenewingAuth
 from conformance.grpc_codes import HTTP_OF_CODE
+from conformance.verdict import StepFailed
 from conformance.profiles.base import (
     MISSING,
     NotCovered,
@@ -129,6 +130,12 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any], bool]] = {
     "generate_data_key": ("POST", "/kms/v1/keys/{key_id}:generateDataKey", {"dataKeySpec": "AES_256"}, False),
 }
 CRYPTO_OPERATIONS = {"encrypt", "generate_data_key"}
+# The response type each Operation-returning call declares (the methods' descriptors).
+RESPONSE_TYPES = {
+    **dict.fromkeys(("create", "update", "disable", "enable", "protect", "unprotect", "rotate", "set_primary",
+                     "delete"), "SymmetricKey"),
+    **dict.fromkeys(("schedule_version_destruction", "cancel_version_destruction"), "SymmetricKeyVersion"),
+}
 
 STATUS_SCHEMA = {
     "type": "object",
@@ -140,7 +147,8 @@ STATUS_SCHEMA = {
     },
 }
 
-TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$")
+# RFC 3339 date-time: the reference says "RFC3339 text format"; Z or a numeric offset.
+TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$")
 DURATION = re.compile(r"^-?[0-9]+(\.[0-9]{1,9})?s$")
 CAMEL = re.compile(r"^(@type|[a-z][a-zA-Z0-9]*)$")
 TIMESTAMP_FIELDS = {"createdAt", "modifiedAt", "rotatedAt", "destroyAt"}
@@ -245,6 +253,8 @@ def _refused(*codes: str) -> Callable[[Outcome], str | None]:
     """A refusal: HTTP 4xx with the code, or HTTP 200 whose Operation ended in error with the code."""
 
     def check(outcome: Outcome) -> str | None:
+        if outcome.status >= 400 and outcome.code is None:
+            return None  # no readable google.rpc.Status: the envelope requirement owns that
         if outcome.code not in codes:
             detail = f"operation error {outcome.code}" if outcome.code else "it succeeded"
             return f"expected a refusal with gRPC code {' or '.join(codes)}, but {detail}: {str(outcome.body)[:300]}"
@@ -416,7 +426,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _refuse("YC-STATE-009", "set_primary", "version-scheduled"),
     # DESTROYED is terminal
     _refuse("YC-STATE-012", "cancel_version_destruction", "version-destroyed"),
-    _refuse("YC-STATE-012", "schedule_version_destruction", "version-destroyed"),
+    _refuse("YC-STATE-003", "schedule_version_destruction", "version-destroyed"),
     _refuse("YC-STATE-012", "set_primary", "version-destroyed"),
     # deletion protection, deletion
     Transition("YC-STATE-010", "protect", "enabled", "protected"),
@@ -873,6 +883,7 @@ class YandexProfile(Profile):
         "rotated": "YC-STATE-008",
         "version-scheduled": "YC-STATE-003",
         "deleted": "YC-STATE-011",
+        "version-destroyed": "YC-STATE-012",
     }
 
     # Bounded wait for an operation to finish (seconds), per target kind.
@@ -1014,11 +1025,29 @@ class YandexProfile(Profile):
             if meta.get("keyId") and meta.get("primaryVersionId"):
                 self.subject.setdefault(meta["keyId"], meta["primaryVersionId"])
         final, polls, stuck = self.wait(first.body, auth)
+        self._readable(operation, final, stuck)
         error = final.get("error") if isinstance(final, dict) else None
         code = str(error["code"]) if isinstance(error, dict) and isinstance(error.get("code"), int) else None
         return OperationOutcome(
             first.status, code, final, first.response, first_body=first.body, polls=polls, stuck=stuck
         )
+
+    def _readable(self, operation: str, final: Any, stuck: str) -> None:
+        """Only a finished, well-formed Operation can be judged: otherwise the requirement that
+        owns the broken part fails once and the check that needed the answer is blocked by it."""
+        if stuck:
+            raise StepFailed("YC-ASYNC-001", stuck)
+        if not isinstance(final, dict):
+            raise StepFailed("YC-ASYNC-002", f"{operation}: the answer is not an Operation: {str(final)[:200]}")
+        if "error" in final and "response" in final:
+            raise StepFailed("YC-ASYNC-002", f"{operation}: Operation {final.get('id')} carries both error and response")
+        expected = RESPONSE_TYPES.get(operation)
+        got = (final.get("response") or {}).get("@type") if isinstance(final.get("response"), dict) else None
+        if expected and "response" in final and got != KMS + expected:
+            raise StepFailed("YC-ASYNC-003", f"{operation}: response @type is {got!r}, expected {KMS + expected!r}")
+        snake = next((path for path, name, _ in _walk(final) if not CAMEL.match(name)), None)
+        if snake:
+            raise StepFailed("YC-SHAPE-001", f"{operation}: field {snake} is not lowerCamelCase")
 
     def wait(self, operation: dict[str, Any], auth: str = "valid") -> tuple[dict[str, Any], int, str]:
         """Poll GET {operation_url}/operations/{id} until done, within a bounded wait."""
@@ -1098,10 +1127,14 @@ class YandexProfile(Profile):
 
     def key_state(self, key_id: str) -> str:
         outcome = self.call("get", key_id)
+        if outcome.status == 200 and isinstance(outcome.body, dict):
+            snake = next((path for path, name, _ in _walk(outcome.body) if not CAMEL.match(name)), None)
+            if snake:
+                raise StepFailed("YC-SHAPE-001", f"reading key {key_id}: field {snake} is not lowerCamelCase")
         if outcome.status == 404:
             return "deleted"
-        if outcome.status != 200:
-            raise self.step_failed("read-state", f"reading key {key_id}: {outcome.describe()}")
+        if outcome.status != 200 or not isinstance(outcome.body, dict):
+            return f"unreadable (Get answered {outcome.status})"
         key = outcome.body
         if key.get("status") == "INACTIVE":
             return "disabled"
@@ -1141,20 +1174,25 @@ class YandexProfile(Profile):
         elif state == "rotated":
             self._must("rotate", key_id, step=state)
         elif state == "version-scheduled":
-            self._must("rotate", key_id, step="rotated")
+            self.drive_to(key_id, "rotated")
             self._must("schedule_version_destruction", key_id, step=state)
         elif state == "version-destroyed":
             if not is_loopback(self.settings.base_url):
                 raise NotCovered(
                     "a DESTROYED version needs a target clock that can be advanced (the bundled mock)"
                 )
-            self._must("rotate", key_id, step="rotated")
+            self.drive_to(key_id, "rotated")
             self._must("schedule_version_destruction", key_id, {"pendingPeriod": "86400s"}, step="version-scheduled")
             self.advance_mock_clock(86400 + 1)
         elif state == "deleted":
             self._must("delete", key_id, step=state)
         else:
             raise ValueError(f"unknown yandex state {state!r}")
+        reached = self.key_state(key_id)
+        if reached != state:
+            # The step answered success without doing it: its requirement fails, not the row's.
+            step = state if state in self.setup_requirements else "create"
+            raise self.step_failed(step, f"the key should now be {state}, is {reached}")
 
     def advance_mock_clock(self, seconds: float) -> None:
         """Move the bundled mock's clock (not part of the vendor API; loopback targets only)."""
