@@ -161,6 +161,7 @@ FAULTS = (
         "describe-key answers key_state as a JSON number",
         also=("HW-GEN-003",),
     ),
+    Fault("list-ignores-limit", "HW-SHAPE-006", "list-keys returns every key whatever limit says"),
     Fault(
         "truncated-boolean",
         "HW-SHAPE-005",
@@ -398,6 +399,8 @@ class HuaweiKms:
         ]
         marker = int(body.get("marker", "0") or 0)
         limit = int(body.get("limit", "0") or 0) or len(matching) or 1
+        if self.config.has("list-ignores-limit"):
+            limit = len(matching) or 1
         page = matching[marker : marker + limit]
         truncated = marker + limit < len(matching)
         return {

@@ -36,7 +36,6 @@ import httpx
 
 from conformance.auth.tokens import RenewingAuth
 from conformance.grpc_codes import HTTP_OF_CODE
-from conformance.verdict import StepFailed
 from conformance.profiles.base import (
     MISSING,
     NotCovered,
@@ -48,6 +47,7 @@ from conformance.profiles.base import (
     describe_transport_error,
 )
 from conformance.transport import is_loopback
+from conformance.verdict import StepFailed
 
 REAL_KMS_HOST = "kms.api.cloud.yandex.net"
 REAL_OPERATION_URL = "https://operation.api.cloud.yandex.net"

@@ -1,0 +1,1 @@
+"""Small independent servers the project's own tests run the suite against."""
