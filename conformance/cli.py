@@ -1,4 +1,4 @@
-"""The ``kms-conformance`` command line (contract: shared/DESIGN.md, "Command line contract").
+"""The ``kms-conformance`` command line (contract: docs/design.md, "Command line").
 
 Every option of ``run`` can also come from ``KMS_CONFORMANCE_<NAME>`` environment variables
 and from a TOML config file (``--config``; keys as option names, top level or under

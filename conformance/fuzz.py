@@ -33,7 +33,7 @@ from conformance.verdict import Verdict
 
 # Which checks run for which kind of case.  Positive cases may legitimately hit a state
 # conflict (400) or an unknown id (404) -- generation cannot know key states -- so
-# positive_data_acceptance accepts those (see shared notes §3.2).
+# positive_data_acceptance accepts those.
 POSITIVE_CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance",
                    "content_type_conformance", "positive_data_acceptance")
 NEGATIVE_CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance",
@@ -165,8 +165,10 @@ class GeneratedRun:
             self.bare_session.close()
 
     def call_kwargs(self) -> dict[str, Any]:
+        # ``verify`` goes per request: Schemathesis passes its own default (True) otherwise, which
+        # overrides the session's --ca-bundle / --insecure choice.
         return {"base_url": self.settings.base_url, "session": self.session, "timeout": self.settings.timeout,
-                "headers": self.profile.headers_for("valid")}
+                "headers": self.profile.headers_for("valid"), "verify": self.session.verify}
 
     def prepare(self, case: Any) -> None:
         """Pin the account's path parameters and apply the ownership guard."""
@@ -213,7 +215,8 @@ class GeneratedRun:
                 response,
                 checks=checks,
                 headers=headers,
-                transport_kwargs={"session": self.bare_session, "headers": headers, "timeout": self.settings.timeout},
+                transport_kwargs={"session": self.bare_session, "headers": headers, "timeout": self.settings.timeout,
+                                  "verify": self.session.verify},
                 recorder=recorder,
             )
         except (Failure, BaseExceptionGroup) as exc:
@@ -266,7 +269,8 @@ class GeneratedRun:
         headers = self.profile.headers_for("none")
         REQUESTS.add()
         response = case.call(
-            base_url=self.settings.base_url, session=self.bare_session, headers=headers, timeout=self.settings.timeout
+            base_url=self.settings.base_url, session=self.bare_session, headers=headers, timeout=self.settings.timeout,
+            verify=self.session.verify,
         )
         if response.status_code not in (401, 403):
             curl = self.redactor.text(case.as_curl_command(headers=headers, base_url=self.settings.base_url))

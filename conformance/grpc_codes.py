@@ -1,4 +1,4 @@
-"""google.rpc.Code -> HTTP status, as the REST gateways map it (yandex.md §5.3; code.proto "HTTP Mapping")."""
+"""google.rpc.Code -> HTTP status, as the REST gateways map it (code.proto "HTTP Mapping")."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import pytest
 
 from conformance.mocks import available, mock_definition
 from conformance.requirements import load_catalogue
+from conformance.settings import SECRET_FIELDS
 from tests.runs import pairwise, run_mock
 
 
@@ -39,6 +40,12 @@ def test_every_documented_alternative_passes(tmp_path, vendor: str, combo: dict[
     assert run.code == 0 and run.summary["verdict"] == "pass", run.explain()
     assert run.failed <= allowed, run.explain()
     assert run.with_status("blocked") == set(), run.explain()
+    # No credential of the run reaches any output (reports, JUnit, SARIF, ledger, terminal).
+    definition = mock_definition(vendor)
+    secrets = [v for k, v in definition.credentials(definition.config((), combo)).items()
+               if k in SECRET_FIELDS and len(v) >= 6]
+    written = "\n".join(p.read_text(errors="replace") for p in run.report_dir.rglob("*") if p.is_file())
+    assert not [s for s in secrets if s in written + run.output]
 
 
 @pytest.mark.parametrize("vendor", available())

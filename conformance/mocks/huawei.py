@@ -3,7 +3,7 @@
 Where is the Huawei state machine?  ``TRANSITIONS`` here: (operation, allowed key_states,
 resulting key_state, error code otherwise).  Validation comes from ``specs/huawei.yaml``
 through ``SpecValidator``; the first failing field maps to its documented KMS code
-(``FIELD_CODES``), in the order huawei.md section 8 gives: JSON, missing field, key_id,
+(``FIELD_CODES``), in the order the Huawei error table implies: JSON, missing field, key_id,
 sequence, field-specific, existence, state.
 
 Ambiguities are options (``OPTIONS``); ``FAULTS`` break one documented behaviour each.
@@ -85,7 +85,7 @@ MESSAGES = {
     "KMS.3001": (400, "Invalid rotation_interval."),
 }
 
-# Field -> the KMS code its validation failure maps to (huawei.md sections 4-5).
+# Field -> the KMS code its validation failure maps to (the DEW API and error-code pages).
 FIELD_CODES = {
     "key_id": "KMS.0205",
     "sequence": "KMS.0206",

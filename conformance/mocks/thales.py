@@ -1,6 +1,6 @@
 """Reference mock of Thales CipherTrust Manager CCKM (AWS keys) and its token flow.
 
-Facts: ``shared/vendor-docs/thales.md`` (section numbers below).  Where is the state machine?
+Facts: the sources cited in ``conformance/catalogue/thales.toml``.  Where is the state machine?
 ``_ACTIONS`` and the ``_op_*`` methods of ``ThalesMock`` (the mock's view) and
 ``TRANSITIONS`` in ``conformance/profiles/thales.py`` (the checks' view).
 
@@ -105,43 +105,43 @@ OPTIONS = (
         "create_status",
         ("200", "201"),
         "200",
-        "HTTP status of a successful create (unverified, thales.md 5.1)",
+        "HTTP status of a successful create (unverified)",
     ),
     Option(
         "state_error_status",
         ("400", "409", "422"),
         "400",
-        "HTTP status of an AWS state refusal (unverified; AWS uses 400, thales.md 8.1)",
+        "HTTP status of an AWS state refusal (unverified; AWS uses 400)",
     ),
     Option(
         "validation_status",
         ("400", "422"),
         "400",
-        "HTTP status of an invalid parameter (CM uses 422 'Validation errors' elsewhere, thales.md 8.3)",
+        "HTTP status of an invalid parameter (CM uses 422 'Validation errors' elsewhere)",
     ),
     Option(
         "unauthorized_code",
         ("5", "1"),
         "5",
-        "401 envelope: 5 NCERRUnauthorizedAccess (stubs) or 1 NCERRUnauthorized (one fake), thales.md 3",
+        "401 envelope: 5 NCERRUnauthorizedAccess (stubs) or 1 NCERRUnauthorized (one fake)",
     ),
     Option(
         "policy_format",
         ("string", "object"),
         "string",
-        "aws_param.Policy as a JSON string (TF) or an object (doc example), thales.md 6.3",
+        "aws_param.Policy as a JSON string (TF) or an object (doc example)",
     ),
     Option(
         "deletion_date_in",
         ("aws_param", "top", "both"),
         "aws_param",
-        "where a pending key's deletion date appears (unverified, thales.md 6.2)",
+        "where a pending key's deletion date appears (unverified)",
     ),
     Option(
         "missing_days",
         ("default", "reject"),
         "default",
-        "schedule-deletion without days: AWS default 30, or refused (unverified, thales.md 5.3)",
+        "schedule-deletion without days: AWS default 30, or refused (unverified)",
     ),
     Option(
         "refresh_token_rotation",

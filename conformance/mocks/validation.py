@@ -164,7 +164,7 @@ def _missing(error: jsonschema.ValidationError) -> Iterator[str]:
 
 
 def _order(error: jsonschema.ValidationError) -> tuple[int, int]:
-    """Whole-body problems first, then missing fields, then field problems (huawei.md 8)."""
+    """Whole-body problems first, then missing fields, then field problems."""
     if not error.absolute_path and error.validator != "required":
         return (0, 0)
     if error.validator == "required":

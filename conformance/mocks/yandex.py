@@ -1,7 +1,7 @@
 """Reference mock of Yandex Cloud KMS symmetric keys (SymmetricKeyService, SymmetricCryptoService,
 OperationService) on one loopback app.
 
-Facts come from ``shared/vendor-docs/yandex.md``: proto3 JSON (camelCase, enum names,
+Facts (sources in ``conformance/catalogue/yandex.toml``): proto3 JSON (camelCase, enum names,
 ``"604800s"`` durations, RFC 3339 ``Z`` timestamps), every mutating call answers HTTP 200 with an
 ``Operation`` (served again by ``GET /operations/{id}`` and the key's ListOperations), errors are
 ``google.rpc.Status`` bodies whose gRPC code maps to the HTTP status (16->401, 7->403, 5->404, 3/9->400).

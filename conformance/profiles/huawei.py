@@ -1,7 +1,7 @@
 """Huawei Cloud KMS (DEW) v1.0: RPC-style POSTs under ``/v1.0/{project_id}/kms/``.
 
 Where is the Huawei state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/mocks/huawei.py`` (the mock's view).  Facts: ``shared/vendor-docs/huawei.md``.
+``conformance/mocks/huawei.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/catalogue/huawei.toml``.
 """
 
 from __future__ import annotations

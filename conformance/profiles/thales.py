@@ -1,7 +1,7 @@
 """Thales CipherTrust Manager / CDSPaaS, CCKM AWS keys: ``/api/v1/cckm/aws/keys...``.
 
 Where is the Thales state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/mocks/thales.py`` (the mock's view).  Facts: ``shared/vendor-docs/thales.md``.
+``conformance/mocks/thales.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/catalogue/thales.toml``.
 
 Auth: ``POST /api/v1/auth/tokens`` with the password grant gives a JWT valid ``duration`` (300)
 seconds and a refresh token; the profile refreshes (refresh grant, then password grant as a
@@ -64,7 +64,7 @@ KEY_STATES = (
     "Updating",
 )
 
-# Integer codes seen in CipherTrust envelopes (thales.md 3).
+# Integer codes seen in CipherTrust envelopes.
 CODE_NAMES = {
     1: "NCERRUnauthorized",
     5: "NCERRUnauthorizedAccess",
@@ -127,7 +127,7 @@ ERROR_ENVELOPE: dict[str, Any] = {
 # The CCKM pages document status classes ("2xx success, 4xx client errors"), not exact codes.
 _OK = frozenset(range(200, 300))
 _CREATED = _OK
-_STATE_ERROR = frozenset({400, 409, 422})  # AWS state refusals: status unverified (thales.md 8.1)
+_STATE_ERROR = frozenset({400, 409, 422})  # AWS state refusals: status unverified
 _INVALID = frozenset(range(400, 500)) - {401, 403, 404}  # invalid values: 400 NCERRInvalidParamValue, CM's 422 elsewhere (8.3)
 _INVALID_STATE = frozenset({"KMSInvalidStateException"})
 
@@ -431,7 +431,7 @@ PROBES: tuple[Probe, ...] = (
         read_only=True,
     ),
     _probe("TH-AUTH-007", "forbidden-disable", "disable", auth="forbidden", status=frozenset({403})),
-    # days boundaries and types (thales.md 5.3)
+    # days boundaries and types
     _days("TH-VAL-001", 7, check=_consistent("PendingDeletion")),
     _days("TH-VAL-001", 30, key="disabled", check=_consistent("PendingDeletion")),
     _days("TH-VAL-002", 6, status=_INVALID),

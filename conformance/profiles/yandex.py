@@ -1,7 +1,7 @@
 """Yandex Cloud KMS symmetric keys: ``/kms/v1/keys`` with custom verbs, asynchronous ``Operation``s.
 
 Where is the Yandex state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/mocks/yandex.py`` (the mock's view).  Facts: ``shared/vendor-docs/yandex.md``.
+``conformance/mocks/yandex.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/catalogue/yandex.toml``.
 
 State names used in the tables (a key plus its *subject* version, the version created with it):
 
