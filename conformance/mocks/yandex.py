@@ -139,6 +139,13 @@ FAULTS = (
 
 OPTIONS = (
     Option(
+        "timestamps",
+        ("utc-z", "offset"),
+        "utc-z",
+        "timestamps as proto3 JSON writes them (UTC, Z) or with a numeric offset (+00:00): the reference "
+        "only says RFC 3339, and the design guide's own example uses an offset",
+    ),
+    Option(
         "mode",
         ("immediate", "async"),
         "immediate",
@@ -311,7 +318,9 @@ class YandexKms:
         text = value.strftime("%Y-%m-%dT%H:%M:%S")
         if precise:
             text += f".{value.microsecond:06d}000"
-        return text + ("" if self.fault("timestamp_without_zone") else "Z")
+        if self.fault("timestamp_without_zone"):
+            return text
+        return text + ("+00:00" if self.config.option("timestamps", "utc-z") == "offset" else "Z")
 
     def duration(self, seconds: float) -> str:
         if self.fault("duration_as_hours"):
