@@ -252,8 +252,9 @@ def create_app(cancel_to_enabled: bool = False) -> Starlette:
         request_id = uuid.uuid4().hex
         match = prefix.fullmatch(request.url.path)
         if request.method != "POST" or match is None or match.group(2) not in actions:
-            return _json(404, {"error_code": "APIGW.0101", "error_msg": "The API does not exist or has not been published.",
-                               "request_id": request_id}, request_id)
+            gateway = {"error_code": "APIGW.0101", "error_msg": "The API does not exist or has not been published.",
+                       "request_id": request_id}
+            return _json(404, gateway, request_id)
         try:
             token = request.headers.get("x-auth-token")
             if not token:
