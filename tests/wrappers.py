@@ -80,3 +80,16 @@ def serve(
         yield server.url, definition.credentials(config)
     finally:
         server.stop()
+
+
+def refuse_while(app: App, pattern: str, switch: dict[str, bool], method: str | None = None) -> App:
+    """While ``switch["on"]``, requests matching ``pattern`` (and ``method``) get a 503 HTML page."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and switch.get("on") and re.search(pattern, scope["path"])
+                and (method is None or scope["method"] == method)):
+            await _answer(send, 503, b"<html>Service Unavailable</html>", [(b"content-type", b"text/html")])
+            return
+        await app(scope, receive, send)
+
+    return wrapped

@@ -40,6 +40,10 @@ class OwnershipError(Exception):
     """A changing call on a key this run did not create; refused before it leaves the process."""
 
 
+class CleanupRefused(Exception):
+    """The target did not confirm a scratch key's deletion: the key stays pending in the ledger."""
+
+
 class NotCovered(Exception):
     """A check cannot run against this target (e.g. no forbidden credential was given)."""
 
@@ -366,7 +370,11 @@ class Profile(ABC):
 
     @abstractmethod
     def cleanup_key(self, key_id: str) -> None:
-        """Schedule deletion of an owned key with the shortest window the vendor allows."""
+        """Schedule deletion of an owned key with the shortest window the vendor allows.
+
+        Return only when the target's answer is a documented success (scheduled, already pending
+        deletion, gone); raise ``CleanupRefused`` otherwise, so the ledger keeps the key pending.
+        """
 
     @abstractmethod
     def unknown_key_id(self) -> str:

@@ -15,7 +15,16 @@ import httpx
 from conformance.auth.huawei_aksk import AkSkAuth, AkSkRequestsAuth
 from conformance.auth.huawei_iam import HuaweiIamToken, iam_url_for
 from conformance.auth.tokens import RenewingAuth, TokenSource
-from conformance.profiles.base import MISSING, NotCovered, Outcome, Probe, Profile, TargetError, Transition
+from conformance.profiles.base import (
+    MISSING,
+    CleanupRefused,
+    NotCovered,
+    Outcome,
+    Probe,
+    Profile,
+    TargetError,
+    Transition,
+)
 
 # Vendor key_state -> common life-cycle name.  Tables and key_state() use the common names.
 STATES: dict[str, str] = {
@@ -490,7 +499,11 @@ class HuaweiProfile(Profile):
             raise self.step_failed(state, f"after {', '.join(steps) or 'create'} the key is {reached}")
 
     def cleanup_key(self, key_id: str) -> None:
-        self.call("schedule_deletion", key_id, {"pending_days": "7"})
+        outcome = self.call("schedule_deletion", key_id, {"pending_days": "7"})
+        # Scheduled now, already pending deletion (KMS.1402) or gone (KMS.0207): nothing left to do.
+        if outcome.status == 200 or outcome.code in ("KMS.1402", "KMS.0207"):
+            return
+        raise CleanupRefused(f"schedule-key-deletion answered {outcome.status} {outcome.code or ''} {outcome.text[:200]}")
 
     def unknown_key_id(self) -> str:
         return "0000dead-0000-4000-8000-00000000c0de"

@@ -30,6 +30,7 @@ import httpx
 
 from conformance.profiles.base import (
     MISSING,
+    CleanupRefused,
     NotCovered,
     Outcome,
     Probe,
@@ -927,10 +928,11 @@ class ThalesProfile(Profile):
             )
 
     def cleanup_key(self, key_id: str) -> None:
-        try:
-            self.call("schedule_deletion", key_id, {"days": 7})
-        except httpx.HTTPError:
-            pass  # already pending, gone, or unreachable: the ledger finishes the job
+        outcome = self.call("schedule_deletion", key_id, {"days": 7})
+        # Scheduled now, already pending deletion (AWS says so in the message) or gone (404).
+        if outcome.status in _OK or outcome.status == 404 or "pending deletion" in outcome.text.lower():
+            return
+        raise CleanupRefused(f"schedule-deletion answered {outcome.status} {outcome.text[:200]}")
 
     def unknown_key_id(self) -> str:
         if not hasattr(self, "_unknown"):

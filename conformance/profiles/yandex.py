@@ -38,6 +38,7 @@ from conformance.auth.tokens import RenewingAuth
 from conformance.grpc_codes import HTTP_OF_CODE
 from conformance.profiles.base import (
     MISSING,
+    CleanupRefused,
     NotCovered,
     Outcome,
     Probe,
@@ -1202,11 +1203,16 @@ class YandexProfile(Profile):
 
     def cleanup_key(self, key_id: str) -> None:
         outcome = self.call("get", key_id)
-        if outcome.status != 200:
-            return
-        if (outcome.body or {}).get("deletionProtection"):
+        if outcome.status == 404:
+            return  # already deleted
+        if outcome.status != 200 or not isinstance(outcome.body, dict):
+            raise CleanupRefused(f"Get answered {outcome.status} {outcome.text[:200]}")
+        if outcome.body.get("deletionProtection"):
             self.call("unprotect", key_id)
-        self.call("delete", key_id)
+        deleted = self.call("delete", key_id)
+        if deleted.status == 404 or (deleted.status == 200 and not deleted.code):
+            return
+        raise CleanupRefused(f"Delete answered {deleted.status} {deleted.code or ''} {str(deleted.body)[:200]}")
 
     def not_served(self, outcome: Outcome) -> str | None:
         # gRPC-transcoded services answer an unrouted method with UNIMPLEMENTED (code 12, HTTP 501).
