@@ -42,9 +42,10 @@ def test_faithful_mock_passes(cli, vendor: str, options: tuple[str, ...]) -> Non
 
 @pytest.mark.parametrize(("vendor", "fault"), FAULTS, ids=[f"{v}-{f}" for v, f in FAULTS])
 def test_fault_is_caught(cli, vendor: str, fault: str) -> None:
-    declared = mock_definition(vendor).fault(fault).fails
+    declared = mock_definition(vendor).fault(fault)
     result = cli("run", "--vendor", vendor, "--mock-fault", fault)
     assert result.code == 1, result.stdout[-3000:] + result.stderr[-2000:]
     assert result.summary["verdict"] == "fail"
-    assert {r["id"] for r in result.summary["requirements"] if r["status"] == "failed"} == set(declared)
+    failed = {r["id"] for r in result.summary["requirements"] if r["status"] == "failed"}
+    assert declared.fails <= failed <= declared.may_fail
     assert f"bundled mock with fault {fault}" in result.stdout

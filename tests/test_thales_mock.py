@@ -125,7 +125,7 @@ def test_faults_and_profile_name_catalogued_requirements() -> None:
     assert len(MOCK.faults) >= 12
     assert len({f.name for f in MOCK.faults}) == len(MOCK.faults)
     for fault in MOCK.faults:
-        assert fault.fails <= set(catalogue), fault.name
+        assert fault.may_fail <= set(catalogue), fault.name
     for row in (*PROFILE.transitions, *PROFILE.probes):
         assert row.requirement in catalogue, row.id
     for requirement in PROFILE.generated_requirements.values():

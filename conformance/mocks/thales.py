@@ -96,7 +96,7 @@ FAULTS = (
         "list_bare_array",
         "TH-PAG-001",
         "list answers a bare array instead of {skip, limit, total, resources}",
-        also=("TH-GEN-003",),
+        may_also=("TH-GEN-003",),
     ),
 )
 
