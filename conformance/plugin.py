@@ -83,6 +83,8 @@ class RunContext:
     started: float = field(default_factory=time.monotonic)
     summary: dict[str, Any] | None = None
     cleanup: dict[str, list[str]] = field(default_factory=lambda: {"cleaned": [], "left": []})
+    profile: Any = None  # the session's profile, so an interrupted run still cleans before reporting
+    cleaned_up: bool = False
 
     @property
     def redactor(self) -> Redactor:
@@ -226,12 +228,36 @@ def kms_profile(kms_settings: Settings, request: pytest.FixtureRequest) -> Itera
     from conformance.profiles import profile_class
 
     profile = profile_class(kms_settings.vendor)(kms_settings)
-    yield profile
     context = _context(request.config)
-    cleaned, left = profile.cleanup()
     if context is not None:
-        context.cleanup = {"cleaned": cleaned, "left": left}
+        context.profile = profile
+    yield profile
+    _clean(context, profile)
+
+
+def _clean(context: RunContext | None, profile: Any) -> None:
+    """Schedule deletion of the run's scratch keys once, and record what really happened.
+
+    Runs at the end of the session fixture, or -- when the run was interrupted before that
+    teardown -- from ``pytest_sessionfinish``, so summary.json is always written after cleanup.
+    What is left is read back from the ledger: a key counts as cleaned only once it says so.
+    """
+    if context is not None and context.cleaned_up:
+        return
+    cleaned, left = profile.cleanup()
     profile.close()
+    if context is None:
+        return
+    context.cleaned_up = True
+    ledger = profile.settings.ledger
+    if ledger and Path(ledger).exists():
+        from conformance.ledger import Ledger
+
+        try:
+            left = [entry.key_id for entry in Ledger(Path(ledger)).pending()]
+        except ValueError:
+            pass
+    context.cleanup = {"cleaned": cleaned, "left": left}
 
 
 @pytest.fixture
@@ -435,6 +461,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     context = _context(session.config)
     if context is None:
         return
+    if context.profile is not None:
+        _clean(context, context.profile)
     settings = context.settings
     context.summary = build_summary(
         vendor=settings.vendor,

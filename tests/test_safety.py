@@ -87,6 +87,11 @@ def test_killed_run_leaves_a_ledger_cleanup_finishes(tmp_path: Path, kms_mock, v
     proc.communicate(timeout=120)
     created = {r["key_id"] for r in map(json.loads, ledger_path.read_text().splitlines()) if r["event"] == "created"}
     assert len(created) >= 5
+    if sig == signal.SIGINT:
+        # The summary is written after the interrupted run's cleanup, and says what it did.
+        cleanup_record = json.loads((report_dir / "summary.json").read_text())["cleanup"]
+        assert set(cleanup_record["cleaned"]) | set(cleanup_record["left"]) == created, cleanup_record
+        assert set(cleanup_record["left"]) == {e.key_id for e in Ledger(ledger_path).pending()}
     cleanup = subprocess.run(
         [sys.executable, "-m", "conformance", "cleanup", "--ledger", str(ledger_path),
          *_credential_args({k: v for k, v in mock.credentials.items() if k in ("token", "username", "password")})],
