@@ -1,4 +1,6 @@
-"""Cleanup tells the truth: a key counts as cleaned only on the vendor's documented success.
+"""Hostile answers: cleanup tells the truth, and unparseable bodies are findings, not crashes.
+
+Cleanup tells the truth: a key counts as cleaned only on the vendor's documented success.
 
 The target refuses every deletion during the run (503): no key may be marked cleaned, the
 summary lists them under ``cleanup.left``, the terminal says how many and how to finish, and
@@ -46,3 +48,21 @@ def test_refused_deletions_are_left_and_finished_later(tmp_path, vendor: str) ->
         code = cleanup_ledger(ledger_path, credentials, out=out)
         assert code == 0, out.getvalue()
         assert Ledger(ledger_path).pending() == []
+
+
+NESTED = b"[" * 100_000 + b"]" * 100_000  # deep enough to exhaust a recursive JSON parser
+LIST = {"huawei": (r"/kms/list-keys$", None), "thales": (r"^/api/v1/cckm/aws/keys$", "GET"),
+        "yandex": (r"^/kms/v1/keys$", "GET"), "huawei-preflight": (r"/kms/describe-key$", None)}
+
+
+@pytest.mark.parametrize("case", sorted(LIST))
+def test_deeply_nested_answers_are_findings_not_crashes(tmp_path, case: str) -> None:
+    pattern, method = LIST[case]
+    vendor = case.split("-")[0]
+    with wrappers.serve(vendor, lambda app: wrappers.answer_with(app, pattern, NESTED, method=method)) as (url, creds):
+        run = run_target(vendor, url, tmp_path, scope="lifecycle", max_examples=2, **creds)
+    assert run.code == 1, run.explain()
+    assert run.summary["verdict"] == "fail" and (run.report_dir / "report.html").exists()
+    ledger = run.report_dir / "ledger.jsonl"
+    pending = {e.key_id for e in Ledger(ledger).pending()} if ledger.exists() else set()
+    assert pending == set(run.summary["cleanup"]["left"])  # the ledger and the summary agree

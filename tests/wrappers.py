@@ -93,3 +93,16 @@ def refuse_while(app: App, pattern: str, switch: dict[str, bool], method: str | 
         await app(scope, receive, send)
 
     return wrapped
+
+
+def answer_with(app: App, pattern: str, body: bytes, status: int = 200, method: str | None = None) -> App:
+    """Requests matching ``pattern`` (and ``method``) get ``body`` as application/json."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and re.search(pattern, scope["path"])
+                and (method is None or scope["method"] == method)):
+            await _answer(send, status, body, [(b"content-type", b"application/json")])
+            return
+        await app(scope, receive, send)
+
+    return wrapped

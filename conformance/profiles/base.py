@@ -7,7 +7,6 @@ requirement catalogue -- not a fork of the checks.
 
 from __future__ import annotations
 
-import json
 import re
 import ssl
 from abc import ABC, abstractmethod
@@ -347,10 +346,7 @@ class Profile(ABC):
         return outcome
 
     def outcome(self, response: httpx.Response) -> Outcome:
-        try:
-            body = response.json() if response.content else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
+        body = read_json(response)
         code = self.error_code(body) if response.status_code >= 400 else None
         return Outcome(response.status_code, code, body, response)
 
@@ -407,10 +403,7 @@ class Profile(ABC):
     def adopt_created(self, operation_id: str, response: Any) -> None:
         if response.status_code >= 300:
             return
-        try:
-            key_id = self.created_key_id(operation_id, response.json())
-        except ValueError:
-            return
+        key_id = self.created_key_id(operation_id, read_json(response))
         if key_id:
             self.own(key_id)
 
@@ -492,6 +485,18 @@ class Profile(ABC):
             if jsonschema.Draft202012Validator(schema).is_valid(outcome.body):
                 return None
         return f"error body does not match any documented envelope: {outcome.text}"
+
+
+def read_json(response: Any) -> Any:
+    """A response's JSON body, or None when there is none or it cannot be read.
+
+    Any failure to parse a target's answer -- not JSON, bad encoding, nesting deep enough to
+    exhaust the parser's recursion -- is a finding about that answer, never a crash of the run.
+    """
+    try:
+        return response.json() if response.content else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def describe_transport_error(base_url: str, exc: Exception) -> str:

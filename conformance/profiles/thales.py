@@ -38,6 +38,7 @@ from conformance.profiles.base import (
     TargetError,
     Transition,
     describe_transport_error,
+    read_json,
 )
 from conformance.redaction import remember_secret
 from conformance.verdict import StepFailed
@@ -700,10 +701,7 @@ class ThalesProfile(Profile):
     def _adopt(self, response: httpx.Response) -> bool:
         if response.status_code != 200:
             return False
-        try:
-            data = response.json()
-        except ValueError:
-            return False
+        data = read_json(response)
         if not isinstance(data, dict) or not isinstance(data.get("jwt"), str):
             return False
         duration = data.get("duration")
@@ -842,10 +840,7 @@ class ThalesProfile(Profile):
 
     @staticmethod
     def _json(response: httpx.Response) -> Any:
-        try:
-            return response.json() if response.content else None
-        except ValueError:
-            return None
+        return read_json(response)
 
     def error_code(self, body: Any) -> str | None:
         if not isinstance(body, dict):

@@ -46,6 +46,7 @@ from conformance.profiles.base import (
     TargetError,
     Transition,
     describe_transport_error,
+    read_json,
 )
 from conformance.transport import is_loopback
 from conformance.verdict import StepFailed
@@ -1074,7 +1075,11 @@ class YandexProfile(Profile):
                             f"{response.status_code}: {response.text[:200]}"
                         ),
                     )
-                current = response.json()
+                current = read_json(response)
+                if not isinstance(current, dict):
+                    return (operation, polls,
+                            f"polling operation {operation['id']} answered a body that is not an Operation: "
+                            f"{response.text[:200]!r}")
                 if current.get("done") is True:
                     return current, polls, ""
                 if time.monotonic() + delay > deadline:
