@@ -26,6 +26,7 @@ from conformance.profiles.base import TargetError
 from conformance.progress import progress_plugins
 from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
+from conformance.report.summary import mock_switches
 from conformance.settings import Settings
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
@@ -91,10 +92,10 @@ def default_report_dir(vendor: str, now: dt.datetime | None = None) -> Path:
 @contextlib.contextmanager
 def target_settings(
     request: RunRequest, run_id: str, ledger: Path
-) -> Iterator[tuple[Settings, RunningMock | None, dict[str, Any] | None]]:
+) -> Iterator[tuple[Settings, dict[str, Any] | None]]:
     """Settings for the run; starts (and stops) the bundled mock when no base URL is given.
 
-    The third value describes the bundled mock (faults, options) for the reports, or is None.
+    The second value describes the bundled mock (url, faults, options) for the reports, or is None.
     """
     values = dict(request.values)
     mock: RunningMock | None = None
@@ -113,15 +114,14 @@ def target_settings(
             raise UsageProblem("--mock-fault/--mock-option apply to the bundled mock, not to --base-url targets")
         check_target_settings(request.vendor, values)
     try:
-        yield Settings(vendor=request.vendor, run_id=run_id, ledger=str(ledger), **values), mock, mock_info
+        yield Settings(vendor=request.vendor, run_id=run_id, ledger=str(ledger), **values), mock_info
     finally:
         if mock is not None:
             mock.stop()
 
 
 def _describe_mock(info: Mapping[str, Any]) -> str:
-    switches = [*(f"fault {f}" for f in info.get("faults", [])),
-                *(f"{k}={v}" for k, v in info.get("changed_options", {}).items())]
+    switches = mock_switches(info)
     return f"the bundled mock at {info['url']}" + (f" ({', '.join(switches)})" if switches else " (faithful)")
 
 
@@ -164,7 +164,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)
     run_id = "kmsconf-" + started.strftime("%H%M%S")
-    with target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock, mock_info), _sigterm_as_interrupt():
+    with target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock_info), _sigterm_as_interrupt():
         redactor = Redactor(settings.secrets())
         profile = profile_class(request.vendor)(settings)
         try:
@@ -250,10 +250,8 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
     print("", file=out)
     mock = summary.get("mock")
     against = f"{summary['vendor']}, bundled mock" if mock else summary["vendor"]
-    if mock and (mock.get("faults") or mock.get("changed_options")):
-        switches = [*(f"fault {f}" for f in mock.get("faults", [])),
-                    *(f"{k}={v}" for k, v in mock.get("changed_options", {}).items())]
-        against += " with " + ", ".join(switches)
+    if mock and mock_switches(mock):
+        against += " with " + ", ".join(mock_switches(mock))
     print(
         f"verdict: {summary['verdict'].upper()} ({against}) -- {totals['requirements']} requirements ({levels}); "
         f"{totals['tests']} tests, {totals['requests']} requests, {summary['duration_s']} s",

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from conformance.report.summary import mock_switches
 from conformance.verdict import STATUSES
 
 LABELS = {"passed": "passed", "failed": "failed", "blocked": "blocked", "allowed": "allowed by baseline",
@@ -165,8 +166,7 @@ def requirement_matrix(summary: Mapping[str, Any], prefix: str = "", heading: bo
         )
     mock = summary.get("mock")
     if mock:
-        switches = [*(f"fault {f}" for f in mock.get("faults", [])),
-                    *(f"option {k}={v}" for k, v in mock.get("changed_options", {}).items())]
+        switches = mock_switches(mock)
         parts.append(
             f"<p class='kms-mock'>This run checked the <b>bundled {escape(mock['vendor'])} mock</b> at "
             f"<code>{escape(mock['url'])}</code>, not a real endpoint: "

@@ -114,5 +114,11 @@ def build_summary(
     }
 
 
+def mock_switches(info: Mapping[str, Any]) -> list[str]:
+    """The faults and non-default options of a summary's ``mock`` record, as words."""
+    return [*(f"fault {f}" for f in info.get("faults", [])),
+            *(f"{k}={v}" for k, v in info.get("changed_options", {}).items())]
+
+
 def write_summary(summary: Mapping[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
