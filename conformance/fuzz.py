@@ -195,10 +195,7 @@ class GeneratedRun:
         if not self.profile.served_requirement:
             return
         self.verdict.covered(self.profile.served_requirement)
-        try:
-            outcome = self.profile.outcome(response)
-        except Exception:  # noqa: BLE001 - an unreadable answer is judged by the checks
-            return
+        outcome = self.profile.read_outcome(response)
         self.profile.check_served(case.operation.definition.raw.get("operationId", case.operation.label), outcome)
 
     @staticmethod

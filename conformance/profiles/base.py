@@ -346,6 +346,11 @@ class Profile(ABC):
         return outcome
 
     def outcome(self, response: httpx.Response) -> Outcome:
+        """The outcome of a profile call (vendor profiles may add what they learn from it)."""
+        return self.read_outcome(response)
+
+    def read_outcome(self, response: Any) -> Outcome:
+        """Status, error code and body of any response (httpx or requests), with no side effects."""
         body = read_json(response)
         code = self.error_code(body) if response.status_code >= 400 else None
         return Outcome(response.status_code, code, body, response)
