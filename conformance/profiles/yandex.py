@@ -265,11 +265,14 @@ def _refused(*codes: str) -> Callable[[Outcome], str | None]:
     return check
 
 
+def _not_camel_case(body: Any) -> str | None:
+    """The path of the first field whose name is not lowerCamelCase, or None."""
+    return next((path for path, name, _ in _walk(body) if not CAMEL.match(name)), None)
+
+
 def _camel_case(outcome: Outcome) -> str | None:
-    for path, name, _ in _walk(outcome.body):
-        if not CAMEL.match(name):
-            return f"field {path} is not lowerCamelCase"
-    return None
+    path = _not_camel_case(outcome.body)
+    return f"field {path} is not lowerCamelCase" if path else None
 
 
 def _timestamps(outcome: Outcome) -> str | None:
@@ -1047,7 +1050,7 @@ class YandexProfile(Profile):
         got = (final.get("response") or {}).get("@type") if isinstance(final.get("response"), dict) else None
         if expected and "response" in final and got != KMS + expected:
             raise StepFailed("YC-ASYNC-003", f"{operation}: response @type is {got!r}, expected {KMS + expected!r}")
-        snake = next((path for path, name, _ in _walk(final) if not CAMEL.match(name)), None)
+        snake = _not_camel_case(final)
         if snake:
             raise StepFailed("YC-SHAPE-001", f"{operation}: field {snake} is not lowerCamelCase")
 
@@ -1134,7 +1137,7 @@ class YandexProfile(Profile):
     def key_state(self, key_id: str) -> str:
         outcome = self.call("get", key_id)
         if outcome.status == 200 and isinstance(outcome.body, dict):
-            snake = next((path for path, name, _ in _walk(outcome.body) if not CAMEL.match(name)), None)
+            snake = _not_camel_case(outcome.body)
             if snake:
                 raise StepFailed("YC-SHAPE-001", f"reading key {key_id}: field {snake} is not lowerCamelCase")
         if outcome.status == 404:
