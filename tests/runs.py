@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,19 +51,20 @@ def run_mock(
     **values: Any,
 ) -> Run:
     """One run against the bundled mock of ``vendor`` with the given faults and options."""
-    report_dir = tmp_path / f"run{next(_counter)}"
-    request = RunRequest(vendor, dict(values), report_dir, {}, gate, tuple(faults), dict(options or {}))
-    out = io.StringIO()
-    result = run_vendor(request, out=out)
-    return Run(result.exit_code, result.summary or {}, out.getvalue(), report_dir)
+    return _run(tmp_path, lambda report_dir: RunRequest(vendor, dict(values), report_dir, {}, gate, tuple(faults),
+                                                        dict(options or {})))
 
 
 def run_target(vendor: str, base_url: str, tmp_path: Path, gate: tuple[str, ...] = ("must",), **values: Any) -> Run:
     """One run against any target URL (a small server built in a test, say)."""
+    return _run(tmp_path, lambda report_dir: RunRequest(vendor, {"base_url": base_url, **values}, report_dir, {}, gate))
+
+
+def _run(tmp_path: Path, request_for: Callable[[Path], RunRequest]) -> Run:
+    """Run ``request_for(report_dir)`` in a fresh report directory and collect what it left."""
     report_dir = tmp_path / f"run{next(_counter)}"
-    request = RunRequest(vendor, {"base_url": base_url, **values}, report_dir, {}, gate)
     out = io.StringIO()
-    result = run_vendor(request, out=out)
+    result = run_vendor(request_for(report_dir), out=out)
     return Run(result.exit_code, result.summary or {}, out.getvalue(), report_dir)
 
 

@@ -26,16 +26,54 @@ async def _answer(send: Send, status: int, body: bytes, headers: Sequence[tuple[
     await send({"type": "http.response.body", "body": body})
 
 
-def not_served(app: App, pattern: str, status: int, body: bytes, content_type: bytes = b"application/json") -> App:
-    """Requests whose path matches ``pattern`` get the server's "no such API" answer."""
+def intercept(
+    app: App,
+    pattern: str,
+    status: int,
+    body: bytes,
+    headers: Sequence[tuple[bytes, bytes]] = ((b"content-type", b"application/json"),),
+    method: str | None = None,
+    when: Callable[[], bool] = lambda: True,
+) -> App:
+    """Requests whose path matches ``pattern`` (and ``method``, while ``when()``) get this answer
+    instead of the app's: the one mechanism every answering wrapper below uses."""
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and re.search(pattern, scope["path"]):
-            await _answer(send, status, body, [(b"content-type", content_type)])
+        if (scope["type"] == "http" and re.search(pattern, scope["path"])
+                and (method is None or scope["method"] == method) and when()):
+            await _answer(send, status, body, headers)
             return
         await app(scope, receive, send)
 
     return wrapped
+
+
+def not_served(app: App, pattern: str, status: int, body: bytes, content_type: bytes = b"application/json") -> App:
+    """Requests whose path matches ``pattern`` get the server's "no such API" answer."""
+    return intercept(app, pattern, status, body, [(b"content-type", content_type)])
+
+
+def redirect_loop(app: App, pattern: str = r".") -> App:
+    """Requests whose path matches ``pattern`` are redirected to themselves, forever."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and re.search(pattern, scope["path"]):
+            await _answer(send, 302, b"", [(b"location", scope["path"].encode())])
+            return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def refuse_while(app: App, pattern: str, switch: dict[str, bool], method: str | None = None) -> App:
+    """While ``switch["on"]``, requests matching ``pattern`` (and ``method``) get a 503 HTML page."""
+    return intercept(app, pattern, 503, b"<html>Service Unavailable</html>", [(b"content-type", b"text/html")],
+                     method, when=lambda: bool(switch.get("on")))
+
+
+def answer_with(app: App, pattern: str, body: bytes, status: int = 200, method: str | None = None) -> App:
+    """Requests matching ``pattern`` (and ``method``) get ``body`` as application/json."""
+    return intercept(app, pattern, status, body, method=method)
 
 
 def content_type(app: App, value: bytes) -> App:
@@ -53,17 +91,6 @@ def content_type(app: App, value: bytes) -> App:
     return wrapped
 
 
-def redirect_loop(app: App, pattern: str = r".") -> App:
-    """Requests whose path matches ``pattern`` are redirected to themselves, forever."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and re.search(pattern, scope["path"]):
-            await _answer(send, 302, b"", [(b"location", scope["path"].encode())])
-            return
-        await app(scope, receive, send)
-
-    return wrapped
-
 
 @contextlib.contextmanager
 def serve(
@@ -80,29 +107,3 @@ def serve(
         yield server.url, definition.credentials(config)
     finally:
         server.stop()
-
-
-def refuse_while(app: App, pattern: str, switch: dict[str, bool], method: str | None = None) -> App:
-    """While ``switch["on"]``, requests matching ``pattern`` (and ``method``) get a 503 HTML page."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and switch.get("on") and re.search(pattern, scope["path"])
-                and (method is None or scope["method"] == method)):
-            await _answer(send, 503, b"<html>Service Unavailable</html>", [(b"content-type", b"text/html")])
-            return
-        await app(scope, receive, send)
-
-    return wrapped
-
-
-def answer_with(app: App, pattern: str, body: bytes, status: int = 200, method: str | None = None) -> App:
-    """Requests matching ``pattern`` (and ``method``) get ``body`` as application/json."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and re.search(pattern, scope["path"])
-                and (method is None or scope["method"] == method)):
-            await _answer(send, status, body, [(b"content-type", b"application/json")])
-            return
-        await app(scope, receive, send)
-
-    return wrapped
