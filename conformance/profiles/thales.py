@@ -282,7 +282,7 @@ def _paged(outcome: Outcome) -> None:
     """A paging check reads the list envelope; without one it cannot judge: TH-PAG-001 owns that."""
     problem = _list_envelope(outcome)
     if problem:
-        raise StepFailed("TH-PAG-001", problem)
+        raise StepFailed(ThalesProfile.setup_requirements["list-envelope"], problem)
 
 
 def _limit_1(outcome: Outcome) -> str | None:
@@ -659,6 +659,7 @@ class ThalesProfile(Profile):
         "read-state": "TH-SHAPE-001",
         "disabled": "TH-STATE-004",
         "pending-deletion": "TH-STATE-006",
+        "list-envelope": "TH-PAG-001",  # paging checks read the list envelope
     }
 
     # Renew when less than this share of the JWT lifetime is left (at most a minute).

@@ -159,11 +159,14 @@ DURATION_FIELDS = {"rotationPeriod", "pendingPeriod"}
 
 @dataclass(frozen=True)
 class OperationOutcome(Outcome):
-    """An Outcome for an Operation-returning call: ``body`` is the final Operation."""
+    """An Outcome for an Operation-returning call: ``body`` is the final Operation.
+
+    Only finished, readable Operations become outcomes: ``YandexProfile._readable`` raises
+    ``StepFailed`` for the rest.
+    """
 
     first_body: Any = None
     polls: int = 0
-    stuck: str = ""
 
 
 # -- checks (each returns an error string or None) ------------------------------------------------
@@ -189,8 +192,6 @@ def _walk(value: Any, path: str = "") -> list[tuple[str, str, Any]]:
 
 
 def _done(outcome: Outcome) -> str | None:
-    if isinstance(outcome, OperationOutcome) and outcome.stuck:
-        return outcome.stuck
     body = outcome.body if isinstance(outcome.body, dict) else {}
     if body.get("done") is not True:
         return f"operation is not done: {str(body)[:300]}"
@@ -882,7 +883,10 @@ class YandexProfile(Profile):
     setup_requirements: ClassVar[Mapping[str, str]] = {
         "create": "YC-SHAPE-004",
         "read-state": "YC-SHAPE-004",
-        "operation": "YC-ASYNC-001",
+        "operation": "YC-ASYNC-001",  # an Operation reaches done
+        "operation-envelope": "YC-ASYNC-002",  # ... carrying exactly one of error and response
+        "operation-type": "YC-ASYNC-003",  # ... whose response has the method's @type
+        "field-names": "YC-SHAPE-001",  # answers the profile reads are lowerCamelCase
         "disabled": "YC-STATE-001",
         "protected": "YC-STATE-010",
         "rotated": "YC-STATE-008",
@@ -1034,25 +1038,27 @@ class YandexProfile(Profile):
         error = final.get("error") if isinstance(final, dict) else None
         code = str(error["code"]) if isinstance(error, dict) and isinstance(error.get("code"), int) else None
         return OperationOutcome(
-            first.status, code, final, first.response, first_body=first.body, polls=polls, stuck=stuck
+            first.status, code, final, first.response, first_body=first.body, polls=polls
         )
 
     def _readable(self, operation: str, final: Any, stuck: str) -> None:
         """Only a finished, well-formed Operation can be judged: otherwise the requirement that
         owns the broken part fails once and the check that needed the answer is blocked by it."""
+        owner = self.setup_requirements
         if stuck:
-            raise StepFailed("YC-ASYNC-001", stuck)
+            raise StepFailed(owner["operation"], stuck)
         if not isinstance(final, dict):
-            raise StepFailed("YC-ASYNC-002", f"{operation}: the answer is not an Operation: {str(final)[:200]}")
+            raise StepFailed(owner["operation-envelope"], f"{operation}: the answer is not an Operation: {str(final)[:200]}")
         if "error" in final and "response" in final:
-            raise StepFailed("YC-ASYNC-002", f"{operation}: Operation {final.get('id')} carries both error and response")
+            raise StepFailed(owner["operation-envelope"],
+                             f"{operation}: Operation {final.get('id')} carries both error and response")
         expected = RESPONSE_TYPES.get(operation)
         got = (final.get("response") or {}).get("@type") if isinstance(final.get("response"), dict) else None
         if expected and "response" in final and got != KMS + expected:
-            raise StepFailed("YC-ASYNC-003", f"{operation}: response @type is {got!r}, expected {KMS + expected!r}")
+            raise StepFailed(owner["operation-type"], f"{operation}: response @type is {got!r}, expected {KMS + expected!r}")
         snake = _not_camel_case(final)
         if snake:
-            raise StepFailed("YC-SHAPE-001", f"{operation}: field {snake} is not lowerCamelCase")
+            raise StepFailed(owner["field-names"], f"{operation}: field {snake} is not lowerCamelCase")
 
     def wait(self, operation: dict[str, Any], auth: str = "valid") -> tuple[dict[str, Any], int, str]:
         """Poll GET {operation_url}/operations/{id} until done, within a bounded wait."""
@@ -1122,8 +1128,6 @@ class YandexProfile(Profile):
             if isinstance(outcome.body, dict)
             else None
         )
-        if isinstance(outcome, OperationOutcome) and outcome.stuck:
-            raise self.step_failed("operation", outcome.stuck)
         if outcome.status != 200 or not key_id or outcome.code:
             raise self.step_failed("create", f"Create answered {outcome.describe()}")
         return key_id
@@ -1139,7 +1143,8 @@ class YandexProfile(Profile):
         if outcome.status == 200 and isinstance(outcome.body, dict):
             snake = _not_camel_case(outcome.body)
             if snake:
-                raise StepFailed("YC-SHAPE-001", f"reading key {key_id}: field {snake} is not lowerCamelCase")
+                raise StepFailed(self.setup_requirements["field-names"],
+                                 f"reading key {key_id}: field {snake} is not lowerCamelCase")
         if outcome.status == 404:
             return "deleted"
         if outcome.status != 200 or not isinstance(outcome.body, dict):
@@ -1166,8 +1171,6 @@ class YandexProfile(Profile):
 
     def _must(self, operation: str, key_id: str, body: Mapping[str, Any] | None = None, *, step: str) -> Outcome:
         outcome = self.call(operation, key_id, body)
-        if isinstance(outcome, OperationOutcome) and outcome.stuck:
-            raise self.step_failed("operation", outcome.stuck)
         if outcome.status != 200 or outcome.code:
             raise self.step_failed(step, f"{operation} failed: {outcome.describe()} {str(outcome.body)[:300]}")
         return outcome
