@@ -1,4 +1,4 @@
-"""summary.json (schema ``kms-conformance/summary/v1``, see DESIGN.md) from requirement records."""
+"""summary.json (schema ``kms-conformance/summary/v1``, see docs/design.md) from requirement records."""
 
 from __future__ import annotations
 
