@@ -115,7 +115,11 @@ def _credential_options(command: Any) -> Any:
         _option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS verification."),
         _option("--insecure", is_flag=True, help="Do not verify TLS certificates (said in the report)."),
         _option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
-                help="Per-request timeout, seconds."),
+                help="Deadline for one whole exchange (connect, send, the full answer), seconds."),
+        _option("--max-response-mb", type=click.FloatRange(0.01, 1024), default=4.0, show_default=True,
+                help="A larger answer is not read: the check fails with 'response too large'."),
+        _option("--throttle-budget", type=click.FloatRange(0, 86_400), default=120.0, show_default=True,
+                help="Seconds the run may spend waiting on HTTP 429 in total; then it stops (exit 3)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -206,7 +210,8 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
 def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbose: bool) -> list[str]:
     """The options a per-vendor child run of ``--vendor all`` inherits (no credentials: mocks only)."""
     args = ["--level", level, "--scope", values["scope"], "--max-examples", str(values["max_examples"]),
-            "--timeout", str(values["timeout"])]
+            "--timeout", str(values["timeout"]), "--max-response-mb", str(values["max_response_mb"]),
+            "--throttle-budget", str(values["throttle_budget"])]
     if values.get("read_only"):
         args.append("--read-only")
     if baseline:

@@ -12,11 +12,13 @@ run did not create are swapped for a well-formed unknown id before the request l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
 import hypothesis
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
@@ -28,8 +30,11 @@ from conformance.profiles.base import Profile
 from conformance.redaction import CREDENTIAL_HEADERS, Redactor
 from conformance.settings import Settings
 from conformance.specs import spec_path
-from conformance.transport import is_loopback, polite_session
+from conformance.transport import ResponseTooLarge, TargetUnusable, guarded_session, is_loopback
 from conformance.verdict import Verdict
+
+# Exceptions that mean an exchange did not complete (not a finding about one generated case).
+BROKE_OFF = (TargetUnusable, ResponseTooLarge, requests.exceptions.RequestException)
 
 # Which checks run for which kind of case.  Positive cases may legitimately hit a state
 # conflict (400) or an unknown id (404) -- generation cannot know key states -- so
@@ -122,13 +127,17 @@ class GeneratedRun:
         self.seen: set[tuple[str, str]] = set()
         self.requirements = generated_requirements(profile)
         self.auth_probed = False
-        self.session = polite_session(profile.throttle)
+        self.session = guarded_session(profile.transport())
         verify = profile.verify()
         self.session.verify = verify if isinstance(verify, (bool, str)) else True
         self.session.auth = profile.requests_auth()
         # Checks that re-send a case without credentials (ignored_auth) must not sign it.
-        self.bare_session = polite_session(profile.throttle)
+        self.bare_session = guarded_session(profile.transport())
         self.bare_session.verify = self.session.verify
+        # The first exchange that could not complete (timeout, reset, too large, target stopped):
+        # later cases are not sent and it is raised once generation ends, so Hypothesis never
+        # replays against a broken target (its "inconsistent data" error would hide the cause).
+        self.broke_off: BaseException | None = None
 
     def strategy(self) -> st.SearchStrategy[Any]:
         fixed = self.profile.generated_path_parameters()
@@ -160,9 +169,28 @@ class GeneratedRun:
 
         try:
             send()
+        except Exception:
+            self.raise_broke_off()  # the cause, not Hypothesis' view of a target that changed under it
+            raise
         finally:
             self.session.close()
             self.bare_session.close()
+        self.raise_broke_off()
+
+    def raise_broke_off(self) -> None:
+        if self.broke_off is not None:
+            raise self.broke_off from None
+
+    @contextlib.contextmanager
+    def unless_broken(self) -> Iterator[bool]:
+        """Run one case unless an earlier one broke off; remember the first that does."""
+        if self.broke_off is not None:
+            yield False
+            return
+        try:
+            yield True
+        except BROKE_OFF as exc:
+            self.broke_off = exc
 
     def call_kwargs(self) -> dict[str, Any]:
         # ``verify`` goes per request: Schemathesis passes its own default (True) otherwise, which
@@ -178,6 +206,11 @@ class GeneratedRun:
         self.profile.guard_case(case)
 
     def one(self, case: Any) -> None:
+        with self.unless_broken() as going:
+            if going:
+                self.send_one(case)
+
+    def send_one(self, case: Any) -> None:
         self.prepare(case)
         kwargs = self.call_kwargs()
         REQUESTS.add()
@@ -239,15 +272,25 @@ class GeneratedRun:
             def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
                 run.check(case, response, kwargs.get("headers") or {}, recorder=self.recorder)
 
+            def step(self, input: Any) -> Any:
+                with run.unless_broken() as going:
+                    if going:
+                        return super().step(input)
+                return None
+
         try:
             Machine.run(settings=hypothesis.settings(
                 max_examples=max(1, self.settings.max_examples), stateful_step_count=step_count, deadline=None,
                 database=None, derandomize=True, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
                 verbosity=hypothesis.Verbosity.quiet,
             ))
+        except Exception:
+            self.raise_broke_off()
+            raise
         finally:
             self.session.close()
             self.bare_session.close()
+        self.raise_broke_off()
 
     def probe_auth(self, case: Any) -> None:
         """Re-send one valid case without credentials (once per operation): it must be refused.

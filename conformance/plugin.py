@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -31,7 +31,8 @@ from conformance.report.evidence import exchange_text, shell_variables
 from conformance.report.junit import requirement_properties
 from conformance.report.summary import build_summary, write_summary
 from conformance.requirements import load_catalogue
-from conformance.settings import Settings
+from conformance.settings import Settings, default_report_dir, new_run_id
+from conformance.transport import ResponseTooLarge
 from conformance.verdict import (
     BLOCKED,
     FAILED,
@@ -64,6 +65,14 @@ _OPTIONS: tuple[tuple[str, str, bool], ...] = (
     ("--kms-forbidden-token", "forbidden_token", True),
     ("--kms-expired-token", "expired_token", True),
     ("--kms-ca-bundle", "ca_bundle", False),
+    ("--kms-ledger", "ledger", False),
+)
+# Numeric bounds, as in ``kms-conformance run``: (option, Settings field, help).
+_NUMBERS: tuple[tuple[str, str, str], ...] = (
+    ("--kms-timeout", "timeout", "deadline for one whole exchange, seconds"),
+    ("--kms-max-rps", "max_rps", "request-rate cap towards the target (0: none)"),
+    ("--kms-max-response-mb", "max_response_mb", "a larger answer is not read ('response too large')"),
+    ("--kms-throttle-budget", "throttle_budget", "seconds the run may spend waiting on HTTP 429 in total"),
 )
 
 
@@ -85,6 +94,9 @@ class RunContext:
     cleanup: dict[str, list[str]] = field(default_factory=lambda: {"cleaned": [], "left": []})
     profile: Any = None  # the session's profile, so an interrupted run still cleans before reporting
     cleaned_up: bool = False
+    stopped: str | None = None  # why the target became unusable mid-run (the run then ends, exit 3)
+    ran: set[str] = field(default_factory=set)  # node ids of the checks that ran
+    standalone: bool = False  # built from --kms-* options (plugin mode), not by ``kms-conformance run``
 
     @property
     def redactor(self) -> Redactor:
@@ -98,6 +110,7 @@ class RunContext:
         )
 
 
+_E = TypeVar("_E", bound=BaseException)
 _context_key = pytest.StashKey[RunContext]()
 _verdict_key = pytest.StashKey[Verdict]()
 
@@ -108,6 +121,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option, name, secret in _OPTIONS:
         env = f"KMS_CONFORMANCE_{name.upper()}"
         group.addoption(option, dest=f"kms_{name}", help=f"{name} (or ${env}){' -- secret' if secret else ''}")
+    for option, name, text in _NUMBERS:
+        env = f"KMS_CONFORMANCE_{name.upper()}"
+        group.addoption(option, dest=f"kms_{name}", type=float, help=f"{text} (or ${env})")
     group.addoption("--kms-insecure", action="store_true", help="do not verify TLS certificates")
     group.addoption("--kms-scope", choices=("lifecycle", "full"), default="full")
     group.addoption("--kms-read-only", action="store_true", help="only checks that create and change nothing")
@@ -137,11 +153,29 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
+    """Plugin mode: the same safety as ``kms-conformance run`` -- a run id naming every scratch key,
+    a ledger written as keys appear (``--kms-ledger``; default beside ``--kms-summary``, else
+    ``reports/<vendor>-<UTC>/ledger.jsonl``), cleanup at the end and the same transport bounds."""
     values: dict[str, Any] = {}
     for _, name, _ in _OPTIONS:
         value = config.getoption(f"kms_{name}") or os.environ.get(f"KMS_CONFORMANCE_{name.upper()}")
         if value:
             values[name] = value
+    for _flag, name, _ in _NUMBERS:
+        number = config.getoption(f"kms_{name}")
+        text = os.environ.get(f"KMS_CONFORMANCE_{name.upper()}")
+        if number is None and text:
+            try:
+                number = float(text)
+            except ValueError:
+                raise pytest.UsageError(f"KMS_CONFORMANCE_{name.upper()} must be a number, got {text!r}") from None
+        if number is not None:
+            values[name] = number
+    started = dt.datetime.now(dt.UTC)
+    summary = config.getoption("kms_summary")
+    if not values.get("ledger"):
+        folder = Path(summary).parent if summary else default_report_dir(vendor, started)
+        values["ledger"] = str(folder / "ledger.jsonl")
     mock = None
     mock_info = None
     if not values.get("base_url"):
@@ -152,15 +186,15 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
         values = {**definition.credentials(mock_config), **values, "base_url": mock.url}
     settings = Settings(
         vendor=vendor,
+        run_id=new_run_id(started),
         insecure=config.getoption("kms_insecure"),
         scope=config.getoption("kms_scope"),
         read_only=config.getoption("kms_read_only"),
         max_examples=config.getoption("kms_max_examples"),
         **values,
     )
-    summary = config.getoption("kms_summary")
     return RunContext(settings=settings, summary_path=Path(summary) if summary else None, mock=mock,
-                      mock_info=mock_info)
+                      mock_info=mock_info, started_at=started, standalone=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -356,13 +390,26 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     if report.when == "call" or (report.when == "setup" and not report.passed):
         _record_item(context, item, call, report)
+        _stop_if_unusable(context, item)
     return report
+
+
+def _stop_if_unusable(context: RunContext, item: pytest.Item) -> None:
+    """End the session after this check when the target stopped answering or throttles beyond the
+    budget: every later request would fail the same way, each after its full timeout."""
+    health = getattr(context.profile, "health", None)
+    reason = getattr(health, "stopped", None)
+    if reason and not context.stopped:
+        context.stopped = reason
+    if context.stopped:
+        item.session.shouldstop = context.stopped
 
 
 def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     from conformance.fuzz import failed_checks
 
     context.tests += 1
+    context.ran.add(item.nodeid)
     name = item.nodeid.split("::", 1)[-1]
     found = item.stash.get(_verdict_key, None) or Verdict()
     declared = _declared_requirements(item)
@@ -384,6 +431,15 @@ def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[N
     failures = dict(found.failures)
     exc = call.excinfo.value if call.excinfo is not None else None
     step = _step_failure(exc)
+    too_large = _find(exc, ResponseTooLarge)
+    if step is None and too_large is not None:
+        # The target answered, with more than the run reads: a finding about that answer, owned
+        # by the transport requirement (documented answers are small JSON documents).
+        from conformance.profiles import profile_class
+
+        owner = profile_class(context.settings.vendor).transport_requirement
+        if owner:
+            step = StepFailed(owner, str(too_large))
     if step is not None:
         # A step the check depends on broke its own requirement: fail that one, block the rest.
         failures.setdefault(step.requirement, []).append(step.message)
@@ -403,7 +459,15 @@ def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[N
             failures.setdefault(req, []).extend(messages)
         # The check broke off (transport error, crash in the target's answer, ...): what it had
         # not yet proved is not proved -- never "passed".
-        blocked = f"the check did not complete: {_short(call.excinfo)}" if call.excinfo is not None else "setup failed"
+        stopped = context.stopped or getattr(getattr(context.profile, "health", None), "stopped", None)
+        if stopped:
+            # Whatever the exception says (Hypothesis replaying a stopped target says "inconsistent
+            # data generation"), the cause is the target.
+            blocked = f"the check did not complete: {stopped}"
+        elif call.excinfo is not None:
+            blocked = f"the check did not complete: {_short(call.excinfo)}"
+        else:
+            blocked = "setup failed"
         blocker = ""
     for req in requirements:
         if req in failures:
@@ -418,6 +482,11 @@ def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[N
 
 def _step_failure(exc: BaseException | None) -> StepFailed | None:
     """The ``StepFailed`` inside ``exc`` (exception groups and causes included), if any."""
+    return _find(exc, StepFailed)
+
+
+def _find(exc: BaseException | None, kind: type[_E]) -> _E | None:
+    """The first exception of ``kind`` inside ``exc`` (exception groups and causes included)."""
     stack = [exc] if exc is not None else []
     seen: set[int] = set()
     while stack:
@@ -425,7 +494,7 @@ def _step_failure(exc: BaseException | None) -> StepFailed | None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, StepFailed):
+        if isinstance(current, kind):
             return current
         if isinstance(current, BaseExceptionGroup):
             stack.extend(current.exceptions)
@@ -462,7 +531,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if context is None:
         return
     if context.profile is not None:
+        reason = getattr(context.profile.health, "stopped", None)
+        context.stopped = context.stopped or reason
         _clean(context, context.profile)
+    if context.stopped:
+        _block_unreached(context, session)
     settings = context.settings
     context.summary = build_summary(
         vendor=settings.vendor,
@@ -479,6 +552,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if context.mock_info:
         context.summary["mock"] = context.mock_info
     context.summary["cleanup"] = context.cleanup
+    context.summary["stopped"] = context.stopped
+    if context.stopped:
+        context.summary["verdict"] = "fail"  # checks that never ran prove nothing
     context.summary["transport"] = {"tls_verify": not settings.insecure, "ca_bundle": bool(settings.ca_bundle),
                                     "read_only": settings.read_only, "scope": settings.scope}
     if context.summary_path is not None:
@@ -486,6 +562,34 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from conformance.report.outputs import write_run_outputs
 
         write_run_outputs(context.summary, context.summary_path.parent)
+
+
+def _block_unreached(context: RunContext, session: pytest.Session) -> None:
+    """Checks the stopped run never reached are blocked (never "passed", never "not covered")."""
+    for item in session.items:
+        if item.nodeid in context.ran:
+            continue
+        name = item.nodeid.split("::", 1)[-1]
+        for req in _declared_requirements(item):
+            context.record(req, name, BLOCKED, f"not run: {context.stopped}")
+    for req in load_catalogue(context.settings.vendor):
+        if req not in context.records:  # checked only along the way by checks that never ran
+            context.record(req, "(not reached)", BLOCKED, f"not run: {context.stopped}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Plugin mode: say what cleanup did and, when keys are left, the command that finishes it."""
+    context = _context(config)
+    if context is None or not context.standalone:
+        return
+    ledger = context.settings.ledger
+    cleaned, left = context.cleanup["cleaned"], context.cleanup["left"]
+    line = f"kms-conformance: cleanup: {len(cleaned)} scratch keys scheduled for deletion"
+    if left:
+        line += f", {len(left)} left -- finish with: kms-conformance cleanup --ledger {ledger}"
+    terminalreporter.write_line(line + f" (ledger: {ledger})")
+    if context.stopped:
+        terminalreporter.write_line(f"kms-conformance: {context.stopped}")
 
 
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:

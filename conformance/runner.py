@@ -27,7 +27,7 @@ from conformance.progress import progress_plugins
 from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.report.summary import mock_switches
-from conformance.settings import Settings
+from conformance.settings import Settings, default_report_dir, new_run_id
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 
@@ -82,11 +82,6 @@ def check_target_settings(vendor: str, values: Mapping[str, Any]) -> None:
                 raise UsageProblem(
                     f"--vendor {vendor} needs --{name.replace('_', '-')} to create scratch keys (or use --read-only)"
                 )
-
-
-def default_report_dir(vendor: str, now: dt.datetime | None = None) -> Path:
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return Path("reports") / f"{vendor}-{stamp}"
 
 
 @contextlib.contextmanager
@@ -163,7 +158,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
     use_hypothesis_home()
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)
-    run_id = "kmsconf-" + started.strftime("%H%M%S")
+    run_id = new_run_id(started)
     with target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock_info), _sigterm_as_interrupt():
         redactor = Redactor(settings.secrets())
         profile = profile_class(request.vendor)(settings)
@@ -191,6 +186,12 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
         progress = progress_plugins(request.vendor, request.verbose)
         code = pytest.main(_pytest_args(report_dir, request.verbose), plugins=[context, *progress])
     summary = context.summary
+    if summary is not None and summary.get("stopped"):
+        # The target became unusable mid-run: reports are written and cleanup was tried, but the
+        # run is not a verdict on the target's behaviour.
+        print_summary(summary, report_dir, out)
+        print(f"kms-conformance: {redactor.text(summary['stopped'])}", file=sys.stderr)
+        return RunResult(request.vendor, EXIT_TARGET, summary, report_dir)
     if summary is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         print(f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=sys.stderr)
         return RunResult(request.vendor, EXIT_FAIL, summary, report_dir)

@@ -8,7 +8,9 @@ Secrets live only here and in request headers; ``redacted()`` is what may be sho
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 SECRET_FIELDS = ("token", "sk", "password", "forbidden_token", "expired_token")
 
@@ -42,6 +44,8 @@ class Settings:
     ledger: str | None = None  # path of the key ledger (see conformance.ledger)
     destructive_fuzzing: bool = False  # generated changing calls against a non-loopback target
     max_rps: float = 0.0  # request-rate cap towards the target; 0 = none
+    max_response_mb: float = 4.0  # a larger answer is not read: "response too large"
+    throttle_budget: float = 120.0  # seconds the run may spend waiting on HTTP 429, in total
     # Values a bundled mock hands over that a real target never needs (e.g. a test clock hook).
     extras: dict[str, str] = field(default_factory=dict)
 
@@ -59,3 +63,14 @@ class Settings:
                 data[name] = "[redacted]"
         data.pop("extras", None)
         return data
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """The id scratch keys of a run are named with (``kmsconf-HHMMSS``), in CLI and plugin mode alike."""
+    return "kmsconf-" + now.strftime("%H%M%S")
+
+
+def default_report_dir(vendor: str, now: dt.datetime | None = None) -> Path:
+    """``reports/<vendor>-<UTC stamp>``: where a run's reports and ledger go unless told otherwise."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return Path("reports") / f"{vendor}-{stamp}"

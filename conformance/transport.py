@@ -1,25 +1,45 @@
-"""Transport hygiene shared by every request the suite sends.
+"""Every request the suite sends goes through one guarded transport.
 
-* a request-rate cap (``--max-rps``) that protects the target and the account's quota;
-* HTTP 429 honoured: wait for ``Retry-After`` (bounded) and send again, so throttling is
-  never counted as a failure.
+A target under test may be slow, dead, throttling, huge or hostile; none of that may hang the
+run, eat the machine's memory, or turn into a verdict about something else. One
+``GuardedTransport`` per run enforces, for the profiles' httpx clients and (through
+``HttpxAdapter``) for Schemathesis' requests session alike:
 
-One ``Throttle`` per run serves both transports: httpx (profiles) and requests (Schemathesis).
+* a deadline for the **whole exchange** (connect, send, headers and full body): ``--timeout``;
+  a server dribbling one byte a second cannot keep a request open past it;
+* a cap on the response size read (``--max-response-mb``): a larger answer is
+  ``ResponseTooLarge``, never decoded;
+* the request-rate cap (``--max-rps``);
+* HTTP 429 honoured: wait ``Retry-After`` (capped) and send again, so throttling is never a
+  failure -- within a throttling budget for the whole run (``--throttle-budget``); when the
+  budget is spent the run stops (``TargetThrottled``);
+* a dead target ends the run: after ``MAX_CONSECUTIVE_FAILURES`` transport failures in a row
+  (timeouts, refused or reset connections) every further request fails at once with
+  ``TargetStopped``, instead of each waiting its full timeout.
+
+``TargetHealth`` holds the run-wide state (failure streak, time spent throttled, why it stopped).
 """
 
 from __future__ import annotations
 
 import email.utils
+import io
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
+import httpcore
 import httpx
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter
+from urllib3 import HTTPResponse
+from urllib3._collections import HTTPHeaderDict
 
-MAX_RETRIES_429 = 4
-MAX_WAIT_429 = 30.0
+MAX_WAIT_429 = 30.0  # the longest single Retry-After wait honoured
+MAX_CONSECUTIVE_FAILURES = 3
+MEBIBYTE = 1024 * 1024
+sleep = time.sleep  # the 429 waits (a test replaces it)
 
 
 def is_loopback(url: str) -> bool:
@@ -36,7 +56,35 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of one run's traffic (from ``Settings``)."""
+
+    timeout: float = 10.0  # seconds for one whole exchange
+    max_response_bytes: int = 4 * MEBIBYTE
+    throttle_budget: float = 120.0  # seconds the run may spend waiting on 429 answers, in total
+    max_rps: float = 0.0  # 0: no rate cap
+
+
+class TargetUnusable(Exception):
+    """The run cannot go on against this target (exit status 3); the message is one line."""
+
+
+class TargetStopped(TargetUnusable):
+    """The target stopped answering: several exchanges in a row failed at the transport level."""
+
+
+class TargetThrottled(TargetUnusable):
+    """The target throttles beyond the run's throttling budget."""
+
+
+class ResponseTooLarge(httpx.TransportError):
+    """An answer larger than the response-size cap; it was not read past the cap."""
+
+
 class Throttle:
+    """The ``--max-rps`` cap: requests leave no closer together than ``1 / max_rps`` seconds."""
+
     def __init__(self, max_rps: float = 0.0) -> None:
         self.interval = 1.0 / max_rps if max_rps > 0 else 0.0
         self._next = 0.0
@@ -53,63 +101,279 @@ class Throttle:
             time.sleep(delay)
 
 
-def retry_after(value: str | None, attempt: int) -> float:
-    """Seconds to wait before resending a throttled request."""
-    if value:
+def retry_after(value: str | None) -> float | None:
+    """Seconds the target asks us to wait before resending (``Retry-After``), or None."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
         try:
-            return min(MAX_WAIT_429, max(0.0, float(value)))
-        except ValueError:
-            try:
-                parsed = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                parsed = None
-            if parsed is not None:
-                return min(MAX_WAIT_429, max(0.0, parsed.timestamp() - time.time()))
-    return min(MAX_WAIT_429, 0.5 * 2**attempt)
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed is not None else None
 
 
-class PoliteTransport(httpx.BaseTransport):
-    """httpx transport: rate cap and 429 backoff around a normal HTTPTransport."""
+def backoff(attempt: int) -> float:
+    """The least wait before resend number ``attempt + 1``: repeated 429s wait longer and longer
+    (even with ``Retry-After: 0``), so the throttling budget always ends a storm."""
+    return min(MAX_WAIT_429, 0.25 * 2**attempt) if attempt else 0.0
 
-    def __init__(self, throttle: Throttle, **kwargs: Any) -> None:
-        self.inner = httpx.HTTPTransport(**kwargs)
-        self.throttle = throttle
+
+class TargetHealth:
+    """Run-wide state of the target: failure streak, throttling spent, and why it stopped."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.throttle = Throttle(limits.max_rps)
+        self.exchanges = 0  # answered exchanges
+        self.streak = 0  # transport failures in a row
+        self.throttled_s = 0.0
+        self.stopped: str | None = None  # why the run cannot go on, once it cannot
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        if self.stopped:
+            raise (TargetThrottled if "throttles" in self.stopped else TargetStopped)(self.stopped)
+
+    def answered(self) -> None:
+        with self._lock:
+            self.exchanges += 1
+            self.streak = 0
+
+    def failed(self, exc: Exception) -> None:
+        """Count a transport failure; the last one allowed raises ``TargetStopped``."""
+        with self._lock:
+            self.streak += 1
+            if self.streak < MAX_CONSECUTIVE_FAILURES or self.stopped:
+                return
+            what = describe_failure(exc)
+            self.stopped = (f"the target stopped answering after {self.exchanges} requests "
+                            f"({self.streak} in a row failed; the last: {what})")
+        raise TargetStopped(self.stopped) from exc
+
+    def wait_throttled(self, asked: float | None, attempt: int) -> None:
+        """Sleep before resending a 429'd request, or stop the run when that cannot help.
+
+        ``asked`` is the target's ``Retry-After`` (None without one).  A wait longer than
+        ``MAX_WAIT_429``, or beyond what is left of the throttling budget, stops the run.
+        """
+        budget = self.limits.throttle_budget
+        seconds = max(0.5 if asked is None else asked, backoff(attempt))
+        with self._lock:
+            if asked is not None and asked > MAX_WAIT_429:
+                self.stopped = (f"the target throttles every request: it asked to wait {asked:g} s (Retry-After), "
+                                f"more than the longest wait honoured ({MAX_WAIT_429:g} s)")
+            elif self.throttled_s + min(seconds, MAX_WAIT_429) > budget:
+                self.stopped = (f"the target throttles every request: HTTP 429 answers used up the throttling "
+                                f"budget of {budget:g} s; raise --throttle-budget or lower --max-rps")
+            else:
+                seconds = min(seconds, MAX_WAIT_429)
+                self.throttled_s += seconds
+        if self.stopped:
+            raise TargetThrottled(self.stopped)
+        sleep(seconds)
+
+    def resume(self) -> None:
+        """Let cleanup try once more after a stop (it gives up on the first transport failure)."""
+        with self._lock:
+            self.stopped = None
+            self.streak = MAX_CONSECUTIVE_FAILURES - 1
+
+
+def describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}".strip().rstrip(":")[:200]
+
+
+# -- the whole-exchange deadline ------------------------------------------------------------------
+
+_deadline = threading.local()
+
+
+def _remaining(timeout: float | None, phase: str) -> float | None:
+    """The socket timeout left for one read/write/connect: never past the exchange's deadline."""
+    deadline = getattr(_deadline, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise (httpcore.ConnectTimeout if phase == "connect" else httpcore.ReadTimeout)(
+            "the exchange took longer than --timeout")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, _remaining(timeout, "read"))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, _remaining(timeout, "write"))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _remaining(timeout, "connect")))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend with every socket operation bounded by the exchange deadline."""
+
+    def __init__(self) -> None:
+        self.inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    **kwargs: Any) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.connect_tcp(host, port, _remaining(timeout, "connect"), local_address,
+                                                      **kwargs))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, **kwargs: Any) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.connect_unix_socket(path, _remaining(timeout, "connect"), **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+# -- the transport ----------------------------------------------------------------------------------
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """httpx transport with the run's bounds (see the module docstring) around a normal one."""
+
+    def __init__(self, health: TargetHealth, verify: Any = True) -> None:
+        self.health = health
+        self.limits = health.limits
+        self.inner = httpx.HTTPTransport(verify=verify)
+        # The same pool httpx builds, on a socket backend that enforces the exchange deadline.
+        ssl_context = self.inner._pool._ssl_context  # type: ignore[attr-defined]
+        self.inner._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_DeadlineBackend())
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        for attempt in range(MAX_RETRIES_429 + 1):
-            self.throttle.wait()
-            response = self.inner.handle_request(request)
-            if response.status_code != 429 or attempt == MAX_RETRIES_429:
+        attempt = 0
+        while True:
+            self.health.check()
+            self.health.throttle.wait()
+            response = self._exchange(request)
+            if response.status_code != 429:
                 return response
-            response.read()
+            self.health.wait_throttled(retry_after(response.headers.get("Retry-After")), attempt)
+            attempt += 1
+
+    def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """One exchange within the deadline; the body is read here (at most the size cap)."""
+        _deadline.at = time.monotonic() + self.limits.timeout
+        try:
+            try:
+                response = self.inner.handle_request(request)
+                content = self._read_capped(response)
+            except ResponseTooLarge:
+                self.health.answered()
+                raise
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                self.health.failed(exc)
+                raise
+        finally:
+            _deadline.at = None
+        self.health.answered()
+        # ``stream=``: the client decodes (Content-Encoding) as it would have from the socket.
+        return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(content),
+                              extensions=response.extensions, request=request)
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        cap = self.limits.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
             response.close()
-            time.sleep(retry_after(response.headers.get("Retry-After"), attempt))
-        return response  # pragma: no cover - loop always returns
+            raise ResponseTooLarge(_too_large(cap, int(declared)))
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.stream:  # type: ignore[union-attr]
+                size += len(chunk)
+                if size > cap:
+                    raise ResponseTooLarge(_too_large(cap))
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)
 
     def close(self) -> None:
         self.inner.close()
 
 
-class PoliteAdapter(HTTPAdapter):
-    """requests adapter with the same rate cap and 429 backoff (for Schemathesis' session)."""
+def _too_large(cap: int, declared: int | None = None) -> str:
+    size = f"{declared / MEBIBYTE:.1f} MiB" if declared else f"more than {cap / MEBIBYTE:g} MiB"
+    return f"response too large: the answer is {size}; only {cap / MEBIBYTE:g} MiB are read (--max-response-mb)"
 
-    def __init__(self, throttle: Throttle) -> None:
+
+class HttpxAdapter(BaseAdapter):
+    """A ``requests`` adapter that sends through a ``GuardedTransport``.
+
+    Schemathesis speaks ``requests``; routing it through the same transport gives generated
+    cases exactly the bounds, throttling and failure counting of the handwritten checks.
+    """
+
+    def __init__(self, transport: GuardedTransport) -> None:
         super().__init__()
-        self.throttle = throttle
+        self.transport = transport
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        for attempt in range(MAX_RETRIES_429 + 1):
-            self.throttle.wait()
-            response = super().send(request, *args, **kwargs)
-            if response.status_code != 429 or attempt == MAX_RETRIES_429:
-                return response
-            time.sleep(retry_after(response.headers.get("Retry-After"), attempt))
-        return response  # pragma: no cover
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
+             cert: Any = None, proxies: Any = None) -> requests.Response:
+        body = request.body
+        content = body.encode() if isinstance(body, str) else (body or b"")
+        outgoing = httpx.Request(str(request.method), str(request.url), headers=dict(request.headers),
+                                 content=content if isinstance(content, bytes) else b"".join(content))
+        try:
+            answer = self.transport.handle_request(outgoing)
+        except ResponseTooLarge:
+            raise
+        except httpx.TimeoutException as exc:
+            raise requests.exceptions.ReadTimeout(str(exc) or "timed out", request=request) from exc
+        except httpx.TransportError as exc:
+            raise requests.exceptions.ConnectionError(str(exc) or type(exc).__name__, request=request) from exc
+        headers = HTTPHeaderDict([(k, v) for k, v in answer.headers.multi_items() if k.lower() != "transfer-encoding"])
+        raw = HTTPResponse(
+            body=io.BytesIO(b"".join(answer.stream)),  # type: ignore[arg-type]
+            headers=headers,
+            status=answer.status_code,
+            reason=answer.reason_phrase,
+            version=11,
+            preload_content=False,
+            decode_content=False,
+        )
+        return self.build_response(request, raw)
+
+    def build_response(self, request: requests.PreparedRequest, raw: HTTPResponse) -> requests.Response:
+        response = requests.Response()
+        response.status_code = raw.status
+        response.headers = requests.structures.CaseInsensitiveDict(raw.headers)
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.raw = raw
+        response.reason = raw.reason
+        response.url = request.url or ""
+        response.request = request
+        response.connection = self  # type: ignore[attr-defined]
+        requests.cookies.extract_cookies_to_jar(response.cookies, request, raw)
+        return response
+
+    def close(self) -> None:
+        self.transport.close()
 
 
-def polite_session(throttle: Throttle) -> requests.Session:
+def guarded_session(transport: GuardedTransport) -> requests.Session:
+    """A requests session (for Schemathesis) sending through ``transport``."""
     session = requests.Session()
-    adapter = PoliteAdapter(throttle)
+    adapter = HttpxAdapter(transport)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

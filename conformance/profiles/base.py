@@ -21,7 +21,15 @@ from conformance.auth.tokens import CommandToken, TokenError, TokenSource
 from conformance.ledger import Ledger, LedgerEntry
 from conformance.metrics import REQUESTS
 from conformance.settings import Settings
-from conformance.transport import PoliteTransport, Throttle
+from conformance.transport import (
+    MEBIBYTE,
+    GuardedTransport,
+    Limits,
+    ResponseTooLarge,
+    TargetHealth,
+    TargetUnusable,
+    describe_failure,
+)
 from conformance.verdict import StepFailed
 
 # Marker for "leave this field out of the request" in probe bodies.
@@ -225,7 +233,7 @@ class Profile(ABC):
         self.settings = settings
         self.created: list[str] = []  # keys this run owns, in creation order (see own())
         self.ledger = Ledger(settings.ledger) if settings.ledger else None
-        self.throttle = Throttle(settings.max_rps)
+        self.health = TargetHealth(limits_of(settings))
         self._tokens: TokenSource | None = None
         self._ssl: ssl.SSLContext | None = None
         self.history: list[httpx.Response] = []  # exchanges of the current check, for evidence
@@ -249,11 +257,15 @@ class Profile(ABC):
         return httpx.Client(
             base_url=self.settings.base_url,
             timeout=httpx.Timeout(self.settings.timeout),
-            transport=PoliteTransport(self.throttle, verify=self.ssl_context()),
+            transport=self.transport(),
             auth=self.auth_for(auth),
             headers=self.headers_for(auth),
             event_hooks={"response": [self._record]},
         )
+
+    def transport(self) -> GuardedTransport:
+        """A transport with the run's bounds; every client and session of the run shares ``health``."""
+        return GuardedTransport(self.health, verify=self.ssl_context())
 
     def _record(self, response: httpx.Response) -> None:
         REQUESTS.add()
@@ -298,12 +310,53 @@ class Profile(ABC):
         Raise ``NotCovered`` when the run has no credential of that kind.
         """
 
+    # The one request preflight sends: (profile call, whether it names the unknown key id, body).
+    preflight_call: ClassVar[tuple[str, bool, Mapping[str, Any]]] = ("describe", True, {})
+    product: ClassVar[str] = ""  # the vendor's product name, for "not a ... endpoint"
+
+    def prepare_credentials(self) -> None:
+        """Obtain the run's credentials once (a login, a token command); raise ``TargetError``."""
+        self.token_source()
+
     def preflight(self) -> None:
-        """Reach the target and obtain credentials once; raise ``TargetError`` if impossible."""
+        """Reach the target, obtain credentials and recognise the vendor's API, once.
+
+        Raises ``TargetError`` (exit status 3, one line) when the target cannot be reached, refuses
+        the credentials, or answers like something other than this vendor's KMS (a plain web server,
+        a gateway error page): a run against the wrong host would be thirty findings about nothing.
+        """
+        operation, unknown_key, body = self.preflight_call
         try:
-            self.client.get("/", timeout=self.settings.timeout)
+            self.prepare_credentials()
+            request = self.build_request(self.client, operation, self.unknown_key_id() if unknown_key else None, body)
+            outcome = self.read_outcome(self.client.send(request))
         except httpx.HTTPError as exc:
             raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
+        except TargetUnusable as exc:
+            raise TargetError(str(exc)) from None
+        foreign = self.foreign_answer(outcome)
+        if foreign:
+            raise TargetError(foreign)
+        if outcome.status in (401, 403):
+            raise TargetError(f"{self.settings.base_url} refused the credentials: HTTP {outcome.status}"
+                              + (f" {outcome.code}" if outcome.code else ""))
+
+    def foreign_answer(self, outcome: Outcome) -> str | None:
+        """Why ``outcome`` cannot have come from this vendor's API, or None.
+
+        Every documented answer of the three APIs is JSON and says so in its Content-Type; an
+        answer that is not (an HTML page, plain text, nothing labelled) says the URL points at
+        something else -- a web server, a gateway's error page.  A JSON answer that breaks the
+        documented shapes is the vendor's API done wrong: the checks' findings, not a wrong host.
+        """
+        response = outcome.response
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json" or kind.endswith("+json"):
+            return None
+        size = f"{len(response.content)} bytes of {kind}" if kind else "an unlabelled body"
+        got = f"HTTP {outcome.status} with {size if response.content else 'no body'}, not JSON"
+        return (f"{self.settings.base_url} does not answer like a {self.product or self.vendor} endpoint "
+                f"(check --base-url): {response.request.method} {response.request.url.path} got {got}")
 
     # -- operations ------------------------------------------------------------------------
 
@@ -427,13 +480,22 @@ class Profile(ABC):
         """Schedule deletion of every owned key; returns (cleaned, left) and records both in the ledger."""
         cleaned: list[str] = []
         left: list[str] = []
+        gone: str | None = None  # set when the target stops answering: the rest are not tried
+        self.health.resume()
         for key_id in list(self.created):
+            if gone is not None:
+                left.append(key_id)
+                if self.ledger is not None:
+                    self.ledger.finished(key_id, False, f"not tried: {gone}"[:300])
+                continue
             try:
                 self.cleanup_key(key_id)
             except Exception as exc:  # noqa: BLE001 - one stuck key must not stop the others
                 left.append(key_id)
                 if self.ledger is not None:
                     self.ledger.finished(key_id, False, f"{type(exc).__name__}: {exc}"[:300])
+                if isinstance(exc, (httpx.TransportError, TargetUnusable)) and not isinstance(exc, ResponseTooLarge):
+                    gone = f"the target did not answer the deletion of {key_id} ({describe_failure(exc)})"
                 continue
             cleaned.append(key_id)
             if self.ledger is not None:
@@ -490,6 +552,11 @@ class Profile(ABC):
             if jsonschema.Draft202012Validator(schema).is_valid(outcome.body):
                 return None
         return f"error body does not match any documented envelope: {outcome.text}"
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(timeout=settings.timeout, max_response_bytes=int(settings.max_response_mb * MEBIBYTE),
+                  throttle_budget=settings.throttle_budget, max_rps=settings.max_rps)
 
 
 def read_json(response: Any) -> Any:

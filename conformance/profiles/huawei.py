@@ -22,7 +22,6 @@ from conformance.profiles.base import (
     Outcome,
     Probe,
     Profile,
-    TargetError,
     Transition,
 )
 
@@ -262,6 +261,8 @@ def _token_expired(response: httpx.Response) -> bool:
 
 class HuaweiProfile(Profile):
     vendor: ClassVar[str] = "huawei"
+    product: ClassVar[str] = "Huawei Cloud KMS"
+    preflight_call = ("describe", True, {})
     spec_file: ClassVar[str] = "huawei.yaml"
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
@@ -356,18 +357,6 @@ class HuaweiProfile(Profile):
 
     def generated_path_parameters(self) -> dict[str, str]:
         return {"project_id": self.settings.project_id or ""}
-
-    def preflight(self) -> None:
-        try:
-            outcome = self.call("describe", self.unknown_key_id())
-        except httpx.HTTPError as exc:
-            from conformance.profiles.base import describe_transport_error
-
-            raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
-        if outcome.status in (401, 403):
-            raise TargetError(
-                f"credentials refused by {self.settings.base_url}: HTTP {outcome.status} {outcome.code or ''}".rstrip()
-            )
 
     # -- requests --------------------------------------------------------------------------
 
@@ -500,8 +489,13 @@ class HuaweiProfile(Profile):
 
     def cleanup_key(self, key_id: str) -> None:
         outcome = self.call("schedule_deletion", key_id, {"pending_days": "7"})
-        # Scheduled now, already pending deletion (KMS.1402) or gone (KMS.0207): nothing left to do.
-        if outcome.status == 200 or outcome.code in ("KMS.1402", "KMS.0207"):
+        # Scheduled now (the documented body: the key, in state 4), already pending deletion
+        # (KMS.1402) or gone (KMS.0207): nothing left to do.  Anything else -- a body that is not
+        # the documented one included -- leaves the key pending.
+        body = outcome.body if isinstance(outcome.body, dict) else None
+        if outcome.status == 200 and body is not None and body.get("key_state", "4") == "4":
+            return
+        if outcome.code in ("KMS.1402", "KMS.0207"):
             return
         raise CleanupRefused(f"schedule-key-deletion answered {outcome.status} {outcome.code or ''} {outcome.text[:200]}")
 

@@ -37,7 +37,6 @@ from conformance.profiles.base import (
     Profile,
     TargetError,
     Transition,
-    describe_transport_error,
     read_json,
 )
 from conformance.redaction import remember_secret
@@ -599,6 +598,8 @@ class _BearerFlow(httpx.Auth):
 
 class ThalesProfile(Profile):
     vendor: ClassVar[str] = "thales"
+    product: ClassVar[str] = "CipherTrust Manager (CCKM)"
+    preflight_call = ("list", False, {"limit": 1})
     spec_file: ClassVar[str] = "thales.yaml"
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
@@ -683,7 +684,7 @@ class ThalesProfile(Profile):
         return httpx.Client(
             base_url=self.settings.base_url,
             timeout=httpx.Timeout(self.settings.timeout),
-            verify=self.verify(),
+            transport=self.transport(),
         )
 
     def _grant(self, body: dict[str, Any]) -> httpx.Response:
@@ -718,6 +719,9 @@ class ThalesProfile(Profile):
         """Password grant; raises TargetError when the credentials are refused."""
         response = self._grant(self._password_body())
         if not self._adopt(response):
+            foreign = self.foreign_answer(self.read_outcome(response))
+            if foreign:
+                raise TargetError(foreign)
             code = self.error_code(self._json(response))
             raise TargetError(
                 f"{self.settings.base_url} refused the username/password on {TOKENS}: HTTP {response.status_code}"
@@ -767,20 +771,12 @@ class ThalesProfile(Profile):
     def auth_for(self, mode: str) -> httpx.Auth | None:
         return _BearerFlow(self) if mode == "valid" else None
 
-    def preflight(self) -> None:
+    def prepare_credentials(self) -> None:
         if not self.uses_login and not self.settings.token:
             raise TargetError("Thales needs --username and --password (or --token)")
-        try:
-            if self.uses_login:
-                with self._token_lock:
-                    self.login()
-            outcome = self.call("list", None, {"limit": 1})
-        except httpx.HTTPError as exc:
-            raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
-        if outcome.status in (401, 403):
-            raise TargetError(
-                f"{self.settings.base_url} refused the credentials: HTTP {outcome.status} {outcome.code or ''}".rstrip()
-            )
+        if self.uses_login:
+            with self._token_lock:
+                self.login()
 
     # -- operations ------------------------------------------------------------------------
 
@@ -925,7 +921,11 @@ class ThalesProfile(Profile):
 
     def cleanup_key(self, key_id: str) -> None:
         outcome = self.call("schedule_deletion", key_id, {"days": 7})
-        # Scheduled now, already pending deletion (AWS says so in the message) or gone (404).
+        # Scheduled now (the key resource back), already pending deletion (AWS says so in the
+        # error message) or gone (404) -- each only as a JSON answer: an HTML 404 from a proxy, or
+        # a 200 of garbage, confirms nothing and leaves the key pending.
+        if not isinstance(outcome.body, dict):
+            raise CleanupRefused(f"schedule-deletion answered {outcome.status} without a JSON body: {outcome.text[:200]}")
         if outcome.status in _OK or outcome.status == 404 or "pending deletion" in outcome.text.lower():
             return
         raise CleanupRefused(f"schedule-deletion answered {outcome.status} {outcome.text[:200]}")

@@ -45,7 +45,6 @@ from conformance.profiles.base import (
     Profile,
     TargetError,
     Transition,
-    describe_transport_error,
     read_json,
 )
 from conformance.transport import is_loopback
@@ -834,6 +833,8 @@ PROBES: tuple[Probe, ...] = (
 
 class YandexProfile(Profile):
     vendor: ClassVar[str] = "yandex"
+    product: ClassVar[str] = "Yandex Cloud KMS"
+    preflight_call = ("list", False, {"pageSize": "1"})
     spec_file: ClassVar[str] = "yandex.yaml"
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
@@ -951,19 +952,11 @@ class YandexProfile(Profile):
         tokens = self.token_source() if mode == "valid" else None
         return RenewingAuth(tokens, "Authorization", "Bearer {token}") if tokens is not None else None
 
-    def preflight(self) -> None:
+    def prepare_credentials(self) -> None:
         if self.token_source() is None:
             raise TargetError("Yandex needs an IAM token (--token or --token-command)")
         if not self.settings.folder_id:
             raise TargetError("Yandex needs the folder for scratch keys (--folder-id)")
-        try:
-            outcome = self.call("list", None, {"pageSize": "1"})
-        except httpx.HTTPError as exc:
-            raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
-        if outcome.status in (401, 403):
-            raise TargetError(
-                f"the IAM token was refused by {self.settings.base_url}: HTTP {outcome.status} code {outcome.code}"
-            )
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -1214,14 +1207,15 @@ class YandexProfile(Profile):
 
     def cleanup_key(self, key_id: str) -> None:
         outcome = self.call("get", key_id)
-        if outcome.status == 404:
-            return  # already deleted
+        if outcome.status == 404 and outcome.code:
+            return  # already deleted (a documented NOT_FOUND, not a proxy's bare 404)
         if outcome.status != 200 or not isinstance(outcome.body, dict):
             raise CleanupRefused(f"Get answered {outcome.status} {outcome.text[:200]}")
         if outcome.body.get("deletionProtection"):
             self.call("unprotect", key_id)
         deleted = self.call("delete", key_id)
-        if deleted.status == 404 or (deleted.status == 200 and not deleted.code):
+        if (deleted.status == 404 and deleted.code) or (
+                deleted.status == 200 and isinstance(deleted.body, dict) and not deleted.code):
             return
         raise CleanupRefused(f"Delete answered {deleted.status} {deleted.code or ''} {str(deleted.body)[:200]}")
 

@@ -1,0 +1,57 @@
+"""Plugin mode keeps the CLI's safety rules: run id, ledger, cleanup, redaction.
+
+``pytest --pyargs conformance.checks --kms-vendor ...`` creates scratch keys exactly like
+``kms-conformance run``; it must write a ledger as they appear, clean them at the end, say so on
+the terminal, and keep credentials out of everything it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance.ledger import Ledger
+from conformance.mocks import RunningMock, mock_definition
+from tests.servers.hostile import HostileServer
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "pytest", "--pyargs", "conformance.checks", "-p", "no:cacheprovider", "-q",
+            "--rootdir", str(tmp_path), "-c", str(tmp_path / "pytest.ini"), "--kms-scope", "lifecycle",
+            "--kms-max-examples", "1", *args]
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path, stdin=subprocess.DEVNULL)
+
+
+def test_plugin_mode_writes_a_ledger_and_cleans_up(tmp_path: Path) -> None:
+    summary = tmp_path / "out" / "summary.json"
+    proc = _pytest(tmp_path, "--kms-vendor", "huawei", "--kms-summary", str(summary))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    ledger = summary.parent / "ledger.jsonl"
+    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    created = {r["key_id"] for r in records if r["event"] == "created"}
+    assert created and Ledger(ledger).pending() == []
+    assert set(json.loads(summary.read_text())["cleanup"]["cleaned"]) == created
+    assert f"cleanup: {len(created)} scratch keys scheduled for deletion" in proc.stdout
+
+
+def test_plugin_mode_keys_left_are_named_with_the_command_to_finish(tmp_path: Path) -> None:
+    """Against a real-looking target that refuses deletions: the ledger keeps the keys pending and
+    the terminal names the ledger and the cleanup command; no secret reaches any output."""
+    definition = mock_definition("thales")
+    config = definition.config([])
+    creds = definition.credentials(config)
+    ledger = tmp_path / "keys.jsonl"
+    with RunningMock(definition.create_app(config)) as mock, HostileServer("thales", mock.url, "refuse-deletion") as hostile:
+        args = ["--kms-vendor", "thales", "--kms-base-url", hostile.url, "--kms-ledger", str(ledger),
+                "--kms-timeout", "5", "-k", "STATE-002"]
+        for name, value in creds.items():
+            args += [f"--kms-{name.replace('_', '-')}", value]
+        proc = _pytest(tmp_path, *args)
+        created = hostile.created
+    pending = {e.key_id for e in Ledger(ledger).pending()}
+    assert created and pending == created, proc.stdout[-3000:]
+    assert f"{len(pending)} left -- finish with: kms-conformance cleanup --ledger {ledger}" in proc.stdout
+    assert creds["password"] not in proc.stdout + proc.stderr + ledger.read_text()
