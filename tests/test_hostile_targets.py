@@ -85,3 +85,19 @@ def test_hostile_target_run_is_bounded_and_honest(tmp_path, vendor: str, mode: s
     exits, bound, says = EXPECT[mode]
     run = run_hostile(vendor, mode, after, tmp_path / "report", bound_s=bound + 30)
     check_rule(run, bound, exits, says)
+
+
+SIGTERM_BOUND_S = 10.0  # --timeout 1: the request in flight, then cleanup's one try
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("mode", ["hang"])
+def test_sigterm_is_answered_while_the_target_misbehaves(tmp_path, vendor: str, mode: str) -> None:
+    """SIGTERM in the middle of a hostile phase ends the run promptly, with reports and a ledger."""
+    run = run_hostile(vendor, mode, HALF_WAY, tmp_path / "report", bound_s=60, sigterm=True)
+    assert run.signalled_s is not None, f"the run ended before the signal: exit {run.code}"
+    assert run.signalled_s < SIGTERM_BOUND_S, f"{run.signalled_s:.1f} s from SIGTERM to exit"
+    assert run.code in (1, 3) and "Traceback" not in run.stdout + run.stderr, run.stderr[-2000:]
+    assert (run.report_dir / "summary.json").exists()
+    in_ledger, cleaned = run.ledger()
+    assert run.created <= in_ledger and cleaned <= run.deleted

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -29,8 +30,10 @@ def iam_url_for(kms_base_url: str) -> str:
 
 class HuaweiIamToken(TokenSource):
     def __init__(self, iam_url: str, username: str, password: str, domain: str, project_id: str,
-                 verify: bool | str = True, timeout: float = 10.0) -> None:
+                 verify: bool | str = True, timeout: float = 10.0,
+                 transport: Callable[[], httpx.BaseTransport] | None = None) -> None:
         self.iam_url = iam_url.rstrip("/")
+        self.transport = transport  # the run's guarded transport (deadline, size cap), if given
         self.username, self.password, self.domain, self.project_id = username, password, domain, project_id
         self.verify, self.timeout = verify, timeout
         self.expires_at = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -51,7 +54,9 @@ class HuaweiIamToken(TokenSource):
         }}
         with self._fetch_lock:
             try:
-                response = httpx.post(f"{self.iam_url}/v3/auth/tokens", json=body, timeout=self.timeout, verify=self.verify)
+                transport = self.transport() if self.transport else None
+                with httpx.Client(timeout=self.timeout, verify=self.verify, transport=transport) as client:
+                    response = client.post(f"{self.iam_url}/v3/auth/tokens", json=body)
             except httpx.HTTPError as exc:
                 raise TokenError(f"cannot reach Huawei IAM at {self.iam_url}: {exc}") from None
             token = response.headers.get("X-Subject-Token")

@@ -345,14 +345,14 @@ class Profile(ABC):
         """Why ``outcome`` cannot have come from this vendor's API, or None.
 
         Every documented answer of the three APIs is JSON and says so in its Content-Type; an
-        answer that is not (an HTML page, plain text, nothing labelled) says the URL points at
+        answer that is neither JSON nor labelled JSON (an HTML page, plain text) says the URL points at
         something else -- a web server, a gateway's error page.  A JSON answer that breaks the
         documented shapes is the vendor's API done wrong: the checks' findings, not a wrong host.
         """
         response = outcome.response
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind == "application/json" or kind.endswith("+json"):
-            return None
+        if kind == "application/json" or kind.endswith("+json") or outcome.body is not None:
+            return None  # JSON (a mislabelled JSON body is the transport requirement's finding)
         size = f"{len(response.content)} bytes of {kind}" if kind else "an unlabelled body"
         got = f"HTTP {outcome.status} with {size if response.content else 'no body'}, not JSON"
         return (f"{self.settings.base_url} does not answer like a {self.product or self.vendor} endpoint "

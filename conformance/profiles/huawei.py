@@ -320,7 +320,7 @@ class HuaweiProfile(Profile):
         s = self.settings
         if not s.token and not s.token_command and s.username and s.password:
             return HuaweiIamToken(s.iam_url or iam_url_for(s.base_url), s.username, s.password, s.domain or s.username,
-                                  s.project_id or "", verify=self.verify(), timeout=s.timeout)
+                                  s.project_id or "", verify=self.verify(), timeout=s.timeout, transport=self.transport)
         return super().make_token_source()
 
     def headers_for(self, mode: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -276,6 +277,7 @@ class HostileRun:
     report_dir: Path
     created: set[str]  # key ids the target created
     deleted: set[str]  # key ids whose deletion the target confirmed
+    signalled_s: float | None = None  # seconds from SIGTERM to the child's exit, when one was sent
 
     def ledger(self) -> tuple[set[str], set[str]]:
         """(keys the ledger records as created, keys it records as cleaned)."""
@@ -295,11 +297,13 @@ RUN_OPTIONS = ("--scope", "lifecycle", "--max-examples", "1", "--timeout", "1", 
                "--progress", "off")
 
 
-def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: float = 120.0) -> HostileRun:
+def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: float = 120.0,
+                sigterm: bool = False) -> HostileRun:
     """``kms-conformance run`` in a child process against a hostile server in front of a faithful mock.
 
     The child's peak memory comes from its own rusage; the run is killed at ``bound_s`` (and
-    then reported with exit code -9, which no test accepts).
+    then reported with exit code -9, which no test accepts).  With ``sigterm`` the child gets
+    SIGTERM once the server has started misbehaving (half a second into it).
     """
     from conformance.mocks import RunningMock, mock_definition
 
@@ -315,24 +319,34 @@ def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: f
         started = time.monotonic()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             child = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
-            code, usage = _wait(child, bound_s)
+            code, usage, signalled = _wait(child, bound_s, hostile if sigterm else None)
             wall = time.monotonic() - started
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
         return HostileRun(vendor, mode, after, code, wall, usage.ru_maxrss / 1024, stdout, stderr, report_dir,
-                          set(hostile.created), set(hostile.deleted))
+                          set(hostile.created), set(hostile.deleted), signalled)
 
 
-def _wait(child: subprocess.Popen[bytes], bound_s: float) -> tuple[int, Any]:
+def _wait(child: subprocess.Popen[bytes], bound_s: float,
+          signal_when_hostile: HostileServer | None = None) -> tuple[int, Any, float | None]:
     deadline = time.monotonic() + bound_s
+    hostile_since: float | None = None
+    signalled_at: float | None = None
     while time.monotonic() < deadline:
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             child.returncode = os.waitstatus_to_exitcode(status)
-            return child.returncode, usage
+            took = time.monotonic() - signalled_at if signalled_at is not None else None
+            return child.returncode, usage, took
+        server = signal_when_hostile
+        if server is not None and signalled_at is None and server.requests > server.after:
+            hostile_since = hostile_since or time.monotonic()
+            if time.monotonic() - hostile_since > 0.5:
+                child.send_signal(signal.SIGTERM)
+                signalled_at = time.monotonic()
         time.sleep(0.05)
     child.kill()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = -9
-    return -9, usage
+    return -9, usage, None
