@@ -301,7 +301,7 @@ def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: f
                 sigterm: bool = False) -> HostileRun:
     """``kms-conformance run`` in a child process against a hostile server in front of a faithful mock.
 
-    The child's peak memory comes from its own rusage; the run is killed at ``bound_s`` (and
+    The child's peak memory is its sampled ``VmHWM``; the run is killed at ``bound_s`` (and
     then reported with exit code -9, which no test accepts).  With ``sigterm`` the child gets
     SIGTERM once the server has started misbehaving (half a second into it).
     """
@@ -319,26 +319,28 @@ def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: f
         started = time.monotonic()
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             child = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
-            code, usage, signalled = _wait(child, bound_s, hostile if sigterm else None)
+            code, peak_kb, signalled = _wait(child, bound_s, hostile if sigterm else None)
             wall = time.monotonic() - started
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-        return HostileRun(vendor, mode, after, code, wall, usage.ru_maxrss / 1024, stdout, stderr, report_dir,
+        return HostileRun(vendor, mode, after, code, wall, peak_kb / 1024, stdout, stderr, report_dir,
                           set(hostile.created), set(hostile.deleted), signalled)
 
 
 def _wait(child: subprocess.Popen[bytes], bound_s: float,
-          signal_when_hostile: HostileServer | None = None) -> tuple[int, Any, float | None]:
+          signal_when_hostile: HostileServer | None = None) -> tuple[int, int, float | None]:
     deadline = time.monotonic() + bound_s
     hostile_since: float | None = None
     signalled_at: float | None = None
+    peak_kb = 0
     while time.monotonic() < deadline:
+        peak_kb = max(peak_kb, _high_water_kb(child.pid))
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             child.returncode = os.waitstatus_to_exitcode(status)
             took = time.monotonic() - signalled_at if signalled_at is not None else None
-            return child.returncode, usage, took
+            return child.returncode, peak_kb or usage.ru_maxrss, took
         server = signal_when_hostile
         if server is not None and signalled_at is None and server.requests > server.after:
             hostile_since = hostile_since or time.monotonic()
@@ -349,4 +351,20 @@ def _wait(child: subprocess.Popen[bytes], bound_s: float,
     child.kill()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = -9
-    return -9, usage, None
+    return -9, peak_kb or usage.ru_maxrss, None
+
+
+def _high_water_kb(pid: int) -> int:
+    """The child's peak resident memory so far (``VmHWM``), sampled while it runs.
+
+    Not ``ru_maxrss`` from ``wait4``: Linux carries the parent's high-water mark across the
+    fork and exec, so a child of a large test worker would report the worker's size.
+    """
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
