@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance import vendors
+
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "reports" / "benchmarks"
 HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize that counts generated cases in children
-VENDORS = ("huawei", "thales", "yandex")
+VENDORS = vendors.names()
 PYTHON = sys.executable
 CLI = str(Path(sys.executable).with_name("kms-conformance"))
 

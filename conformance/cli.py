@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from conformance import VENDORS
+from conformance import vendors as registry
 from conformance.report.baseline import BaselineError, load_baseline
 from conformance.runner import (
     EXIT_FAIL,
@@ -135,7 +135,7 @@ def cli() -> None:
 @cli.command()
 @click.option("--config", callback=_load_config, is_eager=True, expose_value=False, envvar=ENV_PREFIX + "CONFIG",
               help="TOML file with option values ([tool.kms-conformance] or top level).")
-@_option("--vendor", required=True, type=click.Choice([*VENDORS, "all"]), help="Which API to check.")
+@_option("--vendor", required=True, type=click.Choice([*registry.names(), "all"]), help="Which API to check.")
 @_option("--base-url", help="The target's API root; without it the bundled mock is started on loopback.")
 @_credential_options
 @_option("--project-id", help="Huawei project id.")
@@ -185,7 +185,7 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
         raise UsageProblem(f"--base-url must start with http:// or https://, got {base_url!r}")
     if vendor == "all" and base_url:
         raise UsageProblem("--vendor all runs the bundled mocks; give one vendor with --base-url")
-    vendors = list(VENDORS) if vendor == "all" else [vendor]
+    vendors = list(registry.names()) if vendor == "all" else [vendor]
     gate = ("must",) if level == "must" else ("must", "should")
     if len(vendors) > 1:
         if mock_fault or mock_option:
@@ -222,7 +222,7 @@ def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbo
 
 
 @cli.command()
-@click.option("--vendor", required=True, type=click.Choice(list(VENDORS)))
+@click.option("--vendor", required=True, type=click.Choice(list(registry.names())))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--fault", multiple=True, help="Turn on a fault switch (repeatable); see --list.")
@@ -292,7 +292,7 @@ def lint(specs: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option("--vendor", type=click.Choice(list(VENDORS)), help="Only this vendor.")
+@click.option("--vendor", type=click.Choice(list(registry.names())), help="Only this vendor.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def requirements(vendor: str | None, fmt: str) -> None:
     """Print the requirement catalogue."""
@@ -301,7 +301,7 @@ def requirements(vendor: str | None, fmt: str) -> None:
     from conformance.requirements import load_catalogue
 
     rows = []
-    for name in [vendor] if vendor else VENDORS:
+    for name in [vendor] if vendor else registry.names():
         try:
             rows.extend(asdict(r) for r in load_catalogue(name).values())
         except ValueError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -56,7 +57,7 @@ _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 @cache
-def _schema(spec_file: str) -> Any:
+def _schema(spec_file: Path) -> Any:
     config = schemathesis.Config.from_str(_CONFIG)
     return schemathesis.openapi.from_path(str(spec_path(spec_file)), config=config)
 
@@ -70,7 +71,7 @@ def _check(name: str) -> Any:
 def selected_operations(profile: type[Profile], settings: Settings) -> list[Any]:
     """The spec's operations this run exercises (scope and read-only filters applied)."""
     operations = []
-    for result in _schema(profile.spec_file).get_all_operations():
+    for result in _schema(profile.spec_path()).get_all_operations():
         operation = result.ok()
         op_id = operation.definition.raw.get("operationId", operation.label)
         if settings.scope == "lifecycle" and op_id not in profile.lifecycle_operations:
@@ -258,7 +259,7 @@ class GeneratedRun:
         for requirement in set(self.requirements.values()):
             self.verdict.covered(requirement)
         labels = {op.label for op in operations}
-        schema = _schema(self.profile.spec_file).include(func=lambda ctx: ctx.operation.label in labels)
+        schema = _schema(self.profile.spec_path()).include(func=lambda ctx: ctx.operation.label in labels)
         run = self
 
         class Machine(schema.as_state_machine()):  # type: ignore[misc]

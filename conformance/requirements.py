@@ -1,4 +1,4 @@
-"""The requirement catalogue: one TOML table per vendor in ``conformance/catalogue/``.
+"""The requirement catalogue: one TOML table per vendor, ``conformance/vendors/<name>/catalogue.toml``.
 
 A requirement is the unit of a verdict.  Tests name the requirements they prove with
 ``@pytest.mark.requirement("HW-STATE-003")`` (or a ``requirement`` field in a data table),
@@ -10,9 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 LEVELS = ("must", "should")
 
 
@@ -36,7 +34,12 @@ class CatalogueError(ValueError):
 @cache
 def load_catalogue(vendor: str) -> dict[str, Requirement]:
     """Return the requirements of ``vendor`` keyed by id, in catalogue order."""
-    path = CATALOGUE_DIR / f"{vendor}.toml"
+    from conformance import vendors
+
+    try:
+        path = vendors.get(vendor).catalogue
+    except vendors.UnknownVendor as exc:
+        raise CatalogueError(str(exc)) from None
     if not path.exists():
         raise CatalogueError(f"no requirement catalogue for vendor {vendor!r}")
     data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import pytest
 
+from conformance import vendors
 from conformance.metrics import REQUESTS
 from conformance.mocks import RunningMock, mock_definition
 from conformance.plugin import RunContext
@@ -58,18 +59,10 @@ class RunResult:
     report_dir: Path
 
 
-# What a real target needs beyond --base-url, unless --read-only.
-_REQUIRED = {
-    "huawei": (("project_id",), (("token",), ("token_command",), ("ak", "sk"), ("username", "password"))),
-    "thales": ((), (("token",), ("username", "password"))),
-    "yandex": ((), (("token",), ("token_command",))),
-}
-_FOR_WRITES = {"huawei": (), "thales": ("kms", "region"), "yandex": ("folder_id",)}
-
-
 def check_target_settings(vendor: str, values: Mapping[str, Any]) -> None:
-    """Raise UsageProblem naming the first missing option for a real target."""
-    required, alternatives = _REQUIRED[vendor]
+    """Raise UsageProblem naming the first missing option for a real target (the vendor's registry row)."""
+    entry = vendors.get(vendor)
+    required, alternatives = entry.required, entry.credentials
     for name in required:
         if not values.get(name):
             raise UsageProblem(f"--vendor {vendor} with --base-url needs --{name.replace('_', '-')}")
@@ -77,7 +70,7 @@ def check_target_settings(vendor: str, values: Mapping[str, Any]) -> None:
         options = " or ".join(" and ".join(f"--{n}" for n in group) for group in alternatives)
         raise UsageProblem(f"--vendor {vendor} with --base-url needs credentials: {options}")
     if not values.get("read_only"):
-        for name in _FOR_WRITES[vendor]:
+        for name in entry.for_writes:
             if not values.get(name):
                 raise UsageProblem(
                     f"--vendor {vendor} needs --{name.replace('_', '-')} to create scratch keys (or use --read-only)"

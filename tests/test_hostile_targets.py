@@ -18,6 +18,7 @@ import json
 
 import pytest
 
+from conformance import vendors
 from tests.servers.hostile import HostileRun, run_hostile
 
 PEAK_MB = 500
@@ -42,7 +43,7 @@ EXPECT: dict[str, tuple[frozenset[int], float, str]] = {
 FROM_START = ("html-502", "garbage", "empty", "hang", "reset", "slow-body", "throttle-forever", "huge", "nested",
               "plain-web")
 HALF_WAY_MODES = tuple(m for m in EXPECT if m != "plain-web")
-VENDORS = ("huawei", "thales", "yandex")
+VENDORS = vendors.names()
 CASES = [(v, m, 0) for v in VENDORS for m in FROM_START] + [(v, m, HALF_WAY) for v in VENDORS for m in HALF_WAY_MODES]
 
 

@@ -13,11 +13,11 @@ import yaml
 from openapi_spec_validator import validate
 
 from conformance.mocks.base import RunningMock
-from conformance.mocks.thales import MOCK, PASSWORD, USERNAME, mint_jwt, read_jwt
-from conformance.profiles.thales import PROFILE, ThalesProfile
 from conformance.requirements import load_catalogue
 from conformance.settings import Settings
 from conformance.specs import spec_path
+from conformance.vendors.thales.mock import MOCK, PASSWORD, USERNAME, mint_jwt, read_jwt
+from conformance.vendors.thales.profile import PROFILE, ThalesProfile
 
 KEYS = "/api/v1/cckm/aws/keys"
 

@@ -24,7 +24,7 @@ except ModuleNotFoundError as exc:  # the SDK imports python-dateutil without de
     ) from exc
 
 from conformance.mocks.base import RunningMock  # noqa: E402
-from conformance.mocks.thales import MOCK  # noqa: E402
+from conformance.vendors.thales.mock import MOCK  # noqa: E402
 
 HOSTNAME = "cm.example.com"  # passes the SDK's hostname check; never resolved
 

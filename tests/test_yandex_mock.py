@@ -12,9 +12,9 @@ import yaml
 from openapi_spec_validator import validate
 
 from conformance.mocks.base import RunningMock
-from conformance.mocks.yandex import EXPIRED_TOKEN, FOLDER_ID, FORBIDDEN_TOKEN, MOCK, TOKEN
 from conformance.requirements import load_catalogue
 from conformance.specs import spec_path
+from conformance.vendors.yandex.mock import EXPIRED_TOKEN, FOLDER_ID, FORBIDDEN_TOKEN, MOCK, TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from conformance.mocks.base import RunningMock
-from conformance.mocks.yandex import MOCK
 from conformance.profiles.base import NotCovered
-from conformance.profiles.yandex import YandexProfile
 from conformance.settings import Settings
+from conformance.vendors.yandex.mock import MOCK
+from conformance.vendors.yandex.profile import YandexProfile
 
 json_format = pytest.importorskip("google.protobuf.json_format")
 pytest.importorskip("google.protobuf.empty_pb2")

@@ -1,35 +1,23 @@
-"""The bundled reference mocks, one module per vendor, each exposing ``MOCK``."""
+"""The shared mock machinery; each vendor's mock lives in its package (``conformance/vendors/<name>/mock.py``)."""
 
 from __future__ import annotations
-
-from importlib import import_module
 
 from conformance.mocks.base import Fault, MockConfig, MockDefinition, Option, RunningMock
 
 __all__ = ["Fault", "MockConfig", "MockDefinition", "Option", "RunningMock", "mock_definition", "available"]
 
-_MODULES = {
-    "huawei": "conformance.mocks.huawei",
-    "thales": "conformance.mocks.thales",
-    "yandex": "conformance.mocks.yandex",
-}
-
 
 def available() -> list[str]:
-    """Vendors whose mock module is present in this installation."""
-    found = []
-    for vendor, module in _MODULES.items():
-        try:
-            import_module(module)
-        except ModuleNotFoundError:
-            continue
-        found.append(vendor)
-    return found
+    """Registered vendors whose bundled mock is present in this installation."""
+    from conformance import vendors
+
+    return list(vendors.with_mock())
 
 
 def mock_definition(vendor: str) -> MockDefinition:
-    try:
-        module = import_module(_MODULES[vendor])
-    except (KeyError, ModuleNotFoundError):
-        raise ValueError(f"no bundled mock for vendor {vendor!r}") from None
-    return module.MOCK
+    from conformance import vendors
+
+    definition = vendors.get(vendor).mock()
+    if definition is None:
+        raise ValueError(f"no bundled mock for vendor {vendor!r}")
+    return definition

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -58,9 +59,9 @@ def _escape(token: str) -> str:
 class SpecValidator:
     """Validators for the request bodies and parameters of one spec's operations."""
 
-    def __init__(self, spec_file: str) -> None:
-        self.spec = load_spec(spec_file)
-        self.uri = f"urn:kms-conformance:{spec_file}"
+    def __init__(self, spec: Path) -> None:
+        self.spec = load_spec(spec)
+        self.uri = f"urn:kms-conformance:{spec.name}"
         self.registry = Registry().with_resource(self.uri, Resource.from_contents(self.spec, DRAFT202012))
         self.pointers: dict[str, str] = {}
         self.parameters: dict[str, list[dict[str, Any]]] = {}

@@ -12,6 +12,7 @@ import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -132,7 +133,6 @@ class Profile(ABC):
     """A vendor: how to authenticate, make scratch keys, read states and call operations."""
 
     vendor: ClassVar[str]
-    spec_file: ClassVar[str]
     # Vendor state names reachable for a scratch key, and the common life-cycle name of each.
     states: ClassVar[Mapping[str, str]]
     transitions: ClassVar[tuple[Transition, ...]]
@@ -168,6 +168,13 @@ class Profile(ABC):
     # ``operation`` (an asynchronous completion) and every state name a key is driven to.  When a
     # step breaks, that requirement fails once and the check that needed the key is blocked by it.
     setup_requirements: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def spec_path(cls) -> Path:
+        """The vendor's OpenAPI document, as its registry entry names it."""
+        from conformance import vendors
+
+        return vendors.get(cls.vendor).spec
 
     @classmethod
     def in_scope(cls, call: str, scope: str) -> bool:

@@ -8,7 +8,7 @@ reason, so code scanning shows them as dismissed).  Each result is located at th
 
 * ``test_generated[POST /v1.0/{project_id}/kms/create-key]`` names the operation directly;
 * ``test_transition[...]`` / ``test_probe[...]`` are looked up in the profile's tables, and the
-  row's operation is turned into a method and path by the profile's own ``build_request``;
+  row's spec operationId gives the method and path;
 * anything else falls back to the top of the spec's ``paths:``.
 """
 
@@ -23,8 +23,6 @@ from typing import Any
 
 import yaml
 
-from conformance.specs import spec_path
-
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 VERSION = "2.1.0"
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -32,16 +30,18 @@ _TEST_ID = re.compile(r"^(?P<func>[\w]+)\[(?P<param>.*)\]$")
 
 
 @cache
-def _spec_index(spec_file: str) -> tuple[dict[tuple[str, str], int], int]:
-    """(METHOD, path template) -> 1-based line of the operation; and the line of ``paths:``."""
+def _spec_index(spec: Path) -> tuple[dict[tuple[str, str], int], int, dict[str, tuple[str, str]]]:
+    """(METHOD, path template) -> 1-based line of the operation; the line of ``paths:``; and
+    operationId -> (METHOD, path template)."""
     try:
-        root = yaml.compose(spec_path(spec_file).read_text(encoding="utf-8"))
+        root = yaml.compose(spec.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        return {}, 1
+        return {}, 1, {}
     found: dict[tuple[str, str], int] = {}
+    by_id: dict[str, tuple[str, str]] = {}
     paths_line = 1
     if not isinstance(root, yaml.MappingNode):
-        return found, paths_line
+        return found, paths_line, by_id
     for key, value in root.value:
         if key.value != "paths" or not isinstance(value, yaml.MappingNode):
             continue
@@ -49,10 +49,16 @@ def _spec_index(spec_file: str) -> tuple[dict[tuple[str, str], int], int]:
         for path_key, item in value.value:
             if not isinstance(item, yaml.MappingNode):
                 continue
-            for method_key, _ in item.value:
-                if str(method_key.value).lower() in _METHODS:
-                    found[(str(method_key.value).upper(), str(path_key.value))] = method_key.start_mark.line + 1
-    return found, paths_line
+            for method_key, operation in item.value:
+                if str(method_key.value).lower() not in _METHODS:
+                    continue
+                where = (str(method_key.value).upper(), str(path_key.value))
+                found[where] = method_key.start_mark.line + 1
+                if isinstance(operation, yaml.MappingNode):
+                    for field_key, field_value in operation.value:
+                        if field_key.value == "operationId" and isinstance(field_value, yaml.ScalarNode):
+                            by_id[str(field_value.value)] = where
+    return found, paths_line, by_id
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -60,8 +66,8 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile("".join("[^/]+?" if p.startswith("{") else re.escape(p) for p in parts) + "$")
 
 
-def _match(spec_file: str, method: str, path: str) -> int | None:
-    index, _ = _spec_index(spec_file)
+def _match(spec: Path, method: str, path: str) -> int | None:
+    index = _spec_index(spec)[0]
     if (method, path) in index:
         return index[(method, path)]
     best: tuple[int, int] | None = None
@@ -74,27 +80,8 @@ def _match(spec_file: str, method: str, path: str) -> int | None:
 
 
 @cache
-def _profile_operation_request(vendor: str, operation: str) -> tuple[str, str] | None:
-    """The method and path the profile sends for one of its operation names."""
-    import httpx
-
-    from conformance.profiles import profile_class
-    from conformance.settings import Settings
-
-    settings = Settings(vendor=vendor, base_url="http://spec.invalid", token="placeholder", project_id="project",
-                        username="user", password="placeholder", kms="kms", region="region", folder_id="folder")
-    try:
-        profile = profile_class(vendor)(settings)
-        with httpx.Client(base_url=settings.base_url) as client:
-            request = profile.build_request(client, operation, "key-id", {})
-        return request.method.upper(), request.url.path
-    except Exception:  # noqa: BLE001 - a location is a convenience; the spec file is the fallback
-        return None
-
-
-@cache
 def _row_operations(vendor: str) -> dict[str, str]:
-    """Parametrized row id (``HW-STATE-004:cancel_deletion@...``) -> profile operation name."""
+    """Parametrized row id (``HW-STATE-004:cancel_deletion@...``) -> the spec operationId the row sends."""
     try:
         from conformance.profiles import profile_class
 
@@ -103,37 +90,36 @@ def _row_operations(vendor: str) -> dict[str, str]:
         return {}
     rows = {t.id: t.operation for t in profile.transitions}
     rows.update({p.id: p.operation for p in profile.probes})
-    return rows
+    return {row: profile.operation_ids.get(call, call) for row, call in rows.items()}
 
 
-def spec_file_for(vendor: str) -> str:
+def spec_for(vendor: str) -> Path:
+    """The vendor's spec as registered; a name under ``specs/`` for an unknown vendor."""
+    from conformance import vendors
+
     try:
-        from conformance.profiles import profile_class
-
-        return profile_class(vendor).spec_file
-    except Exception:  # noqa: BLE001
-        return f"{vendor}.yaml"
+        return vendors.get(vendor).spec
+    except vendors.UnknownVendor:
+        return Path("specs") / f"{vendor}.yaml"
 
 
 def check_location(vendor: str, test: str) -> tuple[str, int] | None:
     """(``METHOD path``, spec line) of the operation a check exercised, if known."""
-    spec_file = spec_file_for(vendor)
+    spec = spec_for(vendor)
     match = _TEST_ID.match(test.split("::")[-1])
     if not match:
         return None
     param = match.group("param")
     if match.group("func") == "test_generated":
         method, _, path = param.partition(" ")
-        line = _match(spec_file, method.upper(), path)
+        line = _match(spec, method.upper(), path)
         return (param, line) if line else None
-    operation = _row_operations(vendor).get(param)
-    if operation is None:
+    operation_id = _row_operations(vendor).get(param)
+    index, _, by_id = _spec_index(spec)
+    where = by_id.get(operation_id or "")
+    if where is None:
         return None
-    request = _profile_operation_request(vendor, operation)
-    if request is None:
-        return None
-    line = _match(spec_file, *request)
-    return (f"{request[0]} {request[1]}", line) if line else None
+    return f"{where[0]} {where[1]}", index[where]
 
 
 def _result(summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int, spec_uri: str) -> dict[str, Any]:
@@ -148,7 +134,7 @@ def _result(summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int,
         seen.add(found[1])
         locations.append(_location(spec_uri, found[1], f"{found[0]} ({test})"))
     if not locations:
-        locations.append(_location(spec_uri, _spec_index(spec_file_for(vendor))[1], "the vendor spec"))
+        locations.append(_location(spec_uri, _spec_index(spec_for(vendor))[1], "the vendor spec"))
     message = row["message"] or row["title"]
     if row["status"] == "blocked":
         blockers = ", ".join(row.get("blocked_by", []))
@@ -179,7 +165,7 @@ def sarif_log(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     runs = []
     for summary in summaries:
         vendor = summary["vendor"]
-        spec_uri = f"specs/{spec_file_for(vendor)}"
+        spec_uri = f"specs/{spec_for(vendor).name}"
         rows = summary["requirements"]
         rules = [
             {

@@ -1,7 +1,7 @@
 """Huawei Cloud KMS (DEW) v1.0: RPC-style POSTs under ``/v1.0/{project_id}/kms/``.
 
 Where is the Huawei state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/mocks/huawei.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/catalogue/huawei.toml``.
+``conformance/vendors/huawei/mock.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/vendors/huawei/catalogue.toml``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from conformance.auth.huawei_aksk import AkSkAuth, AkSkRequestsAuth
-from conformance.auth.huawei_iam import HuaweiIamToken, iam_url_for
 from conformance.auth.tokens import RenewingAuth, TokenSource
 from conformance.profiles.base import (
     MISSING,
@@ -24,6 +22,8 @@ from conformance.profiles.base import (
     Profile,
     Transition,
 )
+from conformance.vendors.huawei.aksk import AkSkAuth, AkSkRequestsAuth
+from conformance.vendors.huawei.iam import HuaweiIamToken, iam_url_for
 
 # Vendor key_state -> common life-cycle name.  Tables and key_state() use the common names.
 STATES: dict[str, str] = {
@@ -263,7 +263,6 @@ class HuaweiProfile(Profile):
     vendor: ClassVar[str] = "huawei"
     product: ClassVar[str] = "Huawei Cloud KMS"
     preflight_call = ("describe", True, {})
-    spec_file: ClassVar[str] = "huawei.yaml"
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES

@@ -1,7 +1,7 @@
 """Reference mock of Yandex Cloud KMS symmetric keys (SymmetricKeyService, SymmetricCryptoService,
 OperationService) on one loopback app.
 
-Facts (sources in ``conformance/catalogue/yandex.toml``): proto3 JSON (camelCase, enum names,
+Facts (sources in ``conformance/vendors/yandex/catalogue.toml``): proto3 JSON (camelCase, enum names,
 ``"604800s"`` durations, RFC 3339 ``Z`` timestamps), every mutating call answers HTTP 200 with an
 ``Operation`` (served again by ``GET /operations/{id}`` and the key's ListOperations), errors are
 ``google.rpc.Status`` bodies whose gRPC code maps to the HTTP status (16->401, 7->403, 5->404, 3/9->400).
@@ -45,6 +45,7 @@ from conformance.grpc_codes import HTTP_OF_CODE
 from conformance.mocks.base import Fault, MockConfig, MockDefinition, Option
 from conformance.mocks.validation import SpecValidator
 from conformance.specs import load_spec
+from conformance.vendors.yandex import VENDOR
 
 TOKEN = "yc-mock-iam-token"
 FORBIDDEN_TOKEN = "yc-mock-iam-token-without-roles"
@@ -202,12 +203,12 @@ class ApiError(Exception):
 
 @cache
 def _spec() -> dict[str, Any]:
-    return load_spec("yandex.yaml")
+    return load_spec(VENDOR.spec)
 
 
 @cache
 def _validator() -> SpecValidator:
-    return SpecValidator("yandex.yaml")
+    return SpecValidator(VENDOR.spec)
 
 
 def _validate(schema_name: str, body: Any, *, skip_labels: bool = False) -> None:

@@ -1,7 +1,7 @@
 """Thales CipherTrust Manager / CDSPaaS, CCKM AWS keys: ``/api/v1/cckm/aws/keys...``.
 
 Where is the Thales state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/mocks/thales.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/catalogue/thales.toml``.
+``conformance/vendors/thales/mock.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/vendors/thales/catalogue.toml``.
 
 Auth: ``POST /api/v1/auth/tokens`` with the password grant gives a JWT valid ``duration`` (300)
 seconds and a refresh token; the profile refreshes (refresh grant, then password grant as a
@@ -600,7 +600,6 @@ class ThalesProfile(Profile):
     vendor: ClassVar[str] = "thales"
     product: ClassVar[str] = "CipherTrust Manager (CCKM)"
     preflight_call = ("list", False, {"limit": 1})
-    spec_file: ClassVar[str] = "thales.yaml"
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES

@@ -1,7 +1,7 @@
 """Yandex Cloud KMS symmetric keys: ``/kms/v1/keys`` with custom verbs, asynchronous ``Operation``s.
 
 Where is the Yandex state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/mocks/yandex.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/catalogue/yandex.toml``.
+``conformance/vendors/yandex/mock.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/vendors/yandex/catalogue.toml``.
 
 State names used in the tables (a key plus its *subject* version, the version created with it):
 
@@ -835,7 +835,6 @@ class YandexProfile(Profile):
     vendor: ClassVar[str] = "yandex"
     product: ClassVar[str] = "Yandex Cloud KMS"
     preflight_call = ("list", False, {"pageSize": "1"})
-    spec_file: ClassVar[str] = "yandex.yaml"
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES

@@ -1,8 +1,8 @@
 """Reference mock of Thales CipherTrust Manager CCKM (AWS keys) and its token flow.
 
-Facts: the sources cited in ``conformance/catalogue/thales.toml``.  Where is the state machine?
+Facts: the sources cited in ``conformance/vendors/thales/catalogue.toml``.  Where is the state machine?
 ``_ACTIONS`` and the ``_op_*`` methods of ``ThalesMock`` (the mock's view) and
-``TRANSITIONS`` in ``conformance/profiles/thales.py`` (the checks' view).
+``TRANSITIONS`` in ``conformance/vendors/thales/profile.py`` (the checks' view).
 
 * ``POST /api/v1/auth/tokens`` (with or without the trailing slash; JSON or form body): the
   password grant (``username`` or legacy ``name``) and the refresh_token grant (2.1).  JWTs are
@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from conformance.mocks.base import Fault, MockConfig, MockDefinition, Option
 from conformance.mocks.validation import SpecValidator
+from conformance.vendors.thales import VENDOR
 
 ACCOUNT = "123456789012"
 USERNAME = "admin"
@@ -285,7 +286,7 @@ class ThalesMock:
         self.lock = threading.RLock()
         self.keys: dict[str, dict[str, Any]] = {}
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
-        self.validator = SpecValidator("thales.yaml")
+        self.validator = SpecValidator(VENDOR.spec)
         self.duration = int(config.option("token_duration", "300"))
 
     def fault(self, name: str) -> bool:

@@ -27,9 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from conformance.auth.huawei_aksk import verify as verify_signature
 from conformance.mocks.base import Fault, MockConfig, MockDefinition, Option
 from conformance.mocks.validation import Problem, SpecValidator
+from conformance.vendors.huawei import VENDOR
+from conformance.vendors.huawei.aksk import verify as verify_signature
 
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 DOMAIN_ID = "b168fe00ff56492495a7d22974df2d0b"
@@ -297,7 +298,7 @@ class HuaweiKms:
         self.config = config
         self.lock = threading.Lock()
         self.projects: dict[str, dict[str, Key]] = {}
-        self.validator = SpecValidator("huawei.yaml")
+        self.validator = SpecValidator(VENDOR.spec)
         self.iam_tokens: dict[str, float] = {}  # token -> expiry (time.time())
 
     def keys(self, project: str) -> dict[str, Key]:
