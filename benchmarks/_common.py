@@ -67,14 +67,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def process_mock(vendor: str, timeout: float = 20.0) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
+def process_mock(
+    vendor: str, timeout: float = 20.0
+) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
     """``kms-conformance mock`` in its own process on a free loopback port (its own core and GIL)."""
     from conformance.mocks import mock_definition
 
     port = free_port()
     proc = subprocess.Popen(
         [CLI, "mock", "--vendor", vendor, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + timeout
@@ -116,7 +120,9 @@ class Template:
         return client.request(self.method, self.url, headers=self.headers, content=self.content)
 
 
-def template(profile: Any, name: str, operation: str, key_id: str | None, body: dict[str, Any] | None = None) -> Template:
+def template(
+    profile: Any, name: str, operation: str, key_id: str | None, body: dict[str, Any] | None = None
+) -> Template:
     """The request ``profile.call(operation, key_id, body)`` would send, headers included."""
     client = profile.client
     request = profile.build_request(client, operation, key_id, body or {})
@@ -163,9 +169,12 @@ def raw_loop(templates: Sequence[Template], count: int, time_limit: float) -> di
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
     return {
-        "requests": sent, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+        "requests": sent,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
         "requests_per_s": round(sent / wall, 1) if wall else None,
-        "statuses": {str(k): v for k, v in sorted(statuses.items())}, "stopped_by_time": sent < count,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "stopped_by_time": sent < count,
     }
 
 
@@ -211,8 +220,15 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def run_child(argv: list[str], *, timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None,
-              count_cases: bool = False, hypothesis_dir: Path | None = None) -> ChildRun:
+def run_child(
+    argv: list[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    count_cases: bool = False,
+    hypothesis_dir: Path | None = None,
+) -> ChildRun:
     """Run ``argv``, measuring wall, CPU and memory of its whole process tree; kill it after ``timeout`` s.
 
     ``count_cases``: load ``benchmarks/hooks`` in the child (and its Python children) to count
@@ -231,13 +247,16 @@ def run_child(argv: list[str], *, timeout: float, cwd: Path | None = None, env: 
         os.close(fd)
         environment["KMS_BENCH_CASES_FILE"] = cases_file
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOOKS), environment.get("PYTHONPATH")]))
-        environment["PYTEST_PLUGINS"] = ",".join(filter(None, ["kmsbench_timer", environment.get("PYTEST_PLUGINS")]))
+        environment["PYTEST_PLUGINS"] = ",".join(
+            filter(None, ["kmsbench_timer", environment.get("PYTEST_PLUGINS")])
+        )
     out_fd, out_path = tempfile.mkstemp(prefix="kmsbench-out-")
     peak = 0
     stop = threading.Event()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=environment, stdout=out_fd, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=environment, stdout=out_fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
     os.close(out_fd)
 
     def sample() -> None:
@@ -284,8 +303,10 @@ def hypothesis_storage(path: Path, warm: bool) -> Path:
     """
     path.mkdir(parents=True, exist_ok=True)
     if warm:
-        code = ("from hypothesis.internal.charmap import charmap, intervals_from_codec; "
-                "charmap(); intervals_from_codec('utf-8')")
+        code = (
+            "from hypothesis.internal.charmap import charmap, intervals_from_codec; "
+            "charmap(); intervals_from_codec('utf-8')"
+        )
         env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(path)}
         subprocess.run([PYTHON, "-c", code], env=env, check=True, timeout=120)
     return path
@@ -307,7 +328,9 @@ def machine() -> dict[str, Any]:
 
     load = os.getloadavg()
     return {
-        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "loadavg_at_start": [round(x, 2) for x in load],
     }
 

@@ -52,8 +52,10 @@ from _common import (  # noqa: E402
 
 CHILD_TIMEOUT = 600.0
 # The checks our generated layer runs (conformance.fuzz POSITIVE_CHECKS | NEGATIVE_CHECKS).
-CHECKS = ("not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,"
-          "positive_data_acceptance,negative_data_rejection")
+CHECKS = (
+    "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,"
+    "positive_data_acceptance,negative_data_rejection"
+)
 
 
 def ours_child(vendor: str, base_url: str, credentials_file: str, max_examples: int) -> None:
@@ -85,37 +87,76 @@ def ours_child(vendor: str, base_url: str, credentials_file: str, max_examples: 
                 failures[requirement] = failures.get(requirement, 0) + len(messages)
     in_loop, in_loop_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     profile.close()
-    print(json.dumps({"cases": cases, "operations": len(operations), "in_loop_s": round(in_loop, 3),
-                      "in_loop_cpu_s": round(in_loop_cpu, 3), "failed_requirements": failures}))
+    print(
+        json.dumps(
+            {
+                "cases": cases,
+                "operations": len(operations),
+                "in_loop_s": round(in_loop, 3),
+                "in_loop_cpu_s": round(in_loop_cpu, 3),
+                "failed_requirements": failures,
+            }
+        )
+    )
 
 
 def schemathesis_config(vendor: str, credentials: dict[str, str], path: Path) -> None:
-    lines = ['[checks.positive_data_acceptance]', 'expected-statuses = ["2xx", "400", "401", "403", "404", "409"]']
+    lines = [
+        "[checks.positive_data_acceptance]",
+        'expected-statuses = ["2xx", "400", "401", "403", "404", "409"]',
+    ]
     if vendor == "huawei":
         lines += ["", "[parameters]", f'"path.project_id" = "{credentials["project_id"]}"']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _ours(vendor: str, url: str, creds_file: Path, max_examples: int, work: Path, storage: Path, app: Any) -> dict[str, Any]:
+def _ours(
+    vendor: str, url: str, creds_file: Path, max_examples: int, work: Path, storage: Path, app: Any
+) -> dict[str, Any]:
     before = app.requests
-    child = run_child([PYTHON, str(Path(__file__).resolve()), "--child-ours", vendor, url, str(creds_file),
-                       str(max_examples)], timeout=CHILD_TIMEOUT, cwd=work, hypothesis_dir=storage)
+    child = run_child(
+        [
+            PYTHON,
+            str(Path(__file__).resolve()),
+            "--child-ours",
+            vendor,
+            url,
+            str(creds_file),
+            str(max_examples),
+        ],
+        timeout=CHILD_TIMEOUT,
+        cwd=work,
+        hypothesis_dir=storage,
+    )
     try:
         inner = json.loads(child.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         inner = {"cases": None, "error": child.stdout[-2000:]}
-    return {"exit_code": child.exit_code, "wall_s": child.wall_s, "cpu_s": child.cpu_s, "maxrss_mb": child.maxrss_mb,
-            "sampled_rss_peak_mb": child.tree_rss_peak_mb, "requests": app.requests - before, **inner}
+    return {
+        "exit_code": child.exit_code,
+        "wall_s": child.wall_s,
+        "cpu_s": child.cpu_s,
+        "maxrss_mb": child.maxrss_mb,
+        "sampled_rss_peak_mb": child.tree_rss_peak_mb,
+        "requests": app.requests - before,
+        **inner,
+    }
 
 
 def _theirs(argv: list[str], work: Path, storage: Path, app: Any) -> dict[str, Any]:
     before = app.requests
     child = run_child(argv, timeout=CHILD_TIMEOUT, cwd=work, hypothesis_dir=storage)
     generated = re.search(r"(\d+) generated", child.stdout)
-    return {"exit_code": child.exit_code, "wall_s": child.wall_s, "cpu_s": child.cpu_s, "maxrss_mb": child.maxrss_mb,
-            "sampled_rss_peak_mb": child.tree_rss_peak_mb, "requests": app.requests - before,
-            "cases": int(generated.group(1)) if generated else None,
-            "summary": "\n".join(line for line in child.stdout.splitlines()[-12:] if line.strip())}
+    return {
+        "exit_code": child.exit_code,
+        "wall_s": child.wall_s,
+        "cpu_s": child.cpu_s,
+        "maxrss_mb": child.maxrss_mb,
+        "sampled_rss_peak_mb": child.tree_rss_peak_mb,
+        "requests": app.requests - before,
+        "cases": int(generated.group(1)) if generated else None,
+        "summary": "\n".join(line for line in child.stdout.splitlines()[-12:] if line.strip()),
+    }
 
 
 def _median_run(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,8 +169,12 @@ def _median_run(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def compare(vendor: str, max_examples: int, work: Path, cold: bool, repeat: int) -> dict[str, Any]:
-    result: dict[str, Any] = {"vendor": vendor, "max_examples": max_examples, "hypothesis_cache": "cold" if cold else "warm",
-                              "rounds": repeat}
+    result: dict[str, Any] = {
+        "vendor": vendor,
+        "max_examples": max_examples,
+        "hypothesis_cache": "cold" if cold else "warm",
+        "rounds": repeat,
+    }
     warm_dir = None if cold else hypothesis_storage(work / "hypothesis-warm", True)
     ours_rounds: list[dict[str, Any]] = []
     their_rounds: list[dict[str, Any]] = []
@@ -141,27 +186,60 @@ def compare(vendor: str, max_examples: int, work: Path, cold: bool, repeat: int)
         profile.close()
         config = work / f"{vendor}-schemathesis.toml"
         schemathesis_config(vendor, credentials, config)
-        argv = [str(Path(PYTHON).with_name("schemathesis")), "--config-file", str(config), "--no-color", "run",
-                str(REPO / "specs" / f"{vendor}.yaml"), "--url", url, "--phases", "fuzzing",
-                "--max-examples", str(max_examples), "--checks", CHECKS, "--seed", "1",
-                "--generation-database", "none", "--workers", "1"]
+        argv = [
+            str(Path(PYTHON).with_name("schemathesis")),
+            "--config-file",
+            str(config),
+            "--no-color",
+            "run",
+            str(REPO / "specs" / f"{vendor}.yaml"),
+            "--url",
+            url,
+            "--phases",
+            "fuzzing",
+            "--max-examples",
+            str(max_examples),
+            "--checks",
+            CHECKS,
+            "--seed",
+            "1",
+            "--generation-database",
+            "none",
+            "--workers",
+            "1",
+        ]
         for name, value in headers.items():
             argv += ["-H", f"{name}: {value}"]
         for n in range(repeat):
+
             def storage(tool: str, n: int = n) -> Path:
                 return warm_dir or hypothesis_storage(work / f"{vendor}-{tool}-cold-{n}", False)
 
-            order = ("ours", "theirs") if n % 2 == 0 else ("theirs", "ours")  # alternate: drift hits both alike
+            order = (
+                ("ours", "theirs") if n % 2 == 0 else ("theirs", "ours")
+            )  # alternate: drift hits both alike
             for tool in order:
-                log(f"{vendor}: round {n + 1}/{repeat}: {'GeneratedRun' if tool == 'ours' else 'schemathesis run'}")
+                log(
+                    f"{vendor}: round {n + 1}/{repeat}: {'GeneratedRun' if tool == 'ours' else 'schemathesis run'}"
+                )
                 if tool == "ours":
-                    ours_rounds.append(_ours(vendor, url, creds_file, max_examples, work, storage("ours"), app))
+                    ours_rounds.append(
+                        _ours(vendor, url, creds_file, max_examples, work, storage("ours"), app)
+                    )
                 else:
                     their_rounds.append(_theirs(argv, work, storage("st"), app))
-    secret_free = [a if not a.startswith(tuple(f"{n}:" for n in headers)) else a.split(":")[0] + ": ***" for a in argv]
-    result["ours"] = {"command": f"python benchmarks/generated_vs_schemathesis.py --child-ours {vendor} <mock> "
-                                 f"<credentials> {max_examples}", **_median_run(ours_rounds)}
-    result["schemathesis"] = {"command": " ".join(secret_free).replace(url, "<mock>"), **_median_run(their_rounds)}
+    secret_free = [
+        a if not a.startswith(tuple(f"{n}:" for n in headers)) else a.split(":")[0] + ": ***" for a in argv
+    ]
+    result["ours"] = {
+        "command": f"python benchmarks/generated_vs_schemathesis.py --child-ours {vendor} <mock> "
+        f"<credentials> {max_examples}",
+        **_median_run(ours_rounds),
+    }
+    result["schemathesis"] = {
+        "command": " ".join(secret_free).replace(url, "<mock>"),
+        **_median_run(their_rounds),
+    }
     for side in ("ours", "schemathesis"):
         s = result[side]
         s["cases_per_s"] = round(s["cases"] / s["wall_s"], 1) if s.get("cases") and s["wall_s"] else None
@@ -170,7 +248,9 @@ def compare(vendor: str, max_examples: int, work: Path, cold: bool, repeat: int)
     if ours.get("cases") and ours.get("in_loop_s"):
         ours["in_loop_cases_per_s"] = round(ours["cases"] / ours["in_loop_s"], 1)
         ours["in_loop_cpu_ms_per_case"] = round(1000 * ours["in_loop_cpu_s"] / ours["cases"], 2)
-    result["ours_vs_schemathesis_cases_per_s"] = ratio(ours["cases_per_s"], result["schemathesis"]["cases_per_s"])
+    result["ours_vs_schemathesis_cases_per_s"] = ratio(
+        ours["cases_per_s"], result["schemathesis"]["cases_per_s"]
+    )
     return result
 
 
@@ -181,31 +261,74 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendors", default=",".join(VENDORS))
     parser.add_argument("--max-examples", type=int, default=10, help="cases per operation for both tools")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds per tool (alternating order); medians reported")
-    parser.add_argument("--cold", action="store_true",
-                        help="empty Hypothesis storage for both (a clean checkout); default: pre-built Unicode tables")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds per tool (alternating order); medians reported"
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="empty Hypothesis storage for both (a clean checkout); default: pre-built Unicode tables",
+    )
     args = parser.parse_args()
     data: dict[str, Any] = {"benchmark": "generated_vs_schemathesis", "machine": machine(), "checks": CHECKS}
     with tempfile.TemporaryDirectory(prefix="kmsbench-gen-") as tmp:
-        data["vendors"] = [compare(v, args.max_examples, Path(tmp), args.cold, max(1, min(args.repeat, 10))) for v in args.vendors.split(",") if v]
+        data["vendors"] = [
+            compare(v, args.max_examples, Path(tmp), args.cold, max(1, min(args.repeat, 10)))
+            for v in args.vendors.split(",")
+            if v
+        ]
     rows = []
     for r in data["vendors"]:
         for side in ("ours", "schemathesis"):
             s = r[side]
-            rows.append([r["vendor"], side, s["exit_code"], s.get("cases"), s["requests"], s["wall_s"], s["cpu_s"],
-                         s["cases_per_s"], s["cpu_ms_per_case"], s.get("in_loop_cases_per_s"), s.get("in_loop_cpu_ms_per_case"),
-                         s["maxrss_mb"], s["sampled_rss_peak_mb"]])
-    md = [f"# Generated layer vs schemathesis run ({time.strftime('%Y-%m-%d %H:%M:%S')}, "
-          f"max-examples {args.max_examples}, {'cold' if args.cold else 'warm'} .hypothesis, load at start {data['machine']['loadavg_at_start']})", "",
-          markdown_table(["vendor", "tool", "exit", "cases", "requests", "wall s", "CPU s", "cases/s",
-                          "CPU ms/case", "cases/s in loop", "CPU ms/case in loop", "max RSS MB",
-                          "sampled RSS MB"], rows), "",
-          f"Median of {data['vendors'][0]['rounds'] if data['vendors'] else 0} rounds per tool (by wall time). "
-          "Whole process: wall/CPU of the child from start to exit (interpreter start-up and schema loading "
-          "included for both). In loop: ours without start-up (Schemathesis' CLI gives no such figure). "
-          "max RSS: the kernel's ru_maxrss; sampled RSS: /proc every 0.1 s.", "",
-          "Ratio ours/schemathesis (cases per wall second, whole process): "
-          + ", ".join(f"{r['vendor']} {r['ours_vs_schemathesis_cases_per_s']}" for r in data["vendors"])]
+            rows.append(
+                [
+                    r["vendor"],
+                    side,
+                    s["exit_code"],
+                    s.get("cases"),
+                    s["requests"],
+                    s["wall_s"],
+                    s["cpu_s"],
+                    s["cases_per_s"],
+                    s["cpu_ms_per_case"],
+                    s.get("in_loop_cases_per_s"),
+                    s.get("in_loop_cpu_ms_per_case"),
+                    s["maxrss_mb"],
+                    s["sampled_rss_peak_mb"],
+                ]
+            )
+    md = [
+        f"# Generated layer vs schemathesis run ({time.strftime('%Y-%m-%d %H:%M:%S')}, "
+        f"max-examples {args.max_examples}, {'cold' if args.cold else 'warm'} .hypothesis, load at start {data['machine']['loadavg_at_start']})",
+        "",
+        markdown_table(
+            [
+                "vendor",
+                "tool",
+                "exit",
+                "cases",
+                "requests",
+                "wall s",
+                "CPU s",
+                "cases/s",
+                "CPU ms/case",
+                "cases/s in loop",
+                "CPU ms/case in loop",
+                "max RSS MB",
+                "sampled RSS MB",
+            ],
+            rows,
+        ),
+        "",
+        f"Median of {data['vendors'][0]['rounds'] if data['vendors'] else 0} rounds per tool (by wall time). "
+        "Whole process: wall/CPU of the child from start to exit (interpreter start-up and schema loading "
+        "included for both). In loop: ours without start-up (Schemathesis' CLI gives no such figure). "
+        "max RSS: the kernel's ru_maxrss; sampled RSS: /proc every 0.1 s.",
+        "",
+        "Ratio ours/schemathesis (cases per wall second, whole process): "
+        + ", ".join(f"{r['vendor']} {r['ours_vs_schemathesis_cases_per_s']}" for r in data["vendors"]),
+    ]
     write_results("generated_vs_schemathesis", data, "\n".join(md))
 
 

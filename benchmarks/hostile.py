@@ -44,27 +44,49 @@ def main() -> int:
             for mode in args.modes.split(","):
                 starts = [0] if mode in ("plain-web", "refuse-deletion") else [0, HALF_WAY]
                 for after in starts:
-                    run = run_hostile(vendor, mode, after, Path(tmp) / f"{vendor}-{mode}-{after}", bound_s=300)
-                    row = {"vendor": vendor, "mode": mode, "after": after, "exit": run.code,
-                           "wall_s": round(run.wall_s, 1), "peak_mb": round(run.peak_mb), "honest": honest(run),
-                           "traceback": "Traceback" in run.stdout + run.stderr}
+                    run = run_hostile(
+                        vendor, mode, after, Path(tmp) / f"{vendor}-{mode}-{after}", bound_s=300
+                    )
+                    row = {
+                        "vendor": vendor,
+                        "mode": mode,
+                        "after": after,
+                        "exit": run.code,
+                        "wall_s": round(run.wall_s, 1),
+                        "peak_mb": round(run.peak_mb),
+                        "honest": honest(run),
+                        "traceback": "Traceback" in run.stdout + run.stderr,
+                    }
                     rows.append(row)
                     start = "start" if after == 0 else f"req {after}"
-                    print(f"{vendor:<7} {mode:<17} {start:<9} {run.code:>4} {run.wall_s:>7.1f} {run.peak_mb:>8.0f}  "
-                          f"{'honest' if row['honest'] else 'DISHONEST'}{'  TRACEBACK' if row['traceback'] else ''}",
-                          flush=True)
+                    print(
+                        f"{vendor:<7} {mode:<17} {start:<9} {run.code:>4} {run.wall_s:>7.1f} {run.peak_mb:>8.0f}  "
+                        f"{'honest' if row['honest'] else 'DISHONEST'}{'  TRACEBACK' if row['traceback'] else ''}",
+                        flush=True,
+                    )
         print(f"\n{'vendor':<7} {'mode':<17} SIGTERM half-way -> exit (s)")
         for vendor in args.vendors.split(","):
             for mode in ("hang", "slow-body"):
-                run = run_hostile(vendor, mode, HALF_WAY, Path(tmp) / f"term-{vendor}-{mode}", bound_s=120,
-                                  sigterm=True)
+                run = run_hostile(
+                    vendor, mode, HALF_WAY, Path(tmp) / f"term-{vendor}-{mode}", bound_s=120, sigterm=True
+                )
                 took = f"{run.signalled_s:.1f}" if run.signalled_s is not None else "not signalled"
                 print(f"{vendor:<7} {mode:<17} {took} (exit {run.code})", flush=True)
-                rows.append({"vendor": vendor, "mode": mode, "sigterm_to_exit_s": run.signalled_s, "exit": run.code,
-                             "wall_s": round(run.wall_s, 1), "peak_mb": round(run.peak_mb)})
+                rows.append(
+                    {
+                        "vendor": vendor,
+                        "mode": mode,
+                        "sigterm_to_exit_s": run.signalled_s,
+                        "exit": run.code,
+                        "wall_s": round(run.wall_s, 1),
+                        "peak_mb": round(run.peak_mb),
+                    }
+                )
     worst = max(rows, key=lambda r: r["wall_s"])
-    print(f"\n{len(rows)} runs; slowest {worst['vendor']}/{worst['mode']} {worst['wall_s']} s; "
-          f"peak {max(r['peak_mb'] for r in rows)} MB; exits {sorted({r['exit'] for r in rows})}")
+    print(
+        f"\n{len(rows)} runs; slowest {worst['vendor']}/{worst['mode']} {worst['wall_s']} s; "
+        f"peak {max(r['peak_mb'] for r in rows)} MB; exits {sorted({r['exit'] for r in rows})}"
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

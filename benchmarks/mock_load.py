@@ -51,7 +51,12 @@ from _common import (  # noqa: E402
 RACE = {
     "huawei": ("enabled", "schedule_deletion", "cancel_deletion", {"pending-deletion"}),
     "thales": ("enabled", "schedule_deletion", "cancel_deletion", {"pending-deletion"}),
-    "yandex": ("rotated", "schedule_version_destruction", "cancel_version_destruction", {"version-scheduled"}),
+    "yandex": (
+        "rotated",
+        "schedule_version_destruction",
+        "cancel_version_destruction",
+        {"version-scheduled"},
+    ),
 }
 
 
@@ -101,11 +106,16 @@ def load(templates: list[Template], threads: int, count: int, seconds: float) ->
             merged[code] = merged.get(code, 0) + n
     ms = [x * 1000 for x in flat]
     return {
-        "threads": threads, "requests": len(flat), "errors": sum(errors), "wall_s": round(wall, 3),
+        "threads": threads,
+        "requests": len(flat),
+        "errors": sum(errors),
+        "wall_s": round(wall, 3),
         "requests_per_s": round(len(flat) / wall, 1) if wall else None,
-        "p50_ms": round(percentile(ms, 50) or 0, 2), "p99_ms": round(percentile(ms, 99) or 0, 2),
+        "p50_ms": round(percentile(ms, 50) or 0, 2),
+        "p99_ms": round(percentile(ms, 99) or 0, 2),
         "max_ms": round(max(ms), 2) if ms else None,
-        "statuses": {str(k): v for k, v in sorted(merged.items())}, "stopped_by_time": len(flat) < count,
+        "statuses": {str(k): v for k, v in sorted(merged.items())},
+        "stopped_by_time": len(flat) < count,
     }
 
 
@@ -127,8 +137,10 @@ def race(vendor: str, profile: Any, threads: int, iterations: int, seconds: floa
     state, schedule_op, cancel_op, pending = RACE[vendor]
     key_id = profile.key_in(state)
     initial = profile.key_state(key_id)
-    templates = {"schedule": template(profile, "schedule", schedule_op, key_id),
-                 "cancel": template(profile, "cancel", cancel_op, key_id)}
+    templates = {
+        "schedule": template(profile, "schedule", schedule_op, key_id),
+        "cancel": template(profile, "cancel", cancel_op, key_id),
+    }
     ok = {"schedule": [0] * threads, "cancel": [0] * threads}
     refused = {"schedule": [0] * threads, "cancel": [0] * threads}
     other: list[str] = []
@@ -168,10 +180,18 @@ def race(vendor: str, profile: Any, threads: int, iterations: int, seconds: floa
     difference = schedules - cancels
     consistent = difference in (0, 1) and (difference == 1) == (final in pending) and not other
     return {
-        "key_state_before": initial, "key_state_after": final, "threads": threads, "iterations": iterations,
-        "wall_s": round(wall, 3), "schedules_ok": schedules, "cancels_ok": cancels,
-        "schedules_refused": sum(refused["schedule"]), "cancels_refused": sum(refused["cancel"]),
-        "transport_errors": sum(errors), "unexpected": other[:10], "consistent": consistent,
+        "key_state_before": initial,
+        "key_state_after": final,
+        "threads": threads,
+        "iterations": iterations,
+        "wall_s": round(wall, 3),
+        "schedules_ok": schedules,
+        "cancels_ok": cancels,
+        "schedules_refused": sum(refused["schedule"]),
+        "cancels_refused": sum(refused["cancel"]),
+        "transport_errors": sum(errors),
+        "unexpected": other[:10],
+        "consistent": consistent,
     }
 
 
@@ -202,32 +222,82 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="request bound per load level")
     parser.add_argument("--seconds", type=float, default=10.0, help="time bound per load level and per race")
     parser.add_argument("--threads", type=int, default=8, help="threads in the schedule/cancel race")
-    parser.add_argument("--iterations", type=int, default=100, help="schedule-or-cancel calls per race thread")
+    parser.add_argument(
+        "--iterations", type=int, default=100, help="schedule-or-cancel calls per race thread"
+    )
     args = parser.parse_args()
     args.concurrency = [max(1, min(64, int(x))) for x in args.concurrency.split(",") if x]
     args.requests = max(1, min(args.requests, 100_000))
     args.seconds = max(0.5, min(args.seconds, 120.0))
     args.threads = max(2, min(args.threads, 64))
     args.iterations = max(1, min(args.iterations, 10_000))
-    data: dict[str, Any] = {"benchmark": "mock_load", "machine": machine(), "bounds": {
-        "requests": args.requests, "seconds": args.seconds, "race_threads": args.threads,
-        "race_iterations": args.iterations}}
+    data: dict[str, Any] = {
+        "benchmark": "mock_load",
+        "machine": machine(),
+        "bounds": {
+            "requests": args.requests,
+            "seconds": args.seconds,
+            "race_threads": args.threads,
+            "race_iterations": args.iterations,
+        },
+    }
     data["vendors"] = [vendor_run(v, args) for v in args.vendors.split(",") if v]
-    load_rows = [[r["vendor"], lv["threads"], lv["requests"], lv["errors"], lv["wall_s"], lv["requests_per_s"],
-                  lv["p50_ms"], lv["p99_ms"], lv["max_ms"]] for r in data["vendors"] for lv in r["load"]]
-    race_rows = [[r["vendor"], r["race"]["threads"], r["race"]["schedules_ok"], r["race"]["cancels_ok"],
-                  r["race"]["schedules_refused"] + r["race"]["cancels_refused"], r["race"]["transport_errors"],
-                  r["race"]["key_state_after"], "yes" if r["race"]["consistent"] else "**NO**"]
-                 for r in data["vendors"]]
-    md = [f"# Mocks under load ({time.strftime('%Y-%m-%d %H:%M:%S')}, load at start "
-          f"{data['machine']['loadavg_at_start']})", "",
-          "Mock in its own process; clients are threads of one process, half unknown-id reads (404), "
-          "half reads of an existing key (200).", "",
-          markdown_table(["vendor", "threads", "requests", "errors", "wall s", "req/s", "p50 ms", "p99 ms",
-                          "max ms"], load_rows), "",
-          "## schedule/cancel race on one key", "",
-          markdown_table(["vendor", "threads", "schedules ok", "cancels ok", "refused", "transport errors",
-                          "final state", "consistent"], race_rows)]
+    load_rows = [
+        [
+            r["vendor"],
+            lv["threads"],
+            lv["requests"],
+            lv["errors"],
+            lv["wall_s"],
+            lv["requests_per_s"],
+            lv["p50_ms"],
+            lv["p99_ms"],
+            lv["max_ms"],
+        ]
+        for r in data["vendors"]
+        for lv in r["load"]
+    ]
+    race_rows = [
+        [
+            r["vendor"],
+            r["race"]["threads"],
+            r["race"]["schedules_ok"],
+            r["race"]["cancels_ok"],
+            r["race"]["schedules_refused"] + r["race"]["cancels_refused"],
+            r["race"]["transport_errors"],
+            r["race"]["key_state_after"],
+            "yes" if r["race"]["consistent"] else "**NO**",
+        ]
+        for r in data["vendors"]
+    ]
+    md = [
+        f"# Mocks under load ({time.strftime('%Y-%m-%d %H:%M:%S')}, load at start "
+        f"{data['machine']['loadavg_at_start']})",
+        "",
+        "Mock in its own process; clients are threads of one process, half unknown-id reads (404), "
+        "half reads of an existing key (200).",
+        "",
+        markdown_table(
+            ["vendor", "threads", "requests", "errors", "wall s", "req/s", "p50 ms", "p99 ms", "max ms"],
+            load_rows,
+        ),
+        "",
+        "## schedule/cancel race on one key",
+        "",
+        markdown_table(
+            [
+                "vendor",
+                "threads",
+                "schedules ok",
+                "cancels ok",
+                "refused",
+                "transport errors",
+                "final state",
+                "consistent",
+            ],
+            race_rows,
+        ),
+    ]
     write_results("mock_load", data, "\n".join(md))
 
 

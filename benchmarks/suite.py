@@ -94,31 +94,63 @@ def figures(label: str, child: ChildRun, found: list[dict[str, Any]]) -> dict[st
 
 def suite_run(label: str, args: list[str], root: Path, cache: str, warm_dir: Path) -> dict[str, Any]:
     report_dir = root / f"{label}-{cache}".replace(" ", "_")
-    storage = warm_dir if cache == "warm" else hypothesis_storage(report_dir.with_name(report_dir.name + "-hyp"), False)
+    storage = (
+        warm_dir
+        if cache == "warm"
+        else hypothesis_storage(report_dir.with_name(report_dir.name + "-hyp"), False)
+    )
     log(f"suite ({cache} .hypothesis): kms-conformance run {' '.join(args)}")
-    child = run_child([CLI, "run", *args, "--report-dir", str(report_dir)], timeout=CHILD_TIMEOUT, count_cases=True,
-                      hypothesis_dir=storage)
+    child = run_child(
+        [CLI, "run", *args, "--report-dir", str(report_dir)],
+        timeout=CHILD_TIMEOUT,
+        count_cases=True,
+        hypothesis_dir=storage,
+    )
     result = figures(label, child, summaries(report_dir))
     result["hypothesis_cache"] = cache
     result["command"] = f"kms-conformance run {' '.join(args)}"
     if child.exit_code not in (0, 1):
         result["output_tail"] = child.stdout[-2000:]
-    log(f"  -> {result['wall_s']} s wall, {result['cpu_s']} s CPU, {result['requests']} requests, exit {child.exit_code}")
+    log(
+        f"  -> {result['wall_s']} s wall, {result['cpu_s']} s CPU, {result['requests']} requests, exit {child.exit_code}"
+    )
     return result
 
 
 def layer_run(vendor: str, layer: str, max_examples: int, root: Path, warm_dir: Path) -> dict[str, Any]:
     summary = root / f"layer-{vendor}-{layer}.json"
-    argv = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--tb=line", "-W", "ignore::DeprecationWarning",
-            "--rootdir", str(root), "-c", str(root / "pytest.ini"), "--pyargs", *LAYERS[layer],
-            "--kms-vendor", vendor, "--kms-summary", str(summary), "--kms-max-examples", str(max_examples)]
+    argv = [
+        PYTHON,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--tb=line",
+        "-W",
+        "ignore::DeprecationWarning",
+        "--rootdir",
+        str(root),
+        "-c",
+        str(root / "pytest.ini"),
+        "--pyargs",
+        *LAYERS[layer],
+        "--kms-vendor",
+        vendor,
+        "--kms-summary",
+        str(summary),
+        "--kms-max-examples",
+        str(max_examples),
+    ]
     log(f"layer: {vendor} {layer}")
     child = run_child(argv, timeout=CHILD_TIMEOUT, cwd=root, count_cases=True, hypothesis_dir=warm_dir)
     found = [json.loads(summary.read_text(encoding="utf-8"))] if summary.exists() else []
     result = figures(f"{vendor} {layer}", child, found)
     loop, loop_cpu = result["loop_s"], result["loop_cpu_s"]
     result["requests_per_loop_s"] = round(result["requests"] / loop, 1) if loop else None
-    result["loop_cpu_ms_per_request"] = round(1000 * loop_cpu / result["requests"], 2) if loop_cpu and result["requests"] else None
+    result["loop_cpu_ms_per_request"] = (
+        round(1000 * loop_cpu / result["requests"], 2) if loop_cpu and result["requests"] else None
+    )
     if not found:
         result["output_tail"] = child.stdout[-2000:]
     return result
@@ -136,9 +168,14 @@ def raw_baseline(vendor: str, count: int) -> dict[str, Any]:
         raw_loop(cheap, min(count, 50), RAW_TIME_LIMIT)  # warm up: connection, first-request paths
 
         def median(templates: list[Any]) -> dict[str, Any]:
-            rounds = sorted((raw_loop(templates, count, RAW_TIME_LIMIT) for _ in range(RAW_ROUNDS)),
-                            key=lambda r: r["requests_per_s"] or 0)
-            return {**rounds[len(rounds) // 2], "rounds_requests_per_s": [r["requests_per_s"] for r in rounds]}
+            rounds = sorted(
+                (raw_loop(templates, count, RAW_TIME_LIMIT) for _ in range(RAW_ROUNDS)),
+                key=lambda r: r["requests_per_s"] or 0,
+            )
+            return {
+                **rounds[len(rounds) // 2],
+                "rounds_requests_per_s": [r["requests_per_s"] for r in rounds],
+            }
 
         return {
             "cheap": {"request": cheap[0].name, **median(cheap)},
@@ -148,12 +185,22 @@ def raw_baseline(vendor: str, count: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vendors", default=",".join(VENDORS), help="comma-separated vendors (default: all three)")
+    parser.add_argument(
+        "--vendors", default=",".join(VENDORS), help="comma-separated vendors (default: all three)"
+    )
     parser.add_argument("--skip-all", action="store_true", help="skip the --vendor all runs")
-    parser.add_argument("--skip-layers", action="store_true", help="skip the per-layer runs and raw baselines")
-    parser.add_argument("--max-examples", type=int, default=10, help="generated cases per operation (suite default 10)")
-    parser.add_argument("--cache", choices=("cold", "warm", "both"), default="both",
-                        help="Hypothesis storage for the suite runs: empty (a clean checkout), pre-built, or each")
+    parser.add_argument(
+        "--skip-layers", action="store_true", help="skip the per-layer runs and raw baselines"
+    )
+    parser.add_argument(
+        "--max-examples", type=int, default=10, help="generated cases per operation (suite default 10)"
+    )
+    parser.add_argument(
+        "--cache",
+        choices=("cold", "warm", "both"),
+        default="both",
+        help="Hypothesis storage for the suite runs: empty (a clean checkout), pre-built, or each",
+    )
     args = parser.parse_args()
     vendors = [v for v in args.vendors.split(",") if v]
     started = time.time()
@@ -181,50 +228,152 @@ def main() -> None:
                 baselines[vendor] = raw
                 scenario["raw_cheap_requests_per_s"] = raw["cheap"]["requests_per_s"]
                 scenario["raw_mix_requests_per_s"] = raw["mix"]["requests_per_s"]
-                scenario["throughput_vs_raw_mix"] = ratio(scenario["requests_per_loop_s"], raw["mix"]["requests_per_s"])
-                scenario["throughput_vs_raw_cheap"] = ratio(scenario["requests_per_loop_s"], raw["cheap"]["requests_per_s"])
-                raw_cpu_ms = 1000 * raw["mix"]["cpu_s"] / raw["mix"]["requests"] if raw["mix"]["requests"] else None
+                scenario["throughput_vs_raw_mix"] = ratio(
+                    scenario["requests_per_loop_s"], raw["mix"]["requests_per_s"]
+                )
+                scenario["throughput_vs_raw_cheap"] = ratio(
+                    scenario["requests_per_loop_s"], raw["cheap"]["requests_per_s"]
+                )
+                raw_cpu_ms = (
+                    1000 * raw["mix"]["cpu_s"] / raw["mix"]["requests"] if raw["mix"]["requests"] else None
+                )
                 scenario["raw_mix_cpu_ms_per_request"] = round(raw_cpu_ms, 2) if raw_cpu_ms else None
                 if generated["generated_cases"] and generated["loop_s"]:
-                    generated["cases_per_loop_s"] = round(generated["generated_cases"] / generated["loop_s"], 1)
-                    generated["loop_cpu_ms_per_case"] = round(1000 * generated["loop_cpu_s"] / generated["generated_cases"], 1)
+                    generated["cases_per_loop_s"] = round(
+                        generated["generated_cases"] / generated["loop_s"], 1
+                    )
+                    generated["loop_cpu_ms_per_case"] = round(
+                        1000 * generated["loop_cpu_s"] / generated["generated_cases"], 1
+                    )
                 layers += [scenario, generated]
         data["layers"] = layers
         data["raw_baselines"] = baselines
     data["benchmark_wall_s"] = round(time.time() - started, 1)
 
-    md = [f"# Suite benchmark ({time.strftime('%Y-%m-%d %H:%M:%S')}, {data['machine']['cpus']} CPUs, "
-          f"load at start {data['machine']['loadavg_at_start']})", "",
-          "## `kms-conformance run` against the bundled mocks", ""]
-    md.append(markdown_table(
-        ["run", ".hypothesis", "exit", "wall s", "CPU s", "test loop s", "requests", "tests", "gen. cases", "requirements",
-         "req/s", "CPU ms/req", "max RSS MB", "tree RSS MB"],
-        [[r["run"], r["hypothesis_cache"], r["exit_code"], r["wall_s"], r["cpu_s"], r["loop_s"], r["requests"], r["tests"],
-          r["generated_cases"], r["requirements"], r["requests_per_s"], r["cpu_ms_per_request"], r["maxrss_mb"],
-          r["tree_rss_peak_mb"]] for r in runs]))
-    md += ["", "wall/CPU: the whole process tree of the run; test loop: pytest's run loop only (summed over "
-           "vendors); max RSS: the largest process; tree RSS: sampled sum over the live process tree. "
-           ".hypothesis cold: an empty Hypothesis storage directory, as on a clean checkout (the utf-8 codec "
-           "table is built once per process); warm: tables already cached. Layers below run warm."]
+    md = [
+        f"# Suite benchmark ({time.strftime('%Y-%m-%d %H:%M:%S')}, {data['machine']['cpus']} CPUs, "
+        f"load at start {data['machine']['loadavg_at_start']})",
+        "",
+        "## `kms-conformance run` against the bundled mocks",
+        "",
+    ]
+    md.append(
+        markdown_table(
+            [
+                "run",
+                ".hypothesis",
+                "exit",
+                "wall s",
+                "CPU s",
+                "test loop s",
+                "requests",
+                "tests",
+                "gen. cases",
+                "requirements",
+                "req/s",
+                "CPU ms/req",
+                "max RSS MB",
+                "tree RSS MB",
+            ],
+            [
+                [
+                    r["run"],
+                    r["hypothesis_cache"],
+                    r["exit_code"],
+                    r["wall_s"],
+                    r["cpu_s"],
+                    r["loop_s"],
+                    r["requests"],
+                    r["tests"],
+                    r["generated_cases"],
+                    r["requirements"],
+                    r["requests_per_s"],
+                    r["cpu_ms_per_request"],
+                    r["maxrss_mb"],
+                    r["tree_rss_peak_mb"],
+                ]
+                for r in runs
+            ],
+        )
+    )
+    md += [
+        "",
+        "wall/CPU: the whole process tree of the run; test loop: pytest's run loop only (summed over "
+        "vendors); max RSS: the largest process; tree RSS: sampled sum over the live process tree. "
+        ".hypothesis cold: an empty Hypothesis storage directory, as on a clean checkout (the utf-8 codec "
+        "table is built once per process); warm: tables already cached. Layers below run warm.",
+    ]
     if layers:
-        md += ["", "## Layers alone (pytest --pyargs) and the raw httpx loop in the same run", "",
-               "req/s (loop) = requests / pytest's test-loop time, i.e. without interpreter start-up, imports, "
-               "collection and mock start; CPU ms/req (loop) = the test loop's CPU (mock thread included) per "
-               "request; the raw loop's CPU ms/req is measured the same way.", ""]
-        md.append(markdown_table(
-            ["layer", "wall s", "loop s", "requests", "gen. cases", "req/s (loop)", "CPU ms/req (loop)",
-             "raw req/s mix", "raw CPU ms/req", "ratio vs raw mix", "ratio vs raw cheap", "cases/s (loop)",
-             "CPU ms/case (loop)"],
-            [[r["run"], r["wall_s"], r["loop_s"], r["requests"], r["generated_cases"], r.get("requests_per_loop_s"),
-              r.get("loop_cpu_ms_per_request"), r.get("raw_mix_requests_per_s"), r.get("raw_mix_cpu_ms_per_request"),
-              r.get("throughput_vs_raw_mix"), r.get("throughput_vs_raw_cheap"), r.get("cases_per_loop_s"),
-              r.get("loop_cpu_ms_per_case")] for r in layers]))
-        md += ["", "Raw loops (plain httpx.Client, one connection, mock in a thread of the same process; "
-               f"median of {RAW_ROUNDS} rounds):", ""]
-        md.append(markdown_table(
-            ["vendor", "loop", "requests", "wall s", "CPU s", "req/s", "statuses"],
-            [[v, kind, b[kind]["requests"], b[kind]["wall_s"], b[kind]["cpu_s"], b[kind]["requests_per_s"],
-              json.dumps(b[kind]["statuses"])] for v, b in baselines.items() for kind in ("cheap", "mix")]))
+        md += [
+            "",
+            "## Layers alone (pytest --pyargs) and the raw httpx loop in the same run",
+            "",
+            "req/s (loop) = requests / pytest's test-loop time, i.e. without interpreter start-up, imports, "
+            "collection and mock start; CPU ms/req (loop) = the test loop's CPU (mock thread included) per "
+            "request; the raw loop's CPU ms/req is measured the same way.",
+            "",
+        ]
+        md.append(
+            markdown_table(
+                [
+                    "layer",
+                    "wall s",
+                    "loop s",
+                    "requests",
+                    "gen. cases",
+                    "req/s (loop)",
+                    "CPU ms/req (loop)",
+                    "raw req/s mix",
+                    "raw CPU ms/req",
+                    "ratio vs raw mix",
+                    "ratio vs raw cheap",
+                    "cases/s (loop)",
+                    "CPU ms/case (loop)",
+                ],
+                [
+                    [
+                        r["run"],
+                        r["wall_s"],
+                        r["loop_s"],
+                        r["requests"],
+                        r["generated_cases"],
+                        r.get("requests_per_loop_s"),
+                        r.get("loop_cpu_ms_per_request"),
+                        r.get("raw_mix_requests_per_s"),
+                        r.get("raw_mix_cpu_ms_per_request"),
+                        r.get("throughput_vs_raw_mix"),
+                        r.get("throughput_vs_raw_cheap"),
+                        r.get("cases_per_loop_s"),
+                        r.get("loop_cpu_ms_per_case"),
+                    ]
+                    for r in layers
+                ],
+            )
+        )
+        md += [
+            "",
+            "Raw loops (plain httpx.Client, one connection, mock in a thread of the same process; "
+            f"median of {RAW_ROUNDS} rounds):",
+            "",
+        ]
+        md.append(
+            markdown_table(
+                ["vendor", "loop", "requests", "wall s", "CPU s", "req/s", "statuses"],
+                [
+                    [
+                        v,
+                        kind,
+                        b[kind]["requests"],
+                        b[kind]["wall_s"],
+                        b[kind]["cpu_s"],
+                        b[kind]["requests_per_s"],
+                        json.dumps(b[kind]["statuses"]),
+                    ]
+                    for v, b in baselines.items()
+                    for kind in ("cheap", "mix")
+                ],
+            )
+        )
     write_results("suite", data, "\n".join(md))
 
 

@@ -33,7 +33,9 @@ def cleanup_ledger(path: Path, credentials: Mapping[str, Any], out: Any = sys.st
     left = 0
     groups: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[str]] = {}
     for entry in pending:
-        groups.setdefault((entry.vendor, entry.target, tuple(sorted(entry.scope.items()))), []).append(entry.key_id)
+        groups.setdefault((entry.vendor, entry.target, tuple(sorted(entry.scope.items()))), []).append(
+            entry.key_id
+        )
     for (vendor, target, scope), key_ids in groups.items():
         settings = Settings(vendor=vendor, base_url=target, ledger=str(path), **dict(scope), **credentials)
         profile = profile_class(vendor)(settings)
@@ -47,5 +49,8 @@ def cleanup_ledger(path: Path, credentials: Mapping[str, Any], out: Any = sys.st
         cleaned, not_cleaned = profile.cleanup()
         profile.close()
         left += len(not_cleaned)
-        print(f"cleanup: {vendor} at {target}: {len(cleaned)} scheduled for deletion, {len(not_cleaned)} left", file=out)
+        print(
+            f"cleanup: {vendor} at {target}: {len(cleaned)} scheduled for deletion, {len(not_cleaned)} left",
+            file=out,
+        )
     return EXIT_LEFT if left else EXIT_DONE

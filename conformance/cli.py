@@ -104,7 +104,10 @@ def _credential_options(command: Any) -> Any:
     """Options that say how to reach and authenticate to a target: shared by ``run`` and ``cleanup``."""
     options = [
         _option("--token", help="Bearer / X-Auth-Token credential."),
-        _option("--token-command", help="A command that prints a token; re-run when the token expires (Huawei, Yandex)."),
+        _option(
+            "--token-command",
+            help="A command that prints a token; re-run when the token expires (Huawei, Yandex).",
+        ),
         _option("--ak", help="Huawei access key (AK/SK signing instead of a token)."),
         _option("--sk", help="Huawei secret key."),
         _option("--username", help="Thales user (a JWT is fetched and refreshed); Huawei IAM user."),
@@ -112,14 +115,33 @@ def _credential_options(command: Any) -> Any:
         _option("--domain", help="Huawei IAM account (domain) name for --username/--password tokens."),
         _option("--iam-url", help="Huawei IAM endpoint (default: iam.<region> beside --base-url)."),
         _option("--operation-url", help="Yandex operation service (default: derived from --base-url)."),
-        _option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS verification."),
+        _option(
+            "--ca-bundle",
+            type=click.Path(exists=True, dir_okay=False),
+            help="CA bundle for TLS verification.",
+        ),
         _option("--insecure", is_flag=True, help="Do not verify TLS certificates (said in the report)."),
-        _option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
-                help="Deadline for one whole exchange (connect, send, the full answer), seconds."),
-        _option("--max-response-mb", type=click.FloatRange(0.01, 1024), default=4.0, show_default=True,
-                help="A larger answer is not read: the check fails with 'response too large'."),
-        _option("--throttle-budget", type=click.FloatRange(0, 86_400), default=120.0, show_default=True,
-                help="Seconds the run may spend waiting on HTTP 429 in total; then it stops (exit 3)."),
+        _option(
+            "--timeout",
+            type=click.FloatRange(0.1, 600),
+            default=10.0,
+            show_default=True,
+            help="Deadline for one whole exchange (connect, send, the full answer), seconds.",
+        ),
+        _option(
+            "--max-response-mb",
+            type=click.FloatRange(0.01, 1024),
+            default=4.0,
+            show_default=True,
+            help="A larger answer is not read: the check fails with 'response too large'.",
+        ),
+        _option(
+            "--throttle-budget",
+            type=click.FloatRange(0, 86_400),
+            default=120.0,
+            show_default=True,
+            help="Seconds the run may spend waiting on HTTP 429 in total; then it stops (exit 3).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -133,8 +155,14 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--config", callback=_load_config, is_eager=True, expose_value=False, envvar=ENV_PREFIX + "CONFIG",
-              help="TOML file with option values ([tool.kms-conformance] or top level).")
+@click.option(
+    "--config",
+    callback=_load_config,
+    is_eager=True,
+    expose_value=False,
+    envvar=ENV_PREFIX + "CONFIG",
+    help="TOML file with option values ([tool.kms-conformance] or top level).",
+)
 @_option("--vendor", required=True, type=click.Choice([*registry.names(), "all"]), help="Which API to check.")
 @_option("--base-url", help="The target's API root; without it the bundled mock is started on loopback.")
 @_credential_options
@@ -144,29 +172,82 @@ def cli() -> None:
 @_option("--folder-id", help="Yandex folder for scratch keys.")
 @_option("--forbidden-token", help="A valid credential without permission, to check 403.")
 @_option("--expired-token", help="An expired credential, to check the expiry answer.")
-@_option("--report-dir", type=click.Path(file_okay=False), help="Where to write reports (default reports/<vendor>-<UTC>).")
-@_option("--max-examples", type=click.IntRange(1, 10_000), default=10, show_default=True,
-         help="Generated cases per operation.")
-@_option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallelism (vendors run side by side with --vendor all).")
+@_option(
+    "--report-dir",
+    type=click.Path(file_okay=False),
+    help="Where to write reports (default reports/<vendor>-<UTC>).",
+)
+@_option(
+    "--max-examples",
+    type=click.IntRange(1, 10_000),
+    default=10,
+    show_default=True,
+    help="Generated cases per operation.",
+)
+@_option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Parallelism (vendors run side by side with --vendor all).",
+)
 @_option("--scope", type=click.Choice(["lifecycle", "full"]), default="full", show_default=True)
 @_option("--read-only", is_flag=True, help="Only checks that create and change nothing.")
-@_option("--destructive-fuzzing", is_flag=True,
-         help="Allow generated changing calls (on owned keys only) against a non-loopback target.")
-@_option("--max-rps", type=click.FloatRange(0, 10_000), default=0.0, help="Request-rate cap towards the target (0: none).")
-@_option("--baseline", type=click.Path(dir_okay=False), help="Known deviations (JSON) that do not fail the gate.")
-@_option("--level", type=click.Choice(["must", "should"]), default="must", show_default=True,
-         help="Lowest requirement level that fails the gate.")
+@_option(
+    "--destructive-fuzzing",
+    is_flag=True,
+    help="Allow generated changing calls (on owned keys only) against a non-loopback target.",
+)
+@_option(
+    "--max-rps",
+    type=click.FloatRange(0, 10_000),
+    default=0.0,
+    help="Request-rate cap towards the target (0: none).",
+)
+@_option(
+    "--baseline", type=click.Path(dir_okay=False), help="Known deviations (JSON) that do not fail the gate."
+)
+@_option(
+    "--level",
+    type=click.Choice(["must", "should"]),
+    default="must",
+    show_default=True,
+    help="Lowest requirement level that fails the gate.",
+)
 @_option("--strict", is_flag=True, help="Ignore --baseline: every failure counts.")
-@_option("--baseline-update", is_flag=True,
-         help="Rewrite the --baseline file with this run's failures (new ones: placeholder reason, expiry in 90 days).")
-@_option("--progress", type=click.Choice(["auto", "tty", "lines", "off"]), default="auto", show_default=True,
-         help="Progress display: a status line on a terminal, plain lines otherwise.")
+@_option(
+    "--baseline-update",
+    is_flag=True,
+    help="Rewrite the --baseline file with this run's failures (new ones: placeholder reason, expiry in 90 days).",
+)
+@_option(
+    "--progress",
+    type=click.Choice(["auto", "tty", "lines", "off"]),
+    default="auto",
+    show_default=True,
+    help="Progress display: a status line on a terminal, plain lines otherwise.",
+)
 @_option("--mock-fault", multiple=True, help="Bundled mock only: turn on a fault switch (repeatable).")
-@_option("--mock-option", multiple=True, help="Bundled mock only: NAME=VALUE for an ambiguous behaviour (repeatable).")
+@_option(
+    "--mock-option",
+    multiple=True,
+    help="Bundled mock only: NAME=VALUE for an ambiguous behaviour (repeatable).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show every check and full failure tracebacks.")
-def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, mock_fault: tuple[str, ...],
-        mock_option: tuple[str, ...], verbose: bool, workers: int, strict: bool, baseline_update: bool,
-        progress: str, **values: Any) -> None:
+def run(
+    vendor: str,
+    report_dir: str | None,
+    baseline: str | None,
+    level: str,
+    mock_fault: tuple[str, ...],
+    mock_option: tuple[str, ...],
+    verbose: bool,
+    workers: int,
+    strict: bool,
+    baseline_update: bool,
+    progress: str,
+    **values: Any,
+) -> None:
     """Check a target (or the bundled mock) and write report.html, junit.xml and summary.json."""
     from conformance.progress import set_mode
     from conformance.report.outputs import finish_runs
@@ -193,25 +274,50 @@ def run(vendor: str, report_dir: str | None, baseline: str | None, level: str, m
         root = Path(report_dir) if report_dir else default_report_dir("all")
     given = {k: v for k, v in values.items() if v not in (None, False)}
     if len(vendors) > 1 and workers > 1:
-        codes = run_parallel(vendors, root, _passthrough(values, None if strict else baseline, level, verbose), workers)
+        codes = run_parallel(
+            vendors, root, _passthrough(values, None if strict else baseline, level, verbose), workers
+        )
     elif len(vendors) > 1:
         requests = [RunRequest(v, given, root / v, known, gate, (), {}, verbose) for v in vendors]
         codes = [run_vendor(r).exit_code for r in requests]
     else:
-        request = RunRequest(vendor, given, Path(report_dir) if report_dir else default_report_dir(vendor), known, gate,
-                             mock_fault, options, verbose)
+        request = RunRequest(
+            vendor,
+            given,
+            Path(report_dir) if report_dir else default_report_dir(vendor),
+            known,
+            gate,
+            mock_fault,
+            options,
+            verbose,
+        )
         codes = [run_vendor(request).exit_code]
     dirs = [root / v for v in vendors] if len(vendors) > 1 else [request.report_dir]
-    finish_runs(dirs, combined_root=root if len(vendors) > 1 else None, baseline=baseline,
-                update_baseline=baseline_update)
+    finish_runs(
+        dirs,
+        combined_root=root if len(vendors) > 1 else None,
+        baseline=baseline,
+        update_baseline=baseline_update,
+    )
     sys.exit(EXIT_TARGET if EXIT_TARGET in codes else (EXIT_FAIL if EXIT_FAIL in codes else EXIT_PASS))
 
 
 def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbose: bool) -> list[str]:
     """The options a per-vendor child run of ``--vendor all`` inherits (no credentials: mocks only)."""
-    args = ["--level", level, "--scope", values["scope"], "--max-examples", str(values["max_examples"]),
-            "--timeout", str(values["timeout"]), "--max-response-mb", str(values["max_response_mb"]),
-            "--throttle-budget", str(values["throttle_budget"])]
+    args = [
+        "--level",
+        level,
+        "--scope",
+        values["scope"],
+        "--max-examples",
+        str(values["max_examples"]),
+        "--timeout",
+        str(values["timeout"]),
+        "--max-response-mb",
+        str(values["max_response_mb"]),
+        "--throttle-budget",
+        str(values["throttle_budget"]),
+    ]
     if values.get("read_only"):
         args.append("--read-only")
     if baseline:
@@ -226,19 +332,37 @@ def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbo
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--fault", multiple=True, help="Turn on a fault switch (repeatable); see --list.")
-@click.option("--option", "options", multiple=True, help="NAME=VALUE for an ambiguous behaviour (repeatable).")
+@click.option(
+    "--option", "options", multiple=True, help="NAME=VALUE for an ambiguous behaviour (repeatable)."
+)
 @click.option("--list", "list_switches", is_flag=True, help="List the mock's faults and options and exit.")
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key (PEM).")
-def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tuple[str, ...], list_switches: bool,
-         tls_cert: str | None, tls_key: str | None) -> None:
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key (PEM)."
+)
+def mock(
+    vendor: str,
+    host: str,
+    port: int,
+    fault: tuple[str, ...],
+    options: tuple[str, ...],
+    list_switches: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
+) -> None:
     """Serve the bundled mock for VENDOR until interrupted."""
     from conformance.mocks import RunningMock, mock_definition
 
     definition = mock_definition(vendor)
     if list_switches:
         for item in definition.options:
-            click.echo(f"option {item.name}={'|'.join(item.choices)} (default {item.default}): {item.description}")
+            click.echo(
+                f"option {item.name}={'|'.join(item.choices)} (default {item.default}): {item.description}"
+            )
         for item in definition.faults:
             click.echo(f"fault  {item.name} [{item.requirement}]: {item.description}")
         return
@@ -248,8 +372,9 @@ def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tup
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     try:
-        server = RunningMock(definition.create_app(config), host, port, log_level="info", certfile=tls_cert,
-                             keyfile=tls_key).start()
+        server = RunningMock(
+            definition.create_app(config), host, port, log_level="info", certfile=tls_cert, keyfile=tls_key
+        ).start()
     except OSError as exc:
         raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(f"{vendor} mock listening on {server.url}")
@@ -263,8 +388,13 @@ def mock(vendor: str, host: str, port: int, fault: tuple[str, ...], options: tup
 
 
 @cli.command()
-@click.option("--ledger", "ledger_path", required=True, type=click.Path(dir_okay=False),
-              help="ledger.jsonl of a run (in its report directory).")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="ledger.jsonl of a run (in its report directory).",
+)
 @_credential_options
 def cleanup(ledger_path: str, **values: Any) -> None:
     """Schedule deletion of every scratch key a run left behind (after a crash)."""
@@ -321,8 +451,14 @@ def report() -> None:
 
 @report.command("merge")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-o", "--output", type=click.Path(file_okay=False), default="reports/merged", show_default=True,
-              help="Directory for the merged report.html, summary.json, report.sarif and junit-requirements.xml.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    default="reports/merged",
+    show_default=True,
+    help="Directory for the merged report.html, summary.json, report.sarif and junit-requirements.xml.",
+)
 def report_merge(inputs: tuple[str, ...], output: str) -> None:
     """Combine the summaries of several runs (run directories or summary.json files) into one report.
 
@@ -337,8 +473,10 @@ def report_merge(inputs: tuple[str, ...], output: str) -> None:
     page = write_merged(merged, output)
     for run in merged["runs"]:
         totals = run["summary"]["totals"]
-        click.echo(f"{run['label']:<24} {run['summary']['verdict'].upper():<5} {totals['passed']} passed, "
-                   f"{totals['failed']} failed, {totals['allowed']} allowed, {totals['not_covered']} not covered")
+        click.echo(
+            f"{run['label']:<24} {run['summary']['verdict'].upper():<5} {totals['passed']} passed, "
+            f"{totals['failed']} failed, {totals['allowed']} allowed, {totals['not_covered']} not covered"
+        )
     click.echo(f"verdict: {merged['verdict'].upper()} ({len(merged['runs'])} runs)")
     click.echo(f"report: {page}")
     sys.exit(EXIT_PASS if merged["verdict"] == "pass" else EXIT_FAIL)

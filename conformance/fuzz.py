@@ -40,10 +40,19 @@ BROKE_OFF = (TargetUnusable, ResponseTooLarge, requests.exceptions.RequestExcept
 # Which checks run for which kind of case.  Positive cases may legitimately hit a state
 # conflict (400) or an unknown id (404) -- generation cannot know key states -- so
 # positive_data_acceptance accepts those.
-POSITIVE_CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance",
-                   "content_type_conformance", "positive_data_acceptance")
-NEGATIVE_CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance",
-                   "negative_data_rejection")
+POSITIVE_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "response_schema_conformance",
+    "content_type_conformance",
+    "positive_data_acceptance",
+)
+NEGATIVE_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+)
 # Requirement key for "auth is enforced": probed by ``GeneratedRun.probe_auth`` rather than
 # Schemathesis' ignored_auth, which cannot tell request signing (Huawei AK/SK) from generated auth.
 AUTH_CHECK = "ignored_auth"
@@ -76,7 +85,9 @@ def selected_operations(profile: type[Profile], settings: Settings) -> list[Any]
         op_id = operation.definition.raw.get("operationId", operation.label)
         if settings.scope == "lifecycle" and op_id not in profile.lifecycle_operations:
             continue
-        writes_allowed = not settings.read_only and (settings.destructive_fuzzing or is_loopback(settings.base_url))
+        writes_allowed = not settings.read_only and (
+            settings.destructive_fuzzing or is_loopback(settings.base_url)
+        )
         if not writes_allowed and op_id not in profile.read_only_operations:
             continue
         operations.append(operation)
@@ -196,8 +207,13 @@ class GeneratedRun:
     def call_kwargs(self) -> dict[str, Any]:
         # ``verify`` goes per request: Schemathesis passes its own default (True) otherwise, which
         # overrides the session's --ca-bundle / --insecure choice.
-        return {"base_url": self.settings.base_url, "session": self.session, "timeout": self.settings.timeout,
-                "headers": self.profile.headers_for("valid"), "verify": self.session.verify}
+        return {
+            "base_url": self.settings.base_url,
+            "session": self.session,
+            "timeout": self.settings.timeout,
+            "headers": self.profile.headers_for("valid"),
+            "verify": self.session.verify,
+        }
 
     def prepare(self, case: Any) -> None:
         """Pin the account's path parameters and apply the ownership guard."""
@@ -219,7 +235,11 @@ class GeneratedRun:
         if self.is_positive(case):
             self.check_served(case, response)
         self.check(case, response, kwargs["headers"])
-        if self.is_positive(case) and not self.auth_probed and AUTH_CHECK in self.profile.generated_requirements:
+        if (
+            self.is_positive(case)
+            and not self.auth_probed
+            and AUTH_CHECK in self.profile.generated_requirements
+        ):
             self.probe_auth(case)
 
     def check_served(self, case: Any, response: Any) -> None:
@@ -230,7 +250,9 @@ class GeneratedRun:
             return
         self.verdict.covered(self.profile.served_requirement)
         outcome = self.profile.read_outcome(response)
-        self.profile.check_served(case.operation.definition.raw.get("operationId", case.operation.label), outcome)
+        self.profile.check_served(
+            case.operation.definition.raw.get("operationId", case.operation.label), outcome
+        )
 
     @staticmethod
     def is_positive(case: Any) -> bool:
@@ -246,8 +268,12 @@ class GeneratedRun:
                 response,
                 checks=checks,
                 headers=headers,
-                transport_kwargs={"session": self.bare_session, "headers": headers, "timeout": self.settings.timeout,
-                                  "verify": self.session.verify},
+                transport_kwargs={
+                    "session": self.bare_session,
+                    "headers": headers,
+                    "timeout": self.settings.timeout,
+                    "verify": self.session.verify,
+                },
                 recorder=recorder,
             )
         except (Failure, BaseExceptionGroup) as exc:
@@ -270,7 +296,9 @@ class GeneratedRun:
             def get_call_kwargs(self, case: Any) -> dict[str, Any]:
                 return run.call_kwargs()
 
-            def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            def validate_response(
+                self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+            ) -> None:
                 run.check(case, response, kwargs.get("headers") or {}, recorder=self.recorder)
 
             def step(self, input: Any) -> Any:
@@ -280,11 +308,18 @@ class GeneratedRun:
                 return None
 
         try:
-            Machine.run(settings=hypothesis.settings(
-                max_examples=max(1, self.settings.max_examples), stateful_step_count=step_count, deadline=None,
-                database=None, derandomize=True, phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-                verbosity=hypothesis.Verbosity.quiet,
-            ))
+            Machine.run(
+                settings=hypothesis.settings(
+                    max_examples=max(1, self.settings.max_examples),
+                    stateful_step_count=step_count,
+                    deadline=None,
+                    database=None,
+                    derandomize=True,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                    verbosity=hypothesis.Verbosity.quiet,
+                )
+            )
         except Exception:
             self.raise_broke_off()
             raise
@@ -310,7 +345,10 @@ class GeneratedRun:
         headers = self.profile.headers_for("none")
         REQUESTS.add()
         response = case.call(
-            base_url=self.settings.base_url, session=self.bare_session, headers=headers, timeout=self.settings.timeout,
+            base_url=self.settings.base_url,
+            session=self.bare_session,
+            headers=headers,
+            timeout=self.settings.timeout,
             verify=self.session.verify,
         )
         if response.status_code not in (401, 403):
@@ -335,4 +373,6 @@ class GeneratedRun:
                 if key in self.seen:
                     continue
                 self.seen.add(key)
-                self.verdict.require(requirement, False, f"{case.operation.label}: {message}\n  reproduce: {curl}")
+                self.verdict.require(
+                    requirement, False, f"{case.operation.label}: {message}\n  reproduce: {curl}"
+                )

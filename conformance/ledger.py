@@ -40,8 +40,15 @@ class Ledger:
                 os.fsync(handle.fileno())
 
     def created(self, entry: LedgerEntry) -> None:
-        self._write({"event": "created", "vendor": entry.vendor, "key_id": entry.key_id, "target": entry.target,
-                     "scope": entry.scope})
+        self._write(
+            {
+                "event": "created",
+                "vendor": entry.vendor,
+                "key_id": entry.key_id,
+                "target": entry.target,
+                "scope": entry.scope,
+            }
+        )
 
     def finished(self, key_id: str, cleaned: bool, detail: str = "") -> None:
         self._write({"event": "cleaned" if cleaned else "left", "key_id": key_id, "detail": detail})
@@ -51,8 +58,9 @@ class Ledger:
         created: dict[str, LedgerEntry] = {}
         for record in read_records(self.path):
             if record.get("event") == "created":
-                created[record["key_id"]] = LedgerEntry(record["vendor"], record["key_id"], record["target"],
-                                                        dict(record.get("scope") or {}))
+                created[record["key_id"]] = LedgerEntry(
+                    record["vendor"], record["key_id"], record["target"], dict(record.get("scope") or {})
+                )
             elif record.get("event") == "cleaned":
                 created.pop(record.get("key_id"), None)
         return list(created.values())

@@ -44,7 +44,9 @@ from conformance.verdict import (
     VerdictFailed,
 )
 
-CONTEXT_PLUGIN_NAME = "kms-conformance-run"  # the name a RunContext built from --kms-* options is registered under
+CONTEXT_PLUGIN_NAME = (
+    "kms-conformance-run"  # the name a RunContext built from --kms-* options is registered under
+)
 
 # (option, Settings field, secret?) -- each also read from KMS_CONFORMANCE_<FIELD> when not given.
 _OPTIONS: tuple[tuple[str, str, bool], ...] = (
@@ -102,8 +104,15 @@ class RunContext:
     def redactor(self) -> Redactor:
         return Redactor(self.settings.secrets())
 
-    def record(self, requirement: str, test: str, outcome: str, message: str = "", evidence: str = "",
-               blocked_by: str = "") -> None:
+    def record(
+        self,
+        requirement: str,
+        test: str,
+        outcome: str,
+        message: str = "",
+        evidence: str = "",
+        blocked_by: str = "",
+    ) -> None:
         redactor = self.redactor
         self.records.setdefault(requirement, RequirementRecord()).add(
             test, outcome, redactor.text(message), redactor.text(evidence), blocked_by
@@ -117,10 +126,14 @@ _verdict_key = pytest.StashKey[Verdict]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kms-conformance", "KMS conformance checks")
-    group.addoption("--kms-vendor", help="run the conformance checks for this vendor (huawei, thales, yandex)")
+    group.addoption(
+        "--kms-vendor", help="run the conformance checks for this vendor (huawei, thales, yandex)"
+    )
     for option, name, secret in _OPTIONS:
         env = f"KMS_CONFORMANCE_{name.upper()}"
-        group.addoption(option, dest=f"kms_{name}", help=f"{name} (or ${env}){' -- secret' if secret else ''}")
+        group.addoption(
+            option, dest=f"kms_{name}", help=f"{name} (or ${env}){' -- secret' if secret else ''}"
+        )
     for option, name, text in _NUMBERS:
         env = f"KMS_CONFORMANCE_{name.upper()}"
         group.addoption(option, dest=f"kms_{name}", type=float, help=f"{text} (or ${env})")
@@ -168,7 +181,9 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
             try:
                 number = float(text)
             except ValueError:
-                raise pytest.UsageError(f"KMS_CONFORMANCE_{name.upper()} must be a number, got {text!r}") from None
+                raise pytest.UsageError(
+                    f"KMS_CONFORMANCE_{name.upper()} must be a number, got {text!r}"
+                ) from None
         if number is not None:
             values[name] = number
     started = dt.datetime.now(dt.UTC)
@@ -193,8 +208,14 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
         max_examples=config.getoption("kms_max_examples"),
         **values,
     )
-    return RunContext(settings=settings, summary_path=Path(summary) if summary else None, mock=mock,
-                      mock_info=mock_info, started_at=started, standalone=True)
+    return RunContext(
+        settings=settings,
+        summary_path=Path(summary) if summary else None,
+        mock=mock,
+        mock_info=mock_info,
+        started_at=started,
+        standalone=True,
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -217,7 +238,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not wanted:
         return
     if context is None:
-        metafunc.parametrize(sorted(wanted)[0], [pytest.param(None, marks=pytest.mark.skip(reason="no --kms-vendor"))])
+        metafunc.parametrize(
+            sorted(wanted)[0], [pytest.param(None, marks=pytest.mark.skip(reason="no --kms-vendor"))]
+        )
         return
     from conformance.profiles import profile_class
 
@@ -327,7 +350,9 @@ def kms_mock() -> Iterator[Callable[..., MockHandle]]:
     """Factory: ``kms_mock("huawei", faults=[...], options={...})`` starts a mock on loopback."""
     servers: list[RunningMock] = []
 
-    def start(vendor: str, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None) -> MockHandle:
+    def start(
+        vendor: str, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None
+    ) -> MockHandle:
         definition = mock_definition(vendor)
         config: MockConfig = definition.config(faults, options)
         server = RunningMock(definition.create_app(config)).start()
@@ -405,7 +430,9 @@ def _stop_if_unusable(context: RunContext, item: pytest.Item) -> None:
         item.session.shouldstop = context.stopped
 
 
-def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+def _record_item(
+    context: RunContext, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> None:
     from conformance.fuzz import failed_checks
 
     context.tests += 1
@@ -414,8 +441,11 @@ def _record_item(context: RunContext, item: pytest.Item, call: pytest.CallInfo[N
     found = item.stash.get(_verdict_key, None) or Verdict()
     declared = _declared_requirements(item)
     requirements = list(dict.fromkeys([*declared, *found.results]))
-    item.user_properties.extend(p for p in requirement_properties(context.settings.vendor, requirements)
-                                if p not in item.user_properties)
+    item.user_properties.extend(
+        p
+        for p in requirement_properties(context.settings.vendor, requirements)
+        if p not in item.user_properties
+    )
     evidence = _evidence(item, context)
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -555,8 +585,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     context.summary["stopped"] = context.stopped
     if context.stopped:
         context.summary["verdict"] = "fail"  # checks that never ran prove nothing
-    context.summary["transport"] = {"tls_verify": not settings.insecure, "ca_bundle": bool(settings.ca_bundle),
-                                    "read_only": settings.read_only, "scope": settings.scope}
+    context.summary["transport"] = {
+        "tls_verify": not settings.insecure,
+        "ca_bundle": bool(settings.ca_bundle),
+        "read_only": settings.read_only,
+        "scope": settings.scope,
+    }
     if context.summary_path is not None:
         write_summary(context.summary, context.summary_path)
         from conformance.report.outputs import write_run_outputs
@@ -592,7 +626,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"kms-conformance: {context.stopped}")
 
 
-def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+def pytest_html_results_summary(
+    prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+) -> None:
     context = _context(session.config)
     if context is None or context.summary is None:
         return
@@ -606,4 +642,6 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if context is None:
         return None
     s = context.settings
-    return [f"kms-conformance: vendor={s.vendor} target={Redactor(s.secrets()).text(s.base_url)} scope={s.scope}"]
+    return [
+        f"kms-conformance: vendor={s.vendor} target={Redactor(s.secrets()).text(s.base_url)} scope={s.scope}"
+    ]

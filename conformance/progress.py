@@ -61,7 +61,9 @@ def _stream() -> TextIO:
 class Progress:
     """A pytest plugin that reports progress of one vendor's check session."""
 
-    def __init__(self, vendor: str, mode: str, stream: TextIO | None = None, quiet_pytest: bool = False) -> None:
+    def __init__(
+        self, vendor: str, mode: str, stream: TextIO | None = None, quiet_pytest: bool = False
+    ) -> None:
         self.vendor = vendor
         self.mode = mode
         self.quiet_pytest = quiet_pytest
@@ -134,7 +136,7 @@ class Progress:
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         name = nodeid.split("::")[-1]
-        self.current = name[name.find("[") + 1:-1] if "[" in name and name.endswith("]") else name
+        self.current = name[name.find("[") + 1 : -1] if "[" in name and name.endswith("]") else name
         if self.mode == "tty":
             self._draw()
 
@@ -159,7 +161,9 @@ class Progress:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         elapsed = time.monotonic() - self.started
         if self.mode == "lines":
-            self._line(f"[{self.vendor}] checks done: {self._status().split('  ', 1)[-1]} in {elapsed:.1f} s; writing reports")
+            self._line(
+                f"[{self.vendor}] checks done: {self._status().split('  ', 1)[-1]} in {elapsed:.1f} s; writing reports"
+            )
         self.close()
 
 

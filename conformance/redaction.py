@@ -14,8 +14,14 @@ from collections.abc import Iterable, Mapping
 
 PLACEHOLDER = "[redacted]"
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-auth-token", "x-security-token", "cookie", "set-cookie"})
-_BEARER = re.compile(r"(?i)\b(Bearer|SDK-HMAC-SHA256)\s+(?!\$\{KMS_CONFORMANCE_[A-Z_]+\}(?:[\"'\s]|$))[^\s'\"]+(\s*,\s*SignedHeaders=[^\s,'\"]+)?(\s*,\s*Signature=[0-9a-fA-F]+)?")
-_HEADER_LINE = re.compile(r"(?im)\b(" + "|".join(re.escape(h) for h in sorted(CREDENTIAL_HEADERS)) + r")(\s*[:=]\s*)(?!\s*(?:Bearer\s+)?\$\{KMS_CONFORMANCE_[A-Z_]+\}(?:[\"'\s]|$))([^'\"\n]+)")
+_BEARER = re.compile(
+    r"(?i)\b(Bearer|SDK-HMAC-SHA256)\s+(?!\$\{KMS_CONFORMANCE_[A-Z_]+\}(?:[\"'\s]|$))[^\s'\"]+(\s*,\s*SignedHeaders=[^\s,'\"]+)?(\s*,\s*Signature=[0-9a-fA-F]+)?"
+)
+_HEADER_LINE = re.compile(
+    r"(?im)\b("
+    + "|".join(re.escape(h) for h in sorted(CREDENTIAL_HEADERS))
+    + r")(\s*[:=]\s*)(?!\s*(?:Bearer\s+)?\$\{KMS_CONFORMANCE_[A-Z_]+\}(?:[\"'\s]|$))([^'\"\n]+)"
+)
 _JSON_SECRET = re.compile(r'(?i)("(?:password|refresh_token|jwt|iamToken|sk|secret_key)"\s*:\s*)"[^"]*"')
 
 
@@ -41,4 +47,6 @@ class Redactor:
         return _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{PLACEHOLDER}"', value)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {k: (PLACEHOLDER if k.lower() in CREDENTIAL_HEADERS else self.text(v)) for k, v in headers.items()}
+        return {
+            k: (PLACEHOLDER if k.lower() in CREDENTIAL_HEADERS else self.text(v)) for k, v in headers.items()
+        }

@@ -96,10 +96,16 @@ def target_settings(
             raise UsageProblem(str(exc)) from None
         mock = RunningMock(definition.create_app(config)).start()
         mock_info = definition.describe(config, mock.url)
-        values = {**definition.credentials(config), **{k: v for k, v in values.items() if v}, "base_url": mock.url}
+        values = {
+            **definition.credentials(config),
+            **{k: v for k, v in values.items() if v},
+            "base_url": mock.url,
+        }
     else:
         if request.mock_faults or request.mock_options:
-            raise UsageProblem("--mock-fault/--mock-option apply to the bundled mock, not to --base-url targets")
+            raise UsageProblem(
+                "--mock-fault/--mock-option apply to the bundled mock, not to --base-url targets"
+            )
         check_target_settings(request.vendor, values)
     try:
         yield Settings(vendor=request.vendor, run_id=run_id, ledger=str(ledger), **values), mock_info
@@ -146,13 +152,18 @@ def warm_hypothesis() -> None:
 def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
     unknown = profile_class(request.vendor).unknown_requirements()
     if unknown:
-        raise UsageProblem(f"the {request.vendor} tables name requirement ids missing from the catalogue: "
-                           f"{', '.join(unknown)}")
+        raise UsageProblem(
+            f"the {request.vendor} tables name requirement ids missing from the catalogue: "
+            f"{', '.join(unknown)}"
+        )
     use_hypothesis_home()
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)
     run_id = new_run_id(started)
-    with target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock_info), _sigterm_as_interrupt():
+    with (
+        target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock_info),
+        _sigterm_as_interrupt(),
+    ):
         redactor = Redactor(settings.secrets())
         profile = profile_class(request.vendor)(settings)
         try:
@@ -175,7 +186,11 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
         )
         REQUESTS.reset()
         where = _describe_mock(mock_info) if mock_info else redactor.text(settings.base_url)
-        print(f"kms-conformance: {request.vendor} against {where} (scope {settings.scope})", file=out, flush=True)
+        print(
+            f"kms-conformance: {request.vendor} against {where} (scope {settings.scope})",
+            file=out,
+            flush=True,
+        )
         progress = progress_plugins(request.vendor, request.verbose)
         code = pytest.main(_pytest_args(report_dir, request.verbose), plugins=[context, *progress])
     summary = context.summary
@@ -186,10 +201,14 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
         print(f"kms-conformance: {redactor.text(summary['stopped'])}", file=sys.stderr)
         return RunResult(request.vendor, EXIT_TARGET, summary, report_dir)
     if summary is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        print(f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=sys.stderr)
+        print(
+            f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=sys.stderr
+        )
         return RunResult(request.vendor, EXIT_FAIL, summary, report_dir)
     print_summary(summary, report_dir, out)
-    return RunResult(request.vendor, EXIT_PASS if summary["verdict"] == "pass" else EXIT_FAIL, summary, report_dir)
+    return RunResult(
+        request.vendor, EXIT_PASS if summary["verdict"] == "pass" else EXIT_FAIL, summary, report_dir
+    )
 
 
 @contextlib.contextmanager
@@ -216,13 +235,23 @@ def _pytest_args(report_dir: Path, verbose: bool) -> list[str]:
     ini = report_dir / ".pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
     return [
-        "--pyargs", "conformance.checks",
-        "-c", str(ini), "--rootdir", str(report_dir),
-        "-p", "no:cacheprovider",
-        "--junitxml", str(report_dir / "junit.xml"),
-        "--html", str(report_dir / "report.html"), "--self-contained-html",
-        "-o", "junit_family=xunit2",
-        "-W", "ignore::DeprecationWarning",
+        "--pyargs",
+        "conformance.checks",
+        "-c",
+        str(ini),
+        "--rootdir",
+        str(report_dir),
+        "-p",
+        "no:cacheprovider",
+        "--junitxml",
+        str(report_dir / "junit.xml"),
+        "--html",
+        str(report_dir / "report.html"),
+        "--self-contained-html",
+        "-o",
+        "junit_family=xunit2",
+        "-W",
+        "ignore::DeprecationWarning",
         "--tb=short" if verbose else "--tb=line",
         "-v" if verbose else "-q",
     ]
@@ -256,7 +285,11 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
         left = len(cleanup.get("left", []))
         print(
             f"cleanup: {len(cleanup.get('cleaned', []))} scratch keys scheduled for deletion"
-            + (f", {left} left -- finish with: kms-conformance cleanup --ledger {report_dir / 'ledger.jsonl'}" if left else ""),
+            + (
+                f", {left} left -- finish with: kms-conformance cleanup --ledger {report_dir / 'ledger.jsonl'}"
+                if left
+                else ""
+            ),
             file=out,
         )
     if (summary.get("transport") or {}).get("tls_verify") is False:
@@ -264,7 +297,9 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
     print(f"report: {report_dir / 'report.html'}", file=out)
 
 
-def run_parallel(vendors: list[str], root: Path, passthrough: list[str], workers: int, out: TextIO = sys.stdout) -> list[int]:
+def run_parallel(
+    vendors: list[str], root: Path, passthrough: list[str], workers: int, out: TextIO = sys.stdout
+) -> list[int]:
     """``--vendor all``: one child run per vendor against its bundled mock, ``workers`` at a time.
 
     Children are separate processes (each with its own mock and pytest session), so vendors
@@ -274,14 +309,27 @@ def run_parallel(vendors: list[str], root: Path, passthrough: list[str], workers
     from concurrent.futures import ThreadPoolExecutor
 
     def child(vendor: str) -> tuple[str, int, str, str]:
-        argv = [sys.executable, "-m", "conformance", "run", "--vendor", vendor, "--report-dir", str(root / vendor),
-                *passthrough]
+        argv = [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--vendor",
+            vendor,
+            "--report-dir",
+            str(root / vendor),
+            *passthrough,
+        ]
         proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         return vendor, proc.returncode, proc.stdout, proc.stderr
 
     if not (hypothesis_home() / "unicode_data").exists():
-        subprocess.run([sys.executable, "-c", "from conformance.runner import warm_hypothesis; warm_hypothesis()"],
-                       capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            [sys.executable, "-c", "from conformance.runner import warm_hypothesis; warm_hypothesis()"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
     codes = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for _vendor, code, stdout, stderr in pool.map(child, vendors):
@@ -291,5 +339,3 @@ def run_parallel(vendors: list[str], root: Path, passthrough: list[str], workers
             out.flush()
             codes.append(code)
     return codes
-
-

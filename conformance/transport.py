@@ -149,8 +149,10 @@ class TargetHealth:
             if self.streak < MAX_CONSECUTIVE_FAILURES or self.stopped:
                 return
             what = describe_failure(exc)
-            self.stopped = (f"the target stopped answering after {self.exchanges} requests "
-                            f"({self.streak} in a row failed; the last: {what})")
+            self.stopped = (
+                f"the target stopped answering after {self.exchanges} requests "
+                f"({self.streak} in a row failed; the last: {what})"
+            )
         raise TargetStopped(self.stopped) from exc
 
     def wait_throttled(self, asked: float | None, attempt: int) -> None:
@@ -163,11 +165,15 @@ class TargetHealth:
         seconds = max(0.5 if asked is None else asked, backoff(attempt))
         with self._lock:
             if asked is not None and asked > MAX_WAIT_429:
-                self.stopped = (f"the target throttles every request: it asked to wait {asked:g} s (Retry-After), "
-                                f"more than the longest wait honoured ({MAX_WAIT_429:g} s)")
+                self.stopped = (
+                    f"the target throttles every request: it asked to wait {asked:g} s (Retry-After), "
+                    f"more than the longest wait honoured ({MAX_WAIT_429:g} s)"
+                )
             elif self.throttled_s + min(seconds, MAX_WAIT_429) > budget:
-                self.stopped = (f"the target throttles every request: HTTP 429 answers used up the throttling "
-                                f"budget of {budget:g} s; raise --throttle-budget or lower --max-rps")
+                self.stopped = (
+                    f"the target throttles every request: HTTP 429 answers used up the throttling "
+                    f"budget of {budget:g} s; raise --throttle-budget or lower --max-rps"
+                )
             else:
                 seconds = min(seconds, MAX_WAIT_429)
                 self.throttled_s += seconds
@@ -201,7 +207,8 @@ def _remaining(timeout: float | None, phase: str) -> float | None:
     left = deadline - time.monotonic()
     if left <= 0:
         raise (httpcore.ConnectTimeout if phase == "connect" else httpcore.ReadTimeout)(
-            "the exchange took longer than --timeout")
+            "the exchange took longer than --timeout"
+        )
     return left if timeout is None else min(timeout, left)
 
 
@@ -218,9 +225,12 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self.inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _remaining(timeout, "connect")))
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self.inner.start_tls(ssl_context, server_hostname, _remaining(timeout, "connect"))
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self.inner.get_extra_info(info)
@@ -232,12 +242,21 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self.inner = httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    **kwargs: Any) -> httpcore.NetworkStream:
-        return _DeadlineStream(self.inner.connect_tcp(host, port, _remaining(timeout, "connect"), local_address,
-                                                      **kwargs))
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        **kwargs: Any,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self.inner.connect_tcp(host, port, _remaining(timeout, "connect"), local_address, **kwargs)
+        )
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None, **kwargs: Any) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, **kwargs: Any
+    ) -> httpcore.NetworkStream:
         return _DeadlineStream(self.inner.connect_unix_socket(path, _remaining(timeout, "connect"), **kwargs))
 
     def sleep(self, seconds: float) -> None:
@@ -256,7 +275,9 @@ class GuardedTransport(httpx.BaseTransport):
         self.inner = httpx.HTTPTransport(verify=verify)
         # The same pool httpx builds, on a socket backend that enforces the exchange deadline.
         ssl_context = self.inner._pool._ssl_context  # type: ignore[attr-defined]
-        self.inner._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_DeadlineBackend())
+        self.inner._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context, network_backend=_DeadlineBackend()
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         attempt = 0
@@ -286,8 +307,13 @@ class GuardedTransport(httpx.BaseTransport):
             _deadline.at = None
         self.health.answered()
         # ``stream=``: the client decodes (Content-Encoding) as it would have from the socket.
-        return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(content),
-                              extensions=response.extensions, request=request)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(content),
+            extensions=response.extensions,
+            request=request,
+        )
 
     def _read_capped(self, response: httpx.Response) -> bytes:
         cap = self.limits.max_response_bytes
@@ -313,7 +339,9 @@ class GuardedTransport(httpx.BaseTransport):
 
 def _too_large(cap: int, declared: int | None = None) -> str:
     size = f"{declared / MEBIBYTE:.1f} MiB" if declared else f"more than {cap / MEBIBYTE:g} MiB"
-    return f"response too large: the answer is {size}; only {cap / MEBIBYTE:g} MiB are read (--max-response-mb)"
+    return (
+        f"response too large: the answer is {size}; only {cap / MEBIBYTE:g} MiB are read (--max-response-mb)"
+    )
 
 
 class HttpxAdapter(BaseAdapter):
@@ -327,12 +355,23 @@ class HttpxAdapter(BaseAdapter):
         super().__init__()
         self.transport = transport
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
-             cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         body = request.body
         content = body.encode() if isinstance(body, str) else (body or b"")
-        outgoing = httpx.Request(str(request.method), str(request.url), headers=dict(request.headers),
-                                 content=content if isinstance(content, bytes) else b"".join(content))
+        outgoing = httpx.Request(
+            str(request.method),
+            str(request.url),
+            headers=dict(request.headers),
+            content=content if isinstance(content, bytes) else b"".join(content),
+        )
         try:
             answer = self.transport.handle_request(outgoing)
         except ResponseTooLarge:
@@ -340,8 +379,12 @@ class HttpxAdapter(BaseAdapter):
         except httpx.TimeoutException as exc:
             raise requests.exceptions.ReadTimeout(str(exc) or "timed out", request=request) from exc
         except httpx.TransportError as exc:
-            raise requests.exceptions.ConnectionError(str(exc) or type(exc).__name__, request=request) from exc
-        headers = HTTPHeaderDict([(k, v) for k, v in answer.headers.multi_items() if k.lower() != "transfer-encoding"])
+            raise requests.exceptions.ConnectionError(
+                str(exc) or type(exc).__name__, request=request
+            ) from exc
+        headers = HTTPHeaderDict(
+            [(k, v) for k, v in answer.headers.multi_items() if k.lower() != "transfer-encoding"]
+        )
         raw = HTTPResponse(
             body=io.BytesIO(b"".join(answer.stream)),  # type: ignore[arg-type]
             headers=headers,

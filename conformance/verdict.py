@@ -82,7 +82,9 @@ class RequirementRecord:
     blocked_reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a passing check wants said (exemptions)
 
-    def add(self, test: str, outcome: str, message: str = "", evidence: str = "", blocked_by: str = "") -> None:
+    def add(
+        self, test: str, outcome: str, message: str = "", evidence: str = "", blocked_by: str = ""
+    ) -> None:
         """Fold one check's outcome in: failed beats blocked beats passed beats not covered."""
         if test not in self.tests:
             self.tests.append(test)

@@ -28,13 +28,17 @@ class CliResult:
         return next(r["status"] for r in self.summary["requirements"] if r["id"] == requirement)
 
 
-def run_cli(*args: str, report_dir: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None) -> CliResult:
+def run_cli(
+    *args: str, report_dir: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
+) -> CliResult:
     argv = [sys.executable, "-m", "conformance", *args]
     if report_dir is not None:
         argv += ["--report-dir", str(report_dir)]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
     full_env.update(env or {})
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=full_env, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, env=full_env, stdin=subprocess.DEVNULL
+    )
     return CliResult(proc.returncode, proc.stdout, proc.stderr, report_dir or Path("."))
 
 

@@ -51,13 +51,22 @@ def run_mock(
     **values: Any,
 ) -> Run:
     """One run against the bundled mock of ``vendor`` with the given faults and options."""
-    return _run(tmp_path, lambda report_dir: RunRequest(vendor, dict(values), report_dir, {}, gate, tuple(faults),
-                                                        dict(options or {})))
+    return _run(
+        tmp_path,
+        lambda report_dir: RunRequest(
+            vendor, dict(values), report_dir, {}, gate, tuple(faults), dict(options or {})
+        ),
+    )
 
 
-def run_target(vendor: str, base_url: str, tmp_path: Path, gate: tuple[str, ...] = ("must",), **values: Any) -> Run:
+def run_target(
+    vendor: str, base_url: str, tmp_path: Path, gate: tuple[str, ...] = ("must",), **values: Any
+) -> Run:
     """One run against any target URL (a small server built in a test, say)."""
-    return _run(tmp_path, lambda report_dir: RunRequest(vendor, {"base_url": base_url, **values}, report_dir, {}, gate))
+    return _run(
+        tmp_path,
+        lambda report_dir: RunRequest(vendor, {"base_url": base_url, **values}, report_dir, {}, gate),
+    )
 
 
 def _run(tmp_path: Path, request_for: Callable[[Path], RunRequest]) -> Run:
@@ -78,7 +87,7 @@ def pairwise(options: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
     uncovered = {
         ((a, va), (b, vb))
         for i, a in enumerate(names)
-        for b in names[i + 1:]
+        for b in names[i + 1 :]
         for va in options[a]
         for vb in options[b]
     }
@@ -90,10 +99,11 @@ def pairwise(options: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
         row = {first[0][0]: first[0][1], first[1][0]: first[1][1]}
         for name in names:
             if name not in row:
-                row[name] = max(options[name], key=lambda value, name=name, row=row, todo=uncovered: _gain(todo, row, name, value))
-        uncovered -= {
-            ((a, row[a]), (b, row[b])) for i, a in enumerate(names) for b in names[i + 1:]
-        }
+                row[name] = max(
+                    options[name],
+                    key=lambda value, name=name, row=row, todo=uncovered: _gain(todo, row, name, value),
+                )
+        uncovered -= {((a, row[a]), (b, row[b])) for i, a in enumerate(names) for b in names[i + 1 :]}
         rows.append(row)
     return rows
 

@@ -30,12 +30,18 @@ DELETION = {
 def test_refused_deletions_are_left_and_finished_later(tmp_path, vendor: str) -> None:
     pattern, method = DELETION[vendor]
     switch = {"on": False}
-    with wrappers.serve(vendor, lambda app: wrappers.refuse_while(app, pattern, switch, method)) as (url, creds):
+    with wrappers.serve(vendor, lambda app: wrappers.refuse_while(app, pattern, switch, method)) as (
+        url,
+        creds,
+    ):
         switch["on"] = True
         run = run_target(vendor, url, tmp_path, scope="lifecycle", max_examples=1, **creds)
         ledger_path = run.report_dir / "ledger.jsonl"
-        created = {json.loads(line)["key_id"] for line in ledger_path.read_text().splitlines()
-                   if json.loads(line).get("event") in (None, "created")}
+        created = {
+            json.loads(line)["key_id"]
+            for line in ledger_path.read_text().splitlines()
+            if json.loads(line).get("event") in (None, "created")
+        }
         left = set(run.summary["cleanup"]["left"])
         assert run.summary["cleanup"]["cleaned"] == [], run.summary["cleanup"]
         assert left and left == {e.key_id for e in Ledger(ledger_path).pending()}
@@ -51,15 +57,22 @@ def test_refused_deletions_are_left_and_finished_later(tmp_path, vendor: str) ->
 
 
 NESTED = b"[" * 100_000 + b"]" * 100_000  # deep enough to exhaust a recursive JSON parser
-LIST = {"huawei": (r"/kms/list-keys$", None), "thales": (r"^/api/v1/cckm/aws/keys$", "GET"),
-        "yandex": (r"^/kms/v1/keys$", "GET"), "huawei-preflight": (r"/kms/describe-key$", None)}
+LIST = {
+    "huawei": (r"/kms/list-keys$", None),
+    "thales": (r"^/api/v1/cckm/aws/keys$", "GET"),
+    "yandex": (r"^/kms/v1/keys$", "GET"),
+    "huawei-preflight": (r"/kms/describe-key$", None),
+}
 
 
 @pytest.mark.parametrize("case", sorted(LIST))
 def test_deeply_nested_answers_are_findings_not_crashes(tmp_path, case: str) -> None:
     pattern, method = LIST[case]
     vendor = case.split("-")[0]
-    with wrappers.serve(vendor, lambda app: wrappers.answer_with(app, pattern, NESTED, method=method)) as (url, creds):
+    with wrappers.serve(vendor, lambda app: wrappers.answer_with(app, pattern, NESTED, method=method)) as (
+        url,
+        creds,
+    ):
         run = run_target(vendor, url, tmp_path, scope="lifecycle", max_examples=2, **creds)
     assert run.code == 1, run.explain()
     assert run.summary["verdict"] == "fail" and (run.report_dir / "report.html").exists()

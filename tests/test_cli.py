@@ -11,7 +11,17 @@ def _one_line(text: str) -> bool:
 
 
 def test_unreachable_target_exits_3(cli) -> None:
-    result = cli("run", "--vendor", "huawei", "--base-url", "http://127.0.0.1:1", "--project-id", "p", "--token", "t0ken-value")
+    result = cli(
+        "run",
+        "--vendor",
+        "huawei",
+        "--base-url",
+        "http://127.0.0.1:1",
+        "--project-id",
+        "p",
+        "--token",
+        "t0ken-value",
+    )
     assert result.code == 3
     assert _one_line(result.stderr), result.stderr
     assert "127.0.0.1:1" in result.stderr
@@ -31,7 +41,9 @@ def test_missing_project_id_is_a_usage_error(cli) -> None:
 
 
 def test_bad_base_url_is_a_usage_error(cli) -> None:
-    result = cli("run", "--vendor", "huawei", "--base-url", "kms.example", "--project-id", "p", "--token", "t")
+    result = cli(
+        "run", "--vendor", "huawei", "--base-url", "kms.example", "--project-id", "p", "--token", "t"
+    )
     assert result.code == 2 and _one_line(result.stderr)
 
 
@@ -49,13 +61,19 @@ def test_bad_baseline_is_a_usage_error(cli, tmp_path: Path) -> None:
 
 def test_config_file_supplies_options(cli, tmp_path: Path) -> None:
     config = tmp_path / "kms.toml"
-    config.write_text('[tool.kms-conformance]\nbase-url = "http://127.0.0.1:1"\nproject-id = "p"\ntoken = "t"\n')
+    config.write_text(
+        '[tool.kms-conformance]\nbase-url = "http://127.0.0.1:1"\nproject-id = "p"\ntoken = "t"\n'
+    )
     result = cli("run", "--vendor", "huawei", "--config", str(config))
     assert result.code == 3, result.stderr
 
 
 def test_environment_supplies_options(cli) -> None:
-    env = {"KMS_CONFORMANCE_BASE_URL": "http://127.0.0.1:1", "KMS_CONFORMANCE_PROJECT_ID": "p", "KMS_CONFORMANCE_TOKEN": "t"}
+    env = {
+        "KMS_CONFORMANCE_BASE_URL": "http://127.0.0.1:1",
+        "KMS_CONFORMANCE_PROJECT_ID": "p",
+        "KMS_CONFORMANCE_TOKEN": "t",
+    }
     result = cli("run", "--vendor", "huawei", env=env)
     assert result.code == 3, result.stderr
 

@@ -19,7 +19,9 @@ FAULTS = [("huawei", "cancel-to-enabled"), ("thales", "cancel_to_enabled"), ("ya
 MODES = [(vendor, ()) for vendor in VENDORS]
 
 
-@pytest.mark.parametrize(("vendor", "options"), MODES, ids=[f"{v}-{'-'.join(o) or 'default'}" for v, o in MODES])
+@pytest.mark.parametrize(
+    ("vendor", "options"), MODES, ids=[f"{v}-{'-'.join(o) or 'default'}" for v, o in MODES]
+)
 def test_faithful_mock_passes(cli, vendor: str, options: tuple[str, ...]) -> None:
     args = ["run", "--vendor", vendor]
     for option in options:
@@ -28,13 +30,18 @@ def test_faithful_mock_passes(cli, vendor: str, options: tuple[str, ...]) -> Non
     assert result.code == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = result.summary
     assert summary["verdict"] == "pass"
-    not_passed = [(r["id"], r["status"], r["message"][:200]) for r in summary["requirements"] if r["status"] != "passed"]
+    not_passed = [
+        (r["id"], r["status"], r["message"][:200]) for r in summary["requirements"] if r["status"] != "passed"
+    ]
     assert not_passed == []
     assert "verdict: PASS" in result.stdout
     assert (result.report_dir / "report.html").exists() and (result.report_dir / "junit.xml").exists()
     # No credential of the run reaches any output (reports, JUnit, SARIF, ledger, terminal).
-    secrets = [v for k, v in mock_definition(vendor).credentials(mock_definition(vendor).config()).items()
-               if k in SECRET_FIELDS and len(v) >= 6]
+    secrets = [
+        v
+        for k, v in mock_definition(vendor).credentials(mock_definition(vendor).config()).items()
+        if k in SECRET_FIELDS and len(v) >= 6
+    ]
     written = "\n".join(p.read_text(errors="replace") for p in result.report_dir.rglob("*") if p.is_file())
     leaked = [s for s in secrets if s in written + result.stdout + result.stderr]
     assert not leaked

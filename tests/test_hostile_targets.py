@@ -40,11 +40,23 @@ EXPECT: dict[str, tuple[frozenset[int], float, str]] = {
     "redirect-loop": (frozenset({1}), 90, ""),
     "plain-web": (frozenset({3}), 30, "does not answer like a"),
 }
-FROM_START = ("html-502", "garbage", "empty", "hang", "reset", "slow-body", "throttle-forever", "huge", "nested",
-              "plain-web")
+FROM_START = (
+    "html-502",
+    "garbage",
+    "empty",
+    "hang",
+    "reset",
+    "slow-body",
+    "throttle-forever",
+    "huge",
+    "nested",
+    "plain-web",
+)
 HALF_WAY_MODES = tuple(m for m in EXPECT if m != "plain-web")
 VENDORS = vendors.names()
-CASES = [(v, m, 0) for v in VENDORS for m in FROM_START] + [(v, m, HALF_WAY) for v in VENDORS for m in HALF_WAY_MODES]
+CASES = [(v, m, 0) for v in VENDORS for m in FROM_START] + [
+    (v, m, HALF_WAY) for v in VENDORS for m in HALF_WAY_MODES
+]
 
 
 def check_rule(run: HostileRun, bound_s: float, exits: frozenset[int], says: str = "") -> None:
@@ -77,8 +89,11 @@ def check_rule(run: HostileRun, bound_s: float, exits: frozenset[int], says: str
             # A stopped run is no verdict on the target: nothing it did not reach may read "passed"
             # or "nothing checked it".
             assert run.code == 3 and summary["verdict"] == "fail", where
-            assert not [r["id"] for r in summary["requirements"]
-                        if r["status"] == "not_covered" and r["message"] == "no check ran for this requirement"]
+            assert not [
+                r["id"]
+                for r in summary["requirements"]
+                if r["status"] == "not_covered" and r["message"] == "no check ran for this requirement"
+            ]
 
 
 @pytest.mark.parametrize(("vendor", "mode", "after"), CASES, ids=[f"{v}-{m}-{a}" for v, m, a in CASES])

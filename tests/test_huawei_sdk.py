@@ -21,7 +21,9 @@ def _client(url: str, ak: str, sk: str, project_id: str):
 def test_sdk_drives_the_life_cycle(huawei_mock) -> None:
     c = huawei_mock.credentials
     client = _client(huawei_mock.url, c["ak"], c["sk"], c["project_id"])
-    created = client.create_key(sdk.CreateKeyRequest(body=sdk.CreateKeyRequestBody(key_alias="sdk-life-cycle")))
+    created = client.create_key(
+        sdk.CreateKeyRequest(body=sdk.CreateKeyRequestBody(key_alias="sdk-life-cycle"))
+    )
     key_id = created.key_info.key_id
 
     disabled = client.disable_key(sdk.DisableKeyRequest(body=sdk.OperateKeyRequestBody(key_id=key_id)))
@@ -32,10 +34,14 @@ def test_sdk_drives_the_life_cycle(huawei_mock) -> None:
     )
     assert (scheduled.key_id, scheduled.key_state) == (key_id, "4")
 
-    cancelled = client.cancel_key_deletion(sdk.CancelKeyDeletionRequest(body=sdk.OperateKeyRequestBody(key_id=key_id)))
+    cancelled = client.cancel_key_deletion(
+        sdk.CancelKeyDeletionRequest(body=sdk.OperateKeyRequestBody(key_id=key_id))
+    )
     assert cancelled.key_state == "3"
 
-    described = client.list_key_detail(sdk.ListKeyDetailRequest(body=sdk.OperateKeyRequestBody(key_id=key_id)))
+    described = client.list_key_detail(
+        sdk.ListKeyDetailRequest(body=sdk.OperateKeyRequestBody(key_id=key_id))
+    )
     assert described.key_info.key_state == "3"
     assert described.key_info.key_alias == "sdk-life-cycle"
     assert described.key_info.scheduled_deletion_date == ""
@@ -45,8 +51,11 @@ def test_sdk_sees_documented_errors(huawei_mock) -> None:
     c = huawei_mock.credentials
     client = _client(huawei_mock.url, c["ak"], c["sk"], c["project_id"])
     with pytest.raises(core_exceptions.ClientRequestException) as caught:
-        client.list_key_detail(sdk.ListKeyDetailRequest(
-            body=sdk.OperateKeyRequestBody(key_id="0000dead-0000-4000-8000-00000000c0de")))
+        client.list_key_detail(
+            sdk.ListKeyDetailRequest(
+                body=sdk.OperateKeyRequestBody(key_id="0000dead-0000-4000-8000-00000000c0de")
+            )
+        )
     assert (caught.value.status_code, caught.value.error_code) == (404, "KMS.0207")
     assert caught.value.request_id  # read from the X-Request-Id header
 
@@ -65,13 +74,29 @@ def test_signer_matches_the_official_sdk() -> None:
     from huaweicloudsdkcore.signer.signer import Signer
 
     body = b'{"key_id": "0d0466b0-e727-4d9c-b35d-f84bb474a37f", "pending_days": "7"}'
-    headers = {"Content-Type": "application/json;charset=utf-8", "X-Project-Id": "p1", "User-Agent": "test/1.0"}
+    headers = {
+        "Content-Type": "application/json;charset=utf-8",
+        "X-Project-Id": "p1",
+        "User-Agent": "test/1.0",
+    }
     now = dt.datetime(2026, 11, 22, 8, 22, 25, tzinfo=dt.UTC)
-    request = SdkRequest(method="POST", schema="http", host="127.0.0.1:8080",
-                         resource_path="/v1.0/p1/kms/schedule-key-deletion", query_params=[("b", "2"), ("a", "x y")],
-                         header_params={**headers, "X-Sdk-Date": now.strftime("%Y%m%dT%H%M%SZ")}, body=body)
+    request = SdkRequest(
+        method="POST",
+        schema="http",
+        host="127.0.0.1:8080",
+        resource_path="/v1.0/p1/kms/schedule-key-deletion",
+        query_params=[("b", "2"), ("a", "x y")],
+        header_params={**headers, "X-Sdk-Date": now.strftime("%Y%m%dT%H%M%SZ")},
+        body=body,
+    )
     signed = Signer(core_credentials.BasicCredentials("AK1", "SK1", "p1")).sign(request)
     ours = huawei_aksk.sign_headers(
-        "AK1", "SK1", "POST", "http://127.0.0.1:8080/v1.0/p1/kms/schedule-key-deletion?b=2&a=x%20y", headers, body, now
+        "AK1",
+        "SK1",
+        "POST",
+        "http://127.0.0.1:8080/v1.0/p1/kms/schedule-key-deletion?b=2&a=x%20y",
+        headers,
+        body,
+        now,
     )
     assert ours["Authorization"] == signed.header_params["Authorization"]

@@ -18,11 +18,29 @@ from tests.servers.hostile import HostileServer
 
 
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "pytest", "--pyargs", "conformance.checks", "-p", "no:cacheprovider", "-q",
-            "--rootdir", str(tmp_path), "-c", str(tmp_path / "pytest.ini"), "--kms-scope", "lifecycle",
-            "--kms-max-examples", "1", *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        "conformance.checks",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--rootdir",
+        str(tmp_path),
+        "-c",
+        str(tmp_path / "pytest.ini"),
+        "--kms-scope",
+        "lifecycle",
+        "--kms-max-examples",
+        "1",
+        *args,
+    ]
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    return subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=300, cwd=tmp_path, stdin=subprocess.DEVNULL
+    )
 
 
 def test_plugin_mode_writes_a_ledger_and_cleans_up(tmp_path: Path) -> None:
@@ -44,9 +62,22 @@ def test_plugin_mode_keys_left_are_named_with_the_command_to_finish(tmp_path: Pa
     config = definition.config([])
     creds = definition.credentials(config)
     ledger = tmp_path / "keys.jsonl"
-    with RunningMock(definition.create_app(config)) as mock, HostileServer("thales", mock.url, "refuse-deletion") as hostile:
-        args = ["--kms-vendor", "thales", "--kms-base-url", hostile.url, "--kms-ledger", str(ledger),
-                "--kms-timeout", "5", "-k", "STATE-002"]
+    with (
+        RunningMock(definition.create_app(config)) as mock,
+        HostileServer("thales", mock.url, "refuse-deletion") as hostile,
+    ):
+        args = [
+            "--kms-vendor",
+            "thales",
+            "--kms-base-url",
+            hostile.url,
+            "--kms-ledger",
+            str(ledger),
+            "--kms-timeout",
+            "5",
+            "-k",
+            "STATE-002",
+        ]
         for name, value in creds.items():
             args += [f"--kms-{name.replace('_', '-')}", value]
         proc = _pytest(tmp_path, *args)

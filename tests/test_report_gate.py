@@ -40,11 +40,22 @@ def _records(*failed: str) -> dict[str, RequirementRecord]:
     return records
 
 
-def _summary(failed: tuple[str, ...], baseline: dict[str, BaselineEntry] | None = None,
-             gate: tuple[str, ...] = ("must",)) -> dict:
-    return build_summary(vendor="x", target="http://t", started_at=dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
-                         duration_s=1, catalogue=CATALOGUE, records=_records(*failed), baseline=baseline,
-                         gate_levels=gate, today=TODAY)
+def _summary(
+    failed: tuple[str, ...],
+    baseline: dict[str, BaselineEntry] | None = None,
+    gate: tuple[str, ...] = ("must",),
+) -> dict:
+    return build_summary(
+        vendor="x",
+        target="http://t",
+        started_at=dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
+        duration_s=1,
+        catalogue=CATALOGUE,
+        records=_records(*failed),
+        baseline=baseline,
+        gate_levels=gate,
+        today=TODAY,
+    )
 
 
 def _status(summary: dict, req: str) -> str:
@@ -66,7 +77,10 @@ def test_signatures_allow_only_the_known_generated_failures() -> None:
     assert _status(_summary(("X-GEN-001",), matching), "X-GEN-001") == "allowed"
     other = {"X-GEN-001": BaselineEntry("X-GEN-001", "known 500", None, ("GET /v1/keys: ST101 *",))}
     summary = _summary(("X-GEN-001",), other)
-    assert _status(summary, "X-GEN-001") == "failed" and "outside the baseline entry's signatures" in summary["requirements"][1]["message"]
+    assert (
+        _status(summary, "X-GEN-001") == "failed"
+        and "outside the baseline entry's signatures" in summary["requirements"][1]["message"]
+    )
     assert summary["requirements"][1]["signatures"] == ["POST /v1/keys: ST101 Server error"]
 
 
@@ -105,16 +119,29 @@ FAST = ("--scope", "lifecycle", "--max-examples", "2", "--progress", "off")
 
 def test_baseline_update_then_gate_then_strict(cli, tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.json"
-    first = cli("run", "--vendor", "huawei", "--mock-fault", "cancel-to-enabled", *FAST,
-                "--baseline", str(baseline), "--baseline-update")
+    first = cli(
+        "run",
+        "--vendor",
+        "huawei",
+        "--mock-fault",
+        "cancel-to-enabled",
+        *FAST,
+        "--baseline",
+        str(baseline),
+        "--baseline-update",
+    )
     assert first.code == 1, first.stderr[-2000:]
     assert f"baseline: wrote 1 entries to {baseline}" in first.stdout
     entries = load_baseline(baseline)
     assert set(entries) == {"HW-STATE-004"}
-    assert all(e.reason == REASON_PLACEHOLDER and e.expires == dt.date.today() + dt.timedelta(days=90)
-               for e in entries.values())
+    assert all(
+        e.reason == REASON_PLACEHOLDER and e.expires == dt.date.today() + dt.timedelta(days=90)
+        for e in entries.values()
+    )
 
-    allowed = cli("run", "--vendor", "huawei", "--mock-fault", "cancel-to-enabled", *FAST, "--baseline", str(baseline))
+    allowed = cli(
+        "run", "--vendor", "huawei", "--mock-fault", "cancel-to-enabled", *FAST, "--baseline", str(baseline)
+    )
     assert allowed.code == 0, allowed.stdout[-2000:]
     assert allowed.status("HW-STATE-004") == "allowed"
     html = (allowed.report_dir / "report.html").read_text()
@@ -122,17 +149,30 @@ def test_baseline_update_then_gate_then_strict(cli, tmp_path: Path) -> None:
     sarif = json.loads((allowed.report_dir / "report.sarif").read_text())
     assert all(r["suppressions"][0]["kind"] == "external" for r in sarif["runs"][0]["results"])
 
-    strict = cli("run", "--vendor", "huawei", "--mock-fault", "cancel-to-enabled", *FAST, "--baseline", str(baseline),
-                 "--strict")
+    strict = cli(
+        "run",
+        "--vendor",
+        "huawei",
+        "--mock-fault",
+        "cancel-to-enabled",
+        *FAST,
+        "--baseline",
+        str(baseline),
+        "--strict",
+    )
     assert strict.code == 1 and strict.status("HW-STATE-004") == "failed"
 
     data = json.loads(baseline.read_text())
     for row in data["entries"]:
         row["expires"] = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     baseline.write_text(json.dumps(data))
-    expired = cli("run", "--vendor", "huawei", "--mock-fault", "cancel-to-enabled", *FAST, "--baseline", str(baseline))
+    expired = cli(
+        "run", "--vendor", "huawei", "--mock-fault", "cancel-to-enabled", *FAST, "--baseline", str(baseline)
+    )
     assert expired.code == 1 and expired.status("HW-STATE-004") == "failed"
-    assert "baseline entry expired" in next(r["message"] for r in expired.summary["requirements"] if r["id"] == "HW-STATE-004")
+    assert "baseline entry expired" in next(
+        r["message"] for r in expired.summary["requirements"] if r["id"] == "HW-STATE-004"
+    )
 
 
 def test_baseline_update_needs_a_file(cli) -> None:

@@ -21,15 +21,33 @@ from conformance.specs import spec_path
 
 DATA = Path(__file__).parent / "data"
 FAULT, REQUIREMENT = "cancel-to-enabled", "HW-STATE-004"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def failing_run(tmp_path_factory: pytest.TempPathFactory) -> CliResult:
     report_dir = tmp_path_factory.mktemp("failing") / "run"
-    result = run_cli("run", "--vendor", "huawei", "--mock-fault", FAULT, "--max-examples", "2", "--progress", "lines",
-                     report_dir=report_dir)
+    result = run_cli(
+        "run",
+        "--vendor",
+        "huawei",
+        "--mock-fault",
+        FAULT,
+        "--max-examples",
+        "2",
+        "--progress",
+        "lines",
+        report_dir=report_dir,
+    )
     assert result.code == 1, result.stdout[-2000:] + result.stderr[-2000:]
     return result
 
@@ -59,7 +77,11 @@ class _Rows(HTMLParser):
             self.text[index] = self.text.get(index, "") + data
 
     def with_class(self, name: str) -> list[tuple[dict[str, str], str]]:
-        return [(e, self.text.get(i, "")) for i, e in enumerate(self.elements) if name in e.get("class", "").split()]
+        return [
+            (e, self.text.get(i, ""))
+            for i, e in enumerate(self.elements)
+            if name in e.get("class", "").split()
+        ]
 
 
 def _parse(html: str) -> _Rows:
@@ -72,7 +94,9 @@ def _check_counts(dom: str, summary: dict[str, Any]) -> None:
     rows = _parse(dom)
     requirement_rows = [e for e, _ in rows.with_class("kms-req") if e["tag"] == "tr"]
     assert len(requirement_rows) == summary["totals"]["requirements"]
-    assert {e["data-id"]: e["data-status"] for e in requirement_rows} == {r["id"]: r["status"] for r in summary["requirements"]}
+    assert {e["data-id"]: e["data-status"] for e in requirement_rows} == {
+        r["id"]: r["status"] for r in summary["requirements"]
+    }
     totals = next(e for e, _ in rows.with_class("kms-totals"))
     for key in ("passed", "failed", "allowed"):
         assert int(totals[f"data-{key}"]) == summary["totals"][key]
@@ -90,7 +114,7 @@ def test_failed_requirement_shows_doc_link_exchange_and_curl(failing_run: CliRes
     html = (failing_run.report_dir / "report.html").read_text()
     row = next(r for r in failing_run.summary["requirements"] if r["id"] == REQUIREMENT)
     assert row["status"] == "failed"
-    section = html[html.index(f"id='{REQUIREMENT}-detail'"):]
+    section = html[html.index(f"id='{REQUIREMENT}-detail'") :]
     section = section[: section.index("</div>")]
     assert row["source"] in section  # the doc link
     assert "&gt; POST http://127.0.0.1:" in section and "cancel-key-deletion" in section  # the request
@@ -105,7 +129,9 @@ def test_no_credential_in_any_output(failing_run: CliResult) -> None:
     from conformance.mocks import mock_definition
 
     definition = mock_definition("huawei")
-    secrets = [v for k, v in definition.credentials(definition.config([FAULT])).items() if k in ("token", "sk")]
+    secrets = [
+        v for k, v in definition.credentials(definition.config([FAULT])).items() if k in ("token", "sk")
+    ]
     assert secrets
     for path in failing_run.report_dir.rglob("*"):
         if path.is_file():
@@ -122,12 +148,34 @@ def test_report_is_self_contained(failing_run: CliResult) -> None:
 
 def test_not_covered_shows_its_reason() -> None:
     summary = {
-        "vendor": "huawei", "target": "http://t", "verdict": "pass", "started_at": "", "duration_s": 1,
-        "totals": {"requirements": 1, "passed": 0, "failed": 0, "allowed": 0, "not_covered": 1, "tests": 1, "requests": 0,
-                   "by_level": {"must": {"passed": 0, "failed": 0, "allowed": 0, "not_covered": 1}}},
-        "requirements": [{"id": "HW-AUTH-004", "level": "must", "area": "auth", "title": "403 <check>",
-                          "source": "https://doc.example/x", "status": "not_covered", "tests": ["t"],
-                          "message": "no --forbidden-token given", "evidence": []}],
+        "vendor": "huawei",
+        "target": "http://t",
+        "verdict": "pass",
+        "started_at": "",
+        "duration_s": 1,
+        "totals": {
+            "requirements": 1,
+            "passed": 0,
+            "failed": 0,
+            "allowed": 0,
+            "not_covered": 1,
+            "tests": 1,
+            "requests": 0,
+            "by_level": {"must": {"passed": 0, "failed": 0, "allowed": 0, "not_covered": 1}},
+        },
+        "requirements": [
+            {
+                "id": "HW-AUTH-004",
+                "level": "must",
+                "area": "auth",
+                "title": "403 <check>",
+                "source": "https://doc.example/x",
+                "status": "not_covered",
+                "tests": ["t"],
+                "message": "no --forbidden-token given",
+                "evidence": [],
+            }
+        ],
     }
     html = requirement_matrix(summary)
     assert "no --forbidden-token given" in html and "403 &lt;check&gt;" in html
@@ -147,8 +195,15 @@ def _chromium() -> str:
 def _browse(page: Path, workdir: Path, *extra: str) -> tuple[str, str]:
     browser = _chromium()
     profile = workdir / "chromium-profile"
-    argv = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-            *extra, page.resolve().as_uri()]
+    argv = [
+        browser,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *extra,
+        page.resolve().as_uri(),
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout, proc.stderr
@@ -166,7 +221,9 @@ def test_report_renders_in_chromium(failing_run: CliResult, tmp_path: Path) -> N
     # pytest-html's script ran and rendered its results table from the embedded data.
     assert re.search(r"<tbody class=\"[^\"]*results-table-row", dom)
     shot = tmp_path / "report.png"
-    _, stderr = _browse(page, tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars")
+    _, stderr = _browse(
+        page, tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars"
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     assert _console_messages(stderr) == []
 
@@ -184,7 +241,9 @@ def test_combined_page_renders_in_chromium(failing_run: CliResult, tmp_path: Pat
     assert [e["data-id"] for e in matrix] == [r["id"] for r in failing_run.summary["requirements"]]
     cells = {e["data-status"] for e in rows.elements if e.get("data-run") == "huawei"}
     assert cells == {r["status"] for r in failing_run.summary["requirements"]}
-    _check_counts(dom[dom.index('id="huawei-kms-requirements"'):], failing_run.summary)  # the run's own section
+    _check_counts(
+        dom[dom.index('id="huawei-kms-requirements"') :], failing_run.summary
+    )  # the run's own section
     shot = tmp_path / "combined.png"
     _browse(page, tmp_path, f"--screenshot={shot}", "--window-size=1400,2000")
     assert shot.stat().st_size > 10_000
@@ -195,7 +254,11 @@ def test_combined_page_renders_in_chromium(failing_run: CliResult, tmp_path: Pat
 
 def _operation_line(spec: Path, path_suffix: str, method: str) -> int:
     lines = spec.read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("  /") and line.rstrip().endswith(path_suffix + ":"))
+    start = next(
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("  /") and line.rstrip().endswith(path_suffix + ":")
+    )
     return next(i for i in range(start + 1, len(lines)) if lines[i].strip() == f"{method}:") + 1
 
 
@@ -212,7 +275,9 @@ def test_sarif_validates_and_points_at_the_operation(failing_run: CliResult) -> 
     assert result["level"] == "error"
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "specs/huawei.yaml"
-    assert location["region"]["startLine"] == _operation_line(spec_path("huawei.yaml"), "/cancel-key-deletion", "post")
+    assert location["region"]["startLine"] == _operation_line(
+        spec_path("huawei.yaml"), "/cancel-key-deletion", "post"
+    )
     rule = run["tool"]["driver"]["rules"][result["ruleIndex"]]
     assert rule["id"] == REQUIREMENT and rule["helpUri"].startswith("https://")
 
@@ -227,13 +292,17 @@ def test_junit_names_requirements_and_levels(failing_run: CliResult) -> None:
     case = cases[REQUIREMENT]
     assert case.get("classname") == "kms-conformance.huawei.must.state"
     assert case.find("failure") is not None and "reproduce: curl" in case.find("failure").text
-    assert sum(c.find("failure") is not None for c in cases.values()) == failing_run.summary["totals"]["failed"]
+    assert (
+        sum(c.find("failure") is not None for c in cases.values()) == failing_run.summary["totals"]["failed"]
+    )
 
 
 def test_progress_lines_when_not_a_tty(failing_run: CliResult) -> None:
     lines = [line for line in failing_run.stderr.splitlines() if line.startswith("[huawei]")]
     assert lines[0] == "[huawei] collecting"
     assert any(line.startswith("[huawei] checks:") for line in lines)
-    assert f"[huawei] FAILED test_transition[{REQUIREMENT}:cancel_deletion@pending-deletion->disabled]" in lines
+    assert (
+        f"[huawei] FAILED test_transition[{REQUIREMENT}:cancel_deletion@pending-deletion->disabled]" in lines
+    )
     assert any(line.startswith("[huawei] checks done:") for line in lines)
     assert "\r" not in failing_run.stderr and "\x1b[" not in failing_run.stderr

@@ -74,7 +74,11 @@ def test_merge_of_shards_of_one_vendor_labels_each_run(all_run: CliResult, tmp_p
     assert labels == ["huawei (eu-west)", "huawei (eu-north)", "huawei (staging)"]
     assert merged["verdict"] == "fail"
     first = merged["matrix"][0]
-    assert first["results"] == {"huawei (eu-west)": "passed", "huawei (eu-north)": "passed", "huawei (staging)": "failed"}
+    assert first["results"] == {
+        "huawei (eu-west)": "passed",
+        "huawei (eu-north)": "passed",
+        "huawei (staging)": "failed",
+    }
     result = run_cli("report", "merge", *map(str, shards), "--output", str(tmp_path / "out"))
     assert result.code == 1 and "verdict: FAIL (3 runs)" in result.stdout
 

@@ -9,17 +9,24 @@ from conformance.progress import Progress, resolve_mode
 
 
 def _report(nodeid: str, outcome: str) -> SimpleNamespace:
-    return SimpleNamespace(nodeid=nodeid, when="call", passed=outcome == "passed", skipped=outcome == "skipped",
-                           failed=outcome == "failed")
+    return SimpleNamespace(
+        nodeid=nodeid,
+        when="call",
+        passed=outcome == "passed",
+        skipped=outcome == "skipped",
+        failed=outcome == "failed",
+    )
 
 
 def _drive(progress: Progress) -> None:
     session = SimpleNamespace(items=[1, 2, 3])
     progress.pytest_collection(session)
     progress.pytest_collection_finish(session)
-    for nodeid, outcome in (("m.py::test_probe[HW-AUTH-001:none]", "passed"),
-                            ("m.py::test_transition[HW-STATE-004:cancel@pd->disabled]", "failed"),
-                            ("m.py::test_probe[HW-AUTH-004:forbidden]", "skipped")):
+    for nodeid, outcome in (
+        ("m.py::test_probe[HW-AUTH-001:none]", "passed"),
+        ("m.py::test_transition[HW-STATE-004:cancel@pd->disabled]", "failed"),
+        ("m.py::test_probe[HW-AUTH-004:forbidden]", "skipped"),
+    ):
         progress.pytest_runtest_logstart(nodeid, None)
         progress.pytest_runtest_logreport(_report(nodeid, outcome))
     progress.pytest_sessionfinish(session, 1)
@@ -29,8 +36,11 @@ def test_lines_mode_is_quiet_and_line_oriented() -> None:
     stream = io.StringIO()
     _drive(Progress("huawei", "lines", stream))
     lines = stream.getvalue().splitlines()
-    assert lines[:3] == ["[huawei] collecting", "[huawei] checks: 3 checks",
-                         "[huawei] FAILED test_transition[HW-STATE-004:cancel@pd->disabled]"]
+    assert lines[:3] == [
+        "[huawei] collecting",
+        "[huawei] checks: 3 checks",
+        "[huawei] FAILED test_transition[HW-STATE-004:cancel@pd->disabled]",
+    ]
     assert lines[3] == "[huawei] cleanup: scratch keys"
     assert lines[4].startswith("[huawei] checks done: passed 1  failed 1  not covered 1 in ")
     assert len(lines) == 5 and "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
@@ -43,7 +53,9 @@ def test_tty_mode_rewrites_one_status_line() -> None:
     text = stream.getvalue()
     # Redraws are rate-limited; the last one of the checks is always drawn, with the current check.
     assert "\r\x1b[2K[huawei] checks 3/3  passed 1  failed 1  not covered 1  HW-AUTH-004:forbidden" in text
-    assert "[huawei] FAILED test_transition[HW-STATE-004:cancel@pd->disabled]\n" in text  # failures stay on screen
+    assert (
+        "[huawei] FAILED test_transition[HW-STATE-004:cancel@pd->disabled]\n" in text
+    )  # failures stay on screen
     assert text.endswith("\r\x1b[2K")  # the status line is cleared at the end
 
 

@@ -19,8 +19,22 @@ def test_curl_from_the_report_reproduces_the_failure(kms_mock, tmp_path: Path) -
     mock = kms_mock("huawei", faults=["cancel-to-enabled"])
     token, project = mock.credentials["token"], mock.credentials["project_id"]
     report_dir = tmp_path / "run"
-    result = run_cli("run", "--vendor", "huawei", "--base-url", mock.url, "--project-id", project, "--token", token,
-                     "--scope", "lifecycle", "--max-examples", "1", report_dir=report_dir)
+    result = run_cli(
+        "run",
+        "--vendor",
+        "huawei",
+        "--base-url",
+        mock.url,
+        "--project-id",
+        project,
+        "--token",
+        token,
+        "--scope",
+        "lifecycle",
+        "--max-examples",
+        "1",
+        report_dir=report_dir,
+    )
     assert result.code == 1, result.stdout[-2000:] + result.stderr[-2000:]
     row = next(r for r in result.summary["requirements"] if r["id"] == "HW-STATE-004")
     assert row["status"] == "failed"
@@ -33,8 +47,11 @@ def test_curl_from_the_report_reproduces_the_failure(kms_mock, tmp_path: Path) -
     import html as html_lib
 
     command = html_lib.unescape(cancel)
-    assert command == next(line.removeprefix("reproduce: ") for line in row["evidence"][0].splitlines()
-                           if line.startswith("reproduce: ") and "cancel-key-deletion" in line)
+    assert command == next(
+        line.removeprefix("reproduce: ")
+        for line in row["evidence"][0].splitlines()
+        if line.startswith("reproduce: ") and "cancel-key-deletion" in line
+    )
     env = {"PATH": os.environ["PATH"], "KMS_CONFORMANCE_TOKEN": token}
     proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30, env=env)
     assert proc.returncode == 0, proc.stderr
@@ -42,6 +59,7 @@ def test_curl_from_the_report_reproduces_the_failure(kms_mock, tmp_path: Path) -
     # The run's cleanup scheduled the key for deletion again; cancelling it shows the same fault:
     # the key comes back enabled ("2") where the docs say disabled ("3").
     assert answer["key_state"] == "2", answer
-    without = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30,
-                             env={"PATH": os.environ["PATH"]})
+    without = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]}
+    )
     assert json.loads(without.stdout).get("error_code") or json.loads(without.stdout).get("error")  # refused

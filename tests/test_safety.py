@@ -48,15 +48,29 @@ def test_foreign_key_is_unchanged_by_a_full_run(cli, kms_mock, vendor: str) -> N
     after = outsider.call(READ[vendor], foreign).response.content
     outsider.close()
     assert after == before
-    assert foreign not in {e["key_id"] for e in map(json.loads, (result.report_dir / "ledger.jsonl").read_text().splitlines())}
+    assert foreign not in {
+        e["key_id"] for e in map(json.loads, (result.report_dir / "ledger.jsonl").read_text().splitlines())
+    }
 
 
 def _start_run(vendor: str, url: str, credentials: dict[str, str], report_dir: Path) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "conformance", "run", "--vendor", vendor, "--base-url", url,
-            *_credential_args(credentials), "--report-dir", str(report_dir)]
+    argv = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "run",
+        "--vendor",
+        vendor,
+        "--base-url",
+        url,
+        *_credential_args(credentials),
+        "--report-dir",
+        str(report_dir),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL
+    )
 
 
 def _wait_for_keys(ledger: Path, count: int, proc: subprocess.Popen[str], limit: float = 120) -> None:
@@ -77,7 +91,9 @@ KILLS = [(v, sig) for v in VENDORS for sig in (signal.SIGINT, signal.SIGKILL)]
 
 
 @pytest.mark.parametrize(("vendor", "sig"), KILLS, ids=[f"{v}-{s.name}" for v, s in KILLS])
-def test_killed_run_leaves_a_ledger_cleanup_finishes(tmp_path: Path, kms_mock, vendor: str, sig: signal.Signals) -> None:
+def test_killed_run_leaves_a_ledger_cleanup_finishes(
+    tmp_path: Path, kms_mock, vendor: str, sig: signal.Signals
+) -> None:
     mock = kms_mock(vendor)
     report_dir = tmp_path / "killed"
     proc = _start_run(vendor, mock.url, mock.credentials, report_dir)
@@ -85,7 +101,9 @@ def test_killed_run_leaves_a_ledger_cleanup_finishes(tmp_path: Path, kms_mock, v
     _wait_for_keys(ledger_path, 5, proc)
     proc.send_signal(sig)
     proc.communicate(timeout=120)
-    created = {r["key_id"] for r in map(json.loads, ledger_path.read_text().splitlines()) if r["event"] == "created"}
+    created = {
+        r["key_id"] for r in map(json.loads, ledger_path.read_text().splitlines()) if r["event"] == "created"
+    }
     assert len(created) >= 5
     if sig == signal.SIGINT:
         # The summary is written after the interrupted run's cleanup, and says what it did.
@@ -93,9 +111,21 @@ def test_killed_run_leaves_a_ledger_cleanup_finishes(tmp_path: Path, kms_mock, v
         assert set(cleanup_record["cleaned"]) | set(cleanup_record["left"]) == created, cleanup_record
         assert set(cleanup_record["left"]) == {e.key_id for e in Ledger(ledger_path).pending()}
     cleanup = subprocess.run(
-        [sys.executable, "-m", "conformance", "cleanup", "--ledger", str(ledger_path),
-         *_credential_args({k: v for k, v in mock.credentials.items() if k in ("token", "username", "password")})],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "cleanup",
+            "--ledger",
+            str(ledger_path),
+            *_credential_args(
+                {k: v for k, v in mock.credentials.items() if k in ("token", "username", "password")}
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
     assert Ledger(ledger_path).pending() == []
@@ -112,7 +142,9 @@ def test_read_only_changes_nothing(cli, kms_mock, vendor: str) -> None:
     foreign = outsider.create_key()
     before = outsider.call("list", None).response.content
     one_before = outsider.call(READ[vendor], foreign).response.content
-    result = cli("run", "--vendor", vendor, "--base-url", mock.url, "--read-only", *_credential_args(mock.credentials))
+    result = cli(
+        "run", "--vendor", vendor, "--base-url", mock.url, "--read-only", *_credential_args(mock.credentials)
+    )
     assert result.code == 0, result.stdout[-3000:] + result.stderr[-1500:]
     assert outsider.call("list", None).response.content == before
     assert outsider.call(READ[vendor], foreign).response.content == one_before
@@ -130,17 +162,26 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kms-conformance test")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return cert_path, key_path
 
 
@@ -149,8 +190,16 @@ def test_tls_self_signed_needs_ca_bundle(cli, tmp_path: Path) -> None:
     definition = mock_definition("huawei")
     config = definition.config()
     with RunningMock(definition.create_app(config), certfile=str(cert), keyfile=str(key)) as server:
-        args = ["run", "--vendor", "huawei", "--base-url", server.url, "--scope", "lifecycle",
-                *_credential_args(definition.credentials(config))]
+        args = [
+            "run",
+            "--vendor",
+            "huawei",
+            "--base-url",
+            server.url,
+            "--scope",
+            "lifecycle",
+            *_credential_args(definition.credentials(config)),
+        ]
         refused = cli(*args)
         assert refused.code == 3
         assert "TLS" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr

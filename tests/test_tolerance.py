@@ -42,8 +42,11 @@ def test_every_documented_alternative_passes(tmp_path, vendor: str, combo: dict[
     assert run.with_status("blocked") == set(), run.explain()
     # No credential of the run reaches any output (reports, JUnit, SARIF, ledger, terminal).
     definition = mock_definition(vendor)
-    secrets = [v for k, v in definition.credentials(definition.config((), combo)).items()
-               if k in SECRET_FIELDS and len(v) >= 6]
+    secrets = [
+        v
+        for k, v in definition.credentials(definition.config((), combo)).items()
+        if k in SECRET_FIELDS and len(v) >= 6
+    ]
     written = "\n".join(p.read_text(errors="replace") for p in run.report_dir.rglob("*") if p.is_file())
     assert not [s for s in secrets if s in written + run.output]
 
@@ -54,7 +57,7 @@ def test_pairwise_covers_every_pair(vendor: str) -> None:
     rows = _combinations(vendor)
     names = list(options)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             for va in options[a]:
                 for vb in options[b]:
                     assert any(r[a] == va and r[b] == vb for r in rows), (a, va, b, vb)

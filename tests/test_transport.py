@@ -44,8 +44,11 @@ def _throttling_app(refusals: int, retry: str = "0") -> Starlette:
         return JSONResponse({"ok": True, "attempt": seen["n"]})
 
     async def gzipped(request: Request) -> Response:
-        return Response(gzip.compress(b'{"zipped": true}'), media_type="application/json",
-                        headers={"Content-Encoding": "gzip"})
+        return Response(
+            gzip.compress(b'{"zipped": true}'),
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        )
 
     return Starlette(routes=[Route("/x", endpoint), Route("/gz", gzipped)])
 
@@ -124,7 +127,10 @@ def test_a_declared_length_over_the_cap_is_refused_before_reading() -> None:
         return Response(body, media_type="application/json")
 
     with RunningMock(Starlette(routes=[Route("/big", big)])) as server:
-        with _client(server.url, max_response_bytes=1_000_000) as client, pytest.raises(ResponseTooLarge, match="1.1 MiB"):
+        with (
+            _client(server.url, max_response_bytes=1_000_000) as client,
+            pytest.raises(ResponseTooLarge, match="1.1 MiB"),
+        ):
             client.get("/big")
 
 

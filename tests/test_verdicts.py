@@ -79,7 +79,12 @@ def test_generated_checks_have_levels_a_doc_justifies(vendor: str) -> None:
     for check in ("negative_data_rejection", "positive_data_acceptance"):
         if check in mapping:
             assert catalogue[mapping[check]].level == "should", (check, mapping[check])
-    for check in ("not_a_server_error", "response_schema_conformance", "ignored_auth", "content_type_conformance"):
+    for check in (
+        "not_a_server_error",
+        "response_schema_conformance",
+        "ignored_auth",
+        "content_type_conformance",
+    ):
         assert catalogue[mapping[check]].level == "must", (check, mapping[check])
 
 
@@ -144,8 +149,14 @@ def test_outcomes_under_unlisted_ids_are_kept_and_fail_the_gate() -> None:
     record.add("test_x", FAILED, "broken")
     ok = RequirementRecord()
     ok.add("test_y", PASSED)
-    summary = build_summary(vendor="huawei", target="t", started_at=dt.datetime.now(dt.UTC), duration_s=1,
-                            catalogue=load_catalogue("huawei"), records={"HW-NOPE-001": record, "HW-AUTH-001": ok})
+    summary = build_summary(
+        vendor="huawei",
+        target="t",
+        started_at=dt.datetime.now(dt.UTC),
+        duration_s=1,
+        catalogue=load_catalogue("huawei"),
+        records={"HW-NOPE-001": record, "HW-AUTH-001": ok},
+    )
     row = next(r for r in summary["requirements"] if r["id"] == "HW-NOPE-001")
     assert row["status"] == "failed" and row["area"] == "uncatalogued"
     assert summary["verdict"] == "fail"

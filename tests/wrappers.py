@@ -21,8 +21,13 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 async def _answer(send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": [*headers,
-                (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -39,8 +44,12 @@ def intercept(
     instead of the app's: the one mechanism every answering wrapper below uses."""
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and re.search(pattern, scope["path"])
-                and (method is None or scope["method"] == method) and when()):
+        if (
+            scope["type"] == "http"
+            and re.search(pattern, scope["path"])
+            and (method is None or scope["method"] == method)
+            and when()
+        ):
             await _answer(send, status, body, headers)
             return
         await app(scope, receive, send)
@@ -48,7 +57,9 @@ def intercept(
     return wrapped
 
 
-def not_served(app: App, pattern: str, status: int, body: bytes, content_type: bytes = b"application/json") -> App:
+def not_served(
+    app: App, pattern: str, status: int, body: bytes, content_type: bytes = b"application/json"
+) -> App:
     """Requests whose path matches ``pattern`` get the server's "no such API" answer."""
     return intercept(app, pattern, status, body, [(b"content-type", content_type)])
 
@@ -67,8 +78,15 @@ def redirect_loop(app: App, pattern: str = r".") -> App:
 
 def refuse_while(app: App, pattern: str, switch: dict[str, bool], method: str | None = None) -> App:
     """While ``switch["on"]``, requests matching ``pattern`` (and ``method``) get a 503 HTML page."""
-    return intercept(app, pattern, 503, b"<html>Service Unavailable</html>", [(b"content-type", b"text/html")],
-                     method, when=lambda: bool(switch.get("on")))
+    return intercept(
+        app,
+        pattern,
+        503,
+        b"<html>Service Unavailable</html>",
+        [(b"content-type", b"text/html")],
+        method,
+        when=lambda: bool(switch.get("on")),
+    )
 
 
 def answer_with(app: App, pattern: str, body: bytes, status: int = 200, method: str | None = None) -> App:
@@ -89,7 +107,6 @@ def content_type(app: App, value: bytes) -> App:
         await app(scope, receive, relabel)
 
     return wrapped
-
 
 
 @contextlib.contextmanager

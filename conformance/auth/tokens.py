@@ -57,8 +57,13 @@ class CommandToken(TokenSource):
 
     def fetch(self) -> str:
         try:
-            proc = subprocess.run(shlex.split(self.command), capture_output=True, text=True, timeout=self.timeout,
-                                  stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                shlex.split(self.command),
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                stdin=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise TokenError(f"--token-command failed: {exc}") from None
         token = proc.stdout.strip()
@@ -72,8 +77,13 @@ class RenewingAuth(httpx.Auth):
 
     requires_response_body = True
 
-    def __init__(self, source: TokenSource, header: str, template: str = "{token}",
-                 expired: Callable[[httpx.Response], bool] = lambda r: r.status_code == 401) -> None:
+    def __init__(
+        self,
+        source: TokenSource,
+        header: str,
+        template: str = "{token}",
+        expired: Callable[[httpx.Response], bool] = lambda r: r.status_code == 401,
+    ) -> None:
         self.source, self.header, self.template, self.expired = source, header, template, expired
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -88,5 +98,3 @@ class RenewingAuth(httpx.Auth):
             if fresh != sent:  # a fixed token cannot be renewed: keep the answer
                 request.headers[self.header] = fresh
                 yield request
-
-

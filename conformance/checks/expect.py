@@ -23,15 +23,20 @@ def expect_answer(
     no code to compare and the envelope requirement (``expect_envelope``) owns that failure.
     """
     ok = verdict.require(
-        requirement, outcome.status in status, f"{what}: expected HTTP {sorted(status)}, got {outcome.describe()}"
+        requirement,
+        outcome.status in status,
+        f"{what}: expected HTTP {sorted(status)}, got {outcome.describe()}",
     )
     unreadable = outcome.code is None and profile.envelope_problem(outcome) is not None
     if codes and outcome.status >= 400 and not unreadable:
-        ok = verdict.require(
-            requirement,
-            outcome.code in codes,
-            f"{what}: error code should be one of {sorted(codes)}, got {outcome.code!r}",
-        ) and ok
+        ok = (
+            verdict.require(
+                requirement,
+                outcome.code in codes,
+                f"{what}: error code should be one of {sorted(codes)}, got {outcome.code!r}",
+            )
+            and ok
+        )
     return ok
 
 

@@ -11,7 +11,9 @@ from conformance.profiles.base import Profile
 from conformance.verdict import Verdict
 
 
-def test_generated(kms_profile: Profile, api_operation: Any, verdict: Verdict, request: pytest.FixtureRequest) -> None:
+def test_generated(
+    kms_profile: Profile, api_operation: Any, verdict: Verdict, request: pytest.FixtureRequest
+) -> None:
     GeneratedRun(kms_profile, api_operation, verdict).run()
 
 

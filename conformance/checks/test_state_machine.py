@@ -24,7 +24,9 @@ def test_transition(kms_profile: Profile, transition: Transition, verdict: Verdi
     what = f"{transition.operation} from {transition.from_state}"
     expect_answer(verdict, kms_profile, req, outcome, transition.status, transition.codes, what)
     if transition.to_state is not None:
-        verdict.require(req, after == transition.to_state, f"{what}: key should be {transition.to_state}, is {after}")
+        verdict.require(
+            req, after == transition.to_state, f"{what}: key should be {transition.to_state}, is {after}"
+        )
         return
     verdict.require(req, after == transition.from_state, f"refused {what} changed the key to {after}")
     expect_envelope(verdict, kms_profile, outcome)

@@ -185,7 +185,11 @@ class Profile(ABC):
     def out_of_scope(cls, calls: list[str], scope: str) -> str | None:
         """Why a row calling ``calls`` is skipped under ``scope``, or None when it runs."""
         outside = [cls.operation_ids.get(c, c) for c in calls if not cls.in_scope(c, scope)]
-        return f"outside --scope {scope}: {', '.join(dict.fromkeys(outside))} is not a key life-cycle operation" if outside else None
+        return (
+            f"outside --scope {scope}: {', '.join(dict.fromkeys(outside))} is not a key life-cycle operation"
+            if outside
+            else None
+        )
 
     def not_served(self, outcome: Outcome) -> str | None:
         """Why ``outcome`` means the target does not serve the operation at all, or None.
@@ -335,7 +339,9 @@ class Profile(ABC):
         operation, unknown_key, body = self.preflight_call
         try:
             self.prepare_credentials()
-            request = self.build_request(self.client, operation, self.unknown_key_id() if unknown_key else None, body)
+            request = self.build_request(
+                self.client, operation, self.unknown_key_id() if unknown_key else None, body
+            )
             outcome = self.read_outcome(self.client.send(request))
         except httpx.HTTPError as exc:
             raise TargetError(describe_transport_error(self.settings.base_url, exc)) from None
@@ -345,8 +351,10 @@ class Profile(ABC):
         if foreign:
             raise TargetError(foreign)
         if outcome.status in (401, 403):
-            raise TargetError(f"{self.settings.base_url} refused the credentials: HTTP {outcome.status}"
-                              + (f" {outcome.code}" if outcome.code else ""))
+            raise TargetError(
+                f"{self.settings.base_url} refused the credentials: HTTP {outcome.status}"
+                + (f" {outcome.code}" if outcome.code else "")
+            )
 
     def foreign_answer(self, outcome: Outcome) -> str | None:
         """Why ``outcome`` cannot have come from this vendor's API, or None.
@@ -362,8 +370,10 @@ class Profile(ABC):
             return None  # JSON (a mislabelled JSON body is the transport requirement's finding)
         size = f"{len(response.content)} bytes of {kind}" if kind else "an unlabelled body"
         got = f"HTTP {outcome.status} with {size if response.content else 'no body'}, not JSON"
-        return (f"{self.settings.base_url} does not answer like a {self.product or self.vendor} endpoint "
-                f"(check --base-url): {response.request.method} {response.request.url.path} got {got}")
+        return (
+            f"{self.settings.base_url} does not answer like a {self.product or self.vendor} endpoint "
+            f"(check --base-url): {response.request.method} {response.request.url.path} got {got}"
+        )
 
     # -- operations ------------------------------------------------------------------------
 
@@ -479,8 +489,11 @@ class Profile(ABC):
             return
         self.created.append(key_id)
         if self.ledger is not None:
-            scope = {name: str(getattr(self.settings, name)) for name in ("project_id", "folder_id", "kms", "region")
-                     if getattr(self.settings, name)}
+            scope = {
+                name: str(getattr(self.settings, name))
+                for name in ("project_id", "folder_id", "kms", "region")
+                if getattr(self.settings, name)
+            }
             self.ledger.created(LedgerEntry(self.vendor, key_id, self.settings.base_url, scope))
 
     def cleanup(self) -> tuple[list[str], list[str]]:
@@ -501,7 +514,9 @@ class Profile(ABC):
                 left.append(key_id)
                 if self.ledger is not None:
                     self.ledger.finished(key_id, False, f"{type(exc).__name__}: {exc}"[:300])
-                if isinstance(exc, (httpx.TransportError, TargetUnusable)) and not isinstance(exc, ResponseTooLarge):
+                if isinstance(exc, (httpx.TransportError, TargetUnusable)) and not isinstance(
+                    exc, ResponseTooLarge
+                ):
                     gone = f"the target did not answer the deletion of {key_id} ({describe_failure(exc)})"
                 continue
             cleaned.append(key_id)
@@ -545,7 +560,9 @@ class Profile(ABC):
             return None
         kind = outcome.response.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/json" and not kind.endswith("+json"):
-            return f"HTTP {outcome.status} body declared as {kind or 'no Content-Type'!r}, not application/json"
+            return (
+                f"HTTP {outcome.status} body declared as {kind or 'no Content-Type'!r}, not application/json"
+            )
         if outcome.body is None:
             return f"HTTP {outcome.status} body is not JSON: {outcome.text[:200]!r}"
         return None
@@ -562,8 +579,12 @@ class Profile(ABC):
 
 
 def limits_of(settings: Settings) -> Limits:
-    return Limits(timeout=settings.timeout, max_response_bytes=int(settings.max_response_mb * MEBIBYTE),
-                  throttle_budget=settings.throttle_budget, max_rps=settings.max_rps)
+    return Limits(
+        timeout=settings.timeout,
+        max_response_bytes=int(settings.max_response_mb * MEBIBYTE),
+        throttle_budget=settings.throttle_budget,
+        max_rps=settings.max_rps,
+    )
 
 
 def read_json(response: Any) -> Any:

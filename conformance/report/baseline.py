@@ -74,7 +74,11 @@ def load_baseline(path: str | Path, missing_ok: bool = False) -> dict[str, Basel
     if not isinstance(rows, list):
         raise BaselineError(f"baseline {path} must be an object with an 'entries' list")
     for row in rows:
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not isinstance(row.get("reason"), str):
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("id"), str)
+            or not isinstance(row.get("reason"), str)
+        ):
             raise BaselineError(f"baseline {path}: every entry needs string 'id' and 'reason'")
         expires = None
         if row.get("expires"):

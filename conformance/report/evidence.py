@@ -45,7 +45,9 @@ def _header_argument(name: str, value: str, redactor: Redactor, variables: Mappi
         for secret, variable in sorted(variables.items(), key=lambda kv: len(kv[0]), reverse=True):
             if secret in value:
                 head, _, tail = value.partition(secret)
-                return _double_quoted(f"{name}: {head}")[:-1] + "${" + variable + "}" + _double_quoted(tail)[1:]
+                return (
+                    _double_quoted(f"{name}: {head}")[:-1] + "${" + variable + "}" + _double_quoted(tail)[1:]
+                )
         return shlex.quote(f"{name}: {redactor.headers({name: value})[name]}")
     return shlex.quote(f"{name}: {redactor.text(value)}")
 
@@ -63,7 +65,9 @@ def curl_for(request: httpx.Request, redactor: Redactor, variables: Mapping[str,
     return " ".join(parts)
 
 
-def exchange_text(response: httpx.Response, redactor: Redactor, variables: Mapping[str, str] | None = None) -> str:
+def exchange_text(
+    response: httpx.Response, redactor: Redactor, variables: Mapping[str, str] | None = None
+) -> str:
     request = response.request
     body = request.content.decode("utf-8", "replace") if request.content else ""
     lines = [

@@ -19,8 +19,13 @@ from typing import Any
 from conformance.report.summary import mock_switches
 from conformance.verdict import STATUSES
 
-LABELS = {"passed": "passed", "failed": "failed", "blocked": "blocked", "allowed": "allowed by baseline",
-          "not_covered": "not covered"}
+LABELS = {
+    "passed": "passed",
+    "failed": "failed",
+    "blocked": "blocked",
+    "allowed": "allowed by baseline",
+    "not_covered": "not covered",
+}
 AREA_NAMES = {
     "auth": "auth",
     "validation": "validation",
@@ -63,7 +68,9 @@ def _badge(status: str, text: str | None = None) -> str:
     return f"<span class='kms-badge kms-{escape(status)}'>{escape(text or LABELS.get(status, status))}</span>"
 
 
-def _count_table(title: str, key: str, counts: Mapping[str, Mapping[str, int]], names: Mapping[str, str] | None = None) -> str:
+def _count_table(
+    title: str, key: str, counts: Mapping[str, Mapping[str, int]], names: Mapping[str, str] | None = None
+) -> str:
     head = "".join(f"<th>{escape(LABELS[s])}</th>" for s in STATUSES)
     rows = []
     for name, row in counts.items():
@@ -74,8 +81,10 @@ def _count_table(title: str, key: str, counts: Mapping[str, Mapping[str, int]], 
         total = sum(int(row.get(s, 0)) for s in STATUSES)
         label = (names or {}).get(name, name)
         rows.append(f"<tr><th>{escape(label)}</th>{cells}<td class='kms-num'>{total}</td></tr>")
-    return (f"<table class='kms-{key}s'><caption>{escape(title)}</caption>"
-            f"<tr><th>{escape(key)}</th>{head}<th>total</th></tr>{''.join(rows)}</table>")
+    return (
+        f"<table class='kms-{key}s'><caption>{escape(title)}</caption>"
+        f"<tr><th>{escape(key)}</th>{head}<th>total</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _by_area(summary: Mapping[str, Any]) -> dict[str, dict[str, int]]:
@@ -90,7 +99,9 @@ def _by_area(summary: Mapping[str, Any]) -> dict[str, dict[str, int]]:
 
 
 _EXPECTED = re.compile(r"(?s)^(?P<what>.*?)\bexpected (?P<expected>.+?),? got (?P<actual>.+)$")
-_SHOULD = re.compile(r"(?s)^(?P<what>.*?)\b(?:should be|must be refused with) (?P<expected>.+?),? (?:is|got) (?P<actual>.+)$")
+_SHOULD = re.compile(
+    r"(?s)^(?P<what>.*?)\b(?:should be|must be refused with) (?P<expected>.+?),? (?:is|got) (?P<actual>.+)$"
+)
 
 
 def _split_curl(text: str) -> tuple[str, list[str]]:
@@ -122,8 +133,11 @@ def _expectations(message: str) -> str:
             rows.append(f"<tr><td colspan='3'>{escape(text)}</td></tr>")
     if not rows:
         return ""
-    return ("<table class='kms-expect'><tr><th>check</th><th>expected</th><th>actual</th></tr>"
-            + "".join(rows) + "</table>")
+    return (
+        "<table class='kms-expect'><tr><th>check</th><th>expected</th><th>actual</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def _failure_detail(row: Mapping[str, Any], prefix: str, variables_note: bool = True) -> str:
@@ -136,25 +150,39 @@ def _failure_detail(row: Mapping[str, Any], prefix: str, variables_note: bool = 
     ]
     if row.get("failed_tests") or row.get("tests"):
         tests = row.get("failed_tests") or row.get("tests")
-        blocks.append("<p class='kms-why'>failing checks: " + ", ".join(f"<code>{escape(t)}</code>" for t in tests) + "</p>")
+        blocks.append(
+            "<p class='kms-why'>failing checks: "
+            + ", ".join(f"<code>{escape(t)}</code>" for t in tests)
+            + "</p>"
+        )
     blocks.append(_expectations(row["message"]))
     curls: list[str] = []
     _, message_curls = _split_curl(row["message"].replace(" | ", "\n"))
     for number, exchange in enumerate(row.get("evidence", []), 1):
         text, found = _split_curl(exchange)
         curls.extend(found)
-        blocks.append(f"<p><b>request / response {number}</b> (credentials redacted)</p><pre class='kms-exchange'>{escape(text)}</pre>")
+        blocks.append(
+            f"<p><b>request / response {number}</b> (credentials redacted)</p><pre class='kms-exchange'>{escape(text)}</pre>"
+        )
     curls.extend(message_curls)
     if curls:
-        blocks.append("<p><b>reproduce</b>" + (
-            " &mdash; credentials are not in the report: <code>export KMS_CONFORMANCE_TOKEN=&lt;your token&gt;</code> first"
-            if variables_note and any("${KMS_CONFORMANCE_" in c for c in curls) else "") + "</p>")
+        blocks.append(
+            "<p><b>reproduce</b>"
+            + (
+                " &mdash; credentials are not in the report: <code>export KMS_CONFORMANCE_TOKEN=&lt;your token&gt;</code> first"
+                if variables_note and any("${KMS_CONFORMANCE_" in c for c in curls)
+                else ""
+            )
+            + "</p>"
+        )
         blocks.extend(f"<pre class='kms-curl'>{escape(c)}</pre>" for c in dict.fromkeys(curls))
     blocks.append("</div>")
     return "".join(blocks)
 
 
-def requirement_matrix(summary: Mapping[str, Any], prefix: str = "", heading: bool = True, style: bool = True) -> str:
+def requirement_matrix(
+    summary: Mapping[str, Any], prefix: str = "", heading: bool = True, style: bool = True
+) -> str:
     """The matrix section for one run: verdict, counts by level and area, rows, failure details."""
     totals = summary["totals"]
     verdict = summary["verdict"]
@@ -200,9 +228,13 @@ def requirement_matrix(summary: Mapping[str, Any], prefix: str = "", heading: bo
             first = req["message"].splitlines()[0] if req["message"] else ""
             detail = f"{escape(first[:300])} <a href='#{escape(anchor)}-detail'>details</a>"
         elif status == "blocked":
-            links = ", ".join(f"<a href='#{escape(prefix + b)}'>{escape(b)}</a>" for b in req.get("blocked_by", []))
-            detail = (f"<span class='kms-why'>{'blocked by ' + links + ': ' if links else ''}"
-                      f"{escape(req['message'][:300])}</span>")
+            links = ", ".join(
+                f"<a href='#{escape(prefix + b)}'>{escape(b)}</a>" for b in req.get("blocked_by", [])
+            )
+            detail = (
+                f"<span class='kms-why'>{'blocked by ' + links + ': ' if links else ''}"
+                f"{escape(req['message'][:300])}</span>"
+            )
         elif status == "not_covered" or req.get("message"):
             detail = f"<span class='kms-why'>{escape(req['message'])}</span>"
         else:
@@ -231,7 +263,9 @@ def combined_page(merged: Mapping[str, Any]) -> str:
     """A self-contained HTML page for several runs: one matrix across runs, then a section per run."""
     runs: Sequence[Mapping[str, Any]] = merged["runs"]
     labels = [run["label"] for run in runs]
-    nav = "".join(f"<a href='#{escape(_slug(label))}-kms-requirements'>{escape(label)}</a>" for label in labels)
+    nav = "".join(
+        f"<a href='#{escape(_slug(label))}-kms-requirements'>{escape(label)}</a>" for label in labels
+    )
     head = "".join(f"<th>{escape(label)}</th>" for label in labels)
     rows = []
     for row in merged["matrix"]:
@@ -242,7 +276,9 @@ def combined_page(merged: Mapping[str, Any]) -> str:
                 cells.append("<td class='kms-none'>&ndash;</td>")
             else:
                 link = f"#{escape(_slug(run['label']))}-{escape(row['id'])}"
-                cells.append(f"<td data-run='{escape(run['label'])}' data-status='{escape(status)}'><a href='{link}'>{_badge(status)}</a></td>")
+                cells.append(
+                    f"<td data-run='{escape(run['label'])}' data-status='{escape(status)}'><a href='{link}'>{_badge(status)}</a></td>"
+                )
         rows.append(
             f"<tr class='kms-xreq' data-id='{escape(row['id'])}'><td>{escape(row['id'])}</td><td>{escape(row['level'])}</td>"
             f"<td>{escape(AREA_NAMES.get(row['area'], row['area']))}</td><td>{escape(row['title'])}</td>"
@@ -270,7 +306,8 @@ def combined_page(merged: Mapping[str, Any]) -> str:
         f"{totals['passed']} passed, {totals['failed']} failed, {totals.get('blocked', 0)} blocked, "
         f"{totals['allowed']} allowed by baseline, {totals['not_covered']} not covered.</p>"
         "<table class='kms-runs'><tr><th>run</th><th>vendor</th><th>target</th><th>verdict</th>"
-        + "".join(f"<th>{escape(LABELS[s])}</th>" for s in STATUSES) + f"</tr>{summary_rows}</table>"
+        + "".join(f"<th>{escape(LABELS[s])}</th>" for s in STATUSES)
+        + f"</tr>{summary_rows}</table>"
         + _count_table("by level (all runs)", "level", totals["by_level"])
         + _count_table("by area (all runs)", "area", totals["by_area"], AREA_NAMES)
         + "<h2>Requirement matrix</h2><table class='kms-matrix kms-combined'><tr><th>requirement</th><th>level</th>"

@@ -54,8 +54,11 @@ def requirement_junit(summaries: Iterable[Mapping[str, Any]]) -> ET.ElementTree:
             timestamp=str(summary.get("started_at", "")),
         )
         props = ET.SubElement(suite, "properties")
-        for name, value in (("target", summary.get("target", "")), ("verdict", summary.get("verdict", "")),
-                            ("gate_levels", " ".join(summary.get("gate_levels", ["must"])))):
+        for name, value in (
+            ("target", summary.get("target", "")),
+            ("verdict", summary.get("verdict", "")),
+            ("gate_levels", " ".join(summary.get("gate_levels", ["must"]))),
+        ):
             ET.SubElement(props, "property", name=name, value=str(value))
         for row in rows:
             case = ET.SubElement(
@@ -66,22 +69,36 @@ def requirement_junit(summaries: Iterable[Mapping[str, Any]]) -> ET.ElementTree:
                 time="0",
             )
             cprops = ET.SubElement(case, "properties")
-            for name, value in (("requirement", row["id"]), ("level", row["level"]), ("area", row["area"]),
-                                ("source", row["source"]), ("status", row["status"]),
-                                ("basis", row.get("basis", "")), ("blocked_by", " ".join(row.get("blocked_by", [])))):
+            for name, value in (
+                ("requirement", row["id"]),
+                ("level", row["level"]),
+                ("area", row["area"]),
+                ("source", row["source"]),
+                ("status", row["status"]),
+                ("basis", row.get("basis", "")),
+                ("blocked_by", " ".join(row.get("blocked_by", []))),
+            ):
                 if not value:
                     continue
                 ET.SubElement(cprops, "property", name=name, value=str(value))
             if row["status"] == "failed":
-                failure = ET.SubElement(case, "failure", message=row["message"].splitlines()[0][:500] if row["message"] else "failed",
-                                        type=f"{row['level']}-requirement")
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    message=row["message"].splitlines()[0][:500] if row["message"] else "failed",
+                    type=f"{row['level']}-requirement",
+                )
                 failure.text = "\n\n".join([row["message"], *row.get("evidence", [])])
             elif row["status"] == "blocked":
                 # A check for it did not complete: a JUnit error, not a pass and not a skip.
                 blockers = ", ".join(row.get("blocked_by", []))
-                error = ET.SubElement(case, "error", message=(f"blocked by {blockers}: " if blockers else "blocked: ")
-                                      + (row["message"].splitlines()[0][:400] if row["message"] else ""),
-                                      type="blocked")
+                error = ET.SubElement(
+                    case,
+                    "error",
+                    message=(f"blocked by {blockers}: " if blockers else "blocked: ")
+                    + (row["message"].splitlines()[0][:400] if row["message"] else ""),
+                    type="blocked",
+                )
                 error.text = row["message"]
             elif row["status"] == "not_covered":
                 ET.SubElement(case, "skipped", message=f"not covered: {row['message']}"[:500])

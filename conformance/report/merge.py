@@ -56,7 +56,9 @@ def find_summaries(inputs: Iterable[str | Path]) -> list[tuple[Path, dict[str, A
     # One run seen twice (a tree that holds both the runs and a merged copy of them) counts once.
     unique: dict[tuple[str, str, str], tuple[Path, dict[str, Any]]] = {}
     for file, summary in found:
-        unique.setdefault((summary["vendor"], summary.get("target", ""), summary.get("started_at", "")), (file, summary))
+        unique.setdefault(
+            (summary["vendor"], summary.get("target", ""), summary.get("started_at", "")), (file, summary)
+        )
     return list(unique.values())
 
 
@@ -84,7 +86,10 @@ def merge_summaries(found: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str
     if not found:
         raise MergeError("nothing to merge")
     labels = _labels(found)
-    runs = [{"label": label, "source": str(file), "summary": summary} for label, (file, summary) in zip(labels, found, strict=True)]
+    runs = [
+        {"label": label, "source": str(file), "summary": summary}
+        for label, (file, summary) in zip(labels, found, strict=True)
+    ]
     matrix: dict[str, dict[str, Any]] = {}
     for run in runs:
         for row in run["summary"]["requirements"]:
@@ -104,10 +109,14 @@ def merge_summaries(found: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str
             **counts,
             "tests": sum(run["summary"]["totals"].get("tests", 0) for run in runs),
             "requests": sum(run["summary"]["totals"].get("requests", 0) for run in runs),
-            "by_level": {lv: {s: sum(r["level"] == lv and r["status"] == s for r in rows) for s in _STATUSES}
-                         for lv in ("must", "should")},
-            "by_area": {a: {s: sum(r["area"] == a and r["status"] == s for r in rows) for s in _STATUSES}
-                        for a in dict.fromkeys(r["area"] for r in rows)},
+            "by_level": {
+                lv: {s: sum(r["level"] == lv and r["status"] == s for r in rows) for s in _STATUSES}
+                for lv in ("must", "should")
+            },
+            "by_area": {
+                a: {s: sum(r["area"] == a and r["status"] == s for r in rows) for s in _STATUSES}
+                for a in dict.fromkeys(r["area"] for r in rows)
+            },
         },
         "matrix": list(matrix.values()),
         "runs": runs,

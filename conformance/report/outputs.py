@@ -55,4 +55,6 @@ def finish_runs(
         entries = updated_baseline(load_baseline(baseline, missing_ok=True), [s for _, s in found])
         write_baseline(entries, baseline)
         placeholders = sum(1 for e in entries.values() if e.reason.startswith("TODO"))
-        print(f"baseline: wrote {len(entries)} entries to {baseline} ({placeholders} need a reason)", file=out)
+        print(
+            f"baseline: wrote {len(entries)} entries to {baseline} ({placeholders} need a reason)", file=out
+        )

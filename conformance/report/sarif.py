@@ -122,7 +122,9 @@ def check_location(vendor: str, test: str) -> tuple[str, int] | None:
     return f"{where[0]} {where[1]}", index[where]
 
 
-def _result(summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int, spec_uri: str) -> dict[str, Any]:
+def _result(
+    summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int, spec_uri: str
+) -> dict[str, Any]:
     vendor = summary["vendor"]
     tests = row.get("failed_tests") or row.get("tests") or []
     locations: list[dict[str, Any]] = []
@@ -146,17 +148,27 @@ def _result(summary: Mapping[str, Any], row: Mapping[str, Any], rule_index: int,
         "message": {"text": f"{row['id']} ({row['level']}): {row['title']}\n{message}"[:4000]},
         "locations": locations[:10],
         "partialFingerprints": {"kmsRequirement/v1": f"{vendor}:{row['id']}"},
-        "properties": {"vendor": vendor, "target": summary.get("target", ""), "status": row["status"],
-                       "tests": list(tests), **({"blockedBy": row["blocked_by"]} if row.get("blocked_by") else {})},
+        "properties": {
+            "vendor": vendor,
+            "target": summary.get("target", ""),
+            "status": row["status"],
+            "tests": list(tests),
+            **({"blockedBy": row["blocked_by"]} if row.get("blocked_by") else {}),
+        },
     }
     if row["status"] == "allowed":
-        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": row["message"][:1000]}]
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": row["message"][:1000]}
+        ]
     return result
 
 
 def _location(uri: str, line: int, text: str) -> dict[str, Any]:
     return {
-        "physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": line}},
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": line},
+        },
         "message": {"text": text},
     }
 
@@ -176,7 +188,11 @@ def sarif_log(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 "helpUri": row["source"],
                 "help": {"text": f"Documented at {row['source']}"},
                 "defaultConfiguration": {"level": "error" if row["level"] == "must" else "warning"},
-                "properties": {"level": row["level"], "area": row["area"], "tags": [vendor, row["level"], row["area"]]},
+                "properties": {
+                    "level": row["level"],
+                    "area": row["area"],
+                    "tags": [vendor, row["level"], row["area"]],
+                },
             }
             for row in rows
         ]
@@ -195,9 +211,18 @@ def sarif_log(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                     }
                 },
                 "automationDetails": {"id": f"kms-conformance/{vendor}/{summary.get('started_at', '')}"},
-                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the kms-conformance source tree"}}},
-                "invocations": [{"executionSuccessful": True, "properties": {"verdict": summary.get("verdict"),
-                                                                                "target": summary.get("target", "")}}],
+                "originalUriBaseIds": {
+                    "%SRCROOT%": {"description": {"text": "the kms-conformance source tree"}}
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "properties": {
+                            "verdict": summary.get("verdict"),
+                            "target": summary.get("target", ""),
+                        },
+                    }
+                ],
                 "results": results,
             }
         )

@@ -44,7 +44,9 @@ def build_summary(
     # An outcome recorded under an id the catalogue lacks is a defect of the suite; it is shown
     # (as a must, so a failure still fails the gate) instead of silently dropped.
     unlisted = [
-        Requirement(rid, "must", "uncatalogued", f"{rid} (recorded by a check, missing from the catalogue)", "")
+        Requirement(
+            rid, "must", "uncatalogued", f"{rid} (recorded by a check, missing from the catalogue)", ""
+        )
         for rid in records
         if rid not in catalogue
     ]
@@ -116,8 +118,10 @@ def build_summary(
 
 def mock_switches(info: Mapping[str, Any]) -> list[str]:
     """The faults and non-default options of a summary's ``mock`` record, as words."""
-    return [*(f"fault {f}" for f in info.get("faults", [])),
-            *(f"{k}={v}" for k, v in info.get("changed_options", {}).items())]
+    return [
+        *(f"fault {f}" for f in info.get("faults", [])),
+        *(f"{k}={v}" for k, v in info.get("changed_options", {}).items()),
+    ]
 
 
 def write_summary(summary: Mapping[str, Any], path: str | Path) -> None:

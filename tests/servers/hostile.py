@@ -54,7 +54,6 @@ HUGE_BYTES = 200 * 1024 * 1024
 NESTED = b"[" * 100_000 + b"]" * 100_000
 
 
-
 def _json_path(*names: str) -> Callable[[Any], str | None]:
     def get(body: Any) -> str | None:
         for name in names:
@@ -91,7 +90,9 @@ class HostileServer:
         self._client = httpx.Client(timeout=30.0)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -126,7 +127,9 @@ class HostileServer:
         return self.mode == "plain-web" or count > self.after
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> httpx.Response:
-        headers = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length", "connection")}
+        headers = {
+            k: v for k, v in headers.items() if k.lower() not in ("host", "content-length", "connection")
+        }
         response = self._client.request(method, self.upstream + path, headers=headers, content=body)
         self._observe(method, path.split("?")[0], body, response)
         return response
@@ -165,10 +168,23 @@ class HostileServer:
                     getattr(self, "mode_" + server.mode.replace("-", "_"))()
                     return
                 answer = server.forward(self.command, self.path, dict(self.headers), body)
-                self.send(answer.status_code, answer.content,
-                          [(k, v) for k, v in answer.headers.multi_items()
-                           if k.lower() not in ("content-length", "transfer-encoding", "connection", "date",
-                                                "server", "content-encoding")])
+                self.send(
+                    answer.status_code,
+                    answer.content,
+                    [
+                        (k, v)
+                        for k, v in answer.headers.multi_items()
+                        if k.lower()
+                        not in (
+                            "content-length",
+                            "transfer-encoding",
+                            "connection",
+                            "date",
+                            "server",
+                            "content-encoding",
+                        )
+                    ],
+                )
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = handle_one
 
@@ -185,7 +201,11 @@ class HostileServer:
 
             # one method per mode
             def mode_html_502(self) -> None:
-                self.send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", [("Content-Type", "text/html")])
+                self.send(
+                    502,
+                    b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                    [("Content-Type", "text/html")],
+                )
 
             def mode_garbage(self) -> None:
                 self.send_json(200, b"\x00\xffnot json{{{" * 10)
@@ -293,12 +313,23 @@ class HostileRun:
         return created, cleaned
 
 
-RUN_OPTIONS = ("--scope", "lifecycle", "--max-examples", "1", "--timeout", "1", "--throttle-budget", "3",
-               "--progress", "off")
+RUN_OPTIONS = (
+    "--scope",
+    "lifecycle",
+    "--max-examples",
+    "1",
+    "--timeout",
+    "1",
+    "--throttle-budget",
+    "3",
+    "--progress",
+    "off",
+)
 
 
-def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: float = 120.0,
-                sigterm: bool = False) -> HostileRun:
+def run_hostile(
+    vendor: str, mode: str, after: int, report_dir: Path, bound_s: float = 120.0, sigterm: bool = False
+) -> HostileRun:
     """``kms-conformance run`` in a child process against a hostile server in front of a faithful mock.
 
     The child's peak memory is its sampled ``VmHWM``; the run is killed at ``bound_s`` (and
@@ -310,9 +341,23 @@ def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: f
     definition = mock_definition(vendor)
     config = definition.config([])
     credentials = definition.credentials(config)
-    with RunningMock(definition.create_app(config)) as mock, HostileServer(vendor, mock.url, mode, after) as hostile:
-        argv = [sys.executable, "-m", "conformance", "run", "--vendor", vendor, "--base-url", hostile.url,
-                "--report-dir", str(report_dir), *RUN_OPTIONS]
+    with (
+        RunningMock(definition.create_app(config)) as mock,
+        HostileServer(vendor, mock.url, mode, after) as hostile,
+    ):
+        argv = [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--vendor",
+            vendor,
+            "--base-url",
+            hostile.url,
+            "--report-dir",
+            str(report_dir),
+            *RUN_OPTIONS,
+        ]
         for name, value in credentials.items():
             argv += [f"--{name.replace('_', '-')}", value]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
@@ -324,12 +369,25 @@ def run_hostile(vendor: str, mode: str, after: int, report_dir: Path, bound_s: f
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-        return HostileRun(vendor, mode, after, code, wall, peak_kb / 1024, stdout, stderr, report_dir,
-                          set(hostile.created), set(hostile.deleted), signalled)
+        return HostileRun(
+            vendor,
+            mode,
+            after,
+            code,
+            wall,
+            peak_kb / 1024,
+            stdout,
+            stderr,
+            report_dir,
+            set(hostile.created),
+            set(hostile.deleted),
+            signalled,
+        )
 
 
-def _wait(child: subprocess.Popen[bytes], bound_s: float,
-          signal_when_hostile: HostileServer | None = None) -> tuple[int, int, float | None]:
+def _wait(
+    child: subprocess.Popen[bytes], bound_s: float, signal_when_hostile: HostileServer | None = None
+) -> tuple[int, int, float | None]:
     deadline = time.monotonic() + bound_s
     hostile_since: float | None = None
     signalled_at: float | None = None

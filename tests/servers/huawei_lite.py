@@ -57,12 +57,19 @@ BODIES: dict[str, str] = {
 }
 # first invalid field -> error code (anything else: KMS.0203, invalid parameter)
 FIELD_CODES: dict[str, str] = {
-    "key_id": "KMS.0205", "sequence": "KMS.0206", "pending_days": "KMS.1401", "key_alias": "KMS.1101",
-    "key_description": "KMS.1103", "limit": "KMS.1601", "marker": "KMS.1602",
+    "key_id": "KMS.0205",
+    "sequence": "KMS.0206",
+    "pending_days": "KMS.1401",
+    "key_alias": "KMS.1101",
+    "key_description": "KMS.1103",
+    "limit": "KMS.1601",
+    "marker": "KMS.1602",
 }
 
 
-def _strict_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+def _strict_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Any
+) -> Iterator[jsonschema.ValidationError]:
     """``pattern`` with ``$`` as the true end of the string (Python's ``$`` also allows a final newline)."""
     if isinstance(instance, str) and not re.search(pattern.replace("$", r"\Z"), instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
@@ -103,11 +110,21 @@ class Key:
 
     def details(self) -> dict[str, str]:
         return {
-            "key_id": self.key_id, "domain_id": DOMAIN_ID, "key_alias": self.alias, "realm": "lite",
-            "key_spec": self.spec, "key_usage": self.usage, "key_description": self.description,
-            "creation_date": str(self.created), "scheduled_deletion_date": self.deletion_date,
-            "key_state": self.state, "default_key_flag": "0", "key_type": "1", "expiration_time": "",
-            "origin": self.origin, "key_rotation_enabled": "false",
+            "key_id": self.key_id,
+            "domain_id": DOMAIN_ID,
+            "key_alias": self.alias,
+            "realm": "lite",
+            "key_spec": self.spec,
+            "key_usage": self.usage,
+            "key_description": self.description,
+            "creation_date": str(self.created),
+            "scheduled_deletion_date": self.deletion_date,
+            "key_state": self.state,
+            "default_key_flag": "0",
+            "key_type": "1",
+            "expiration_time": "",
+            "origin": self.origin,
+            "key_rotation_enabled": "false",
             "sys_enterprise_project_id": self.enterprise_project_id,
         }
 
@@ -135,12 +152,25 @@ class Store:
         if len(self.keys) >= MAX_KEYS:
             raise KmsError(400, "KMS.1105", "Too many keys.")
         spec = body.get("key_spec", "AES_256")
-        default_usage = ("SIGN_VERIFY" if spec.startswith(ASYMMETRIC)
-                         else "GENERATE_VERIFY_MAC" if spec.startswith("HMAC") else "ENCRYPT_DECRYPT")
+        default_usage = (
+            "SIGN_VERIFY"
+            if spec.startswith(ASYMMETRIC)
+            else "GENERATE_VERIFY_MAC"
+            if spec.startswith("HMAC")
+            else "ENCRYPT_DECRYPT"
+        )
         origin = body.get("origin", "kms")
-        key = Key(str(uuid.uuid4()), body["key_alias"], body.get("key_description", ""), spec,
-                  body.get("key_usage", default_usage), origin, "5" if origin == "external" else "2",
-                  int(time.time() * 1000), enterprise_project_id=body.get("enterprise_project_id", "0"))
+        key = Key(
+            str(uuid.uuid4()),
+            body["key_alias"],
+            body.get("key_description", ""),
+            spec,
+            body.get("key_usage", default_usage),
+            origin,
+            "5" if origin == "external" else "2",
+            int(time.time() * 1000),
+            enterprise_project_id=body.get("enterprise_project_id", "0"),
+        )
         self.keys[key.key_id] = key
         return {"key_info": {"key_id": key.key_id, "domain_id": DOMAIN_ID}}
 
@@ -150,18 +180,26 @@ class Store:
     def list_keys(self, body: dict[str, Any]) -> dict[str, Any]:
         spec, state = body.get("key_spec", "AES_256"), body.get("key_state")
         project = body.get("enterprise_project_id", "all")
-        chosen = [k for k in self.keys.values()
-                  if (spec == "ALL" or k.spec == spec) and (state is None or k.state == state)
-                  and (project == "all" or k.enterprise_project_id == project)]
+        chosen = [
+            k
+            for k in self.keys.values()
+            if (spec == "ALL" or k.spec == spec)
+            and (state is None or k.state == state)
+            and (project == "all" or k.enterprise_project_id == project)
+        ]
         limit = _count(body.get("limit", "1000"))
         if not 1 <= limit <= 2000:
             raise KmsError(400, "KMS.1601", "Invalid limit.")
         start = _count(body.get("marker", "0"))
-        page = chosen[start:start + limit]
+        page = chosen[start : start + limit]
         truncated = start + limit < len(chosen)
-        return {"keys": [k.key_id for k in page], "key_details": [k.details() for k in page],
-                "next_marker": str(start + limit) if truncated else "",
-                "truncated": "true" if truncated else "false", "total": len(chosen)}
+        return {
+            "keys": [k.key_id for k in page],
+            "key_details": [k.details() for k in page],
+            "next_marker": str(start + limit) if truncated else "",
+            "truncated": "true" if truncated else "false",
+            "total": len(chosen),
+        }
 
     def _move(self, body: dict[str, Any], allowed: str, to: str, code: str, why: str) -> Key:
         key = self.key(body)
@@ -191,8 +229,13 @@ class Store:
     def cancel_key_deletion(self, body: dict[str, Any]) -> dict[str, Any]:
         back = "2" if self.cancel_to_enabled else "3"
         key = self.key(body)
-        key = self._move(body, "4", "5" if key.origin == "external" else back, "KMS.1501",
-                         "The key is not pending deletion.")
+        key = self._move(
+            body,
+            "4",
+            "5" if key.origin == "external" else back,
+            "KMS.1501",
+            "The key is not pending deletion.",
+        )
         key.deletion_date = ""
         return {"key_id": key.key_id, "key_state": key.state}
 
@@ -235,8 +278,12 @@ def validate(action: str, body: Any) -> dict[str, Any]:
 
 def _json(status: int, body: Any, request_id: str) -> Response:
     # ensure_ascii: any string a client sent (lone surrogates included) can be echoed back
-    return Response(json.dumps(body, ensure_ascii=True), status, media_type="application/json",
-                    headers={"X-Request-Id": request_id})
+    return Response(
+        json.dumps(body, ensure_ascii=True),
+        status,
+        media_type="application/json",
+        headers={"X-Request-Id": request_id},
+    )
 
 
 def create_app(cancel_to_enabled: bool = False) -> Starlette:
@@ -252,8 +299,11 @@ def create_app(cancel_to_enabled: bool = False) -> Starlette:
         request_id = uuid.uuid4().hex
         match = prefix.fullmatch(request.url.path)
         if request.method != "POST" or match is None or match.group(2) not in actions:
-            gateway = {"error_code": "APIGW.0101", "error_msg": "The API does not exist or has not been published.",
-                       "request_id": request_id}
+            gateway = {
+                "error_code": "APIGW.0101",
+                "error_msg": "The API does not exist or has not been published.",
+                "request_id": request_id,
+            }
             return _json(404, gateway, request_id)
         try:
             token = request.headers.get("x-auth-token")
@@ -271,7 +321,9 @@ def create_app(cancel_to_enabled: bool = False) -> Starlette:
                 result = actions[action](validate(action, body))
             return _json(200, result, request_id)
         except KmsError as exc:
-            return _json(exc.status, {"error": {"error_code": exc.code, "error_msg": exc.message}}, request_id)
+            return _json(
+                exc.status, {"error": {"error_code": exc.code, "error_msg": exc.message}}, request_id
+            )
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])

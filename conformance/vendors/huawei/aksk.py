@@ -19,7 +19,9 @@ import requests
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-_AUTH = re.compile(r"^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)$")
+_AUTH = re.compile(
+    r"^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)$"
+)
 
 
 def _encode(value: str) -> str:
@@ -37,21 +39,41 @@ def canonical_query(query: str) -> str:
 
 
 def signature(
-    sk: str, method: str, path: str, query: str, headers: Mapping[str, str], signed: Iterable[str], body: bytes, date: str
+    sk: str,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    signed: Iterable[str],
+    body: bytes,
+    date: str,
 ) -> str:
     lowered = {k.lower(): str(v).strip() for k, v in headers.items()}
     signed = list(signed)
     canonical_headers = "".join(f"{name}:{lowered.get(name, '')}\n" for name in signed)
     payload_hash = hashlib.sha256(body or b"").hexdigest()
     canonical = "\n".join(
-        [method.upper(), canonical_uri(path), canonical_query(query), canonical_headers, ";".join(signed), payload_hash]
+        [
+            method.upper(),
+            canonical_uri(path),
+            canonical_query(query),
+            canonical_headers,
+            ";".join(signed),
+            payload_hash,
+        ]
     )
     to_sign = f"{ALGORITHM}\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
     return hmac.new(sk.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
 
 
 def sign_headers(
-    ak: str, sk: str, method: str, url: str, headers: Mapping[str, str], body: bytes, now: dt.datetime | None = None
+    ak: str,
+    sk: str,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: dt.datetime | None = None,
 ) -> dict[str, str]:
     """The ``X-Sdk-Date`` and ``Authorization`` headers for a request."""
     parts = urlsplit(url)
@@ -59,7 +81,10 @@ def sign_headers(
     all_headers = {**headers, "X-Sdk-Date": date, "Host": parts.netloc}
     signed = sorted(k.lower() for k in all_headers if "_" not in k)
     sig = signature(sk, method, parts.path, parts.query, all_headers, signed, body, date)
-    return {"X-Sdk-Date": date, "Authorization": f"{ALGORITHM} Access={ak}, SignedHeaders={';'.join(signed)}, Signature={sig}"}
+    return {
+        "X-Sdk-Date": date,
+        "Authorization": f"{ALGORITHM} Access={ak}, SignedHeaders={';'.join(signed)}, Signature={sig}",
+    }
 
 
 def parse_authorization(value: str) -> tuple[str, list[str], str] | None:
@@ -103,7 +128,9 @@ class AkSkAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP}
-        request.headers.update(sign_headers(self.ak, self.sk, request.method, str(request.url), headers, request.content))
+        request.headers.update(
+            sign_headers(self.ak, self.sk, request.method, str(request.url), headers, request.content)
+        )
         yield request
 
 
@@ -118,5 +145,7 @@ class AkSkRequestsAuth(requests.auth.AuthBase):
         if isinstance(body, str):
             body = body.encode()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP}
-        request.headers.update(sign_headers(self.ak, self.sk, request.method or "GET", request.url or "", headers, body))
+        request.headers.update(
+            sign_headers(self.ak, self.sk, request.method or "GET", request.url or "", headers, body)
+        )
         return request

@@ -23,15 +23,23 @@ def iam_url_for(kms_base_url: str) -> str:
     parts = urlsplit(kms_base_url)
     host = parts.hostname or ""
     if host.startswith("kms."):
-        netloc = parts.netloc.replace(host, "iam." + host[len("kms."):], 1)
+        netloc = parts.netloc.replace(host, "iam." + host[len("kms.") :], 1)
         return urlunsplit((parts.scheme, netloc, "", "", ""))
     return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
 
 
 class HuaweiIamToken(TokenSource):
-    def __init__(self, iam_url: str, username: str, password: str, domain: str, project_id: str,
-                 verify: bool | str = True, timeout: float = 10.0,
-                 transport: Callable[[], httpx.BaseTransport] | None = None) -> None:
+    def __init__(
+        self,
+        iam_url: str,
+        username: str,
+        password: str,
+        domain: str,
+        project_id: str,
+        verify: bool | str = True,
+        timeout: float = 10.0,
+        transport: Callable[[], httpx.BaseTransport] | None = None,
+    ) -> None:
         self.iam_url = iam_url.rstrip("/")
         self.transport = transport  # the run's guarded transport (deadline, size cap), if given
         self.username, self.password, self.domain, self.project_id = username, password, domain, project_id
@@ -47,11 +55,21 @@ class HuaweiIamToken(TokenSource):
         return super().token()
 
     def fetch(self) -> str:
-        body = {"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": self.username, "password": self.password, "domain": {"name": self.domain}}}},
-            "scope": {"project": {"id": self.project_id}},
-        }}
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": self.username,
+                            "password": self.password,
+                            "domain": {"name": self.domain},
+                        }
+                    },
+                },
+                "scope": {"project": {"id": self.project_id}},
+            }
+        }
         with self._fetch_lock:
             try:
                 transport = self.transport() if self.transport else None
@@ -61,7 +79,9 @@ class HuaweiIamToken(TokenSource):
                 raise TokenError(f"cannot reach Huawei IAM at {self.iam_url}: {exc}") from None
             token = response.headers.get("X-Subject-Token")
             if response.status_code >= 300 or not token:
-                raise TokenError(f"Huawei IAM at {self.iam_url} refused the username/password: HTTP {response.status_code}")
+                raise TokenError(
+                    f"Huawei IAM at {self.iam_url} refused the username/password: HTTP {response.status_code}"
+                )
             try:
                 expires = response.json()["token"]["expires_at"]
                 self.expires_at = dt.datetime.fromisoformat(expires.replace("Z", "+00:00"))

@@ -173,13 +173,17 @@ FAULTS = (
         "crash-on-wrong-type",
         "HW-GEN-001",
         "a body field of the wrong JSON type crashes the service (500)",
-        also=("HW-TRANSPORT-001", "HW-VAL-006",),
+        also=(
+            "HW-TRANSPORT-001",
+            "HW-VAL-006",
+        ),
     ),
     Fault(
         "bad-json-500",
         "HW-VAL-010",
         "a body that is not JSON is answered 500",
-        also=("HW-TRANSPORT-001",), may_also=("HW-GEN-001",),
+        also=("HW-TRANSPORT-001",),
+        may_also=("HW-GEN-001",),
     ),
     Fault(
         "missing-pending-days-defaults",

@@ -38,7 +38,10 @@ STATES: dict[str, str] = {
 # operation -> (path below /v1.0/{project_id}/kms/, default body with "{key_id}" placeholders)
 OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "create": ("create-key", {"key_alias": "{alias}", "key_description": "{description}"}),
-    "create_external": ("create-key", {"key_alias": "{alias}", "key_description": "{description}", "origin": "external"}),
+    "create_external": (
+        "create-key",
+        {"key_alias": "{alias}", "key_description": "{description}", "origin": "external"},
+    ),
     "create_same_alias": ("create-key", {"key_alias": "{alias_of_key}"}),
     "describe": ("describe-key", {"key_id": "{key_id}"}),
     "list": ("list-keys", {}),
@@ -47,7 +50,10 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "schedule_deletion": ("schedule-key-deletion", {"key_id": "{key_id}", "pending_days": "7"}),
     "cancel_deletion": ("cancel-key-deletion", {"key_id": "{key_id}"}),
     "update_alias": ("update-key-alias", {"key_id": "{key_id}", "key_alias": "{alias}"}),
-    "update_description": ("update-key-description", {"key_id": "{key_id}", "key_description": "{description}"}),
+    "update_description": (
+        "update-key-description",
+        {"key_id": "{key_id}", "key_description": "{description}"},
+    ),
     "encrypt": ("encrypt-data", {"key_id": "{key_id}", "plain_text": "kms-conformance"}),
 }
 
@@ -65,7 +71,11 @@ KMS_ENVELOPE = {
 GATEWAY_ENVELOPE = {
     "type": "object",
     "required": ["error_code", "error_msg"],
-    "properties": {"error_code": {"type": "string"}, "error_msg": {"type": "string"}, "request_id": {"type": "string"}},
+    "properties": {
+        "error_code": {"type": "string"},
+        "error_msg": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
 }
 
 _400 = frozenset({400})
@@ -129,7 +139,15 @@ def _flat(outcome: Outcome) -> str | None:
     return None
 
 
-_DETAIL_STRINGS = ("key_id", "key_alias", "key_state", "creation_date", "scheduled_deletion_date", "key_spec", "origin")
+_DETAIL_STRINGS = (
+    "key_id",
+    "key_alias",
+    "key_state",
+    "creation_date",
+    "scheduled_deletion_date",
+    "key_spec",
+    "origin",
+)
 
 
 def _details(outcome: Outcome) -> str | None:
@@ -155,7 +173,7 @@ def _list_shape(outcome: Outcome) -> str | None:
     if not isinstance(body.get("keys"), list) or not isinstance(body.get("key_details"), list):
         return f"keys and key_details must be arrays: {outcome.text}"
     if body.get("truncated") not in ("true", "false"):
-        return f"truncated must be the string \"true\" or \"false\", is {body.get('truncated')!r}"
+        return f'truncated must be the string "true" or "false", is {body.get("truncated")!r}'
     if not isinstance(body.get("total"), int) or isinstance(body.get("total"), bool):
         return f"total must be an integer, is {body.get('total')!r}"
     if not isinstance(body.get("next_marker", ""), str):
@@ -171,7 +189,7 @@ def _paged(outcome: Outcome) -> str | None:
     if not isinstance(keys, list):
         return f"list-keys answered no keys array: {outcome.text}"
     if len(keys) > 1:
-        return f"limit \"1\" returned {len(keys)} keys"
+        return f'limit "1" returned {len(keys)} keys'
     truncated = str(body.get("truncated")).lower() == "true"
     if isinstance(total, int) and total > 1 and (not truncated or not body.get("next_marker")):
         return f"total {total} > limit 1 but truncated={body.get('truncated')!r}, next_marker={body.get('next_marker')!r}"
@@ -191,66 +209,202 @@ def _probe(req: str, name: str, op: str, **kw: Any) -> Probe:
 
 PROBES: tuple[Probe, ...] = (
     # auth: checked before anything else, so an unknown id changes nothing
-    _probe("HW-AUTH-001", "no-credentials", "describe", key="unknown", auth="none", status=frozenset({401, 403}),
-           codes=frozenset({"APIGW.0301", "KMS.0301"}), read_only=True),
-    _probe("HW-AUTH-002", "invalid-token", "describe", key="unknown", auth="invalid", status=frozenset({401, 403}),
-           codes=_AUTH_CODES, read_only=True),
-    _probe("HW-AUTH-003", "expired-token", "describe", key="unknown", auth="expired", status=frozenset({401, 403}),
-           codes=frozenset({"KMS.0303", "APIGW.0301"}), read_only=True),
-    _probe("HW-AUTH-004", "forbidden-token", "describe", key="unknown", auth="forbidden", status=frozenset({403}),
-           read_only=True),
+    _probe(
+        "HW-AUTH-001",
+        "no-credentials",
+        "describe",
+        key="unknown",
+        auth="none",
+        status=frozenset({401, 403}),
+        codes=frozenset({"APIGW.0301", "KMS.0301"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-AUTH-002",
+        "invalid-token",
+        "describe",
+        key="unknown",
+        auth="invalid",
+        status=frozenset({401, 403}),
+        codes=_AUTH_CODES,
+        read_only=True,
+    ),
+    _probe(
+        "HW-AUTH-003",
+        "expired-token",
+        "describe",
+        key="unknown",
+        auth="expired",
+        status=frozenset({401, 403}),
+        codes=frozenset({"KMS.0303", "APIGW.0301"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-AUTH-004",
+        "forbidden-token",
+        "describe",
+        key="unknown",
+        auth="forbidden",
+        status=frozenset({403}),
+        read_only=True,
+    ),
     # pending_days boundaries
-    _probe("HW-VAL-001", "pending_days-6", "schedule_deletion", body={"pending_days": "6"}, status=_400,
-           codes=frozenset({"KMS.1401"})),
+    _probe(
+        "HW-VAL-001",
+        "pending_days-6",
+        "schedule_deletion",
+        body={"pending_days": "6"},
+        status=_400,
+        codes=frozenset({"KMS.1401"}),
+    ),
     _probe("HW-VAL-002", "pending_days-7", "schedule_deletion", body={"pending_days": "7"}),
     _probe("HW-VAL-003", "pending_days-1096", "schedule_deletion", body={"pending_days": "1096"}),
-    _probe("HW-VAL-004", "pending_days-1097", "schedule_deletion", body={"pending_days": "1097"}, status=_400,
-           codes=frozenset({"KMS.1401"})),
-    _probe("HW-VAL-005", "pending_days-abc", "schedule_deletion", body={"pending_days": "abc"}, status=_400),  # no code is documented for it
+    _probe(
+        "HW-VAL-004",
+        "pending_days-1097",
+        "schedule_deletion",
+        body={"pending_days": "1097"},
+        status=_400,
+        codes=frozenset({"KMS.1401"}),
+    ),
+    _probe(
+        "HW-VAL-005", "pending_days-abc", "schedule_deletion", body={"pending_days": "abc"}, status=_400
+    ),  # no code is documented for it
     _probe("HW-VAL-006", "pending_days-number", "schedule_deletion", body={"pending_days": 7}, status=_400),
     # identifiers
-    _probe("HW-VAL-007", "malformed-key_id-describe", "describe", key="malformed", status=_400,
-           codes=frozenset({"KMS.0205"}), read_only=True),
-    _probe("HW-VAL-007", "malformed-key_id-disable", "disable", key="malformed", status=_400,
-           codes=frozenset({"KMS.0205"}), read_only=True),
-    _probe("HW-VAL-008", "unknown-key_id-describe", "describe", key="unknown", status=frozenset({404}),
-           codes=frozenset({"KMS.0207"}), read_only=True),
-    _probe("HW-VAL-008", "unknown-key_id-schedule", "schedule_deletion", key="unknown", status=frozenset({404}),
-           codes=frozenset({"KMS.0207"}), read_only=True),
+    _probe(
+        "HW-VAL-007",
+        "malformed-key_id-describe",
+        "describe",
+        key="malformed",
+        status=_400,
+        codes=frozenset({"KMS.0205"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-VAL-007",
+        "malformed-key_id-disable",
+        "disable",
+        key="malformed",
+        status=_400,
+        codes=frozenset({"KMS.0205"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-VAL-008",
+        "unknown-key_id-describe",
+        "describe",
+        key="unknown",
+        status=frozenset({404}),
+        codes=frozenset({"KMS.0207"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-VAL-008",
+        "unknown-key_id-schedule",
+        "schedule_deletion",
+        key="unknown",
+        status=frozenset({404}),
+        codes=frozenset({"KMS.0207"}),
+        read_only=True,
+    ),
     # request format
-    _probe("HW-VAL-009", "missing-key_id", "describe", key="none", body={"key_id": MISSING}, status=_400,
-           codes=frozenset({"KMS.0204"}), read_only=True),
-    _probe("HW-VAL-009", "missing-pending_days", "schedule_deletion", body={"pending_days": MISSING}, status=_400,
-           codes=frozenset({"KMS.0204"})),
-    _probe("HW-VAL-010", "invalid-json", "describe", key="unknown", raw=b'{"key_id": ', status=_400,
-           codes=frozenset({"KMS.0202"}), read_only=True),
+    _probe(
+        "HW-VAL-009",
+        "missing-key_id",
+        "describe",
+        key="none",
+        body={"key_id": MISSING},
+        status=_400,
+        codes=frozenset({"KMS.0204"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-VAL-009",
+        "missing-pending_days",
+        "schedule_deletion",
+        body={"pending_days": MISSING},
+        status=_400,
+        codes=frozenset({"KMS.0204"}),
+    ),
+    _probe(
+        "HW-VAL-010",
+        "invalid-json",
+        "describe",
+        key="unknown",
+        raw=b'{"key_id": ',
+        status=_400,
+        codes=frozenset({"KMS.0202"}),
+        read_only=True,
+    ),
     # On an existing key: the order in which a server checks sequence and key existence is not documented.
-    _probe("HW-VAL-011", "short-sequence", "describe", body={"sequence": "919c82d4"}, status=_400,
-           codes=frozenset({"KMS.0206"}), read_only=True),
-    _probe("HW-VAL-012", "alias-bad-characters", "create", key="none", body={"key_alias": "bad alias!"}, status=_400,
-           codes=frozenset({"KMS.1101"})),
-    _probe("HW-VAL-012", "alias-default-suffix", "create", key="none", body={"key_alias": "kmsconf/default"},
-           status=_400, codes=frozenset({"KMS.1101", "KMS.0211", "KMS.1104"})),
-    _probe("HW-VAL-013", "description-256", "create", key="none", body={"key_description": "d" * 256}, status=_400,
-           codes=frozenset({"KMS.1103"})),
+    _probe(
+        "HW-VAL-011",
+        "short-sequence",
+        "describe",
+        body={"sequence": "919c82d4"},
+        status=_400,
+        codes=frozenset({"KMS.0206"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-VAL-012",
+        "alias-bad-characters",
+        "create",
+        key="none",
+        body={"key_alias": "bad alias!"},
+        status=_400,
+        codes=frozenset({"KMS.1101"}),
+    ),
+    _probe(
+        "HW-VAL-012",
+        "alias-default-suffix",
+        "create",
+        key="none",
+        body={"key_alias": "kmsconf/default"},
+        status=_400,
+        codes=frozenset({"KMS.1101", "KMS.0211", "KMS.1104"}),
+    ),
+    _probe(
+        "HW-VAL-013",
+        "description-256",
+        "create",
+        key="none",
+        body={"key_description": "d" * 256},
+        status=_400,
+        codes=frozenset({"KMS.1103"}),
+    ),
     _probe("HW-VAL-014", "duplicate-alias", "create_same_alias", status=_400, codes=frozenset({"KMS.1104"})),
     # states seen through describe-key
     _probe("HW-STATE-009", "created-key-enabled", "describe", check=_state_is("2", "1")),
-    _probe("HW-STATE-009", "external-key-pending-import", "describe", key="pending-import", check=_state_is("5")),
+    _probe(
+        "HW-STATE-009", "external-key-pending-import", "describe", key="pending-import", check=_state_is("5")
+    ),
     _probe("HW-STATE-010", "describe-disabled", "describe", key="disabled", check=_state_is("3")),
-    _probe("HW-STATE-010", "describe-pending-deletion", "describe", key="pending-deletion", check=_state_is("4")),
+    _probe(
+        "HW-STATE-010", "describe-pending-deletion", "describe", key="pending-deletion", check=_state_is("4")
+    ),
     # shapes
     _probe("HW-SHAPE-001", "create-key-shape", "create", key="none", check=_wrapped("key_id", "domain_id")),
     _probe("HW-SHAPE-002", "describe-key-shape", "describe", check=_details),
     _probe("HW-SHAPE-003", "disable-key-shape", "disable", check=_wrapped("key_id", key_state="3")),
-    _probe("HW-SHAPE-003", "enable-key-shape", "enable", key="disabled", check=_wrapped("key_id", key_state="2")),
+    _probe(
+        "HW-SHAPE-003", "enable-key-shape", "enable", key="disabled", check=_wrapped("key_id", key_state="2")
+    ),
     _probe("HW-SHAPE-004", "schedule-shape", "schedule_deletion", check=_flat),
     _probe("HW-SHAPE-004", "cancel-shape", "cancel_deletion", key="pending-deletion", check=_flat),
     _probe("HW-SHAPE-005", "list-keys-shape", "list", key="none", check=_list_shape, read_only=True),
     _probe("HW-SHAPE-006", "list-keys-limit-1", "list", body={"limit": "1"}, check=_paged),
     _probe("HW-SHAPE-007", "request-id-on-success", "list", key="none", check=_request_id, read_only=True),
-    _probe("HW-SHAPE-007", "request-id-on-error", "describe", key="unknown", status=frozenset(range(400, 500)),
-           check=_request_id, read_only=True),
+    _probe(
+        "HW-SHAPE-007",
+        "request-id-on-error",
+        "describe",
+        key="unknown",
+        status=frozenset(range(400, 500)),
+        check=_request_id,
+        read_only=True,
+    ),
 )
 
 
@@ -277,21 +431,46 @@ class HuaweiProfile(Profile):
         "positive_data_acceptance": "HW-GEN-006",
     }
     read_only_operations: ClassVar[frozenset[str]] = frozenset(
-        {"describeKey", "listKeys", "getKeyRotationStatus", "showKmsTags", "listKmsTags", "listKmsByTags",
-         "showUserInstances", "showUserQuotas"}
+        {
+            "describeKey",
+            "listKeys",
+            "getKeyRotationStatus",
+            "showKmsTags",
+            "listKmsTags",
+            "listKmsByTags",
+            "showUserInstances",
+            "showUserQuotas",
+        }
     )
     lifecycle_operations: ClassVar[frozenset[str]] = frozenset(
-        {"createKey", "describeKey", "listKeys", "enableKey", "disableKey", "scheduleKeyDeletion",
-         "cancelKeyDeletion", "updateKeyAlias", "updateKeyDescription"}
+        {
+            "createKey",
+            "describeKey",
+            "listKeys",
+            "enableKey",
+            "disableKey",
+            "scheduleKeyDeletion",
+            "cancelKeyDeletion",
+            "updateKeyAlias",
+            "updateKeyDescription",
+        }
     )
     key_id_pattern: ClassVar[str] = r"[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}"
     read_only_calls: ClassVar[frozenset[str]] = frozenset({"describe", "list", "encrypt"})
     key_id_fields: ClassVar[tuple[str, ...]] = ("key_id",)
     operation_ids: ClassVar[Mapping[str, str]] = {
-        "create": "createKey", "create_external": "createKey", "create_same_alias": "createKey",
-        "describe": "describeKey", "list": "listKeys", "enable": "enableKey", "disable": "disableKey",
-        "schedule_deletion": "scheduleKeyDeletion", "cancel_deletion": "cancelKeyDeletion",
-        "update_alias": "updateKeyAlias", "update_description": "updateKeyDescription", "encrypt": "encryptData",
+        "create": "createKey",
+        "create_external": "createKey",
+        "create_same_alias": "createKey",
+        "describe": "describeKey",
+        "list": "listKeys",
+        "enable": "enableKey",
+        "disable": "disableKey",
+        "schedule_deletion": "scheduleKeyDeletion",
+        "cancel_deletion": "cancelKeyDeletion",
+        "update_alias": "updateKeyAlias",
+        "update_description": "updateKeyDescription",
+        "encrypt": "encryptData",
     }
     served_requirement: ClassVar[str] = "HW-API-001"
     transport_requirement: ClassVar[str] = "HW-TRANSPORT-001"
@@ -318,8 +497,16 @@ class HuaweiProfile(Profile):
     def make_token_source(self) -> TokenSource | None:
         s = self.settings
         if not s.token and not s.token_command and s.username and s.password:
-            return HuaweiIamToken(s.iam_url or iam_url_for(s.base_url), s.username, s.password, s.domain or s.username,
-                                  s.project_id or "", verify=self.verify(), timeout=s.timeout, transport=self.transport)
+            return HuaweiIamToken(
+                s.iam_url or iam_url_for(s.base_url),
+                s.username,
+                s.password,
+                s.domain or s.username,
+                s.project_id or "",
+                verify=self.verify(),
+                timeout=s.timeout,
+                transport=self.transport,
+            )
         return super().make_token_source()
 
     def headers_for(self, mode: str) -> dict[str, str]:
@@ -333,7 +520,9 @@ class HuaweiProfile(Profile):
             return {"X-Auth-Token": "invalid-token-kms-conformance"}
         if mode == "forbidden":
             if not s.forbidden_token:
-                raise NotCovered("no --forbidden-token given: 403 for a credential without permission is not covered")
+                raise NotCovered(
+                    "no --forbidden-token given: 403 for a credential without permission is not covered"
+                )
             return {"X-Auth-Token": s.forbidden_token}
         if mode == "expired":
             if not s.expired_token:
@@ -385,8 +574,15 @@ class HuaweiProfile(Profile):
         url = f"/v1.0/{self.settings.project_id}/kms/{path}"
         return client.build_request("POST", url, json=payload)
 
-    def call(self, operation: str, key_id: str | None = None, body: Mapping[str, Any] | None = None, *,
-             auth: str = "valid", raw: bytes | None = None) -> Outcome:
+    def call(
+        self,
+        operation: str,
+        key_id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        auth: str = "valid",
+        raw: bytes | None = None,
+    ) -> Outcome:
         outcome = super().call(operation, key_id, body, auth=auth, raw=raw)
         if operation.startswith("create") and outcome.status == 200:
             sent = outcome.response.request.content
@@ -408,7 +604,7 @@ class HuaweiProfile(Profile):
             return problem
         code = outcome.code or ""
         if code.startswith("KMS.") and not isinstance(outcome.body.get("error"), dict):
-            return f"KMS error {code} in the gateway's flat body; KMS errors are {{\"error\": {{...}}}}: {outcome.text}"
+            return f'KMS error {code} in the gateway\'s flat body; KMS errors are {{"error": {{...}}}}: {outcome.text}'
         return None
 
     def not_served(self, outcome: Outcome) -> str | None:
@@ -440,8 +636,10 @@ class HuaweiProfile(Profile):
         outcome = self.call(operation)
         key_id = self.created_key_id("createKey", outcome.body)
         if outcome.status != 200 or not isinstance(key_id, str):
-            raise self.step_failed("pending-import" if operation == "create_external" else "create",
-                                   f"create-key answered {outcome.describe()}")
+            raise self.step_failed(
+                "pending-import" if operation == "create_external" else "create",
+                f"create-key answered {outcome.describe()}",
+            )
         return key_id
 
     def create_key(self) -> str:
@@ -496,7 +694,9 @@ class HuaweiProfile(Profile):
             return
         if outcome.code in ("KMS.1402", "KMS.0207"):
             return
-        raise CleanupRefused(f"schedule-key-deletion answered {outcome.status} {outcome.code or ''} {outcome.text[:200]}")
+        raise CleanupRefused(
+            f"schedule-key-deletion answered {outcome.status} {outcome.code or ''} {outcome.text[:200]}"
+        )
 
     def unknown_key_id(self) -> str:
         return "0000dead-0000-4000-8000-00000000c0de"

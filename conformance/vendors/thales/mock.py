@@ -87,8 +87,12 @@ FAULTS = (
     ),
     Fault("envelope_missing_codedesc", "TH-ENV-001", "error bodies lack codeDesc"),
     # A schema-valid list with an unknown sort answered 500 is also "valid data rejected" (should).
-    Fault("server_error_on_unknown_sort", "TH-GEN-001", "list answers 500 when sort names an unknown field",
-          may_also=("TH-GEN-004",)),
+    Fault(
+        "server_error_on_unknown_sort",
+        "TH-GEN-001",
+        "list answers 500 when sort names an unknown field",
+        may_also=("TH-GEN-004",),
+    ),
     Fault("enabled_flag_stale", "TH-SHAPE-002", "aws_param.Enabled stays true on a Disabled key"),
     Fault("key_without_uri", "TH-SHAPE-001", "key resources lack uri"),
     Fault("expired_token_accepted", "TH-AUTH-006", "an expired JWT is still accepted"),

@@ -129,7 +129,11 @@ ERROR_ENVELOPE: dict[str, Any] = {
 _OK = frozenset(range(200, 300))
 _CREATED = _OK
 _STATE_ERROR = frozenset({400, 409, 422})  # AWS state refusals: status unverified
-_INVALID = frozenset(range(400, 500)) - {401, 403, 404}  # invalid values: 400 NCERRInvalidParamValue, CM's 422 elsewhere (8.3)
+_INVALID = frozenset(range(400, 500)) - {
+    401,
+    403,
+    404,
+}  # invalid values: 400 NCERRInvalidParamValue, CM's 422 elsewhere (8.3)
 _INVALID_STATE = frozenset({"KMSInvalidStateException"})
 
 
@@ -223,8 +227,11 @@ def _created(state: str, origin: str) -> Any:
 
 
 def _deletion_date(outcome: Outcome) -> str | None:
-    value = (_aws(outcome).get("DeletionDate") or _body(outcome).get("deletion_date")
-             or _body(outcome).get("DeletionDate"))
+    value = (
+        _aws(outcome).get("DeletionDate")
+        or _body(outcome).get("deletion_date")
+        or _body(outcome).get("DeletionDate")
+    )
     if not isinstance(value, str) or not value:
         return f"a PendingDeletion key has neither aws_param.DeletionDate nor deletion_date: {outcome.text}"
     return None
@@ -419,9 +426,7 @@ PROBES: tuple[Probe, ...] = (
         status=_401,
         read_only=True,
     ),
-    _probe(
-        "TH-AUTH-006", "expired-token-disable", "disable", auth="expired", status=_401
-    ),
+    _probe("TH-AUTH-006", "expired-token-disable", "disable", auth="expired", status=_401),
     _probe(
         "TH-AUTH-007",
         "forbidden-list",
@@ -924,7 +929,9 @@ class ThalesProfile(Profile):
         # error message) or gone (404) -- each only as a JSON answer: an HTML 404 from a proxy, or
         # a 200 of garbage, confirms nothing and leaves the key pending.
         if not isinstance(outcome.body, dict):
-            raise CleanupRefused(f"schedule-deletion answered {outcome.status} without a JSON body: {outcome.text[:200]}")
+            raise CleanupRefused(
+                f"schedule-deletion answered {outcome.status} without a JSON body: {outcome.text[:200]}"
+            )
         if outcome.status in _OK or outcome.status == 404 or "pending deletion" in outcome.text.lower():
             return
         raise CleanupRefused(f"schedule-deletion answered {outcome.status} {outcome.text[:200]}")

@@ -78,7 +78,10 @@ FAULTS = (
         "missing_token_accepted",
         "YC-AUTH-001",
         "requests without Authorization are served as if authenticated",
-        may_also=("YC-GEN-005", "YC-GEN-004",),
+        may_also=(
+            "YC-GEN-005",
+            "YC-GEN-004",
+        ),
     ),
     Fault("invalid_token_accepted", "YC-AUTH-002", "any bearer token is accepted"),
     Fault("expired_token_accepted", "YC-AUTH-003", "the expired token is still accepted"),
@@ -88,7 +91,15 @@ FAULTS = (
         "YC-VAL-001",
         "a key id longer than 50 characters answers 404 instead of 400",
     ),
-    Fault("labels_unchecked", "YC-VAL-003", "label keys and values are not validated", may_also=("YC-GEN-003", "YC-GEN-004",)),
+    Fault(
+        "labels_unchecked",
+        "YC-VAL-003",
+        "label keys and values are not validated",
+        may_also=(
+            "YC-GEN-003",
+            "YC-GEN-004",
+        ),
+    ),
     Fault("page_size_unbounded", "YC-VAL-005", "pageSize above 1000 is accepted"),
     Fault(
         "unknown_key_invalid_argument",
@@ -118,7 +129,12 @@ FAULTS = (
         "flat_error_body", "YC-ENV-001", 'error bodies are {"error": message} instead of google.rpc.Status'
     ),
     Fault("operation_never_done", "YC-ASYNC-001", "operations stay done: false forever"),
-    Fault("operation_both_results", "YC-ASYNC-002", "a finished operation carries both error and response", may_also=("YC-GEN-003",)),
+    Fault(
+        "operation_both_results",
+        "YC-ASYNC-002",
+        "a finished operation carries both error and response",
+        may_also=("YC-GEN-003",),
+    ),
     Fault(
         "operation_wrong_type",
         "YC-ASYNC-003",
@@ -127,8 +143,12 @@ FAULTS = (
     ),
     Fault("operations_not_served", "YC-ASYNC-004", "GET /operations/{id} answers 404 for every operation"),
     Fault("snake_case_fields", "YC-SHAPE-001", "SymmetricKey fields are emitted in snake_case"),
-    Fault("timestamp_without_zone", "YC-SHAPE-002", "timestamps carry no time zone (no Z, no offset): not RFC 3339",
-          may_also=("YC-GEN-003",)),
+    Fault(
+        "timestamp_without_zone",
+        "YC-SHAPE-002",
+        "timestamps carry no time zone (no Z, no offset): not RFC 3339",
+        may_also=("YC-GEN-003",),
+    ),
     Fault("duration_as_hours", "YC-SHAPE-003", 'durations are emitted as "168h" instead of seconds'),
     Fault("server_error_on_page_token", "YC-GEN-001", "listing keys with any pageToken causes a 500"),
     Fault("undocumented_status_on_bad_token", "YC-GEN-002", "an unparseable pageToken answers 422"),

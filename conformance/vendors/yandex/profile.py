@@ -133,8 +133,10 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any], bool]] = {
 CRYPTO_OPERATIONS = {"encrypt", "generate_data_key"}
 # The response type each Operation-returning call declares (the methods' descriptors).
 RESPONSE_TYPES = {
-    **dict.fromkeys(("create", "update", "disable", "enable", "protect", "unprotect", "rotate", "set_primary",
-                     "delete"), "SymmetricKey"),
+    **dict.fromkeys(
+        ("create", "update", "disable", "enable", "protect", "unprotect", "rotate", "set_primary", "delete"),
+        "SymmetricKey",
+    ),
     **dict.fromkeys(("schedule_version_destruction", "cancel_version_destruction"), "SymmetricKeyVersion"),
 }
 
@@ -149,7 +151,9 @@ STATUS_SCHEMA = {
 }
 
 # RFC 3339 date-time: the reference says "RFC3339 text format"; Z or a numeric offset.
-TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$")
+TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 DURATION = re.compile(r"^-?[0-9]+(\.[0-9]{1,9})?s$")
 CAMEL = re.compile(r"^(@type|[a-z][a-zA-Z0-9]*)$")
 TIMESTAMP_FIELDS = {"createdAt", "modifiedAt", "rotatedAt", "destroyAt"}
@@ -867,15 +871,30 @@ class YandexProfile(Profile):
         }
     )
     key_id_pattern: ClassVar[str] = r"[a-z][a-z0-9]{19}"
-    read_only_calls: ClassVar[frozenset[str]] = frozenset({"list", "get", "list_versions", "list_operations", "get_operation", *CRYPTO_OPERATIONS})
+    read_only_calls: ClassVar[frozenset[str]] = frozenset(
+        {"list", "get", "list_versions", "list_operations", "get_operation", *CRYPTO_OPERATIONS}
+    )
     key_id_fields: ClassVar[tuple[str, ...]] = ("keyId", "resourceId")
     operation_ids: ClassVar[Mapping[str, str]] = {
-        "create": "createKey", "list": "listKeys", "get": "getKey", "list_versions": "listKeyVersions",
-        "list_operations": "listKeyOperations", "update": "updateKey", "disable": "updateKey", "enable": "updateKey",
-        "protect": "updateKey", "unprotect": "updateKey", "delete": "deleteKey", "rotate": "rotateKey",
-        "set_primary": "setPrimaryVersion", "schedule_version_destruction": "scheduleVersionDestruction",
-        "cancel_version_destruction": "cancelVersionDestruction", "list_access_bindings": "listAccessBindings",
-        "set_access_bindings": "setAccessBindings", "encrypt": "encrypt", "generate_data_key": "generateDataKey",
+        "create": "createKey",
+        "list": "listKeys",
+        "get": "getKey",
+        "list_versions": "listKeyVersions",
+        "list_operations": "listKeyOperations",
+        "update": "updateKey",
+        "disable": "updateKey",
+        "enable": "updateKey",
+        "protect": "updateKey",
+        "unprotect": "updateKey",
+        "delete": "deleteKey",
+        "rotate": "rotateKey",
+        "set_primary": "setPrimaryVersion",
+        "schedule_version_destruction": "scheduleVersionDestruction",
+        "cancel_version_destruction": "cancelVersionDestruction",
+        "list_access_bindings": "listAccessBindings",
+        "set_access_bindings": "setAccessBindings",
+        "encrypt": "encrypt",
+        "generate_data_key": "generateDataKey",
         "get_operation": "getOperation",
     }
     served_requirement: ClassVar[str] = "YC-API-001"
@@ -1029,9 +1048,7 @@ class YandexProfile(Profile):
         self._readable(operation, final, stuck)
         error = final.get("error") if isinstance(final, dict) else None
         code = str(error["code"]) if isinstance(error, dict) and isinstance(error.get("code"), int) else None
-        return OperationOutcome(
-            first.status, code, final, first.response, first_body=first.body, polls=polls
-        )
+        return OperationOutcome(first.status, code, final, first.response, first_body=first.body, polls=polls)
 
     def _readable(self, operation: str, final: Any, stuck: str) -> None:
         """Only a finished, well-formed Operation can be judged: otherwise the requirement that
@@ -1040,14 +1057,22 @@ class YandexProfile(Profile):
         if stuck:
             raise StepFailed(owner["operation"], stuck)
         if not isinstance(final, dict):
-            raise StepFailed(owner["operation-envelope"], f"{operation}: the answer is not an Operation: {str(final)[:200]}")
+            raise StepFailed(
+                owner["operation-envelope"],
+                f"{operation}: the answer is not an Operation: {str(final)[:200]}",
+            )
         if "error" in final and "response" in final:
-            raise StepFailed(owner["operation-envelope"],
-                             f"{operation}: Operation {final.get('id')} carries both error and response")
+            raise StepFailed(
+                owner["operation-envelope"],
+                f"{operation}: Operation {final.get('id')} carries both error and response",
+            )
         expected = RESPONSE_TYPES.get(operation)
         got = (final.get("response") or {}).get("@type") if isinstance(final.get("response"), dict) else None
         if expected and "response" in final and got != KMS + expected:
-            raise StepFailed(owner["operation-type"], f"{operation}: response @type is {got!r}, expected {KMS + expected!r}")
+            raise StepFailed(
+                owner["operation-type"],
+                f"{operation}: response @type is {got!r}, expected {KMS + expected!r}",
+            )
         snake = _not_camel_case(final)
         if snake:
             raise StepFailed(owner["field-names"], f"{operation}: field {snake} is not lowerCamelCase")
@@ -1078,9 +1103,12 @@ class YandexProfile(Profile):
                     )
                 current = read_json(response)
                 if not isinstance(current, dict):
-                    return (operation, polls,
-                            f"polling operation {operation['id']} answered a body that is not an Operation: "
-                            f"{response.text[:200]!r}")
+                    return (
+                        operation,
+                        polls,
+                        f"polling operation {operation['id']} answered a body that is not an Operation: "
+                        f"{response.text[:200]!r}",
+                    )
                 if current.get("done") is True:
                     return current, polls, ""
                 if time.monotonic() + delay > deadline:
@@ -1135,8 +1163,10 @@ class YandexProfile(Profile):
         if outcome.status == 200 and isinstance(outcome.body, dict):
             snake = _not_camel_case(outcome.body)
             if snake:
-                raise StepFailed(self.setup_requirements["field-names"],
-                                 f"reading key {key_id}: field {snake} is not lowerCamelCase")
+                raise StepFailed(
+                    self.setup_requirements["field-names"],
+                    f"reading key {key_id}: field {snake} is not lowerCamelCase",
+                )
         if outcome.status == 404:
             return "deleted"
         if outcome.status != 200 or not isinstance(outcome.body, dict):
@@ -1161,10 +1191,14 @@ class YandexProfile(Profile):
             return "protected" if primary else "protected+rotated"
         return "enabled" if primary else "rotated"
 
-    def _must(self, operation: str, key_id: str, body: Mapping[str, Any] | None = None, *, step: str) -> Outcome:
+    def _must(
+        self, operation: str, key_id: str, body: Mapping[str, Any] | None = None, *, step: str
+    ) -> Outcome:
         outcome = self.call(operation, key_id, body)
         if outcome.status != 200 or outcome.code:
-            raise self.step_failed(step, f"{operation} failed: {outcome.describe()} {str(outcome.body)[:300]}")
+            raise self.step_failed(
+                step, f"{operation} failed: {outcome.describe()} {str(outcome.body)[:300]}"
+            )
         return outcome
 
     def drive_to(self, key_id: str, state: str) -> None:
@@ -1186,7 +1220,9 @@ class YandexProfile(Profile):
                     "a DESTROYED version needs a target clock that can be advanced (the bundled mock)"
                 )
             self.drive_to(key_id, "rotated")
-            self._must("schedule_version_destruction", key_id, {"pendingPeriod": "86400s"}, step="version-scheduled")
+            self._must(
+                "schedule_version_destruction", key_id, {"pendingPeriod": "86400s"}, step="version-scheduled"
+            )
             self.advance_mock_clock(86400 + 1)
         elif state == "deleted":
             self._must("delete", key_id, step=state)
@@ -1214,9 +1250,12 @@ class YandexProfile(Profile):
             self.call("unprotect", key_id)
         deleted = self.call("delete", key_id)
         if (deleted.status == 404 and deleted.code) or (
-                deleted.status == 200 and isinstance(deleted.body, dict) and not deleted.code):
+            deleted.status == 200 and isinstance(deleted.body, dict) and not deleted.code
+        ):
             return
-        raise CleanupRefused(f"Delete answered {deleted.status} {deleted.code or ''} {str(deleted.body)[:200]}")
+        raise CleanupRefused(
+            f"Delete answered {deleted.status} {deleted.code or ''} {str(deleted.body)[:200]}"
+        )
 
     def not_served(self, outcome: Outcome) -> str | None:
         # gRPC-transcoded services answer an unrouted method with UNIMPLEMENTED (code 12, HTTP 501).
