@@ -19,6 +19,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 
+def canonical(name: str) -> str:
+    """One spelling for switch names: kebab-case (``cancel_to_enabled`` is an alias of ``cancel-to-enabled``)."""
+    return name.strip().lower().replace("_", "-")
+
+
 @dataclass(frozen=True)
 class Fault:
     """A named way to break one documented behaviour.
@@ -64,10 +69,13 @@ class MockConfig:
     options: Mapping[str, str] = field(default_factory=dict)
 
     def has(self, fault: str) -> bool:
-        return fault in self.faults
+        return canonical(fault) in {canonical(f) for f in self.faults}
 
     def option(self, name: str, default: str) -> str:
-        return self.options.get(name, default)
+        for key, value in self.options.items():
+            if canonical(key) == canonical(name):
+                return value
+        return default
 
 
 @dataclass(frozen=True)
@@ -84,26 +92,29 @@ class MockDefinition:
     def config(
         self, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None
     ) -> MockConfig:
-        known = {f.name for f in self.faults}
-        unknown = [f for f in faults if f not in known]
+        """A config from switch names; ``snake_case`` spellings are accepted for the kebab-case names."""
+        known = {canonical(f.name): f.name for f in self.faults}
+        unknown = [f for f in faults if canonical(f) not in known]
         if unknown:
             raise ValueError(
-                f"unknown {self.vendor} mock fault(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                f"unknown {self.vendor} mock fault(s): {', '.join(unknown)}; known: {', '.join(sorted(known.values()))}"
             )
         chosen = {o.name: o.default for o in self.options}
         for name, value in (options or {}).items():
-            option = next((o for o in self.options if o.name == name), None)
+            option = next((o for o in self.options if canonical(o.name) == canonical(name)), None)
             if option is None:
-                raise ValueError(f"unknown {self.vendor} mock option {name!r}")
+                raise ValueError(
+                    f"unknown {self.vendor} mock option {name!r}; known: {', '.join(o.name for o in self.options)}"
+                )
             if value not in option.choices:
                 raise ValueError(
-                    f"{self.vendor} mock option {name} must be one of {', '.join(option.choices)}"
+                    f"{self.vendor} mock option {option.name} must be one of {', '.join(option.choices)}"
                 )
-            chosen[name] = value
-        return MockConfig(frozenset(faults), chosen)
+            chosen[option.name] = value
+        return MockConfig(frozenset(known[canonical(f)] for f in faults), chosen)
 
     def fault(self, name: str) -> Fault:
-        return next(f for f in self.faults if f.name == name)
+        return next(f for f in self.faults if canonical(f.name) == canonical(name))
 
     def describe(self, config: MockConfig, url: str) -> dict[str, Any]:
         """What a report says about a run against this mock, so nobody takes it for a real target."""
