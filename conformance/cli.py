@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from conformance import vendors as registry
+from conformance.options import ENV_PREFIX, RunOptions, click_options, iter_env_names, settings_fields
 from conformance.report.baseline import BaselineError, load_baseline
 from conformance.runner import (
     EXIT_FAIL,
@@ -30,8 +31,6 @@ from conformance.runner import (
     run_parallel,
     run_vendor,
 )
-
-ENV_PREFIX = "KMS_CONFORMANCE_"
 
 
 def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -59,17 +58,8 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 def known_environment() -> set[str]:
-    """Every ``KMS_CONFORMANCE_*`` variable some command reads."""
-    names = {ENV_PREFIX + "CONFIG", ENV_PREFIX + "PROGRESS"}
-    commands = [cli, *cli.commands.values()]
-    while commands:
-        command = commands.pop()
-        if isinstance(command, click.Group):
-            commands.extend(command.commands.values())
-        for param in command.params:
-            envvar = getattr(param, "envvar", None)
-            names.update([envvar] if isinstance(envvar, str) else (envvar or []))
-    return names
+    """Every ``KMS_CONFORMANCE_*`` variable kms-conformance reads (CLI or plugin): the table's rows."""
+    return {ENV_PREFIX + "CONFIG", ENV_PREFIX + "PROGRESS", *iter_env_names()}
 
 
 def check_environment() -> None:
@@ -84,11 +74,6 @@ def check_environment() -> None:
         )
 
 
-def _option(name: str, **kwargs: Any) -> Any:
-    env = ENV_PREFIX + name.lstrip("-").replace("-", "_").upper()
-    return click.option(name, envvar=env, show_envvar=True, **kwargs)
-
-
 def _name_values(items: tuple[str, ...], flag: str) -> dict[str, str]:
     """``NAME=VALUE`` option values (mock options) as a dict; anything else is a usage error."""
     chosen = {}
@@ -98,54 +83,6 @@ def _name_values(items: tuple[str, ...], flag: str) -> dict[str, str]:
             raise UsageProblem(f"{flag} takes NAME=VALUE, got {item!r}")
         chosen[name] = value
     return chosen
-
-
-def _credential_options(command: Any) -> Any:
-    """Options that say how to reach and authenticate to a target: shared by ``run`` and ``cleanup``."""
-    options = [
-        _option("--token", help="Bearer / X-Auth-Token credential."),
-        _option(
-            "--token-command",
-            help="A command that prints a token; re-run when the token expires (Huawei, Yandex).",
-        ),
-        _option("--ak", help="Huawei access key (AK/SK signing instead of a token)."),
-        _option("--sk", help="Huawei secret key."),
-        _option("--username", help="Thales user (a JWT is fetched and refreshed); Huawei IAM user."),
-        _option("--password", help="Thales or Huawei IAM password."),
-        _option("--domain", help="Huawei IAM account (domain) name for --username/--password tokens."),
-        _option("--iam-url", help="Huawei IAM endpoint (default: iam.<region> beside --base-url)."),
-        _option("--operation-url", help="Yandex operation service (default: derived from --base-url)."),
-        _option(
-            "--ca-bundle",
-            type=click.Path(exists=True, dir_okay=False),
-            help="CA bundle for TLS verification.",
-        ),
-        _option("--insecure", is_flag=True, help="Do not verify TLS certificates (said in the report)."),
-        _option(
-            "--timeout",
-            type=click.FloatRange(0.1, 600),
-            default=10.0,
-            show_default=True,
-            help="Deadline for one whole exchange (connect, send, the full answer), seconds.",
-        ),
-        _option(
-            "--max-response-mb",
-            type=click.FloatRange(0.01, 1024),
-            default=4.0,
-            show_default=True,
-            help="A larger answer is not read: the check fails with 'response too large'.",
-        ),
-        _option(
-            "--throttle-budget",
-            type=click.FloatRange(0, 86_400),
-            default=120.0,
-            show_default=True,
-            help="Seconds the run may spend waiting on HTTP 429 in total; then it stops (exit 3).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -163,122 +100,45 @@ def cli() -> None:
     envvar=ENV_PREFIX + "CONFIG",
     help="TOML file with option values ([tool.kms-conformance] or top level).",
 )
-@_option("--vendor", required=True, type=click.Choice([*registry.names(), "all"]), help="Which API to check.")
-@_option("--base-url", help="The target's API root; without it the bundled mock is started on loopback.")
-@_credential_options
-@_option("--project-id", help="Huawei project id.")
-@_option("--kms", help="Thales AWS connection to create scratch keys in.")
-@_option("--region", help="Thales AWS region for scratch keys.")
-@_option("--folder-id", help="Yandex folder for scratch keys.")
-@_option("--forbidden-token", help="A valid credential without permission, to check 403.")
-@_option("--expired-token", help="An expired credential, to check the expiry answer.")
-@_option(
-    "--report-dir",
-    type=click.Path(file_okay=False),
-    help="Where to write reports (default reports/<vendor>-<UTC>).",
-)
-@_option(
-    "--max-examples",
-    type=click.IntRange(1, 10_000),
-    default=10,
-    show_default=True,
-    help="Generated cases per operation.",
-)
-@_option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Parallelism (vendors run side by side with --vendor all).",
-)
-@_option("--scope", type=click.Choice(["lifecycle", "full"]), default="full", show_default=True)
-@_option("--read-only", is_flag=True, help="Only checks that create and change nothing.")
-@_option(
-    "--destructive-fuzzing",
-    is_flag=True,
-    help="Allow generated changing calls (on owned keys only) against a non-loopback target.",
-)
-@_option(
-    "--max-rps",
-    type=click.FloatRange(0, 10_000),
-    default=0.0,
-    help="Request-rate cap towards the target (0: none).",
-)
-@_option(
-    "--baseline", type=click.Path(dir_okay=False), help="Known deviations (JSON) that do not fail the gate."
-)
-@_option(
-    "--level",
-    type=click.Choice(["must", "should"]),
-    default="must",
-    show_default=True,
-    help="Lowest requirement level that fails the gate.",
-)
-@_option("--strict", is_flag=True, help="Ignore --baseline: every failure counts.")
-@_option(
-    "--baseline-update",
-    is_flag=True,
-    help="Rewrite the --baseline file with this run's failures (new ones: placeholder reason, expiry in 90 days).",
-)
-@_option(
-    "--progress",
-    type=click.Choice(["auto", "tty", "lines", "off"]),
-    default="auto",
-    show_default=True,
-    help="Progress display: a status line on a terminal, plain lines otherwise.",
-)
-@_option("--mock-fault", multiple=True, help="Bundled mock only: turn on a fault switch (repeatable).")
-@_option(
-    "--mock-option",
-    multiple=True,
-    help="Bundled mock only: NAME=VALUE for an ambiguous behaviour (repeatable).",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Show every check and full failure tracebacks.")
-def run(
-    vendor: str,
-    report_dir: str | None,
-    baseline: str | None,
-    level: str,
-    mock_fault: tuple[str, ...],
-    mock_option: tuple[str, ...],
-    verbose: bool,
-    workers: int,
-    strict: bool,
-    baseline_update: bool,
-    progress: str,
-    **values: Any,
-) -> None:
+@click_options("run", registry.names)
+def run(**values: Any) -> None:
     """Check a target (or the bundled mock) and write report.html, junit.xml and summary.json."""
     from conformance.progress import set_mode
     from conformance.report.outputs import finish_runs
 
     check_environment()
-    set_mode(progress)
-    if baseline_update and not baseline:
+    asked = RunOptions(**{k: v for k, v in values.items() if k not in settings_fields()})
+    values = {k: v for k, v in values.items() if k in settings_fields()}
+    vendor = values.pop("vendor")
+    set_mode(asked.progress)
+    if asked.baseline_update and not asked.baseline:
         raise UsageProblem("--baseline-update needs --baseline FILE (the file to write)")
+    baseline = asked.baseline
     try:
-        known = load_baseline(baseline, missing_ok=baseline_update) if baseline and not strict else {}
+        known = (
+            load_baseline(baseline, missing_ok=asked.baseline_update) if baseline and not asked.strict else {}
+        )
     except BaselineError as exc:
         raise UsageProblem(str(exc)) from None
-    options = _name_values(mock_option, "--mock-option")
+    options = _name_values(asked.mock_option, "--mock-option")
     base_url = values.get("base_url")
     if base_url and not base_url.startswith(("http://", "https://")):
         raise UsageProblem(f"--base-url must start with http:// or https://, got {base_url!r}")
     if vendor == "all" and base_url:
         raise UsageProblem("--vendor all runs the bundled mocks; give one vendor with --base-url")
     vendors = list(registry.names()) if vendor == "all" else [vendor]
-    gate = ("must",) if level == "must" else ("must", "should")
+    gate = ("must",) if asked.level == "must" else ("must", "should")
+    report_dir = asked.report_dir
     if len(vendors) > 1:
-        if mock_fault or mock_option:
+        if asked.mock_fault or asked.mock_option:
             raise UsageProblem("--mock-fault/--mock-option name one vendor's switches; use a single --vendor")
         root = Path(report_dir) if report_dir else default_report_dir("all")
     given = {k: v for k, v in values.items() if v not in (None, False)}
-    if len(vendors) > 1 and workers > 1:
-        codes = run_parallel(
-            vendors, root, _passthrough(values, None if strict else baseline, level, verbose), workers
-        )
+    if len(vendors) > 1 and asked.workers > 1:
+        args = _passthrough(values, None if asked.strict else baseline, asked.level, asked.verbose)
+        codes = run_parallel(vendors, root, args, asked.workers)
     elif len(vendors) > 1:
-        requests = [RunRequest(v, given, root / v, known, gate, (), {}, verbose) for v in vendors]
+        requests = [RunRequest(v, given, root / v, known, gate, (), {}, asked.verbose) for v in vendors]
         codes = [run_vendor(r).exit_code for r in requests]
     else:
         request = RunRequest(
@@ -287,9 +147,9 @@ def run(
             Path(report_dir) if report_dir else default_report_dir(vendor),
             known,
             gate,
-            mock_fault,
+            asked.mock_fault,
             options,
-            verbose,
+            asked.verbose,
         )
         codes = [run_vendor(request).exit_code]
     dirs = [root / v for v in vendors] if len(vendors) > 1 else [request.report_dir]
@@ -297,7 +157,7 @@ def run(
         dirs,
         combined_root=root if len(vendors) > 1 else None,
         baseline=baseline,
-        update_baseline=baseline_update,
+        update_baseline=asked.baseline_update,
     )
     sys.exit(EXIT_TARGET if EXIT_TARGET in codes else (EXIT_FAIL if EXIT_FAIL in codes else EXIT_PASS))
 
@@ -355,7 +215,7 @@ def mock(
     tls_key: str | None,
 ) -> None:
     """Serve the bundled mock for VENDOR until interrupted."""
-    from conformance.mocks import RunningMock, mock_definition
+    from conformance.mocks import mock_definition, start_mock
 
     definition = mock_definition(vendor)
     if list_switches:
@@ -368,17 +228,15 @@ def mock(
         return
     chosen = _name_values(options, "--option")
     try:
-        config = definition.config(list(fault), chosen)
+        server = start_mock(
+            vendor, fault, chosen, host=host, port=port, log_level="info", certfile=tls_cert, keyfile=tls_key
+        )
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
-    try:
-        server = RunningMock(
-            definition.create_app(config), host, port, log_level="info", certfile=tls_cert, keyfile=tls_key
-        ).start()
     except OSError as exc:
         raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(f"{vendor} mock listening on {server.url}")
-    for name, value in definition.credentials(config).items():
+    for name, value in server.credentials.items():
         click.echo(f"  --{name.replace('_', '-')} {value}")
     try:
         while True:
@@ -395,7 +253,7 @@ def mock(
     type=click.Path(dir_okay=False),
     help="ledger.jsonl of a run (in its report directory).",
 )
-@_credential_options
+@click_options("cleanup")
 def cleanup(ledger_path: str, **values: Any) -> None:
     """Schedule deletion of every scratch key a run left behind (after a crash)."""
     from conformance.cleanup import cleanup_ledger

@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 import pytest
 
 from conformance.metrics import REQUESTS
-from conformance.mocks import MockConfig, RunningMock, mock_definition
+from conformance.mocks import RunningMock, start_mock
+from conformance.options import RunOptions, add_plugin_options, plugin_values, settings_fields
 from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.report.evidence import exchange_text, shell_variables
@@ -46,35 +47,6 @@ from conformance.verdict import (
 
 CONTEXT_PLUGIN_NAME = (
     "kms-conformance-run"  # the name a RunContext built from --kms-* options is registered under
-)
-
-# (option, Settings field, secret?) -- each also read from KMS_CONFORMANCE_<FIELD> when not given.
-_OPTIONS: tuple[tuple[str, str, bool], ...] = (
-    ("--kms-base-url", "base_url", False),
-    ("--kms-token", "token", True),
-    ("--kms-token-command", "token_command", False),
-    ("--kms-project-id", "project_id", False),
-    ("--kms-ak", "ak", False),
-    ("--kms-sk", "sk", True),
-    ("--kms-username", "username", False),
-    ("--kms-password", "password", True),
-    ("--kms-domain", "domain", False),
-    ("--kms-iam-url", "iam_url", False),
-    ("--kms-kms", "kms", False),
-    ("--kms-region", "region", False),
-    ("--kms-folder-id", "folder_id", False),
-    ("--kms-operation-url", "operation_url", False),
-    ("--kms-forbidden-token", "forbidden_token", True),
-    ("--kms-expired-token", "expired_token", True),
-    ("--kms-ca-bundle", "ca_bundle", False),
-    ("--kms-ledger", "ledger", False),
-)
-# Numeric bounds, as in ``kms-conformance run``: (option, Settings field, help).
-_NUMBERS: tuple[tuple[str, str, str], ...] = (
-    ("--kms-timeout", "timeout", "deadline for one whole exchange, seconds"),
-    ("--kms-max-rps", "max_rps", "request-rate cap towards the target (0: none)"),
-    ("--kms-max-response-mb", "max_response_mb", "a larger answer is not read ('response too large')"),
-    ("--kms-throttle-budget", "throttle_budget", "seconds the run may spend waiting on HTTP 429 in total"),
 )
 
 
@@ -125,24 +97,8 @@ _verdict_key = pytest.StashKey[Verdict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("kms-conformance", "KMS conformance checks")
-    group.addoption(
-        "--kms-vendor", help="run the conformance checks for this vendor (huawei, thales, yandex)"
-    )
-    for option, name, secret in _OPTIONS:
-        env = f"KMS_CONFORMANCE_{name.upper()}"
-        group.addoption(
-            option, dest=f"kms_{name}", help=f"{name} (or ${env}){' -- secret' if secret else ''}"
-        )
-    for option, name, text in _NUMBERS:
-        env = f"KMS_CONFORMANCE_{name.upper()}"
-        group.addoption(option, dest=f"kms_{name}", type=float, help=f"{text} (or ${env})")
-    group.addoption("--kms-insecure", action="store_true", help="do not verify TLS certificates")
-    group.addoption("--kms-scope", choices=("lifecycle", "full"), default="full")
-    group.addoption("--kms-read-only", action="store_true", help="only checks that create and change nothing")
-    group.addoption("--kms-max-examples", type=int, default=10, help="generated cases per operation")
-    group.addoption("--kms-summary", help="write summary.json here")
-    group.addoption("--kms-mock-fault", action="append", default=[], help="fault switch for the bundled mock")
+    """The ``--kms-*`` options: the plugin rows of the one option table (``conformance.options``)."""
+    add_plugin_options(parser.getgroup("kms-conformance", "KMS conformance checks"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -169,50 +125,41 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
     """Plugin mode: the same safety as ``kms-conformance run`` -- a run id naming every scratch key,
     a ledger written as keys appear (``--kms-ledger``; default beside ``--kms-summary``, else
     ``reports/<vendor>-<UTC>/ledger.jsonl``), cleanup at the end and the same transport bounds."""
-    values: dict[str, Any] = {}
-    for _, name, _ in _OPTIONS:
-        value = config.getoption(f"kms_{name}") or os.environ.get(f"KMS_CONFORMANCE_{name.upper()}")
-        if value:
-            values[name] = value
-    for _flag, name, _ in _NUMBERS:
-        number = config.getoption(f"kms_{name}")
-        text = os.environ.get(f"KMS_CONFORMANCE_{name.upper()}")
-        if number is None and text:
-            try:
-                number = float(text)
-            except ValueError:
-                raise pytest.UsageError(
-                    f"KMS_CONFORMANCE_{name.upper()} must be a number, got {text!r}"
-                ) from None
-        if number is not None:
-            values[name] = number
+    from conformance import vendors
+    from conformance.report.baseline import BaselineError, load_baseline
+
+    try:
+        vendors.get(vendor)
+        values = plugin_values(config.getoption, os.environ)
+    except ValueError as exc:
+        raise pytest.UsageError(f"kms-conformance: {exc}") from None
+    asked = RunOptions(**{k: v for k, v in values.items() if k not in settings_fields()})
+    values = {
+        k: v for k, v in values.items() if k in settings_fields() and v not in (None, "") and k != "vendor"
+    }
+    try:
+        known = load_baseline(asked.baseline) if asked.baseline and not asked.strict else {}
+    except BaselineError as exc:
+        raise pytest.UsageError(f"kms-conformance: {exc}") from None
     started = dt.datetime.now(dt.UTC)
-    summary = config.getoption("kms_summary")
     if not values.get("ledger"):
-        folder = Path(summary).parent if summary else default_report_dir(vendor, started)
+        folder = Path(asked.summary).parent if asked.summary else default_report_dir(vendor, started)
         values["ledger"] = str(folder / "ledger.jsonl")
     mock = None
-    mock_info = None
     if not values.get("base_url"):
-        definition = mock_definition(vendor)
-        mock_config = definition.config(config.getoption("kms_mock_fault"))
-        mock = RunningMock(definition.create_app(mock_config)).start()
-        mock_info = definition.describe(mock_config, mock.url)
-        values = {**definition.credentials(mock_config), **values, "base_url": mock.url}
-    settings = Settings(
-        vendor=vendor,
-        run_id=new_run_id(started),
-        insecure=config.getoption("kms_insecure"),
-        scope=config.getoption("kms_scope"),
-        read_only=config.getoption("kms_read_only"),
-        max_examples=config.getoption("kms_max_examples"),
-        **values,
-    )
+        chosen = dict(item.partition("=")[::2] for item in asked.mock_option)
+        try:
+            mock = start_mock(vendor, asked.mock_fault, chosen)
+        except ValueError as exc:
+            raise pytest.UsageError(f"kms-conformance: {exc}") from None
+        values = {**mock.credentials, **values, "base_url": mock.url}
     return RunContext(
-        settings=settings,
-        summary_path=Path(summary) if summary else None,
-        mock=mock,
-        mock_info=mock_info,
+        settings=Settings(vendor=vendor, run_id=new_run_id(started), **values),
+        summary_path=Path(asked.summary) if asked.summary else None,
+        baseline=known,
+        gate_levels=("must",) if asked.level == "must" else ("must", "should"),
+        mock=mock.server if mock else None,
+        mock_info=mock.info if mock else None,
         started_at=started,
         standalone=True,
     )
@@ -353,11 +300,9 @@ def kms_mock() -> Iterator[Callable[..., MockHandle]]:
     def start(
         vendor: str, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None
     ) -> MockHandle:
-        definition = mock_definition(vendor)
-        config: MockConfig = definition.config(faults, options)
-        server = RunningMock(definition.create_app(config)).start()
-        servers.append(server)
-        return MockHandle(vendor, server.url, definition.credentials(config), server)
+        mock = start_mock(vendor, faults, options)
+        servers.append(mock.server)
+        return MockHandle(vendor, mock.url, mock.credentials, mock.server)
 
     yield start
     for server in servers:

@@ -20,7 +20,7 @@ import pytest
 
 from conformance import vendors
 from conformance.metrics import REQUESTS
-from conformance.mocks import RunningMock, mock_definition
+from conformance.mocks import BundledMock, start_mock
 from conformance.plugin import RunContext
 from conformance.profiles import profile_class
 from conformance.profiles.base import TargetError
@@ -86,21 +86,15 @@ def target_settings(
     The second value describes the bundled mock (url, faults, options) for the reports, or is None.
     """
     values = dict(request.values)
-    mock: RunningMock | None = None
+    mock: BundledMock | None = None
     mock_info: dict[str, Any] | None = None
     if not values.get("base_url"):
-        definition = mock_definition(request.vendor)
         try:
-            config = definition.config(list(request.mock_faults), request.mock_options)
+            mock = start_mock(request.vendor, request.mock_faults, request.mock_options)
         except ValueError as exc:
             raise UsageProblem(str(exc)) from None
-        mock = RunningMock(definition.create_app(config)).start()
-        mock_info = definition.describe(config, mock.url)
-        values = {
-            **definition.credentials(config),
-            **{k: v for k, v in values.items() if v},
-            "base_url": mock.url,
-        }
+        mock_info = mock.info
+        values = {**mock.credentials, **{k: v for k, v in values.items() if v}, "base_url": mock.url}
     else:
         if request.mock_faults or request.mock_options:
             raise UsageProblem(

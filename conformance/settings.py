@@ -9,45 +9,152 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-SECRET_FIELDS = ("token", "sk", "password", "forbidden_token", "expired_token")
+from conformance.options import EVERYWHERE, PLUGIN_ONLY, REQUIRED, option, rows_of
 
 
 @dataclass(frozen=True)
 class Settings:
-    vendor: str
-    base_url: str
-    token: str | None = None
-    token_command: str | None = None  # prints a token; re-run when the token expires
-    project_id: str | None = None
-    domain: str | None = None  # Huawei IAM account (domain) name, with --username/--password
-    iam_url: str | None = None  # Huawei IAM endpoint for password tokens (default: derived from --base-url)
-    ak: str | None = None
-    sk: str | None = None
-    username: str | None = None
-    password: str | None = None
-    kms: str | None = None
-    region: str | None = None
-    folder_id: str | None = None
-    operation_url: str | None = None
-    forbidden_token: str | None = None
-    expired_token: str | None = None
-    ca_bundle: str | None = None
-    insecure: bool = False
-    timeout: float = 10.0
-    scope: str = "full"
-    read_only: bool = False
-    max_examples: int = 10
+    """Rows of the option table (``conformance.options``): each field declared with ``option()`` is
+    a ``kms-conformance run`` option, a ``--kms-*`` plugin option, a ``KMS_CONFORMANCE_*`` variable
+    and a config-file key."""
+
+    vendor: str = option(
+        REQUIRED,
+        "Which API to check.",
+        kind="vendor",
+        readme="which API to check (`all`: each bundled mock in turn)",
+    )
+    base_url: str = option(
+        REQUIRED, "The target's API root; without it the bundled mock is started on loopback.", metavar="URL"
+    )
+    token: str | None = option(
+        None, "Bearer / X-Auth-Token credential.", kind="secret", commands=EVERYWHERE, metavar="T"
+    )
+    token_command: str | None = option(
+        None,
+        "A command that prints a token; re-run when the token expires (Huawei, Yandex).",
+        commands=EVERYWHERE,
+        metavar="CMD",
+        readme="a command that prints a token (e.g. `yc iam create-token`); re-run when the target "
+        "says the token expired",
+    )
+    project_id: str | None = option(None, "Huawei project id.", metavar="ID")
+    domain: str | None = option(
+        None,
+        "Huawei IAM account (domain) name for --username/--password tokens.",
+        commands=EVERYWHERE,
+        metavar="NAME",
+    )
+    iam_url: str | None = option(
+        None,
+        "Huawei IAM endpoint (default: iam.<region> beside --base-url).",
+        commands=EVERYWHERE,
+        metavar="URL",
+    )
+    ak: str | None = option(
+        None,
+        "Huawei access key (AK/SK signing instead of a token).",
+        commands=EVERYWHERE,
+        readme="Huawei access key: AK/SK (`SDK-HMAC-SHA256`) signing instead of a token, with `--sk`",
+        metavar="AK",
+    )
+    sk: str | None = option(None, "Huawei secret key.", kind="secret", commands=EVERYWHERE, metavar="SK")
+    username: str | None = option(
+        None,
+        "Thales user (a JWT is fetched and refreshed); Huawei IAM user.",
+        commands=EVERYWHERE,
+        metavar="U",
+        readme="Thales: fetch and refresh a JWT from `/api/v1/auth/tokens`; Huawei: IAM password token (with "
+        "`--password`, `--domain`, `--iam-url`), renewed before expiry and on 403 `KMS.0303`",
+    )
+    password: str | None = option(
+        None, "Thales or Huawei IAM password.", kind="secret", commands=EVERYWHERE, metavar="P"
+    )
+    kms: str | None = option(None, "Thales AWS connection to create scratch keys in.", metavar="NAME")
+    region: str | None = option(None, "Thales AWS region for scratch keys.", metavar="R")
+    folder_id: str | None = option(None, "Yandex folder for scratch keys.", metavar="F")
+    operation_url: str | None = option(
+        None,
+        "Yandex operation service (default: derived from --base-url).",
+        commands=EVERYWHERE,
+        metavar="URL",
+    )
+    forbidden_token: str | None = option(
+        None,
+        "A valid credential without permission, to check 403 (otherwise those checks are not covered).",
+        kind="secret",
+        metavar="T",
+    )
+    expired_token: str | None = option(
+        None,
+        "An expired credential, to check the expiry answer (otherwise not covered).",
+        kind="secret",
+        metavar="T",
+    )
+    ca_bundle: str | None = option(
+        None, "CA bundle for TLS verification.", kind="file", commands=EVERYWHERE, metavar="FILE"
+    )
+    insecure: bool = option(
+        False, "Do not verify TLS certificates (said in the report).", kind="flag", commands=EVERYWHERE
+    )
+    timeout: float = option(
+        10.0,
+        "Deadline for one whole exchange (connect, send, the full answer), seconds.",
+        kind="float",
+        bounds=(0.1, 600),
+        commands=EVERYWHERE,
+        metavar="S",
+    )
+    scope: str = option(
+        "full",
+        "Only the key life-cycle operations (in every layer), or every operation of the spec.",
+        kind="choice",
+        choices=("lifecycle", "full"),
+    )
+    read_only: bool = option(False, "Only checks that create and change nothing.", kind="flag")
+    max_examples: int = option(
+        10, "Generated cases per operation.", kind="int", bounds=(1, 10_000), metavar="N"
+    )
     run_id: str = "kmsconf"
-    ledger: str | None = None  # path of the key ledger (see conformance.ledger)
-    destructive_fuzzing: bool = False  # generated changing calls against a non-loopback target
-    max_rps: float = 0.0  # request-rate cap towards the target; 0 = none
-    max_response_mb: float = 4.0  # a larger answer is not read: "response too large"
-    throttle_budget: float = 120.0  # seconds the run may spend waiting on HTTP 429, in total
-    # Values a bundled mock hands over that a real target never needs (e.g. a test clock hook).
-    extras: dict[str, str] = field(default_factory=dict)
+    ledger: str | None = option(
+        None,
+        "Path of the key ledger (default: beside --kms-summary, else reports/<vendor>-<UTC>/ledger.jsonl).",
+        commands=PLUGIN_ONLY,
+        metavar="FILE",
+    )
+    destructive_fuzzing: bool = option(
+        False,
+        "Allow generated changing calls (on owned keys only) against a non-loopback target.",
+        kind="flag",
+    )
+    max_rps: float = option(
+        0.0,
+        "Request-rate cap towards the target (0: none).",
+        kind="float",
+        bounds=(0, 10_000),
+        readme="cap the request rate towards the target (0: none); 429 answers are honoured with "
+        "`Retry-After`, within `--throttle-budget`",
+        metavar="N",
+    )
+    max_response_mb: float = option(
+        4.0,
+        "A larger answer is not read: the check fails with 'response too large'.",
+        kind="float",
+        bounds=(0.01, 1024),
+        commands=EVERYWHERE,
+        metavar="N",
+    )
+    throttle_budget: float = option(
+        120.0,
+        "Seconds the run may spend waiting on HTTP 429 in total; then it stops (exit 3).",
+        kind="float",
+        bounds=(0, 86_400),
+        commands=EVERYWHERE,
+        metavar="S",
+    )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -61,8 +168,10 @@ class Settings:
         for name in SECRET_FIELDS:
             if data.get(name):
                 data[name] = "[redacted]"
-        data.pop("extras", None)
         return data
+
+
+SECRET_FIELDS: tuple[str, ...] = tuple(row.name for row in rows_of(Settings) if row.secret)
 
 
 def new_run_id(now: dt.datetime) -> str:
