@@ -37,7 +37,11 @@ from conformance.verdict import StepFailed
 MISSING: Any = object()
 
 # Auth modes a probe can ask for.
-AUTH_MODES = ("valid", "none", "invalid", "forbidden", "expired")
+# The credentials a run may be given besides its own, and what is not covered without them.
+_OTHER_CREDENTIALS = {
+    "forbidden": "no --forbidden-token given: 403 for a credential without permission is not covered",
+    "expired": "no --expired-token given: the answer to an expired credential is not covered",
+}
 
 
 class TargetError(Exception):
@@ -314,12 +318,36 @@ class Profile(ABC):
         """An httpx auth flow for ``mode`` (request signing, token refresh); None for headers only."""
         return None
 
-    @abstractmethod
+    # How a credential travels: the header and its value with ``{token}`` in it.  ``headers_for``
+    # builds every auth mode from this; a vendor whose credential is fetched overrides ``valid_token``.
+    auth_header: ClassVar[tuple[str, str]] = ("Authorization", "Bearer {token}")
+    # A well-formed credential no target issued (the "invalid" auth mode).
+    invalid_token: ClassVar[str] = "kms-conformance-invalid-token"
+
+    def valid_token(self) -> str | None:
+        """The run's own credential, renewed when it expires; None when there is none."""
+        tokens = self.token_source()
+        return tokens.token() if tokens else None
+
     def headers_for(self, mode: str) -> dict[str, str]:
-        """Static headers carrying the credential of ``mode`` (see ``AUTH_MODES``).
+        """Static headers carrying the credential of ``mode``: valid, none, invalid, forbidden, expired.
 
         Raise ``NotCovered`` when the run has no credential of that kind.
         """
+        header, value = self.auth_header
+        if mode == "none":
+            return {}
+        if mode == "valid":
+            token = self.valid_token()
+            return {header: value.format(token=token)} if token else {}
+        if mode == "invalid":
+            return {header: value.format(token=self.invalid_token)}
+        if mode not in _OTHER_CREDENTIALS:
+            raise ValueError(f"unknown auth mode {mode!r}")
+        token = getattr(self.settings, f"{mode}_token")
+        if not token:
+            raise NotCovered(_OTHER_CREDENTIALS[mode])
+        return {header: value.format(token=token)}
 
     # The one request preflight sends: (profile call, whether it names the unknown key id, body).
     preflight_call: ClassVar[tuple[str, bool, Mapping[str, Any]]] = ("describe", True, {})
@@ -435,9 +463,29 @@ class Profile(ABC):
     def key_state(self, key_id: str) -> str:
         """The vendor state name of ``key_id``."""
 
-    @abstractmethod
+    # State -> the profile calls that take a freshly created key there (documented operations
+    # only), and the statuses that count as a step done.  ``drive_to`` runs this table.
+    state_steps: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    step_statuses: ClassVar[frozenset[int]] = frozenset({200})
+
     def drive_to(self, key_id: str, state: str) -> None:
-        """Move a freshly created key to ``state`` using documented operations only."""
+        """Move a freshly created key to ``state`` through ``state_steps``, then read that it got there.
+
+        A step answered with an error fails the state's set-up requirement; a key that is not in
+        ``state`` afterwards fails it too -- or ``create`` when no step was needed (the new key
+        was not created in the documented state).
+        """
+        if state not in self.state_steps:
+            raise ValueError(f"cannot drive a {self.vendor} key to {state!r}")
+        steps = self.state_steps[state]
+        for operation in steps:
+            outcome = self.call(operation, key_id)
+            if outcome.status not in self.step_statuses:
+                raise self.step_failed(state, f"{operation} answered {outcome.describe()}")
+        reached = self.key_state(key_id)
+        if reached != state:
+            step = state if steps and state in self.setup_requirements else "create"
+            raise self.step_failed(step, f"key {key_id} should be {state} but is {reached}")
 
     @abstractmethod
     def cleanup_key(self, key_id: str) -> None:

@@ -16,7 +16,6 @@ from conformance.auth.tokens import RenewingAuth, TokenSource
 from conformance.profiles.base import (
     MISSING,
     CleanupRefused,
-    NotCovered,
     Outcome,
     Probe,
     Profile,
@@ -417,6 +416,8 @@ class HuaweiProfile(Profile):
     vendor: ClassVar[str] = "huawei"
     product: ClassVar[str] = "Huawei Cloud KMS"
     preflight_call = ("describe", True, {})
+    auth_header: ClassVar[tuple[str, str]] = ("X-Auth-Token", "{token}")
+    invalid_token: ClassVar[str] = "invalid-token-kms-conformance"
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES
@@ -508,27 +509,6 @@ class HuaweiProfile(Profile):
                 transport=self.transport,
             )
         return super().make_token_source()
-
-    def headers_for(self, mode: str) -> dict[str, str]:
-        s = self.settings
-        if mode == "valid":
-            tokens = self.token_source()
-            return {"X-Auth-Token": tokens.token()} if tokens else {}
-        if mode == "none":
-            return {}
-        if mode == "invalid":
-            return {"X-Auth-Token": "invalid-token-kms-conformance"}
-        if mode == "forbidden":
-            if not s.forbidden_token:
-                raise NotCovered(
-                    "no --forbidden-token given: 403 for a credential without permission is not covered"
-                )
-            return {"X-Auth-Token": s.forbidden_token}
-        if mode == "expired":
-            if not s.expired_token:
-                raise NotCovered("no --expired-token given: the expired-token answer is not covered")
-            return {"X-Auth-Token": s.expired_token}
-        raise ValueError(f"unknown auth mode {mode!r}")
 
     def auth_for(self, mode: str) -> httpx.Auth | None:
         if mode != "valid":

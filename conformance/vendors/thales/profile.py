@@ -53,7 +53,6 @@ STATES: dict[str, str] = {
     "PendingDeletion": "pending-deletion",
     "PendingImport": "pending-import",
 }
-_VENDOR_STATE = {common: vendor for vendor, common in STATES.items()}
 KEY_STATES = (
     "Creating",
     "Enabled",
@@ -605,6 +604,14 @@ class ThalesProfile(Profile):
     vendor: ClassVar[str] = "thales"
     product: ClassVar[str] = "CipherTrust Manager (CCKM)"
     preflight_call = ("list", False, {"limit": 1})
+    invalid_token: ClassVar[str] = "invalid.kms-conformance.token"
+    state_steps: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "enabled": (),
+        "disabled": ("disable",),
+        "pending-deletion": ("schedule_deletion",),
+        "pending-import": (),  # created with origin EXTERNAL (key_in)
+    }
+    step_statuses: ClassVar[frozenset[int]] = _OK
     states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES
@@ -751,26 +758,8 @@ class ThalesProfile(Profile):
                     self.login()
             return self._jwt
 
-    def headers_for(self, mode: str) -> dict[str, str]:
-        s = self.settings
-        if mode == "valid":
-            token = self.bearer()
-            return {"Authorization": f"Bearer {token}"} if token else {}
-        if mode == "none":
-            return {}
-        if mode == "invalid":
-            return {"Authorization": "Bearer invalid.kms-conformance.token"}
-        if mode == "forbidden":
-            if not s.forbidden_token:
-                raise NotCovered(
-                    "no --forbidden-token given: 403 for a user without CCKM permission is not covered"
-                )
-            return {"Authorization": f"Bearer {s.forbidden_token}"}
-        if mode == "expired":
-            if not s.expired_token:
-                raise NotCovered("no --expired-token given: the expired-JWT answer is not covered")
-            return {"Authorization": f"Bearer {s.expired_token}"}
-        raise ValueError(f"unknown auth mode {mode!r}")
+    def valid_token(self) -> str | None:
+        return self.bearer()
 
     def auth_for(self, mode: str) -> httpx.Auth | None:
         return _BearerFlow(self) if mode == "valid" else None
@@ -902,26 +891,6 @@ class ThalesProfile(Profile):
         if outcome.status not in _OK or not isinstance(vendor, str):
             raise self.step_failed("read-state", f"reading key {key_id}: {outcome.describe()}")
         return STATES.get(vendor, vendor)
-
-    def drive_to(self, key_id: str, state: str) -> None:
-        steps = {
-            "enabled": [],
-            "disabled": ["disable"],
-            "pending-deletion": ["schedule_deletion"],
-            "pending-import": [],
-        }
-        if state not in steps:
-            raise ValueError(f"cannot drive a Thales key to {state!r}")
-        for operation in steps[state]:
-            outcome = self.call(operation, key_id)
-            if outcome.status not in _OK:
-                raise self.step_failed(state, f"{operation} answered {outcome.describe()}")
-        current = self.key_state(key_id)
-        if current != state:
-            step = "create" if state in ("enabled", "pending-import") else state
-            raise self.step_failed(
-                step, f"key {key_id} should be {state} ({_VENDOR_STATE.get(state)}) but is {current}"
-            )
 
     def cleanup_key(self, key_id: str) -> None:
         outcome = self.call("schedule_deletion", key_id, {"days": 7})
