@@ -37,7 +37,8 @@ def cleanup_ledger(path: Path, credentials: Mapping[str, Any], out: Any = sys.st
             entry.key_id
         )
     for (vendor, target, scope), key_ids in groups.items():
-        settings = Settings(vendor=vendor, base_url=target, ledger=str(path), **dict(scope), **credentials)
+        values: dict[str, Any] = {**dict(scope), **credentials}
+        settings = Settings(vendor=vendor, base_url=target, ledger=str(path), **values)
         profile = profile_class(vendor)(settings)
         profile.ledger = ledger
         try:

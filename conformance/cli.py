@@ -152,7 +152,7 @@ def run(**values: Any) -> None:
             asked.verbose,
         )
         codes = [run_vendor(request).exit_code]
-    dirs = [root / v for v in vendors] if len(vendors) > 1 else [request.report_dir]
+    dirs: list[Path] = [root / v for v in vendors] if len(vendors) > 1 else [request.report_dir or root]
     finish_runs(
         dirs,
         combined_root=root if len(vendors) > 1 else None,
@@ -223,8 +223,8 @@ def mock(
             click.echo(
                 f"option {item.name}={'|'.join(item.choices)} (default {item.default}): {item.description}"
             )
-        for item in definition.faults:
-            click.echo(f"fault  {item.name} [{item.requirement}]: {item.description}")
+        for switch in definition.faults:
+            click.echo(f"fault  {switch.name} [{switch.requirement}]: {switch.description}")
         return
     chosen = _name_values(options, "--option")
     try:
@@ -288,7 +288,7 @@ def requirements(vendor: str | None, fmt: str) -> None:
 
     from conformance.requirements import load_catalogue
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in [vendor] if vendor else registry.names():
         try:
             rows.extend(asdict(r) for r in load_catalogue(name).values())

@@ -62,7 +62,7 @@ class Ledger:
                     record["vendor"], record["key_id"], record["target"], dict(record.get("scope") or {})
                 )
             elif record.get("event") == "cleaned":
-                created.pop(record.get("key_id"), None)
+                created.pop(str(record.get("key_id")), None)
         return list(created.values())
 
 

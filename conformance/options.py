@@ -90,7 +90,9 @@ class Row:
             try:
                 number: float = int(raw) if kind == "int" else float(raw)
             except (TypeError, ValueError):
-                raise ValueError(f"{name} must be {'an integer' if kind == 'int' else 'a number'}, got {raw!r}") from None
+                raise ValueError(
+                    f"{name} must be {'an integer' if kind == 'int' else 'a number'}, got {raw!r}"
+                ) from None
             low, high = self.opt.bounds or (float("-inf"), float("inf"))
             if not low <= number <= high:
                 raise ValueError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
@@ -113,44 +115,74 @@ class RunOptions:
     """What a run is asked to do beyond reaching the target: reports, gate, bundled-mock switches."""
 
     report_dir: str | None = option(
-        None, "Where to write reports (default reports/<vendor>-<UTC>).", kind="dir", commands=RUN_ONLY,
-        metavar="DIR", readme="where reports go (default `reports/<vendor>-<UTC timestamp>/`)",
+        None,
+        "Where to write reports (default reports/<vendor>-<UTC>).",
+        kind="dir",
+        commands=RUN_ONLY,
+        metavar="DIR",
+        readme="where reports go (default `reports/<vendor>-<UTC timestamp>/`)",
     )
     summary: str | None = option(
-        None, "Write summary.json here (its folder also holds the ledger unless --kms-ledger).",
-        commands=PLUGIN_ONLY, metavar="FILE",
+        None,
+        "Write summary.json here (its folder also holds the ledger unless --kms-ledger).",
+        commands=PLUGIN_ONLY,
+        metavar="FILE",
     )
     workers: int = option(
-        1, "Parallelism (vendors run side by side with --vendor all).", kind="int", bounds=(1, 64),
-        commands=RUN_ONLY, metavar="N",
+        1,
+        "Parallelism (vendors run side by side with --vendor all).",
+        kind="int",
+        bounds=(1, 64),
+        commands=RUN_ONLY,
+        metavar="N",
     )
     baseline: str | None = option(
-        None, "Known deviations (JSON) that do not fail the gate.", kind="file", metavar="FILE",
-        readme="known deviations `{\"entries\": [{\"id\", \"reason\", \"expires\", \"signatures\"?}]}` that do not "
+        None,
+        "Known deviations (JSON) that do not fail the gate.",
+        kind="file",
+        metavar="FILE",
+        readme='known deviations `{"entries": [{"id", "reason", "expires", "signatures"?}]}` that do not '
         "fail the gate until they expire (`signatures`: globs over generated-check failures, see `docs/ci.md`)",
     )
     level: str = option(
-        "must", "Lowest requirement level that fails the gate.", kind="choice", choices=("must", "should"),
+        "must",
+        "Lowest requirement level that fails the gate.",
+        kind="choice",
+        choices=("must", "should"),
     )
     strict: bool = option(False, "Ignore --baseline: every failure counts.", kind="flag")
     baseline_update: bool = option(
-        False, "Rewrite the --baseline file with this run's failures (new ones: placeholder reason, expiry in 90 days).",
-        kind="flag", commands=RUN_ONLY,
+        False,
+        "Rewrite the --baseline file with this run's failures (new ones: placeholder reason, expiry in 90 days).",
+        kind="flag",
+        commands=RUN_ONLY,
     )
     progress: str = option(
-        "auto", "Progress display: a status line on a terminal, plain lines otherwise.", kind="choice",
-        choices=("auto", "tty", "lines", "off"), commands=RUN_ONLY,
+        "auto",
+        "Progress display: a status line on a terminal, plain lines otherwise.",
+        kind="choice",
+        choices=("auto", "tty", "lines", "off"),
+        commands=RUN_ONLY,
         readme="status line on a terminal, plain lines in logs (`auto`); replaces pytest's dots unless `-v`",
     )
     mock_fault: tuple[str, ...] = option(
-        (), "Bundled mock only: turn on a fault switch (repeatable).", kind="multi", metavar="NAME",
+        (),
+        "Bundled mock only: turn on a fault switch (repeatable).",
+        kind="multi",
+        metavar="NAME",
     )
     mock_option: tuple[str, ...] = option(
-        (), "Bundled mock only: NAME=VALUE for an ambiguous behaviour (repeatable).", kind="pairs",
+        (),
+        "Bundled mock only: NAME=VALUE for an ambiguous behaviour (repeatable).",
+        kind="pairs",
         metavar="NAME=VALUE",
     )
     verbose: bool = option(
-        False, "Show every check and full failure tracebacks.", kind="flag", commands=RUN_ONLY, short="-v",
+        False,
+        "Show every check and full failure tracebacks.",
+        kind="flag",
+        commands=RUN_ONLY,
+        short="-v",
         env=False,
     )
 
@@ -187,8 +219,9 @@ def click_options(command: str, vendors: Callable[[], tuple[str, ...]] | None = 
         if kind == "flag":
             return {"is_flag": True}
         if kind == "int":
-            low, high = row.opt.bounds or (None, None)
-            return {"type": click.IntRange(low, high), "default": row.default, "show_default": True}
+            bounds = row.opt.bounds
+            kind_type = click.IntRange(int(bounds[0]), int(bounds[1])) if bounds else click.INT
+            return {"type": kind_type, "default": row.default, "show_default": True}
         if kind == "float":
             low, high = row.opt.bounds or (None, None)
             return {"type": click.FloatRange(low, high), "default": row.default, "show_default": True}
@@ -205,7 +238,7 @@ def click_options(command: str, vendors: Callable[[], tuple[str, ...]] | None = 
     def decorate(func: Any) -> Any:
         for row in reversed(rows_for(command)):
             names = [row.opt.short, row.flag] if row.opt.short else [row.flag]
-            env = {"envvar": row.env, "show_envvar": True} if row.opt.env else {}
+            env: dict[str, Any] = {"envvar": row.env, "show_envvar": True} if row.opt.env else {}
             func = click.option(*names, row.name, help=row.opt.help, **env, **click_type(row))(func)
         return func
 
@@ -221,7 +254,9 @@ def add_plugin_options(group: Any) -> None:
         env = f" (or ${row.env})" if row.opt.env else ""
         text = f"{row.opt.help}{env}{' -- secret' if row.secret else ''}"
         if row.opt.kind == "flag":
-            group.addoption(row.plugin_flag, dest=f"kms_{row.name}", action="store_true", default=None, help=text)
+            group.addoption(
+                row.plugin_flag, dest=f"kms_{row.name}", action="store_true", default=None, help=text
+            )
         elif row.opt.kind in ("multi", "pairs"):
             group.addoption(row.plugin_flag, dest=f"kms_{row.name}", action="append", default=None, help=text)
         else:
@@ -262,11 +297,15 @@ def markdown_table() -> str:
             spelled = f"`{row.flag} {{{','.join(row.opt.choices)}}}`"
         else:
             spelled = f"`{row.flag} {row.opt.metavar or row.name.upper().split('_')[-1]}`"
-        default = "" if row.default is None or row.default is False or row.default == () else f"`{row.default}`"
+        default = (
+            "" if row.default is None or row.default is False or row.default == () else f"`{row.default}`"
+        )
         text = row.opt.readme or row.opt.help.rstrip(".")
         lines.append(f"| {spelled} | {text} | {default} |")
-    lines.append("| `--config FILE` | TOML file with any of the above (keys as option names, top level or under "
-                 "`[tool.kms-conformance]`) |  |")
+    lines.append(
+        "| `--config FILE` | TOML file with any of the above (keys as option names, top level or under "
+        "`[tool.kms-conformance]`) |  |"
+    )
     return "\n".join(lines)
 
 

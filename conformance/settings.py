@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from conformance.options import EVERYWHERE, PLUGIN_ONLY, REQUIRED, option, rows_of
 
@@ -156,7 +157,7 @@ class Settings:
         metavar="S",
     )
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     def secrets(self) -> list[str]:

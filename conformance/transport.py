@@ -242,7 +242,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self.inner = httpcore.SyncBackend()
 
-    def connect_tcp(
+    def connect_tcp(  # type: ignore[override]  # socket_options and the like pass through **kwargs
         self,
         host: str,
         port: int,
@@ -254,7 +254,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
             self.inner.connect_tcp(host, port, _remaining(timeout, "connect"), local_address, **kwargs)
         )
 
-    def connect_unix_socket(
+    def connect_unix_socket(  # type: ignore[override]
         self, path: str, timeout: float | None = None, **kwargs: Any
     ) -> httpcore.NetworkStream:
         return _DeadlineStream(self.inner.connect_unix_socket(path, _remaining(timeout, "connect"), **kwargs))
@@ -274,7 +274,7 @@ class GuardedTransport(httpx.BaseTransport):
         self.limits = health.limits
         self.inner = httpx.HTTPTransport(verify=verify)
         # The same pool httpx builds, on a socket backend that enforces the exchange deadline.
-        ssl_context = self.inner._pool._ssl_context  # type: ignore[attr-defined]
+        ssl_context = self.inner._pool._ssl_context
         self.inner._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context, network_backend=_DeadlineBackend()
         )
@@ -402,10 +402,10 @@ class HttpxAdapter(BaseAdapter):
         response.headers = requests.structures.CaseInsensitiveDict(raw.headers)
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
         response.raw = raw
-        response.reason = raw.reason
-        response.url = request.url or ""
+        response.reason = raw.reason or ""
+        response.url = str(request.url or "")
         response.request = request
-        response.connection = self  # type: ignore[attr-defined]
+        response.connection = self  # type: ignore[assignment]
         requests.cookies.extract_cookies_to_jar(response.cookies, request, raw)
         return response
 

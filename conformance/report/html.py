@@ -149,7 +149,7 @@ def _failure_detail(row: Mapping[str, Any], prefix: str, variables_note: bool = 
         f"<p>{escape(row['title'])} &mdash; <a class='kms-doc' href='{escape(row['source'])}'>documentation</a></p>",
     ]
     if row.get("failed_tests") or row.get("tests"):
-        tests = row.get("failed_tests") or row.get("tests")
+        tests = row.get("failed_tests") or row.get("tests") or []
         blocks.append(
             "<p class='kms-why'>failing checks: "
             + ", ".join(f"<code>{escape(t)}</code>" for t in tests)

@@ -106,9 +106,8 @@ def requirement_junit(summaries: Iterable[Mapping[str, Any]]) -> ET.ElementTree:
                 out = ET.SubElement(case, "system-out")
                 out.text = row["message"]
             if row.get("tests"):
-                out = case.find("system-out")
-                if out is None:
-                    out = ET.SubElement(case, "system-out")
+                found = case.find("system-out")
+                out = found if found is not None else ET.SubElement(case, "system-out")
                 out.text = (out.text + "\n" if out.text else "") + "checks: " + ", ".join(row["tests"])
     ET.indent(suites)
     return ET.ElementTree(suites)

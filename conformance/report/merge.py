@@ -86,7 +86,7 @@ def merge_summaries(found: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[str
     if not found:
         raise MergeError("nothing to merge")
     labels = _labels(found)
-    runs = [
+    runs: list[dict[str, Any]] = [
         {"label": label, "source": str(file), "summary": summary}
         for label, (file, summary) in zip(labels, found, strict=True)
     ]

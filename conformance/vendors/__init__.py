@@ -55,7 +55,7 @@ class Vendor:
         return self.folder / "catalogue.toml"
 
     def profile_class(self) -> type[Profile]:
-        return import_module(f"{self.package}.profile").PROFILE  # type: ignore[no-any-return]
+        return import_module(f"{self.package}.profile").PROFILE
 
     def mock(self) -> MockDefinition | None:
         """The bundled mock, or None when this installation has none for the vendor."""
@@ -65,7 +65,7 @@ class Vendor:
             if exc.name != f"{self.package}.mock":
                 raise
             return None
-        return module.MOCK  # type: ignore[no-any-return]
+        return module.MOCK
 
 
 @cache

@@ -7,6 +7,7 @@ is renewed shortly before ``expires_at`` and whenever KMS answers 403 ``KMS.0303
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +37,7 @@ class HuaweiIamToken(TokenSource):
         password: str,
         domain: str,
         project_id: str,
-        verify: bool | str = True,
+        verify: ssl.SSLContext | bool | str = True,
         timeout: float = 10.0,
         transport: Callable[[], httpx.BaseTransport] | None = None,
     ) -> None:
