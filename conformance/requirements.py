@@ -52,10 +52,3 @@ def load_catalogue(vendor: str) -> dict[str, Requirement]:
             raise CatalogueError(f"{path.name}: duplicate requirement id {req.id}")
         catalogue[req.id] = req
     return catalogue
-
-
-def requirement(vendor: str, req_id: str) -> Requirement:
-    try:
-        return load_catalogue(vendor)[req_id]
-    except KeyError:
-        raise CatalogueError(f"unknown requirement id {req_id!r} for vendor {vendor!r}") from None

@@ -29,7 +29,6 @@ class TokenSource:
         remember_secret(value)
         self._value = value
         self._lock = threading.Lock()
-        self.renewals = 0
 
     def token(self) -> str:
         return self._value
@@ -38,7 +37,6 @@ class TokenSource:
         with self._lock:
             fresh = self.fetch()
             if fresh != self._value:
-                self.renewals += 1
                 remember_secret(fresh)
             self._value = fresh
             return fresh

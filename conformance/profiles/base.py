@@ -137,8 +137,6 @@ class Profile(ABC):
     """A vendor: how to authenticate, make scratch keys, read states and call operations."""
 
     vendor: ClassVar[str]
-    # Vendor state names reachable for a scratch key, and the common life-cycle name of each.
-    states: ClassVar[Mapping[str, str]]
     transitions: ClassVar[tuple[Transition, ...]]
     probes: ClassVar[tuple[Probe, ...]]
     # Requirement proved by "every error body has the documented envelope".

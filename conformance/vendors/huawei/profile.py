@@ -418,7 +418,6 @@ class HuaweiProfile(Profile):
     preflight_call = ("describe", True, {})
     auth_header: ClassVar[tuple[str, str]] = ("X-Auth-Token", "{token}")
     invalid_token: ClassVar[str] = "invalid-token-kms-conformance"
-    states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES
     envelope_requirement: ClassVar[str] = "HW-ENV-001"

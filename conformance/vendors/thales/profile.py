@@ -612,7 +612,6 @@ class ThalesProfile(Profile):
         "pending-import": (),  # created with origin EXTERNAL (key_in)
     }
     step_statuses: ClassVar[frozenset[int]] = _OK
-    states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES
     envelope_requirement: ClassVar[str] = "TH-ENV-001"
