@@ -14,9 +14,10 @@ Without ``--kms-vendor`` the plugin only offers the fixtures and stays out of th
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -119,6 +120,54 @@ def pytest_configure(config: pytest.Config) -> None:
             f"kms-conformance: the {context.settings.vendor} tables name requirement ids missing from the "
             f"catalogue: {', '.join(unknown)}"
         )
+    try:
+        selected_requirements(context.settings.vendor, context.settings.requirement)
+    except ValueError as exc:
+        raise pytest.UsageError(f"kms-conformance: {exc}") from None
+
+
+def selected_requirements(vendor: str, patterns: Iterable[str]) -> frozenset[str] | None:
+    """The catalogue ids ``--requirement`` names (ids or globs such as ``HW-STATE-*``), or None: all.
+
+    ValueError (one line) for a pattern that matches no requirement of ``vendor``: a typo must not
+    turn into a run that checks nothing and passes.
+    """
+    patterns = [p.strip().upper() for p in patterns if p.strip()]
+    if not patterns:
+        return None
+    catalogue = list(load_catalogue(vendor))
+    chosen: set[str] = set()
+    for pattern in patterns:
+        matched = fnmatch.filter(catalogue, pattern)
+        if not matched:
+            raise ValueError(f"--requirement {pattern} names no requirement of the {vendor} catalogue")
+        chosen.update(matched)
+    return frozenset(chosen)
+
+
+def check_requirements(profile: Any, item: pytest.Item) -> frozenset[str] | None:
+    """The requirements check ``item`` names, or None for a check the plugin cannot place (it always runs).
+
+    A table row names its own requirement; a generated check names those of the profile's
+    Schemathesis mapping.  Every check also verifies the shared ones along the way -- the error
+    envelope, the transport rules, "the operation is served" -- so selecting one of those selects all.
+    """
+    from conformance.fuzz import generated_requirements
+
+    shared = {
+        req
+        for req in (profile.envelope_requirement, profile.transport_requirement, profile.served_requirement)
+        if req
+    }
+    declared = set(_declared_requirements(item))
+    if declared:
+        return frozenset(declared | shared)
+    if (
+        "api_operation" in getattr(item, "fixturenames", ())
+        or getattr(item, "originalname", "") == "test_stateful"
+    ):
+        return frozenset(set(generated_requirements(profile).values()) | shared)
+    return None
 
 
 def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
@@ -494,6 +543,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     context = _context(config)
     if context is None:
         return
+    chosen = selected_requirements(context.settings.vendor, context.settings.requirement)
+    if chosen is not None:
+        # --requirement: only the checks that name a selected requirement run (see check_requirements).
+        from conformance.profiles import profile_class
+
+        profile = profile_class(context.settings.vendor)
+        kept, dropped = [], []
+        for item in items:
+            names = check_requirements(profile, item)
+            (kept if names is None or names & chosen else dropped).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
     for item in items:
         reqs = _declared_requirements(item)
         if reqs:
@@ -509,9 +571,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reason = getattr(context.profile.health, "stopped", None)
         context.stopped = context.stopped or reason
         _clean(context, context.profile)
+    settings = context.settings
+    chosen = selected_requirements(settings.vendor, settings.requirement)
+    if chosen is not None:
+        # Not asked for and not met along the way: not covered, saying why (never blocked or failed).
+        why = f"not selected: the run was limited to --requirement {' '.join(settings.requirement)}"
+        for req in load_catalogue(settings.vendor):
+            if req not in chosen and req not in context.records:
+                context.records[req] = RequirementRecord(skip_reasons=[why])
     if context.stopped:
         _block_unreached(context, session)
-    settings = context.settings
     context.summary = build_summary(
         vendor=settings.vendor,
         target="bundled mock" if context.mock_info else Redactor(settings.secrets()).text(settings.base_url),

@@ -21,7 +21,7 @@ import pytest
 from conformance import vendors
 from conformance.metrics import REQUESTS
 from conformance.mocks import BundledMock, start_mock
-from conformance.plugin import RunContext
+from conformance.plugin import RunContext, selected_requirements
 from conformance.profiles import profile_class
 from conformance.profiles.base import TargetError
 from conformance.progress import progress_plugins
@@ -143,13 +143,20 @@ def warm_hypothesis() -> None:
     st.text().example()
 
 
-def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
+def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None = None) -> RunResult:
+    """One run, start to verdict: the requirement table goes to ``out``, the one-line reason for
+    an unusable target (exit 3) or an abnormal end to ``err`` (default: ``sys.stderr``)."""
+    err = err or sys.stderr
     unknown = profile_class(request.vendor).unknown_requirements()
     if unknown:
         raise UsageProblem(
             f"the {request.vendor} tables name requirement ids missing from the catalogue: "
             f"{', '.join(unknown)}"
         )
+    try:
+        selected_requirements(request.vendor, request.values.get("requirement") or ())
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
     use_hypothesis_home()
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)
@@ -163,7 +170,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
         try:
             profile.preflight()
         except TargetError as exc:
-            print(f"kms-conformance: {redactor.text(str(exc))}", file=sys.stderr)
+            print(f"kms-conformance: {redactor.text(str(exc))}", file=err)
             return RunResult(request.vendor, EXIT_TARGET, None, report_dir)
         finally:
             profile.close()
@@ -192,12 +199,10 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout) -> RunResult:
         # The target became unusable mid-run: reports are written and cleanup was tried, but the
         # run is not a verdict on the target's behaviour.
         print_summary(summary, report_dir, out)
-        print(f"kms-conformance: {redactor.text(summary['stopped'])}", file=sys.stderr)
+        print(f"kms-conformance: {redactor.text(summary['stopped'])}", file=err)
         return RunResult(request.vendor, EXIT_TARGET, summary, report_dir)
     if summary is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        print(
-            f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=sys.stderr
-        )
+        print(f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=err)
         return RunResult(request.vendor, EXIT_FAIL, summary, report_dir)
     print_summary(summary, report_dir, out)
     return RunResult(

@@ -116,6 +116,15 @@ class Settings:
         choices=("lifecycle", "full"),
     )
     read_only: bool = option(False, "Only checks that create and change nothing.", kind="flag")
+    requirement: tuple[str, ...] = option(
+        (),
+        "Only the checks that name these requirement ids (repeatable; globs such as HW-STATE-*).",
+        kind="multi",
+        metavar="ID",
+        readme="only the checks that name these requirement ids (repeatable; globs such as `HW-STATE-*`); "
+        "the envelope, transport and served requirements are checked by every check, so naming one runs "
+        "them all; requirements not selected read `not_covered`",
+    )
     max_examples: int = option(
         10, "Generated cases per operation.", kind="int", bounds=(1, 10_000), metavar="N"
     )
