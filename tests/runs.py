@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,9 @@ from conformance.runner import RunRequest, run_vendor
 class Run:
     code: int
     summary: dict[str, Any]
-    output: str
+    output: str  # what the CLI prints on stdout: the requirement table, verdict, cleanup, report path
     report_dir: Path
+    errors: str = ""  # what the CLI prints on stderr: the one-line reason of an exit 3 or an abnormal end
 
     def with_status(self, *statuses: str) -> set[str]:
         return {r["id"] for r in self.summary["requirements"] if r["status"] in statuses}
@@ -72,9 +74,10 @@ def run_target(
 def _run(tmp_path: Path, request_for: Callable[[Path], RunRequest]) -> Run:
     """Run ``request_for(report_dir)`` in a fresh report directory and collect what it left."""
     report_dir = tmp_path / f"run{next(_counter)}"
-    out = io.StringIO()
-    result = run_vendor(request_for(report_dir), out=out)
-    return Run(result.exit_code, result.summary or {}, out.getvalue(), report_dir)
+    out, err = io.StringIO(), io.StringIO()
+    result = run_vendor(request_for(report_dir), out=out, err=err)
+    sys.stderr.write(err.getvalue())  # still shown with a failing test's captured output
+    return Run(result.exit_code, result.summary or {}, out.getvalue(), report_dir, err.getvalue())
 
 
 def pairwise(options: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:

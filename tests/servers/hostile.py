@@ -77,6 +77,16 @@ DELETES: dict[str, tuple[str, str]] = {  # method, path pattern (group 1: the ke
 }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gives up on a hostile answer (timeout, reset, a body it will not read) breaks
+    the connection under the handler: expected here, so no traceback on the test process's stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class HostileServer:
     def __init__(self, vendor: str, upstream: str, mode: str, after: int = 0) -> None:
         if mode not in MODES:
@@ -88,7 +98,7 @@ class HostileServer:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=30.0)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -104,6 +114,8 @@ class HostileServer:
         return self
 
     def stop(self) -> None:
+        if self.stopping.is_set():
+            return
         self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
@@ -313,6 +325,7 @@ class HostileRun:
         return created, cleaned
 
 
+THROTTLE_BUDGET_S = 3.0
 RUN_OPTIONS = (
     "--scope",
     "lifecycle",
@@ -321,7 +334,7 @@ RUN_OPTIONS = (
     "--timeout",
     "1",
     "--throttle-budget",
-    "3",
+    str(THROTTLE_BUDGET_S),
     "--progress",
     "off",
 )
@@ -385,6 +398,92 @@ def run_hostile(
         )
 
 
+def run_hostile_in_process(
+    vendor: str, mode: str, after: int, tmp_path: Path, bound_s: float = 120.0, timeout: float = 1.0
+) -> HostileRun:
+    """The same run as ``run_hostile`` through ``conformance.runner.run_vendor`` in this process.
+
+    ``stdout``/``stderr`` are what the CLI would print there (the runner's table; the one-line
+    reason of an exit 3).  ``peak_mb`` is how far this process's peak resident memory rose during
+    the run (``VmHWM`` reset through ``/proc/self/clear_refs``, else sampled ``VmRSS``) -- the mock
+    and the hostile server, in this process too, included.  At ``bound_s`` the hostile server is
+    stopped (which ends every hang) and the run reported with exit code -9, which no test accepts.
+    """
+    from conformance.mocks import RunningMock, mock_definition
+    from tests.runs import run_target
+
+    definition = mock_definition(vendor)
+    config = definition.config([])
+    credentials = definition.credentials(config)
+    values = dict(scope="lifecycle", max_examples=1, timeout=timeout, throttle_budget=THROTTLE_BUDGET_S)
+    with (
+        RunningMock(definition.create_app(config)) as mock,
+        HostileServer(vendor, mock.url, mode, after) as hostile,
+    ):
+        watchdog = threading.Timer(bound_s, hostile.stop)
+        watchdog.daemon = True
+        with _PeakMemory() as memory:
+            started = time.monotonic()
+            watchdog.start()
+            try:
+                run = run_target(vendor, hostile.url, tmp_path, **values, **credentials)
+            finally:
+                watchdog.cancel()
+            wall = time.monotonic() - started
+        killed = hostile.stopping.is_set()  # only the watchdog stops the server before the end
+        return HostileRun(
+            vendor,
+            mode,
+            after,
+            -9 if killed else run.code,
+            wall,
+            memory.peak_mb,
+            run.output,
+            run.errors,
+            run.report_dir,
+            set(hostile.created),
+            set(hostile.deleted),
+        )
+
+
+class _PeakMemory:
+    """How far this process's peak resident memory rises inside the ``with`` block, in MB."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._start_kb = 0
+        self._sampled_kb = 0
+        self._reset = False
+        self._done = threading.Event()
+        self._sampler: threading.Thread | None = None
+
+    def __enter__(self) -> _PeakMemory:
+        self._start_kb = _status_kb("self", "VmRSS:")
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+                refs.write("5")  # VmHWM := VmRSS (Linux >= 4.0)
+            self._reset = True
+        except OSError:
+            self._sampler = threading.Thread(target=self._sample, daemon=True)
+            self._sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.02):
+            self._sampled_kb = max(self._sampled_kb, _status_kb("self", "VmRSS:"))
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._sampler is not None:
+            self._sampler.join()
+        peak = (
+            _status_kb("self", "VmHWM:")
+            if self._reset
+            else max(self._sampled_kb, _status_kb("self", "VmRSS:"))
+        )
+        self.peak_mb = max(0, peak - self._start_kb) / 1024
+
+
 def _wait(
     child: subprocess.Popen[bytes], bound_s: float, signal_when_hostile: HostileServer | None = None
 ) -> tuple[int, int, float | None]:
@@ -418,10 +517,15 @@ def _high_water_kb(pid: int) -> int:
     Not ``ru_maxrss`` from ``wait4``: Linux carries the parent's high-water mark across the
     fork and exec, so a child of a large test worker would report the worker's size.
     """
+    return _status_kb(str(pid), "VmHWM:")
+
+
+def _status_kb(pid: str, field: str) -> int:
+    """One ``kB`` field of ``/proc/<pid>/status`` (0 when it cannot be read)."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except (OSError, ValueError):
         pass
