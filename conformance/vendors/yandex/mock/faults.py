@@ -1,0 +1,318 @@
+"""The Yandex mock's switches: ``FAULTS`` (one documented behaviour broken each) and ``OPTIONS``.
+
+Where does a fault act?  Its ``Switch`` row below names the fields it changes: of the model's
+``Rules`` (models.py: transition table, defaults, the never-done hook) or of the HTTP layer's
+``Behaviour`` (responses.py: auth table, validation, rendering).  A value replaces the field; a
+table (a mapping) gets only the rows named.  ``behaviour_for(config)`` applies the options
+first and then the faults, so a fault wins over the option it breaks (timestamps).  No handler
+asks a ``MockConfig`` anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from conformance.mocks.base import Fault, MockConfig, Option
+from conformance.vendors.yandex.mock.exceptions import UNPROCESSABLE
+from conformance.vendors.yandex.mock.models import (
+    ACTIVE,
+    MIN_PENDING,
+    SCHEDULED,
+    UPDATE_FIELDS,
+    VERSION_STATUSES,
+    Rules,
+)
+from conformance.vendors.yandex.mock.responses import Behaviour
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A fault and what it changes (field name -> new value, or rows for a table field)."""
+
+    fault: Fault
+    rules: Mapping[str, Any] = field(default_factory=dict)
+    behaviour: Mapping[str, Any] = field(default_factory=dict)
+
+
+SWITCHES: tuple[Switch, ...] = (
+    # -- auth: rows of responses.AUTH --
+    Switch(
+        Fault(
+            "missing-token-accepted",
+            "YC-AUTH-001",
+            "requests without Authorization are served as if authenticated",
+            may_also=(
+                "YC-GEN-005",
+                "YC-GEN-004",
+            ),
+        ),
+        behaviour={"auth": {"missing": None}},
+    ),
+    Switch(
+        Fault("invalid-token-accepted", "YC-AUTH-002", "any bearer token is accepted"),
+        behaviour={"auth": {"malformed": None, "unknown": None}},
+    ),
+    Switch(
+        Fault("expired-token-accepted", "YC-AUTH-003", "the expired token is still accepted"),
+        behaviour={"auth": {"expired": None}},
+    ),
+    Switch(
+        Fault("forbidden-token-allowed", "YC-AUTH-004", "a token without roles may use every key"),
+        behaviour={"auth": {"forbidden": None}},
+    ),
+    # -- validation --
+    Switch(
+        Fault(
+            "malformed-id-not-found",
+            "YC-VAL-001",
+            "a key id longer than 50 characters answers 404 instead of 400",
+        ),
+        behaviour={"key_id_lengths_checked": False},
+    ),
+    Switch(
+        Fault(
+            "labels-unchecked",
+            "YC-VAL-003",
+            "label keys and values are not validated",
+            may_also=(
+                "YC-GEN-003",
+                "YC-GEN-004",
+            ),
+        ),
+        behaviour={"labels_checked": False},
+    ),
+    Switch(
+        Fault("page-size-unbounded", "YC-VAL-005", "pageSize above 1000 is accepted"),
+        behaviour={"max_page_size": None},
+    ),
+    Switch(
+        Fault(
+            "unknown-key-invalid-argument",
+            "YC-VAL-008",
+            "an unknown key id answers 400 code 3 instead of 404 code 5",
+            also=("YC-STATE-011",),
+        ),
+        rules={"unknown_key": (3, "Invalid key id {key_id!r}")},
+    ),
+    # -- state: rows of models.VERSION_MOVES and the other rules --
+    Switch(
+        Fault("no-deactivate", "YC-STATE-001", "Update silently ignores status"),
+        rules={"update_fields": UPDATE_FIELDS - {"status"}},
+    ),
+    Switch(
+        Fault("primary-destroyable", "YC-STATE-002", "the primary version can be scheduled for destruction"),
+        rules={"schedule_primary": True},
+    ),
+    Switch(
+        Fault("reschedule-allowed", "YC-STATE-003", "a version that is not ACTIVE can be scheduled again"),
+        rules={"version_moves": {"schedule": VERSION_STATUSES}},
+    ),
+    Switch(
+        Fault(
+            "pending-period-one-day",
+            "YC-STATE-005",
+            "without pendingPeriod, destruction is due after 1 day, not 7",
+        ),
+        rules={"default_pending": MIN_PENDING},
+    ),
+    Switch(
+        Fault(
+            "cancel-any-version", "YC-STATE-006", "cancelling destruction is accepted for an ACTIVE version"
+        ),
+        rules={"version_moves": {"cancel": frozenset({SCHEDULED, ACTIVE})}},
+    ),
+    Switch(
+        Fault("cancel-keeps-destroy-at", "YC-STATE-007", "a cancelled version keeps its destroyAt"),
+        rules={"cancel_clears_destroy_at": False},
+    ),
+    Switch(
+        Fault("rotate-keeps-primary", "YC-STATE-008", "Rotate adds a version but does not make it primary"),
+        rules={"rotate_makes_primary": False},
+    ),
+    Switch(
+        Fault(
+            "set-primary-any-status",
+            "YC-STATE-009",
+            "SetPrimaryVersion accepts a version scheduled for destruction",
+            also=("YC-STATE-012",),
+        ),
+        rules={"version_moves": {"set-primary": VERSION_STATUSES}},
+    ),
+    Switch(
+        Fault(
+            "delete-ignores-protection", "YC-STATE-010", "Delete succeeds although deletionProtection is on"
+        ),
+        rules={"delete_honours_protection": False},
+    ),
+    # -- envelope --
+    Switch(
+        Fault(
+            "flat-error-body",
+            "YC-ENV-001",
+            'error bodies are {"error": message} instead of google.rpc.Status',
+        ),
+        behaviour={"flat_errors": True},
+    ),
+    # -- async --
+    Switch(
+        Fault("operation-never-done", "YC-ASYNC-001", "operations stay done: false forever"),
+        rules={"operations_finish": False},
+    ),
+    Switch(
+        Fault(
+            "operation-both-results",
+            "YC-ASYNC-002",
+            "a finished operation carries both error and response",
+            may_also=("YC-GEN-003",),
+        ),
+        behaviour={"both_results": True},
+    ),
+    Switch(
+        Fault(
+            "operation-wrong-type",
+            "YC-ASYNC-003",
+            "operation responses of key methods are typed SymmetricKeyVersion",
+            may_also=("YC-GEN-003",),
+        ),
+        behaviour={"key_typed_as_version": True},
+    ),
+    Switch(
+        Fault(
+            "operations-not-served", "YC-ASYNC-004", "GET /operations/{id} answers 404 for every operation"
+        ),
+        behaviour={"operations_served": False},
+    ),
+    # -- shape --
+    Switch(
+        Fault("snake-case-fields", "YC-SHAPE-001", "SymmetricKey fields are emitted in snake_case"),
+        behaviour={"snake_case_keys": True},
+    ),
+    Switch(
+        Fault(
+            "timestamp-without-zone",
+            "YC-SHAPE-002",
+            "timestamps carry no time zone (no Z, no offset): not RFC 3339",
+            may_also=("YC-GEN-003",),
+        ),
+        behaviour={"timestamp_zone": ""},
+    ),
+    Switch(
+        Fault("duration-as-hours", "YC-SHAPE-003", 'durations are emitted as "168h" instead of seconds'),
+        behaviour={"durations_in_hours": True},
+    ),
+    # -- generated checks --
+    Switch(
+        Fault("server-error-on-page-token", "YC-GEN-001", "listing keys with any pageToken causes a 500"),
+        behaviour={"page_token_crashes": True},
+    ),
+    Switch(
+        Fault("undocumented-status-on-bad-token", "YC-GEN-002", "an unparseable pageToken answers 422"),
+        behaviour={"bad_page_token": (UNPROCESSABLE, "unprocessable page token")},
+    ),
+    Switch(
+        Fault("description-as-number", "YC-GEN-003", "key descriptions are emitted as JSON numbers (length)"),
+        behaviour={"description_as_number": True},
+    ),
+)
+
+FAULTS: tuple[Fault, ...] = tuple(s.fault for s in SWITCHES)
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "timestamps",
+        ("utc-z", "offset"),
+        "utc-z",
+        "timestamps as proto3 JSON writes them (UTC, Z) or with a numeric offset (+00:00): the reference "
+        "only says RFC 3339, and the design guide's own example uses an offset",
+    ),
+    Option(
+        "mode",
+        ("immediate", "async"),
+        "immediate",
+        "immediate: operations are done in the first answer (observed on the real service); "
+        "async: the first answer is done: false and the operation finishes later",
+    ),
+    Option(
+        "async-polls",
+        ("1", "2", "3"),
+        "2",
+        "async mode: polls of GET /operations/{id} before an operation is done",
+    ),
+    Option(
+        "async-seconds",
+        ("0.5", "1", "5", "60"),
+        "1",
+        "async mode: seconds after which an operation is done even if nobody polled it",
+    ),
+    Option(
+        "precondition-errors",
+        ("http", "operation"),
+        "http",
+        "state-rule violations (primary version, version status, deletion protection) as an HTTP 400 error, "
+        "or as HTTP 200 with an Operation that ends in error",
+    ),
+    Option(
+        "precondition-code",
+        ("9", "3"),
+        "9",
+        "gRPC code for state-rule violations: 9 FAILED_PRECONDITION or 3 INVALID_ARGUMENT (undocumented)",
+    ),
+    Option(
+        "empty-response",
+        ("bare", "value"),
+        "bare",
+        "google.protobuf.Empty in an Operation response: {@type} (Python json_format) or {@type, value: {}} (yc CLI)",
+    ),
+    Option(
+        "list-operations-response",
+        ("full", "empty"),
+        "full",
+        "ListOperations shows each operation's response in full, or as google.protobuf.Empty (observed)",
+    ),
+)
+
+
+def _rules_from_options(config: MockConfig) -> Rules:
+    return Rules(
+        asynchronous=config.option("mode", "immediate") == "async",
+        async_polls=int(config.option("async-polls", "2")),
+        async_seconds=float(config.option("async-seconds", "1")),
+        precondition_in_operation=config.option("precondition-errors", "http") != "http",
+        precondition_code=int(config.option("precondition-code", "9")),
+    )
+
+
+def _behaviour_from_options(config: MockConfig, rules: Rules) -> Behaviour:
+    return Behaviour(
+        rules=rules,
+        timestamp_zone="+00:00" if config.option("timestamps", "utc-z") == "offset" else "Z",
+        empty_with_value=config.option("empty-response", "bare") == "value",
+        listed_responses_empty=config.option("list-operations-response", "full") == "empty",
+    )
+
+
+T = TypeVar("T", Rules, Behaviour)
+
+
+def _changed(value: T, changes: Mapping[str, Any]) -> T:
+    """``value`` with ``changes`` applied: a table field keeps the rows a change does not name."""
+    merged: dict[str, Any] = {}
+    for name, new in changes.items():
+        old = getattr(value, name)
+        merged[name] = {**old, **new} if isinstance(old, Mapping) else new
+    return dataclasses.replace(value, **merged)
+
+
+def behaviour_for(config: MockConfig) -> Behaviour:
+    """Everything a mock built from ``config`` consults: options first, then every fault that is on."""
+    on = [s for s in SWITCHES if config.has(s.fault.name)]
+    rules = _rules_from_options(config)
+    for switch in on:
+        rules = _changed(rules, switch.rules)
+    behaviour = _behaviour_from_options(config, rules)
+    for switch in on:
+        behaviour = _changed(behaviour, switch.behaviour)
+    return behaviour

@@ -1,0 +1,615 @@
+"""The Yandex KMS mock's HTTP side: routes, authentication, proto3-JSON parsing, validation, answers.
+
+Where are requests validated?  ``YandexResponses.validate``: each body against its request schema
+in ``specs/yandex.yaml`` (``SpecValidator``), so the mock and the spec agree on what is valid;
+key ids, folder ids and paging parameters by hand (``key``, ``list_keys``, ``page``).  Existence
+and state come after, from the model (models.py), in the order the original handlers used.
+Where is authentication?  ``YandexResponses.authenticate``: the token's class and ``AUTH``.
+Where are Operation objects written?  ``YandexResponses.operation_json`` (metadata per ``METADATA``).
+What a switch changes is a ``Behaviour`` value (built in faults.py); handlers ask nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from conformance.mocks.validation import SpecValidator
+from conformance.specs import load_spec
+from conformance.vendors.yandex import VENDOR
+from conformance.vendors.yandex.mock.exceptions import (
+    METHOD_NOT_ALLOWED,
+    TYPE,
+    ApiError,
+    error_answer,
+    internal_answer,
+    status_body,
+)
+from conformance.vendors.yandex.mock.models import (
+    MISSING,
+    USER_ID,
+    Key,
+    KeySpec,
+    Operation,
+    Result,
+    Rules,
+    Version,
+    YandexKms,
+)
+
+# -- the mock's tokens (IAM tokens of the mock account) ------------------------------------------
+TOKEN = "yc-mock-iam-token"
+FORBIDDEN_TOKEN = "yc-mock-iam-token-without-roles"
+EXPIRED_TOKEN = "yc-mock-iam-token-expired"
+
+KMS = "yandex.cloud.kms.v1."
+UNAUTHENTICATED = (16, "Token is invalid or has expired.")
+# token class -> the refusal (gRPC code, message), or None: served
+AUTH: Mapping[str, tuple[int, str] | None] = {
+    "valid": None,
+    "missing": UNAUTHENTICATED,  # no Authorization header
+    "malformed": UNAUTHENTICATED,  # not "Bearer <token>"
+    "unknown": UNAUTHENTICATED,  # a bearer token the mock did not issue
+    "expired": UNAUTHENTICATED,
+    "forbidden": (7, "Permission denied"),  # valid, but without a role on the keys
+}
+BAD_PAGE_TOKEN = (3, "Request validation error: pageToken: invalid page token")
+
+# custom verbs on /kms/v1/keys/{keyId}:verb -> the HTTP method each is served on
+KEY_VERBS: Mapping[str, str] = {
+    "setPrimaryVersion": "POST",
+    "scheduleVersionDestruction": "POST",
+    "cancelVersionDestruction": "POST",
+    "rotate": "POST",
+    "listAccessBindings": "GET",
+    "setAccessBindings": "POST",
+    "updateAccessBindings": "POST",
+    "encrypt": "POST",
+    "decrypt": "POST",
+    "reEncrypt": "POST",
+    "generateDataKey": "POST",
+}
+# Update mask path -> the key attribute it sets
+MASK_FIELDS: Mapping[str, str] = {
+    "name": "name",
+    "description": "description",
+    "labels": "labels",
+    "status": "status",
+    "defaultAlgorithm": "default_algorithm",
+    "rotationPeriod": "rotation_period",
+    "deletionProtection": "deletion_protection",
+}
+# operation kind -> (metadata message, its fields as (JSON name, Operation attribute))
+METADATA: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "create": (KMS + "CreateSymmetricKeyMetadata", (("keyId", "key_id"), ("primaryVersionId", "version_id"))),
+    "update": (KMS + "UpdateSymmetricKeyMetadata", (("keyId", "key_id"),)),
+    "delete": (KMS + "DeleteSymmetricKeyMetadata", (("keyId", "key_id"),)),
+    "set-primary": (
+        KMS + "SetPrimarySymmetricKeyVersionMetadata",
+        (("keyId", "key_id"), ("versionId", "version_id")),
+    ),
+    "schedule": (
+        KMS + "ScheduleSymmetricKeyVersionDestructionMetadata",
+        (("keyId", "key_id"), ("versionId", "version_id"), ("destroyAt", "destroy_at")),
+    ),
+    "cancel": (
+        KMS + "CancelSymmetricKeyVersionDestructionMetadata",
+        (("keyId", "key_id"), ("versionId", "version_id")),
+    ),
+    "rotate": (
+        KMS + "RotateSymmetricKeyMetadata",
+        (("keyId", "key_id"), ("newPrimaryVersionId", "version_id")),
+    ),
+    "set-bindings": ("yandex.cloud.access.SetAccessBindingsMetadata", (("resourceId", "key_id"),)),
+    "update-bindings": ("yandex.cloud.access.UpdateAccessBindingsMetadata", (("resourceId", "key_id"),)),
+}
+DURATION = re.compile(r"^([0-9]+)(\.[0-9]{1,9})?s$")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Everything the mock consults that a switch can change; the defaults are the documented behaviour.
+
+    faults.py builds one from a ``MockConfig``: a fault or option changes a row or a value here.
+    """
+
+    rules: Rules = field(default_factory=Rules)  # the model's (models.py)
+    # -- reading requests --
+    auth: Mapping[str, tuple[int, str] | None] = field(default_factory=lambda: dict(AUTH))
+    key_id_lengths_checked: bool = True
+    labels_checked: bool = True
+    max_page_size: int | None = 1000
+    bad_page_token: tuple[int, str] = BAD_PAGE_TOKEN
+    page_token_crashes: bool = False  # listing keys with a pageToken raises (a 500)
+    operations_served: bool = True  # GET /operations/{id} finds operations
+    # -- answers --
+    flat_errors: bool = False  # error bodies {"error": message}, not google.rpc.Status
+    timestamp_zone: str = "Z"  # what follows the time: Z, +00:00, or nothing
+    durations_in_hours: bool = False
+    description_as_number: bool = False
+    snake_case_keys: bool = False  # SymmetricKey field names
+    key_typed_as_version: bool = False  # key results of operations are the primary SymmetricKeyVersion
+    both_results: bool = False  # a finished operation carries error and response
+    empty_with_value: bool = False  # google.protobuf.Empty as {@type, value: {}}
+    listed_responses_empty: bool = False  # ListOperations shows every response as Empty
+
+
+# -- proto3 JSON ---------------------------------------------------------------------------------
+
+
+@cache
+def _validator() -> SpecValidator:
+    return SpecValidator(VENDOR.spec)
+
+
+@cache
+def _folder_max() -> int:
+    schema: dict[str, Any] = load_spec(VENDOR.spec)["components"]["parameters"]["folderIdQuery"]["schema"]
+    return int(schema["maxLength"])
+
+
+def b64d(text: str) -> bytes:
+    """proto3 JSON bytes: standard or URL-safe base64, padding optional."""
+    try:
+        return base64.b64decode(
+            text + "=" * (-len(text) % 4), altchars=b"-_" if ("-" in text or "_" in text) else None
+        )
+    except ValueError:
+        raise ApiError(3, "Request validation error: invalid base64") from None
+
+
+def b64e(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def parse_duration(text: str) -> float:
+    """proto3 JSON google.protobuf.Duration: seconds with an ``s`` suffix."""
+    match = DURATION.match(text)
+    if not match:
+        raise ApiError(3, f"Request validation error: invalid duration {text!r}")
+    return float(match.group(1) + (match.group(2) or ""))
+
+
+def token_class(header: str | None) -> str:
+    """Which row of ``AUTH`` an Authorization header falls in."""
+    if header is None:
+        return "missing"
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return "malformed"
+    return {TOKEN: "valid", EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden"}.get(token, "unknown")
+
+
+def split_tail(tail: str) -> tuple[str, str | None]:
+    """``{keyId}:verb`` -> (key id, verb); a suffix that is no known verb stays part of the id."""
+    head, sep, verb = tail.rpartition(":")
+    if sep and verb in KEY_VERBS:
+        return head, verb
+    return tail, None
+
+
+def paged(name: str, items: list[Any], size: int, start: int) -> dict[str, Any]:
+    out: dict[str, Any] = {name: items[start : start + size]}
+    if start + size < len(items):
+        out["nextPageToken"] = (
+            base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode().rstrip("=")
+        )
+    return out
+
+
+Work = Callable[[Request, dict[str, Any]], Any]
+
+
+class YandexResponses:
+    """Turns requests into model calls and model results into answers, for one ``Behaviour``."""
+
+    def __init__(self, kms: YandexKms, behaviour: Behaviour) -> None:
+        self.kms = kms
+        self.behaviour = behaviour
+
+    # -- errors, auth, bodies --------------------------------------------------------------------
+
+    def error_response(self, code: int, message: str) -> Response:
+        status, body = error_answer(code, message, flat=self.behaviour.flat_errors)
+        return JSONResponse(body, status_code=status)
+
+    def authenticate(self, request: Request) -> None:
+        refusal = self.behaviour.auth[token_class(request.headers.get("authorization"))]
+        if refusal is not None:
+            raise ApiError(*refusal)
+
+    @staticmethod
+    async def read_json(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ApiError(3, "Request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(3, "Request body must be a JSON object")
+        return data
+
+    def handler(self, work: Work) -> Callable[[Request], Awaitable[Response]]:
+        """An endpoint: authenticate, read the body, run ``work`` under the model's lock, answer."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                self.authenticate(request)
+                body = await self.read_json(request) if request.method in ("POST", "PATCH") else {}
+                with self.kms.lock:
+                    result = work(request, body)
+                return JSONResponse(result)
+            except ApiError as exc:
+                return self.error_response(exc.code, exc.message)
+            except RuntimeError as exc:
+                status, answer = internal_answer(exc)
+                return JSONResponse(answer, status_code=status)
+
+        return endpoint
+
+    def validate(self, schema_name: str, body: Any, *, labels: bool = True) -> None:
+        """The first problem of ``body`` against the spec's ``schema_name`` is a code 3 refusal."""
+        for problem in _validator().component_problems(schema_name, body):
+            if not labels and problem.field == "labels":
+                continue
+            raise ApiError(3, f"Request validation error: {problem.where}: {problem.message}")
+
+    def key(self, key_id: str, limit: int = 50) -> Key:
+        """The key a path names: the id is checked first (required, at most ``limit`` characters)."""
+        if not key_id:
+            raise ApiError(3, "Request validation error: keyId: required")
+        if len(key_id) > limit and self.behaviour.key_id_lengths_checked:
+            raise ApiError(3, f"Request validation error: keyId: length must be <= {limit}")
+        return self.kms.get_key(key_id)
+
+    def page(self, query: Mapping[str, str], token_limit: int) -> tuple[int, int]:
+        """(page size, offset) from pageSize/pageToken; size 0 means the default, 100."""
+        raw = query.get("pageSize", "0")
+        try:
+            size = int(raw)
+        except ValueError:
+            raise ApiError(3, "Request validation error: pageSize: not an int64") from None
+        limit = self.behaviour.max_page_size
+        if size < 0 or (limit is not None and size > limit):
+            raise ApiError(3, "Request validation error: pageSize: must be in 0..1000")
+        token = query.get("pageToken", "")
+        if len(token) > token_limit:
+            raise ApiError(3, f"Request validation error: pageToken: length must be <= {token_limit}")
+        start = 0
+        if token:
+            try:
+                start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode().removeprefix("offset:"))
+            except (ValueError, UnicodeDecodeError, binascii.Error):
+                raise ApiError(*self.behaviour.bad_page_token) from None
+        return (size or 100), start
+
+    # -- rendering (proto3 JSON) -----------------------------------------------------------------
+
+    def ts(self, value: datetime, *, precise: bool = False) -> str:
+        """RFC 3339; keys carry seconds, operations nanoseconds (as the service's examples do)."""
+        text = value.strftime("%Y-%m-%dT%H:%M:%S")
+        if precise:
+            text += f".{value.microsecond:06d}000"
+        return text + self.behaviour.timestamp_zone
+
+    def duration(self, seconds: float) -> str:
+        if self.behaviour.durations_in_hours:
+            return f"{seconds / 3600:g}h"
+        if float(seconds).is_integer():
+            return f"{int(seconds)}s"
+        return f"{seconds:.9f}".rstrip("0") + "s"
+
+    def version_json(self, v: Version) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": v.id,
+            "keyId": v.key_id,
+            "status": v.status,
+            "algorithm": v.algorithm,
+            "createdAt": self.ts(v.created_at),
+        }
+        if v.primary:
+            out["primary"] = True
+        if v.destroy_at is not None:
+            out["destroyAt"] = self.ts(v.destroy_at)
+        if v.algorithm == "AES_256_HSM":
+            out["hostedByHsm"] = True
+        return out
+
+    def key_json(self, k: Key) -> dict[str, Any]:
+        """SymmetricKey; proto3 JSON leaves out empty and default fields."""
+        out: dict[str, Any] = {"id": k.id, "folderId": k.folder_id, "createdAt": self.ts(k.created_at)}
+        if k.name:
+            out["name"] = k.name
+        if k.description:
+            out["description"] = len(k.description) if self.behaviour.description_as_number else k.description
+        if k.labels:
+            out["labels"] = dict(k.labels)
+        out["status"] = k.status
+        out["primaryVersion"] = self.version_json(k.primary)
+        out["defaultAlgorithm"] = k.default_algorithm
+        if k.rotated_at is not None:
+            out["rotatedAt"] = self.ts(k.rotated_at)
+        if k.rotation_period is not None:
+            out["rotationPeriod"] = self.duration(k.rotation_period)
+        if k.deletion_protection:
+            out["deletionProtection"] = True
+        if self.behaviour.snake_case_keys:
+            out = {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), n): v for n, v in out.items()}
+        return out
+
+    def empty_any(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"@type": TYPE + "google.protobuf.Empty"}
+        if self.behaviour.empty_with_value:
+            out["value"] = {}
+        return out
+
+    def result_any(self, result: Result) -> dict[str, Any]:
+        """An operation's result as google.protobuf.Any."""
+        if isinstance(result, Key):
+            if self.behaviour.key_typed_as_version:
+                return {"@type": TYPE + KMS + "SymmetricKeyVersion", **self.version_json(result.primary)}
+            return {"@type": TYPE + KMS + "SymmetricKey", **self.key_json(result)}
+        if isinstance(result, Version):
+            return {"@type": TYPE + KMS + "SymmetricKeyVersion", **self.version_json(result)}
+        return self.empty_any()
+
+    def metadata_json(self, op: Operation) -> dict[str, Any]:
+        message, fields = METADATA[op.kind]
+        out: dict[str, Any] = {"@type": TYPE + message}
+        for name, attribute in fields:
+            value = getattr(op, attribute)
+            out[name] = self.ts(value) if isinstance(value, datetime) else value
+        return out
+
+    def operation_json(self, op: Operation, *, listed: bool = False) -> dict[str, Any]:
+        """yandex.cloud.operation.Operation; a due async operation finishes first."""
+        self.kms.advance(op, poll=False)
+        out: dict[str, Any] = {
+            "id": op.id,
+            "description": op.description,
+            "createdAt": self.ts(op.created_at, precise=True),
+            "createdBy": USER_ID,
+            "modifiedAt": self.ts(op.modified_at, precise=True),
+            "done": op.done,
+            "metadata": self.metadata_json(op),
+        }
+        if op.error is not None:
+            out["error"] = status_body(op.error.code, op.error.message, op.error.request_id)
+        if op.response is not None:
+            if listed and self.behaviour.listed_responses_empty:
+                out["response"] = self.empty_any()
+            else:
+                out["response"] = self.result_any(op.response)
+        if self.behaviour.both_results and op.done:
+            out.setdefault("error", {"code": 2, "message": "unknown", "details": []})
+            out.setdefault("response", self.empty_any())
+        return out
+
+    # -- SymmetricKeyService ---------------------------------------------------------------------
+
+    def keys_root(self, request: Request, body: dict[str, Any]) -> Any:
+        if request.method == "POST":
+            return self.create(body, request.headers.get("idempotency-key"))
+        return self.list_keys(dict(request.query_params))
+
+    def create(self, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        self.validate("CreateSymmetricKeyRequest", body, labels=self.behaviour.labels_checked)
+        spec = KeySpec(
+            folder_id=body["folderId"],
+            default_algorithm=body["defaultAlgorithm"],
+            name=body.get("name", ""),
+            description=body.get("description", ""),
+            labels=dict(body.get("labels", {})),
+            rotation_period=parse_duration(body["rotationPeriod"]) if "rotationPeriod" in body else None,
+            deletion_protection=bool(body.get("deletionProtection", False)),
+        )
+        return self.operation_json(self.kms.create(spec, idem))
+
+    def list_keys(self, query: dict[str, str]) -> dict[str, Any]:
+        folder = query.get("folderId")
+        if not folder or len(folder) > _folder_max():
+            raise ApiError(3, "Request validation error: folderId: required, length 1..50")
+        if self.behaviour.page_token_crashes and query.get("pageToken"):
+            raise RuntimeError("the mock's fault: page tokens crash the listing")
+        size, start = self.page(query, token_limit=256)
+        keys = self.kms.keys_in(folder)
+        return paged("keys", [self.key_json(k) for k in keys], size, start)
+
+    def key_tail(self, request: Request, body: dict[str, Any]) -> Any:
+        """/kms/v1/keys/{keyId} and its custom verbs."""
+        key_id, verb = split_tail(request.path_params["tail"])
+        method = request.method
+        idem = request.headers.get("idempotency-key")
+        if verb is None:
+            plain: Mapping[str, Callable[[], Any]] = {
+                "GET": lambda: self.key_json(self.key(key_id)),
+                "PATCH": lambda: self.update(key_id, body, idem),
+                "DELETE": lambda: self.operation_json(self.kms.delete(self.key(key_id), idem)),
+            }
+            if method not in plain:
+                raise ApiError(12, "Method not allowed")
+            return plain[method]()
+        if method != KEY_VERBS[verb]:
+            raise ApiError(12, "Method not allowed")
+        if verb == "listAccessBindings":
+            return self.list_bindings(key_id, dict(request.query_params))
+        return self.verb(verb, key_id, body, idem)
+
+    def verb(self, verb: str, key_id: str, body: dict[str, Any], idem: str | None) -> Any:
+        actions: Mapping[str, Callable[[], Any]] = {
+            "setPrimaryVersion": lambda: self.set_primary(key_id, body, idem),
+            "scheduleVersionDestruction": lambda: self.schedule(key_id, body, idem),
+            "cancelVersionDestruction": lambda: self.cancel(key_id, body, idem),
+            "rotate": lambda: self.operation_json(self.kms.rotate(self.key(key_id), idem)),
+            "setAccessBindings": lambda: self.set_bindings(key_id, body, idem),
+            "updateAccessBindings": lambda: self.update_bindings(key_id, body, idem),
+            "encrypt": lambda: self.encrypt(key_id, body),
+            "decrypt": lambda: self.decrypt(key_id, body),
+            "reEncrypt": lambda: self.re_encrypt(key_id, body),
+            "generateDataKey": lambda: self.generate_data_key(key_id, body),
+        }
+        return actions[verb]()
+
+    def update(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        k = self.key(key_id)
+        self.validate("UpdateSymmetricKeyRequest", body, labels=self.behaviour.labels_checked)
+        paths = body["updateMask"].split(",")
+        if "status" in paths and "status" not in body:
+            raise ApiError(3, "Request validation error: status: only ACTIVE or INACTIVE can be set")
+        changes = []
+        for path in paths:
+            value = body.get(path, MISSING)
+            if path == "rotationPeriod" and value is not MISSING:
+                value = parse_duration(value)
+            changes.append((MASK_FIELDS[path], value))
+        return self.operation_json(self.kms.update(k, changes, idem))
+
+    def _version_body(self, key_id: str, schema: str, body: dict[str, Any]) -> tuple[Key, str]:
+        """The key and the body's versionId, for the three version methods."""
+        k = self.key(key_id)
+        self.validate(schema, body)
+        return k, body["versionId"]
+
+    def set_primary(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        k, version_id = self._version_body(key_id, "SetPrimarySymmetricKeyVersionRequest", body)
+        return self.operation_json(self.kms.set_primary(k, version_id, idem))
+
+    def schedule(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        k, version_id = self._version_body(key_id, "ScheduleSymmetricKeyVersionDestructionRequest", body)
+        pending = parse_duration(body["pendingPeriod"]) if "pendingPeriod" in body else None
+        return self.operation_json(self.kms.schedule(k, version_id, pending, idem))
+
+    def cancel(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        k, version_id = self._version_body(key_id, "CancelSymmetricKeyVersionDestructionRequest", body)
+        return self.operation_json(self.kms.cancel(k, version_id, idem))
+
+    def list_versions(self, request: Request, body: dict[str, Any]) -> Any:
+        k = self.key(request.path_params["key_id"])
+        size, start = self.page(dict(request.query_params), token_limit=256)
+        return paged("keyVersions", [self.version_json(v) for v in k.versions], size, start)
+
+    def list_operations(self, request: Request, body: dict[str, Any]) -> Any:
+        k = self.key(request.path_params["key_id"])
+        size, start = self.page(dict(request.query_params), token_limit=256)
+        ops = [self.operation_json(op, listed=True) for op in self.kms.operations_of(k)]
+        return paged("operations", ops, size, start)
+
+    # -- access bindings -------------------------------------------------------------------------
+
+    def list_bindings(self, key_id: str, query: dict[str, str]) -> dict[str, Any]:
+        k = self.key(key_id, limit=64)
+        size, start = self.page(query, token_limit=2000)
+        return paged("accessBindings", copy.deepcopy(k.bindings), size, start)
+
+    def set_bindings(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        k = self.key(key_id, limit=64)
+        self.validate("SetAccessBindingsRequest", body)
+        return self.operation_json(self.kms.set_bindings(k, body.get("accessBindings", []), idem))
+
+    def update_bindings(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        k = self.key(key_id, limit=64)
+        self.validate("UpdateAccessBindingsRequest", body)
+        return self.operation_json(self.kms.update_bindings(k, body["accessBindingDeltas"], idem))
+
+    # -- OperationService ------------------------------------------------------------------------
+
+    def operations(self, request: Request, body: dict[str, Any]) -> Any:
+        """GET /operations/{id}, and {id}:cancel by GET (descriptor) or POST (docs)."""
+        tail = request.path_params["tail"]
+        if tail.endswith(":cancel"):
+            op = self.kms.operation(tail.removesuffix(":cancel"))
+            self.kms.cancel_operation(op)
+            return self.operation_json(op)
+        if request.method != "GET":
+            raise ApiError(12, "Method not allowed")
+        if not self.behaviour.operations_served:
+            raise ApiError(5, f"Operation {tail!r} not found")
+        op = self.kms.operation(tail)
+        self.kms.advance(op, poll=True)
+        return self.operation_json(op)
+
+    # -- SymmetricCryptoService ------------------------------------------------------------------
+
+    def encrypt(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        k = self.key(key_id)
+        self.validate("SymmetricEncryptRequest", body)
+        v = self.kms.usable_version(k, body.get("versionId"))
+        ct = self.kms.seal(v, b64d(body["plaintext"]), b64d(body.get("aadContext", "")))
+        return {"keyId": k.id, "versionId": v.id, "ciphertext": b64e(ct)}
+
+    def decrypt(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        k = self.key(key_id)
+        self.validate("SymmetricDecryptRequest", body)
+        v, pt = self.kms.open(k, b64d(body["ciphertext"]), b64d(body.get("aadContext", "")))
+        out = {"keyId": k.id, "versionId": v.id}
+        if pt:
+            out["plaintext"] = b64e(pt)
+        return out
+
+    def re_encrypt(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        k = self.key(key_id)
+        self.validate("SymmetricReEncryptRequest", body)
+        source = self.key(body["sourceKeyId"])
+        sv, pt = self.kms.open(source, b64d(body["ciphertext"]), b64d(body.get("sourceAadContext", "")))
+        v = self.kms.usable_version(k, body.get("versionId"))
+        ct = self.kms.seal(v, pt, b64d(body.get("aadContext", "")))
+        return {
+            "keyId": k.id,
+            "versionId": v.id,
+            "sourceKeyId": source.id,
+            "sourceVersionId": sv.id,
+            "ciphertext": b64e(ct),
+        }
+
+    def generate_data_key(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        k = self.key(key_id)
+        self.validate("GenerateDataKeyRequest", body)
+        v = self.kms.usable_version(k, body.get("versionId"))
+        dek = self.kms.data_key(body.get("dataKeySpec", "AES_256"))
+        out = {"keyId": k.id, "versionId": v.id}
+        if not body.get("skipPlaintext", False):
+            out["dataKeyPlaintext"] = b64e(dek)
+        out["dataKeyCiphertext"] = b64e(self.kms.seal(v, dek, b64d(body.get("aadContext", ""))))
+        return out
+
+    # -- the mock's own hook ---------------------------------------------------------------------
+
+    def clock(self, request: Request, body: dict[str, Any]) -> Any:
+        """POST /_mock/clock {"advanceSeconds": N}: not a vendor API (for the destroyAt rule)."""
+        return {"now": self.ts(self.kms.advance_clock(float(body.get("advanceSeconds", 0))), precise=True)}
+
+
+def build_app(kms: YandexKms, behaviour: Behaviour) -> Starlette:
+    """The Starlette app serving ``kms`` under ``behaviour``; the model is ``app.state.kms``."""
+    api = YandexResponses(kms, behaviour)
+    routes = [
+        Route("/kms/v1/keys", api.handler(api.keys_root), methods=["GET", "POST"]),
+        Route("/kms/v1/keys/{key_id}/versions", api.handler(api.list_versions), methods=["GET"]),
+        Route("/kms/v1/keys/{key_id}/operations", api.handler(api.list_operations), methods=["GET"]),
+        Route("/kms/v1/keys/{tail}", api.handler(api.key_tail), methods=["GET", "POST", "PATCH", "DELETE"]),
+        Route("/operations/{tail}", api.handler(api.operations), methods=["GET", "POST"]),
+        Route("/_mock/clock", api.handler(api.clock), methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.router.redirect_slashes = False
+    app.add_exception_handler(
+        404, lambda request, exc: api.error_response(5, f"Not found: {request.url.path}")
+    )
+    app.add_exception_handler(405, lambda request, exc: JSONResponse(METHOD_NOT_ALLOWED, status_code=405))
+    app.state.kms = kms
+    return app
