@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -835,6 +835,36 @@ PROBES: tuple[Probe, ...] = (
 # -- the profile ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OperationPolling:
+    """How ``call()`` waits for an Operation: polls with growing pauses, within a bounded wait.
+
+    The first poll goes out at once; the pause before each next one starts at ``first_delay`` and
+    grows by ``factor`` up to ``max_delay``.  The wait ends after ``deadline()`` seconds.  The
+    defaults are what real targets get; a test may set a faster one on the profile
+    (``YandexProfile.polling``, a class attribute, or on one instance).
+    """
+
+    first_delay: float = 0.02
+    factor: float = 2.0
+    max_delay: float = 1.0
+    deadline_loopback: float = 10.0  # a target on this machine (the bundled mock, a local server)
+    deadline_remote: float = 120.0  # any other target, the real API among them
+    # Once one operation never finished, YC-ASYNC-001 has failed: later ones get only this long.
+    deadline_after_stuck: float = 0.2
+
+    def deadline(self, *, loopback: bool, stuck_before: bool) -> float:
+        limit = self.deadline_loopback if loopback else self.deadline_remote
+        return min(limit, self.deadline_after_stuck) if stuck_before else limit
+
+    def delays(self) -> Iterator[float]:
+        """The pauses between polls: first_delay, then each ``factor`` times the last, capped."""
+        delay = self.first_delay
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.max_delay)
+
+
 class YandexProfile(Profile):
     vendor: ClassVar[str] = "yandex"
     product: ClassVar[str] = "Yandex Cloud KMS"
@@ -914,9 +944,8 @@ class YandexProfile(Profile):
         "version-destroyed": "YC-STATE-012",
     }
 
-    # Bounded wait for an operation to finish (seconds), per target kind.
-    wait_loopback: ClassVar[float] = 10.0
-    wait_remote: ClassVar[float] = 120.0
+    # How call() polls an Operation until done (pauses, deadlines): see OperationPolling.
+    polling: OperationPolling = OperationPolling()
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
@@ -1081,11 +1110,12 @@ class YandexProfile(Profile):
         """Poll GET {operation_url}/operations/{id} until done, within a bounded wait."""
         if operation.get("done") is True or not operation.get("id"):
             return operation, 0, ""
-        limit = self.wait_loopback if is_loopback(self.settings.base_url) else self.wait_remote
-        if self._stuck_once:
-            limit = min(limit, 0.2)  # the first stuck operation already failed YC-ASYNC-001
+        limit = self.polling.deadline(
+            loopback=is_loopback(self.settings.base_url), stuck_before=self._stuck_once
+        )
         deadline = time.monotonic() + limit
-        delay, polls, current = 0.02, 0, operation
+        delays = self.polling.delays()
+        polls, current = 0, operation
         url = f"{self.operation_url}/operations/{operation['id']}"
         client = self.client if auth == "valid" else self.new_client(auth)
         try:
@@ -1111,6 +1141,7 @@ class YandexProfile(Profile):
                     )
                 if current.get("done") is True:
                     return current, polls, ""
+                delay = next(delays)
                 if time.monotonic() + delay > deadline:
                     self._stuck_once = True
                     return (
@@ -1122,7 +1153,6 @@ class YandexProfile(Profile):
                         ),
                     )
                 time.sleep(delay)
-                delay = min(delay * 2, 1.0)
         finally:
             if client is not self.client:
                 client.close()
