@@ -1,8 +1,16 @@
-"""The Yandex mock on its own: state machines, errors, operations in both modes, and the spec."""
+"""The Yandex mock on its own: state machines, errors, operations in both modes, and the spec.
+
+Requests go through Starlette's TestClient (in-process, no socket); only the Schemathesis test
+that checks how a real HTTP client spells custom-verb URLs starts a server.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ast
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,18 +18,33 @@ import pytest
 import schemathesis
 import yaml
 from openapi_spec_validator import validate
+from starlette.applications import Starlette
+from starlette.exceptions import StarletteDeprecationWarning
 
-from conformance.mocks.base import RunningMock
+import conformance.vendors.yandex.mock as mock_package
+from conformance.mocks.base import MockConfig, RunningMock
 from conformance.requirements import load_catalogue
 from conformance.specs import spec_path
 from conformance.vendors.yandex.mock import EXPIRED_TOKEN, FOLDER_ID, FORBIDDEN_TOKEN, MOCK, TOKEN
+from conformance.vendors.yandex.mock.exceptions import ApiError
+from conformance.vendors.yandex.mock.faults import SWITCHES, behaviour_for
+from conformance.vendors.yandex.mock.models import KeySpec, YandexKms
+from conformance.vendors.yandex.mock.responses import Behaviour
+
+with warnings.catch_warnings():  # Starlette 1.x asks for httpx2 behind TestClient; httpx still works
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 class Api:
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, headers=AUTH)
+    """In-process clients of one mock app: ``http`` carries the valid token, ``anonymous`` none."""
+
+    def __init__(self, app: Starlette, http: httpx.Client, anonymous: httpx.Client) -> None:
+        self.app = app
+        self.http = http
+        self.anonymous = anonymous
 
     def done(self, response: httpx.Response) -> dict[str, Any]:
         assert response.status_code == 200, response.text
@@ -44,17 +67,24 @@ class Api:
         return {v["id"]: v for v in self.http.get(f"/kms/v1/keys/{key_id}/versions").json()["keyVersions"]}
 
 
+@contextmanager
+def in_process(options: Mapping[str, str] | None = None) -> Iterator[Api]:
+    """A fresh mock behind in-process TestClients (one with the valid token, one without)."""
+    app = MOCK.create_app(MOCK.config(options=options))
+    with TestClient(app, headers=AUTH) as http, TestClient(app) as anonymous:
+        yield Api(app, http, anonymous)
+
+
 @pytest.fixture(params=["immediate", "async"])
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
-    config = MOCK.config(options={"mode": request.param})
-    with RunningMock(MOCK.create_app(config)) as server:
-        yield Api(server.url)
+    with in_process({"mode": request.param}) as api:
+        yield api
 
 
 @pytest.fixture
 def immediate() -> Iterator[Api]:
-    with RunningMock(MOCK.create_app(MOCK.config())) as server:
-        yield Api(server.url)
+    with in_process() as api:
+        yield api
 
 
 def test_spec_is_valid_and_loads_in_schemathesis() -> None:
@@ -70,20 +100,22 @@ def test_schemathesis_calls_custom_verb_paths_the_mock_can_route(immediate: Api)
     key_id, version_id = immediate.create()
     immediate.done(immediate.verb(key_id, "rotate"))
     schema = schemathesis.openapi.from_path(str(spec_path("yandex.yaml")))
-    base = str(immediate.http.base_url).rstrip("/")
-    case = schema["/kms/v1/keys/{keyId}:scheduleVersionDestruction"]["POST"].Case(
-        path_parameters={"keyId": key_id}, body={"versionId": version_id}, headers=AUTH
-    )
-    response = case.call(base_url=base)
-    assert ":scheduleVersionDestruction" in response.request.url and "%3A" not in response.request.url
-    assert response.status_code == 200, response.text
-    case.validate_response(response)
-    case = schema["/kms/v1/keys/{keyId}:cancelVersionDestruction"]["POST"].Case(
-        path_parameters={"keyId": key_id}, body={"versionId": version_id}, headers=AUTH
-    )
-    response = case.call(base_url=base)
-    assert response.status_code == 200 and response.json()["response"]["status"] == "ACTIVE"
-    case.validate_response(response)
+    # A real socket: the point is how Schemathesis's own HTTP client writes ":verb" into the URL.
+    with RunningMock(immediate.app) as server:
+        base = server.url
+        case = schema["/kms/v1/keys/{keyId}:scheduleVersionDestruction"]["POST"].Case(
+            path_parameters={"keyId": key_id}, body={"versionId": version_id}, headers=AUTH
+        )
+        response = case.call(base_url=base)
+        assert ":scheduleVersionDestruction" in response.request.url and "%3A" not in response.request.url
+        assert response.status_code == 200, response.text
+        case.validate_response(response)
+        case = schema["/kms/v1/keys/{keyId}:cancelVersionDestruction"]["POST"].Case(
+            path_parameters={"keyId": key_id}, body={"versionId": version_id}, headers=AUTH
+        )
+        response = case.call(base_url=base)
+        assert response.status_code == 200 and response.json()["response"]["status"] == "ACTIVE"
+        case.validate_response(response)
 
 
 def test_faults_name_catalogue_requirements() -> None:
@@ -96,16 +128,16 @@ def test_faults_name_catalogue_requirements() -> None:
 
 def test_auth_errors(immediate: Api) -> None:
     key_id, _ = immediate.create()
-    url = f"{str(immediate.http.base_url).rstrip('/')}/kms/v1/keys/{key_id}"
+    url = f"/kms/v1/keys/{key_id}"
     for headers in (
         {},
         {"Authorization": "Bearer nope"},
         {"Authorization": f"Bearer {EXPIRED_TOKEN}"},
         {"Authorization": "Basic x"},
     ):
-        response = httpx.get(url, headers=headers)
+        response = immediate.anonymous.get(url, headers=headers)
         assert response.status_code == 401 and response.json()["code"] == 16
-    response = httpx.get(url, headers={"Authorization": f"Bearer {FORBIDDEN_TOKEN}"})
+    response = immediate.anonymous.get(url, headers={"Authorization": f"Bearer {FORBIDDEN_TOKEN}"})
     assert response.status_code == 403 and response.json()["code"] == 7
     assert set(response.json()) == {"code", "message", "details"}
 
@@ -227,9 +259,8 @@ def test_deletion_protection_and_delete(api: Api) -> None:
 
 
 def test_async_mode_answers_done_false_first_and_finishes_when_polled() -> None:
-    config = MOCK.config(options={"mode": "async", "async_seconds": "60", "async_polls": "2"})
-    with RunningMock(MOCK.create_app(config)) as server:
-        http = httpx.Client(base_url=server.url, headers=AUTH)
+    config = MOCK.config(options={"mode": "async", "async-seconds": "60", "async-polls": "2"})
+    with TestClient(MOCK.create_app(config), headers=AUTH) as http:
         first = http.post("/kms/v1/keys", json={"folderId": FOLDER_ID, "defaultAlgorithm": "AES_128"}).json()
         assert first["done"] is False and "response" not in first and "error" not in first
         key_id = first["metadata"]["keyId"]
@@ -246,9 +277,7 @@ def test_async_mode_answers_done_false_first_and_finishes_when_polled() -> None:
 
 
 def test_precondition_errors_as_operation_errors() -> None:
-    config = MOCK.config(options={"precondition_errors": "operation", "precondition_code": "3"})
-    with RunningMock(MOCK.create_app(config)) as server:
-        api = Api(server.url)
+    with in_process({"precondition-errors": "operation", "precondition-code": "3"}) as api:
         key_id, first = api.create()
         response = api.verb(key_id, "scheduleVersionDestruction", versionId=first)
         op = api.done(response)
@@ -312,3 +341,51 @@ def test_unknown_method_and_path(immediate: Api) -> None:
     assert immediate.http.put("/kms/v1/keys/abc").status_code == 405
     response = immediate.http.get("/kms/v2/nothing")
     assert response.status_code == 404 and response.json()["code"] == 5
+
+
+def test_switch_names_are_kebab_case_and_snake_case_is_an_alias() -> None:
+    for name in [f.name for f in MOCK.faults] + [o.name for o in MOCK.options]:
+        assert name == name.lower() and "_" not in name, name
+    options = {"async_polls": "1", "precondition_errors": "operation"}
+    old = MOCK.config(["no_deactivate"], options)
+    assert old == MOCK.config(["no-deactivate"], {k.replace("_", "-"): v for k, v in options.items()})
+    assert behaviour_for(old) == behaviour_for(MockConfig(frozenset({"no_deactivate"}), options))
+
+
+def test_switch_defaults_are_the_declared_ones_and_every_switch_changes_something() -> None:
+    """``Behaviour()`` (what the model and app use without a config) is what OPTIONS declare."""
+    assert behaviour_for(MOCK.config()) == Behaviour() == behaviour_for(MockConfig())
+    assert [s.fault for s in SWITCHES] == list(MOCK.faults)
+    for fault in MOCK.faults:
+        assert behaviour_for(MOCK.config([fault.name])) != Behaviour(), fault.name
+    for option in MOCK.options:
+        for choice in set(option.choices) - {option.default}:
+            assert behaviour_for(MOCK.config(options={option.name: choice})) != Behaviour(), (option, choice)
+
+
+def test_model_works_without_http() -> None:
+    kms = YandexKms()
+    op = kms.create(KeySpec(FOLDER_ID, "AES_256"), None)
+    key = kms.get_key(op.key_id)
+    first = key.primary.id
+    assert op.done and key.status == "ACTIVE" and first == op.version_id
+    kms.rotate(key, None)
+    assert key.primary.id != first and key.version(first).status == "ACTIVE"
+    kms.schedule(key, first, None, None)
+    assert key.version(first).status == "SCHEDULED_FOR_DESTRUCTION"
+    with pytest.raises(ApiError) as refused:
+        kms.set_primary(key, first, None)
+    assert refused.value.precondition and refused.value.code == 9
+
+
+def test_the_mock_imports_neither_its_profile_nor_http_in_the_model() -> None:
+    folder = Path(mock_package.__file__).parent
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not [m for m in imported if m.startswith("conformance.profiles") or m.endswith(".profile")], (
+            path
+        )
+        if path.name in ("models.py", "exceptions.py"):
+            assert not [m for m in imported if m.startswith(("starlette", "httpx", "uvicorn"))], path
