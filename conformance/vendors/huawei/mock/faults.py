@@ -1,0 +1,252 @@
+"""The Huawei KMS mock's switches: ``FAULTS`` and ``OPTIONS``, and what each one changes.
+
+Where does a fault act?  ``FAULT_EFFECTS`` / ``OPTION_EFFECTS`` here: each switch replaces a row or
+a value of the ``Behaviour`` (responses.py) or its model ``Rules`` (models.py) -- a transition row,
+a field's error code, an answer shape, a credential refusal, or one named hook such as
+``crash_on_wrong_type``.  ``behaviour(config)`` applies them once per app; no handler asks the
+config.  Ambiguities are options; faults break one documented behaviour each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from conformance.mocks.base import Fault, MockConfig, Option
+from conformance.vendors.huawei.mock.exceptions import KMS_INVALID_TOKEN, KMS_MISSING_TOKEN, Refusal
+from conformance.vendors.huawei.mock.models import (
+    DISABLED,
+    ENABLED,
+    PENDING_DELETION,
+    STATES_ALL,
+    Rules,
+)
+from conformance.vendors.huawei.mock.responses import NUMERIC_STRING_FIELDS, Behaviour
+
+FAULTS = (
+    Fault("enable-from-any-state", "HW-STATE-006", "enable-key succeeds from every state, not only disabled"),
+    Fault(
+        "disable-from-any-state", "HW-STATE-007", "disable-key succeeds from every state, not only enabled"
+    ),
+    Fault(
+        "cancel-to-enabled", "HW-STATE-004", "cancel-key-deletion leaves the key enabled instead of disabled"
+    ),
+    Fault(
+        "cancel-from-any-state", "HW-STATE-003", "cancel-key-deletion succeeds for keys not pending deletion"
+    ),
+    Fault("schedule-twice", "HW-STATE-008", "schedule-key-deletion accepts a key already pending deletion"),
+    Fault("schedule-refuses-disabled", "HW-STATE-002", "schedule-key-deletion refuses disabled keys"),
+    Fault("pending-days-accepts-6", "HW-VAL-001", 'pending_days "6" is accepted'),
+    Fault("pending-days-max-1095", "HW-VAL-003", 'pending_days "1096" is refused (off by one)'),
+    Fault(
+        "unknown-id-400",
+        "HW-VAL-008",
+        "an unknown well-formed key_id is answered 400 KMS.0205 instead of 404",
+    ),
+    Fault("malformed-id-404", "HW-VAL-007", "a malformed key_id is answered 404 KMS.0207 instead of 400"),
+    Fault(
+        "missing-credentials-accepted",
+        "HW-AUTH-001",
+        "requests without X-Auth-Token or signature are served",
+        may_also=("HW-GEN-005",),
+    ),
+    Fault("expired-token-accepted", "HW-AUTH-003", "an expired token is accepted"),
+    Fault("forbidden-token-accepted", "HW-AUTH-004", "a token without permission is served"),
+    Fault(
+        "bare-error-body", "HW-ENV-001", 'error bodies are {"message": ...} instead of a documented envelope'
+    ),
+    Fault(
+        "kms-errors-flat",
+        "HW-ENV-001",
+        "KMS errors (KMS.xxxx) come in the gateway's flat {error_code, error_msg} body instead of {error: {...}}",
+    ),
+    Fault(
+        "schedule-wrapped",
+        "HW-SHAPE-004",
+        "schedule-key-deletion wraps its answer in key_info",
+        may_also=("HW-GEN-003",),
+    ),
+    Fault(
+        "key-state-number",
+        "HW-SHAPE-002",
+        "describe-key answers key_state as a JSON number",
+        may_also=("HW-GEN-003",),
+    ),
+    Fault("list-ignores-limit", "HW-SHAPE-006", "list-keys returns every key whatever limit says"),
+    Fault(
+        "truncated-boolean",
+        "HW-SHAPE-005",
+        "list-keys answers truncated as a JSON boolean",
+        may_also=("HW-GEN-003",),
+    ),
+    Fault(
+        "crash-on-wrong-type",
+        "HW-GEN-001",
+        "a body field of the wrong JSON type crashes the service (500)",
+        also=(
+            "HW-TRANSPORT-001",
+            "HW-VAL-006",
+        ),
+    ),
+    Fault(
+        "bad-json-500",
+        "HW-VAL-010",
+        "a body that is not JSON is answered 500",
+        also=("HW-TRANSPORT-001",),
+        may_also=("HW-GEN-001",),
+    ),
+    Fault(
+        "missing-pending-days-defaults",
+        "HW-VAL-009",
+        "schedule-key-deletion without pending_days defaults to 7",
+    ),
+)
+
+OPTIONS = (
+    Option(
+        "missing-credentials",
+        ("gateway-401", "kms-403"),
+        "gateway-401",
+        "no credentials: the API gateway's 401 APIGW.0301 flat body, or KMS's 403 KMS.0301",
+    ),
+    Option(
+        "invalid-token",
+        ("gateway-401", "kms-403"),
+        "gateway-401",
+        "an unknown token: 401 APIGW.0301 (gateway) or 403 KMS.0302",
+    ),
+    Option(
+        "iam-token-lifetime",
+        ("86400", "3"),
+        "86400",
+        "seconds an IAM password token (POST /v3/auth/tokens on the same host) stays valid; then 403 KMS.0303",
+    ),
+    Option(
+        "json-numbers",
+        ("reject", "accept"),
+        "reject",
+        "pending_days, limit, marker and datakey_length sent as JSON numbers: refused like any wrong type "
+        "(400), or read as their decimal strings (docs silent; real clients send ints)",
+        may_fail={"accept": ("HW-VAL-006", "HW-GEN-004")},
+    ),
+    Option(
+        "gateway-envelope",
+        ("flat", "wrapped"),
+        "flat",
+        "API gateway errors (APIGW.xxxx) in the gateway's flat body, or wrapped like KMS errors "
+        "(the SDK parses both; sources differ)",
+    ),
+    Option(
+        "create-state",
+        ("2", "1"),
+        "2",
+        'a new key is enabled at once ("2") or is first seen as "1" (to be activated) for one describe',
+    ),
+)
+
+Effect = Callable[[Behaviour], Behaviour]
+
+
+def _set(**changes: Any) -> Effect:
+    """Replace values of the Behaviour."""
+    return lambda b: dataclasses.replace(b, **changes)
+
+
+def _rule(**changes: Any) -> Effect:
+    """Replace values of the model's Rules."""
+    return lambda b: dataclasses.replace(b, rules=dataclasses.replace(b.rules, **changes))
+
+
+def _row(
+    operation: str,
+    allowed: Callable[[frozenset[str]], frozenset[str]] | None = None,
+    target: str | None = None,
+) -> Effect:
+    """Change one row of the state-transition table (models.TRANSITIONS): its allowed states or target."""
+
+    def apply(b: Behaviour) -> Behaviour:
+        rows = dict(b.rules.transitions)
+        row = rows[operation]
+        rows[operation] = dataclasses.replace(
+            row,
+            allowed=row.allowed if allowed is None else allowed(row.allowed),
+            target=row.target if target is None else target,
+        )
+        return dataclasses.replace(b, rules=dataclasses.replace(b.rules, transitions=rows))
+
+    return apply
+
+
+def _refuse(kind: str, refusal: Refusal | None) -> Effect:
+    """Change how one kind of credential is refused (None: it is served)."""
+    return lambda b: dataclasses.replace(b, refusals={**b.refusals, kind: refusal})
+
+
+def _also_wrap(operation: str) -> Effect:
+    """Wrap one more operation's answer in key_info."""
+    return lambda b: dataclasses.replace(b, wrapped_answers=b.wrapped_answers | {operation})
+
+
+def _field_code(name: str, code: str) -> Effect:
+    """Change the code a field's validation failure answers with."""
+    return lambda b: dataclasses.replace(b, field_codes={**b.field_codes, name: code})
+
+
+def _every_state(current: frozenset[str]) -> frozenset[str]:
+    """Allowed from any state a stored key can be in."""
+    return frozenset(STATES_ALL)
+
+
+# fault -> its effect, applied in this order (after the options): bare-error-body comes last
+# because it replaces every envelope, including the one kms-errors-flat chose.
+FAULT_EFFECTS: dict[str, Effect] = {
+    "enable-from-any-state": _row("enable-key", allowed=_every_state),
+    "disable-from-any-state": _row("disable-key", allowed=_every_state),
+    "cancel-to-enabled": _row("cancel-key-deletion", target=ENABLED),
+    "cancel-from-any-state": _row("cancel-key-deletion", allowed=_every_state),
+    "schedule-twice": _row("schedule-key-deletion", allowed=lambda s: s | {PENDING_DELETION}),
+    "schedule-refuses-disabled": _row("schedule-key-deletion", allowed=lambda s: s - {DISABLED}),
+    "pending-days-accepts-6": _set(tolerated_values={"pending_days": ("6",)}),
+    "pending-days-max-1095": _rule(pending_days_max=1095),
+    "unknown-id-400": _rule(unknown_key_code="KMS.0205"),
+    "malformed-id-404": _field_code("key_id", "KMS.0207"),
+    "missing-credentials-accepted": _refuse("missing", None),
+    "expired-token-accepted": _refuse("expired", None),
+    "forbidden-token-accepted": _refuse("forbidden", None),
+    "kms-errors-flat": _set(kms_envelope="flat"),
+    "schedule-wrapped": _also_wrap("schedule-key-deletion"),
+    "key-state-number": _set(state_as_number=True),
+    "list-ignores-limit": _rule(list_honours_limit=False),
+    "truncated-boolean": _set(truncated_as_boolean=True),
+    # The named crash hooks (responses.py: validate, parse, handle).
+    "crash-on-wrong-type": _set(crash_on_wrong_type=True, crash_as_plain_text=True),
+    "bad-json-500": _set(crash_on_bad_json=True, crash_as_plain_text=True),
+    "missing-pending-days-defaults": _set(optional_fields=frozenset({"pending_days"})),
+    "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
+}
+
+# (option, choice) -> its effect; the default choices (and any other value) change nothing.
+OPTION_EFFECTS: dict[tuple[str, str], Effect] = {
+    ("missing-credentials", "kms-403"): _refuse("missing", KMS_MISSING_TOKEN),
+    ("invalid-token", "kms-403"): _refuse("invalid", KMS_INVALID_TOKEN),
+    ("json-numbers", "accept"): _set(numbers_as_strings=NUMERIC_STRING_FIELDS),
+    ("gateway-envelope", "wrapped"): _set(gateway_envelope="wrapped"),
+    ("create-state", "1"): _rule(activation_reads=1),
+}
+
+assert set(FAULT_EFFECTS) == {f.name for f in FAULTS}, "every fault has one effect"
+assert {name for name, _ in OPTION_EFFECTS} <= {o.name for o in OPTIONS}, "effects name known options"
+
+
+def behaviour(config: MockConfig) -> Behaviour:
+    """The documented Behaviour with the config's options, then its faults, applied."""
+    result = Behaviour(rules=Rules(), iam_token_lifetime=config.option("iam-token-lifetime", "86400"))
+    for option in OPTIONS:
+        effect = OPTION_EFFECTS.get((option.name, config.option(option.name, option.default)))
+        if effect is not None:
+            result = effect(result)
+    for name, effect in FAULT_EFFECTS.items():
+        if config.has(name):
+            result = effect(result)
+    return result

@@ -1,0 +1,396 @@
+"""The Huawei KMS mock's state and business rules: keys, states, transitions, tags, crypto.
+
+Where is the Huawei state machine?  ``TRANSITIONS`` here: per operation, the key states it is
+allowed from, the state it leads to and the code it refuses with otherwise.  ``Rules`` holds the
+rows and values a fault may change (faults.py builds it); the model reads nothing else.
+No HTTP here: responses.py parses requests, calls ``HuaweiKms`` and writes the answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from conformance.vendors.huawei.mock.exceptions import KmsError
+
+# -- the mock account ----------------------------------------------------------------------
+PROJECT_ID = "0123456789abcdef0123456789abcdef"
+DOMAIN_ID = "b168fe00ff56492495a7d22974df2d0b"
+TOKEN = "hw-mock-token-7d1c5a9e"
+FORBIDDEN_TOKEN = "hw-mock-forbidden-token-41b2"
+EXPIRED_TOKEN = "hw-mock-expired-token-93fe"
+AK = "HWMOCKACCESSKEY0001"
+IAM_USER = "hw-mock-user"
+IAM_PASSWORD = "hw-mock-password-3c1d"
+IAM_DOMAIN = "hw-mock-domain"
+SK = "hw-mock-secret-key-5b8e0c"
+KEY_QUOTA = 10_000
+MAX_TAGS = 10
+
+# -- key states (strings on the wire) ------------------------------------------------------
+TO_BE_ACTIVATED = "1"  # only ever shown (option create-state), never stored
+ENABLED = "2"
+DISABLED = "3"
+PENDING_DELETION = "4"
+PENDING_IMPORT = "5"
+STATES_ALL = (ENABLED, DISABLED, PENDING_DELETION, PENDING_IMPORT)  # what a stored key can be in
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One state-changing operation: allowed from ``allowed``, leads to ``target``.
+
+    A refused state answers ``refused_from[state]`` when listed, else ``refusal``.
+    """
+
+    allowed: frozenset[str]
+    target: str
+    refusal: str
+    refused_from: Mapping[str, str] = field(default_factory=dict)
+
+    def refusal_for(self, state: str) -> str:
+        return self.refused_from.get(state, self.refusal)
+
+
+# operation -> its row.  schedule-key-deletion refuses a key already pending deletion with
+# KMS.1402; any other refused state (only a fault makes one) gets KMS.0308.
+TRANSITIONS: Mapping[str, Transition] = {
+    "enable-key": Transition(frozenset({DISABLED}), ENABLED, "KMS.1201"),
+    "disable-key": Transition(frozenset({ENABLED}), DISABLED, "KMS.1301"),
+    "schedule-key-deletion": Transition(
+        frozenset({ENABLED, DISABLED, PENDING_IMPORT}),
+        PENDING_DELETION,
+        "KMS.0308",
+        {PENDING_DELETION: "KMS.1402"},
+    ),
+    "cancel-key-deletion": Transition(frozenset({PENDING_DELETION}), DISABLED, "KMS.1501"),
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The business rules a switch can change; the defaults are the documented ones."""
+
+    transitions: Mapping[str, Transition] = field(default_factory=lambda: dict(TRANSITIONS))
+    unknown_key_code: str = "KMS.0207"  # a well-formed key_id no key has
+    pending_days_max: int = 1096  # the spec refuses more; a fault lowers it
+    list_honours_limit: bool = True
+    activation_reads: int = 0  # describes that still show a new KMS key as "1" (to be activated)
+
+
+@dataclass
+class Key:
+    key_id: str
+    alias: str
+    description: str
+    spec: str
+    usage: str
+    origin: str
+    state: str
+    created_ms: int
+    deletion_ms: int | None = None
+    rotation_enabled: bool = False
+    rotation_interval: int = 365
+    tags: dict[str, str] = field(default_factory=dict)
+    activation_reads: int = 0  # "1" (to be activated) is shown for this many more describes
+
+
+@dataclass(frozen=True)
+class Page:
+    """One list-keys page."""
+
+    keys: list[Key]
+    next_marker: str
+    truncated: bool
+    total: int
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# -- crypto helpers: not cryptography, just reversible blobs that carry their key id ----------
+def seal(key_id: str, plain_text: str) -> str:
+    """encrypt-data's ciphertext: Base64 of a JSON blob naming the key (decrypt needs no key_id)."""
+    blob = json.dumps({"k": key_id, "p": plain_text, "pad": "0" * 64}).encode()
+    return base64.b64encode(blob).decode()
+
+
+def unseal(cipher_text: str) -> tuple[Any, Any]:
+    """(key id, plain text) of a ``seal`` blob; KMS.2201 for anything else."""
+    try:
+        blob = json.loads(base64.b64decode(cipher_text, validate=True))
+        return blob["k"], blob["p"]
+    except (ValueError, KeyError, TypeError):
+        raise KmsError("KMS.2201") from None
+
+
+def data_key(key_id: str, bits: int) -> tuple[bytes, bytes]:
+    """(plain, wrapped) data key of ``bits`` bits; the wrapped form carries the key id."""
+    plain = secrets.token_bytes(bits // 8)
+    return plain, plain + key_id.encode()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(method: Callable[Concatenate[HuaweiKms, P], R]) -> Callable[Concatenate[HuaweiKms, P], R]:
+    """Run a public model method under the model's lock."""
+
+    @functools.wraps(method)
+    def run(kms: HuaweiKms, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with kms.lock:
+            return method(kms, *args, **kwargs)
+
+    return run
+
+
+class HuaweiKms:
+    """The mock's keys, per project, and what the operations do to them.
+
+    Thread-safe: every public method runs under ``lock`` (re-entrant, so the app may hold it
+    across a whole request as well).
+    """
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules or Rules()
+        self.lock = threading.RLock()
+        self.projects: dict[str, dict[str, Key]] = {}
+        self.iam_tokens: dict[str, float] = {}  # token -> expiry (time.time())
+
+    # -- lookup ----------------------------------------------------------------------------
+    @_locked
+    def keys(self, project: str) -> dict[str, Key]:
+        return self.projects.setdefault(project, {})
+
+    @_locked
+    def find(self, project: str, key_id: Any) -> Key:
+        key = self.keys(project).get(key_id)
+        if key is None:
+            raise KmsError(self.rules.unknown_key_code)
+        return key
+
+    def _usable_for_edit(self, project: str, key_id: Any) -> Key:
+        key = self.find(project, key_id)
+        if key.state == PENDING_DELETION:
+            raise KmsError("KMS.0210")
+        return key
+
+    def _usable_for_crypto(self, project: str, key_id: Any) -> Key:
+        key = self.find(project, key_id)
+        if key.state == DISABLED:
+            raise KmsError("KMS.0209")
+        if key.state == PENDING_DELETION:
+            raise KmsError("KMS.0210")
+        if key.state != ENABLED:
+            raise KmsError("KMS.0308")
+        return key
+
+    # -- life cycle ------------------------------------------------------------------------
+    @_locked
+    def create_key(
+        self, project: str, alias: str, description: str, spec: str, usage: str | None, origin: str
+    ) -> Key:
+        if alias.endswith("/default"):
+            raise KmsError("KMS.1101")
+        keys = self.keys(project)
+        if any(k.alias == alias for k in keys.values()):
+            raise KmsError("KMS.1104")
+        if len(keys) >= KEY_QUOTA:
+            raise KmsError("KMS.1105")
+        key = Key(
+            key_id=str(uuid.uuid4()),
+            alias=alias,
+            description=description,
+            spec=spec,
+            usage=usage or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else "SIGN_VERIFY"),
+            origin=origin,
+            state=PENDING_IMPORT if origin == "external" else ENABLED,
+            created_ms=now_ms(),
+        )
+        if origin != "external":
+            key.activation_reads = self.rules.activation_reads
+        keys[key.key_id] = key
+        return key
+
+    @_locked
+    def describe_key(self, project: str, key_id: Any) -> tuple[Key, bool]:
+        """The key, and whether this describe still shows it as "1" (to be activated)."""
+        key = self.find(project, key_id)
+        activating = key.activation_reads > 0
+        if activating:
+            key.activation_reads -= 1
+        return key, activating
+
+    @_locked
+    def list_keys(self, project: str, spec: str, state: Any, marker: Any, limit: Any) -> Page:
+        """Keys of ``spec`` (``ALL``: every spec) and ``state`` (None: any); marker/limit page them."""
+        matching = [
+            k
+            for k in self.keys(project).values()
+            if (spec == "ALL" or k.spec == spec) and (state is None or k.state == state)
+        ]
+        start = int(marker or 0)
+        size = int(limit or 0) or len(matching) or 1
+        if not self.rules.list_honours_limit:
+            size = len(matching) or 1
+        truncated = start + size < len(matching)
+        return Page(
+            keys=matching[start : start + size],
+            next_marker=str(start + size) if truncated else "",
+            truncated=truncated,
+            total=len(matching),
+        )
+
+    @_locked
+    def transition(self, operation: str, project: str, key_id: Any, pending_days: Any = "7") -> Key:
+        """enable-key, disable-key, schedule-key-deletion or cancel-key-deletion, per its row."""
+        key = self.find(project, key_id)
+        row = self.rules.transitions[operation]
+        if key.state not in row.allowed:
+            raise KmsError(row.refusal_for(key.state))
+        if operation == "schedule-key-deletion":
+            days = int(pending_days)
+            if days > self.rules.pending_days_max:
+                raise KmsError("KMS.1401")
+            key.deletion_ms = now_ms() + days * 86_400_000
+            key.state = row.target
+        elif operation == "cancel-key-deletion":
+            key.deletion_ms = None
+            # An external key still without material goes back to waiting for its import.
+            key.state = PENDING_IMPORT if key.origin == "external" else row.target
+        else:
+            key.state = row.target
+        return key
+
+    @_locked
+    def update_alias(self, project: str, key_id: Any, alias: str) -> Key:
+        key = self._usable_for_edit(project, key_id)
+        if alias.endswith("/default"):
+            raise KmsError("KMS.1101")
+        if any(k.alias == alias and k is not key for k in self.keys(project).values()):
+            raise KmsError("KMS.1104")
+        key.alias = alias
+        return key
+
+    @_locked
+    def update_description(self, project: str, key_id: Any, description: str) -> Key:
+        key = self._usable_for_edit(project, key_id)
+        key.description = description
+        return key
+
+    # -- crypto ----------------------------------------------------------------------------
+    @_locked
+    def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
+        """(key, plain data key, wrapped data key); 512 bits for AES_256, else 256, unless ``length``."""
+        key = self._usable_for_crypto(project, key_id)
+        bits = int(length or (512 if spec == "AES_256" else 256))
+        plain, wrapped = data_key(key.key_id, bits)
+        return key, plain, wrapped
+
+    @_locked
+    def encrypt(self, project: str, key_id: Any, plain_text: str) -> tuple[Key, str]:
+        key = self._usable_for_crypto(project, key_id)
+        return key, seal(key.key_id, plain_text)
+
+    @_locked
+    def decrypt(self, project: str, cipher_text: str) -> tuple[Key, Any]:
+        key_id, plain = unseal(cipher_text)
+        return self._usable_for_crypto(project, key_id), plain
+
+    # -- rotation --------------------------------------------------------------------------
+    @_locked
+    def rotation_status(self, project: str, key_id: Any) -> Key:
+        return self.find(project, key_id)
+
+    def _rotatable(self, project: str, key_id: Any) -> Key:
+        key = self.find(project, key_id)
+        if key.origin == "external":
+            raise KmsError("KMS.0312")
+        if key.state == PENDING_DELETION:
+            raise KmsError("KMS.0210")
+        return key
+
+    @_locked
+    def enable_rotation(self, project: str, key_id: Any) -> None:
+        key = self._rotatable(project, key_id)
+        if key.rotation_enabled:
+            raise KmsError("KMS.2901")
+        key.rotation_enabled = True
+
+    def _rotating(self, project: str, key_id: Any) -> Key:
+        key = self._rotatable(project, key_id)
+        if not key.rotation_enabled:
+            raise KmsError("KMS.0313")
+        return key
+
+    @_locked
+    def disable_rotation(self, project: str, key_id: Any) -> None:
+        self._rotating(project, key_id).rotation_enabled = False
+
+    @_locked
+    def set_rotation_interval(self, project: str, key_id: Any, interval: Any) -> None:
+        self._rotating(project, key_id).rotation_interval = interval
+
+    # -- tags ------------------------------------------------------------------------------
+    @_locked
+    def project_tags(self, project: str) -> list[tuple[str, list[str]]]:
+        """Every tag name in the project with its values, both sorted."""
+        values: dict[str, set[str]] = {}
+        for key in self.keys(project).values():
+            for name, value in key.tags.items():
+                values.setdefault(name, set()).add(value)
+        return [(name, sorted(found)) for name, found in sorted(values.items())]
+
+    @_locked
+    def add_tags(self, project: str, key_id: Any, tags: list[tuple[Any, Any]]) -> None:
+        key = self.find(project, key_id)
+        merged = {**key.tags, **dict(tags)}
+        if len(merged) > MAX_TAGS:
+            raise KmsError("KMS.0409")
+        key.tags = merged
+
+    @_locked
+    def remove_tags(self, project: str, key_id: Any, names: list[Any]) -> None:
+        key = self.find(project, key_id)
+        for name in names:
+            key.tags.pop(name, None)
+
+    @_locked
+    def delete_tag(self, project: str, key_id: Any, name: Any) -> None:
+        key = self.find(project, key_id)
+        if name not in key.tags:
+            raise KmsError("KMS.0416")
+        del key.tags[name]
+
+    @_locked
+    def search(self, project: str, tags: list[tuple[Any, Any]], names: list[Any]) -> list[Key]:
+        """Keys carrying every tag (one of its values, if any are listed) whose alias holds every name."""
+        return [
+            key
+            for key in self.keys(project).values()
+            if all(t in key.tags and (not values or key.tags[t] in values) for t, values in tags)
+            and all(n in key.alias for n in names)
+        ]
+
+    @_locked
+    def key_count(self, project: str) -> int:
+        return len(self.keys(project))
+
+    # -- IAM tokens (issued by the mock's stand-in for IAM) ---------------------------------
+    @_locked
+    def issue_iam_token(self, token: str, expires: float) -> None:
+        self.iam_tokens[token] = expires
+
+    @_locked
+    def iam_token_expiry(self, token: str) -> float | None:
+        return self.iam_tokens.get(token)

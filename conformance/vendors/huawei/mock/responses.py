@@ -1,0 +1,569 @@
+"""The Huawei KMS mock's HTTP side: routes, authentication, request validation, JSON answers.
+
+Where are requests validated?  ``HuaweiResponses.validate``: the body against ``specs/huawei.yaml``
+(``SpecValidator``); the first failing field maps to its documented KMS code
+(``exceptions.FIELD_CODES``), in the order the Huawei error table implies: JSON, missing field,
+key_id, sequence, field-specific.  Existence and state come after, from the model (models.py).
+Where is authentication?  ``HuaweiResponses.authenticate``: X-Auth-Token, AK/SK signature, IAM tokens.
+What a switch changes is a ``Behaviour`` value (built in faults.py); handlers ask nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from conformance.mocks.validation import Problem, SpecValidator
+from conformance.vendors.huawei import VENDOR
+from conformance.vendors.huawei.aksk import verify as verify_signature
+from conformance.vendors.huawei.mock.exceptions import (
+    CREDENTIAL_REFUSALS,
+    ENVELOPES,
+    FIELD_CODES,
+    INVALID_KEY_ID,
+    OTHER_FIELD_CODE,
+    GatewayError,
+    KmsError,
+    Refusal,
+    bad_signature,
+    no_such_api,
+)
+from conformance.vendors.huawei.mock.models import (
+    AK,
+    DOMAIN_ID,
+    EXPIRED_TOKEN,
+    FORBIDDEN_TOKEN,
+    IAM_DOMAIN,
+    IAM_PASSWORD,
+    IAM_USER,
+    KEY_QUOTA,
+    PROJECT_ID,
+    SK,
+    TO_BE_ACTIVATED,
+    TOKEN,
+    TRANSITIONS,
+    HuaweiKms,
+    Key,
+    Rules,
+)
+
+# Fields the docs type as strings that real clients send as numbers (option json-numbers).
+NUMERIC_STRING_FIELDS = ("pending_days", "limit", "marker", "datakey_length")
+# State changes whose answer is wrapped in key_info; schedule/cancel answer flat.
+WRAPPED_ANSWERS = frozenset({"enable-key", "disable-key"})
+KEY_ID = re.compile(r"[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}")
+ROTATION_ACTIONS = (
+    "enable-key-rotation",
+    "disable-key-rotation",
+    "get-key-rotation-status",
+    "update-key-rotation-interval",
+)
+
+# action path segment -> operationId of the POST operations that take a JSON body
+POST_ACTIONS = {
+    "create-key": "createKey",
+    "describe-key": "describeKey",
+    "list-keys": "listKeys",
+    "enable-key": "enableKey",
+    "disable-key": "disableKey",
+    "schedule-key-deletion": "scheduleKeyDeletion",
+    "cancel-key-deletion": "cancelKeyDeletion",
+    "update-key-alias": "updateKeyAlias",
+    "update-key-description": "updateKeyDescription",
+    "create-datakey": "createDatakey",
+    "encrypt-data": "encryptData",
+    "decrypt-data": "decryptData",
+    "enable-key-rotation": "enableKeyRotation",
+    "disable-key-rotation": "disableKeyRotation",
+    "get-key-rotation-status": "getKeyRotationStatus",
+    "update-key-rotation-interval": "updateKeyRotationInterval",
+}
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Everything the mock consults that a switch can change; the defaults are the documented behaviour.
+
+    faults.py builds one from a ``MockConfig``: a fault or option changes a row or a value here.
+    """
+
+    rules: Rules = field(default_factory=Rules)  # the model's (models.py)
+    # -- reading requests --
+    field_codes: Mapping[str, str] = field(default_factory=lambda: dict(FIELD_CODES))
+    numbers_as_strings: tuple[str, ...] = ()  # JSON numbers read as their decimal strings
+    tolerated_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # accepted against the spec
+    optional_fields: frozenset[str] = frozenset()  # required fields whose absence is accepted
+    crash_on_wrong_type: bool = False  # a field of the wrong JSON type raises
+    crash_on_bad_json: bool = False  # a body that is not JSON raises
+    crash_as_plain_text: bool = False  # an unexpected exception answers text/plain, not KMS.0101
+    # -- credentials --
+    refusals: Mapping[str, Refusal | None] = field(default_factory=lambda: dict(CREDENTIAL_REFUSALS))
+    iam_token_lifetime: str = "86400"  # seconds
+    # -- answers --
+    kms_envelope: str = "wrapped"  # an ENVELOPES name
+    gateway_envelope: str = "flat"
+    wrapped_answers: frozenset[str] = WRAPPED_ANSWERS
+    state_as_number: bool = False  # describe-key's key_state
+    truncated_as_boolean: bool = False  # list-keys' truncated
+
+
+def key_details(key: Key, state_as_number: bool = False) -> dict[str, Any]:
+    """KeyDetails (describe-key, list-keys, list-kms-by-tags): every field a string."""
+    return {
+        "key_id": key.key_id,
+        "domain_id": DOMAIN_ID,
+        "key_alias": key.alias,
+        "realm": "mock-region-1",
+        "key_spec": key.spec,
+        "key_usage": key.usage,
+        "key_description": key.description,
+        "creation_date": str(key.created_ms),
+        "scheduled_deletion_date": str(key.deletion_ms) if key.deletion_ms else "",
+        "key_state": int(key.state) if state_as_number else key.state,
+        "default_key_flag": "0",
+        "key_type": "1",
+        "expiration_time": "",
+        "origin": key.origin,
+        "key_rotation_enabled": "true" if key.rotation_enabled else "false",
+        "sys_enterprise_project_id": "0",
+        "keystore_id": "0",
+    }
+
+
+def _tag_list(key: Key) -> list[dict[str, str]]:
+    return [{"key": name, "value": value} for name, value in key.tags.items()]
+
+
+Handler = Callable[[str, dict[str, Any]], Any]  # (project, body) -> JSON answer or None
+TagHandler = Callable[[str, Mapping[str, str], Any], Any]  # (project, path params, body)
+
+
+class HuaweiResponses:
+    """Turns requests into model calls and model results into answers, for one ``Behaviour``."""
+
+    def __init__(self, kms: HuaweiKms, behaviour: Behaviour) -> None:
+        self.kms = kms
+        self.behaviour = behaviour
+        self.validator = SpecValidator(VENDOR.spec)
+        # POST action -> handler; state changes share ``transition``.
+        self.actions: dict[str, Handler] = {
+            "create-key": self.create_key,
+            "describe-key": self.describe_key,
+            "list-keys": self.list_keys,
+            "update-key-alias": self.update_alias,
+            "update-key-description": self.update_description,
+            "create-datakey": self.create_datakey,
+            "encrypt-data": self.encrypt_data,
+            "decrypt-data": self.decrypt_data,
+            **{action: functools.partial(self.transition, action) for action in TRANSITIONS},
+            "enable-key-rotation": self.enable_rotation,
+            "disable-key-rotation": self.disable_rotation,
+            "get-key-rotation-status": self.rotation_status,
+            "update-key-rotation-interval": self.update_rotation_interval,
+        }
+        assert set(self.actions) == set(POST_ACTIONS), "every routed action has a handler"
+
+    # -- answers ---------------------------------------------------------------------------
+    def error_response(
+        self, status: int, code: str, message: str, request_id: str, gateway: bool = False
+    ) -> Response:
+        envelope = ENVELOPES[self.behaviour.gateway_envelope if gateway else self.behaviour.kms_envelope]
+        return JSONResponse(
+            envelope(code, message, request_id), status_code=status, headers={"X-Request-Id": request_id}
+        )
+
+    def gateway_response(self, exc: GatewayError, request_id: str) -> Response:
+        return self.error_response(exc.status, exc.code, exc.message, request_id, gateway=True)
+
+    async def handle(
+        self, request: Request, operation: Callable[[bytes], Any], status: int = 200
+    ) -> Response:
+        """Authenticate, run ``operation`` on the raw body under the model lock, answer."""
+        request_id = uuid.uuid4().hex
+        raw = await request.body()
+        try:
+            self.authenticate(request, request.path_params["project_id"], raw)
+            with self.kms.lock:
+                result = operation(raw)
+        except KmsError as exc:
+            return self.error_response(exc.status, exc.code, exc.message, request_id)
+        except GatewayError as exc:
+            return self.gateway_response(exc, request_id)
+        except Exception:  # noqa: BLE001 - a crash is a documented 500, never a dropped connection
+            if self.behaviour.crash_as_plain_text:
+                return Response("Internal Server Error", status_code=500, media_type="text/plain")
+            return self.error_response(500, "KMS.0101", "KMS error.", request_id)
+        headers = {"X-Request-Id": request_id}
+        if status == 204 or result is None:
+            return Response(status_code=status if status == 204 else 200, headers=headers)
+        return JSONResponse(result, status_code=status, headers=headers)
+
+    # -- credentials -----------------------------------------------------------------------
+    def authenticate(self, request: Request, project: str, body: bytes) -> None:
+        """An AK/SK signature, or an X-Auth-Token of the mock account for ``project``."""
+        headers = request.headers
+        token = headers.get("x-auth-token")
+        if token is None and headers.get("authorization", "").startswith("SDK-HMAC-SHA256"):
+            problem = verify_signature(
+                {AK: SK}, request.method, request.url.path, request.url.query, headers, body
+            )
+            if problem:
+                raise bad_signature(problem)
+            return
+        if token is None:
+            self._refuse("missing")
+            return
+        self._refuse(self._token_kind(token))
+        if project != PROJECT_ID:
+            raise KmsError("KMS.0321")
+
+    def _token_kind(self, token: str) -> str:
+        """A CREDENTIAL_REFUSALS row: valid, expired, forbidden or invalid."""
+        expiry = self.kms.iam_token_expiry(token)
+        if expiry is not None:
+            return "expired" if time.time() >= expiry else "valid"
+        return {EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden", TOKEN: "valid"}.get(token, "invalid")
+
+    def _refuse(self, kind: str) -> None:
+        refusal = self.behaviour.refusals.get(kind)
+        if refusal is not None:
+            raise refusal.error()
+
+    # -- reading requests ------------------------------------------------------------------
+    def parse(self, raw: bytes) -> dict[str, Any]:
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            if self.behaviour.crash_on_bad_json:
+                raise RuntimeError("simulated crash on invalid JSON") from None
+            raise KmsError("KMS.0202") from None
+        if not isinstance(body, dict):
+            raise KmsError("KMS.0202")
+        return body
+
+    def validate(self, operation_id: str, body: Any) -> None:
+        """The spec's verdict on ``body``, as the KMS code of its first problem."""
+        if isinstance(body, dict):
+            self._read_numbers_as_strings(body)
+        problems = self.validator.body_problems(operation_id, body)
+        if isinstance(body, dict):
+            problems = [p for p in problems if not self._tolerated(p, body)]
+            if self.behaviour.crash_on_wrong_type and any(p.kind == "type" and p.field for p in problems):
+                raise RuntimeError("simulated crash on a field of the wrong type")
+        if not problems:
+            return
+        first = problems[0]
+        if first.field is None:
+            raise KmsError("KMS.0202")
+        if first.kind == "required":
+            raise KmsError("KMS.0204", f"Parameters missing in the request message: {first.field}.")
+        raise KmsError(self.behaviour.field_codes.get(first.field, OTHER_FIELD_CODE))
+
+    def _read_numbers_as_strings(self, body: dict[str, Any]) -> None:
+        # Real clients (otcextensions, SDK callers passing ints) send these string fields as JSON
+        # numbers; the docs are silent on it, so accepting them is a selectable choice.
+        for name in self.behaviour.numbers_as_strings:
+            value = body.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                body[name] = str(value)
+
+    def _tolerated(self, problem: Problem, body: dict[str, Any]) -> bool:
+        """Problems a switch makes the mock accept although the spec forbids them."""
+        accepted = self.behaviour.tolerated_values.get(problem.field or "", ())
+        if body.get(problem.field or "") in accepted:
+            return True
+        return problem.kind == "required" and problem.field in self.behaviour.optional_fields
+
+    # -- key life cycle --------------------------------------------------------------------
+    def create_key(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = self.kms.create_key(
+            project,
+            alias=body["key_alias"],
+            description=body.get("key_description", ""),
+            spec=body.get("key_spec", "AES_256"),
+            usage=body.get("key_usage"),
+            origin=body.get("origin", "kms"),
+        )
+        return {"key_info": {"key_id": key.key_id, "domain_id": DOMAIN_ID}}
+
+    def describe_key(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, activating = self.kms.describe_key(project, body["key_id"])
+        details = key_details(key, self.behaviour.state_as_number)
+        if activating:
+            details["key_state"] = TO_BE_ACTIVATED
+        return {"key_info": details}
+
+    def list_keys(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        page = self.kms.list_keys(
+            project,
+            spec=body.get("key_spec", "AES_256"),
+            state=body.get("key_state"),
+            marker=body.get("marker", "0"),
+            limit=body.get("limit", "0"),
+        )
+        truncated: bool | str = page.truncated
+        if not self.behaviour.truncated_as_boolean:
+            truncated = "true" if page.truncated else "false"
+        return {
+            "keys": [k.key_id for k in page.keys],
+            "key_details": [key_details(k) for k in page.keys],
+            "next_marker": page.next_marker,
+            "truncated": truncated,
+            "total": page.total,
+        }
+
+    def transition(self, operation: str, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = self.kms.transition(operation, project, body["key_id"], body.get("pending_days", "7"))
+        answer = {"key_id": key.key_id, "key_state": key.state}
+        return {"key_info": answer} if operation in self.behaviour.wrapped_answers else answer
+
+    def update_alias(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = self.kms.update_alias(project, body["key_id"], body["key_alias"])
+        return {"key_info": {"key_id": key.key_id, "key_alias": key.alias}}
+
+    def update_description(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = self.kms.update_description(project, body["key_id"], body["key_description"])
+        return {"key_info": {"key_id": key.key_id, "key_description": key.description}}
+
+    # -- crypto ----------------------------------------------------------------------------
+    def create_datakey(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, plain, wrapped = self.kms.create_datakey(
+            project, body["key_id"], body.get("datakey_length"), body.get("key_spec")
+        )
+        return {"key_id": key.key_id, "plain_text": plain.hex(), "cipher_text": wrapped.hex()}
+
+    def encrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, cipher_text = self.kms.encrypt(project, body["key_id"], body["plain_text"])
+        return {"key_id": key.key_id, "cipher_text": cipher_text}
+
+    def decrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, plain = self.kms.decrypt(project, body["cipher_text"])
+        return {
+            "key_id": key.key_id,
+            "plain_text": plain,
+            "plain_text_base64": base64.b64encode(plain.encode()).decode(),
+        }
+
+    # -- rotation --------------------------------------------------------------------------
+    def rotation_status(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = self.kms.rotation_status(project, body["key_id"])
+        return {
+            "key_rotation_enabled": key.rotation_enabled,
+            "rotation_interval": key.rotation_interval,
+            "last_rotation_time": "",
+            "number_of_rotations": 0,
+        }
+
+    def enable_rotation(self, project: str, body: dict[str, Any]) -> None:
+        self.kms.enable_rotation(project, body["key_id"])
+
+    def disable_rotation(self, project: str, body: dict[str, Any]) -> None:
+        self.kms.disable_rotation(project, body["key_id"])
+
+    def update_rotation_interval(self, project: str, body: dict[str, Any]) -> None:
+        self.kms.set_rotation_interval(project, body["key_id"], body["rotation_interval"])
+
+    # -- tags (the key id, if any, is in the path) -----------------------------------------
+    @staticmethod
+    def _path_key_id(path: Mapping[str, str]) -> str:
+        key_id = path["key_id"]
+        if not KEY_ID.fullmatch(key_id):
+            raise KmsError(INVALID_KEY_ID)
+        return key_id
+
+    def list_tags(self, project: str, path: Mapping[str, str], body: Any) -> dict[str, Any]:
+        return {"tags": [{"key": name, "values": values} for name, values in self.kms.project_tags(project)]}
+
+    def list_by_tags(self, project: str, path: Mapping[str, str], body: Any) -> dict[str, Any]:
+        found = self.kms.search(
+            project,
+            [(t["key"], t.get("values")) for t in body.get("tags") or []],
+            [m["value"] for m in body.get("matches") or []],
+        )
+        if body["action"] == "count":
+            return {"total_count": len(found)}
+        offset = int(body.get("offset", "0"))
+        limit = int(body.get("limit", "10"))
+        return {
+            "resources": [
+                {
+                    "resource_id": k.key_id,
+                    "resource_detail": key_details(k),
+                    "resource_name": k.alias,
+                    "tags": _tag_list(k),
+                }
+                for k in found[offset : offset + limit]
+            ],
+            "total_count": len(found),
+        }
+
+    def show_tags(self, project: str, path: Mapping[str, str], body: Any) -> dict[str, Any]:
+        tags = _tag_list(self.kms.find(project, self._path_key_id(path)))
+        return {"tags": tags, "existTagsNum": len(tags)}
+
+    def create_tag(self, project: str, path: Mapping[str, str], body: Any) -> None:
+        key_id = self._path_key_id(path)
+        tag = body["tag"]
+        self.kms.add_tags(project, key_id, [(tag["key"], tag.get("value", ""))])
+
+    def batch_tags(self, project: str, path: Mapping[str, str], body: Any) -> None:
+        key_id = self._path_key_id(path)
+        if body["action"] == "delete":
+            self.kms.remove_tags(project, key_id, [item["key"] for item in body["tags"]])
+        else:
+            self.kms.add_tags(project, key_id, [(i["key"], i.get("value", "")) for i in body["tags"]])
+
+    def delete_tag(self, project: str, path: Mapping[str, str], body: Any) -> None:
+        self.kms.delete_tag(project, self._path_key_id(path), path.get("tag_key"))
+
+    # -- account ---------------------------------------------------------------------------
+    def instances(self, project: str) -> dict[str, Any]:
+        return {"instance_num": self.kms.key_count(project)}
+
+    def quotas(self, project: str) -> dict[str, Any]:
+        return {
+            "quotas": {
+                "resources": [
+                    {"type": "CMK", "used": self.kms.key_count(project), "quota": KEY_QUOTA},
+                    {"type": "grant_per_CMK", "used": 0, "quota": 100},
+                ]
+            }
+        }
+
+    # -- endpoints -------------------------------------------------------------------------
+    async def post_action(self, request: Request) -> Response:
+        action = request.path_params["action"]
+        project = request.path_params["project_id"]
+        op_id = POST_ACTIONS.get(action)
+        if op_id is None:
+            return self.gateway_response(no_such_api(), uuid.uuid4().hex)
+
+        def run(raw: bytes) -> Any:
+            body = self.parse(raw)
+            self.validate(op_id, body)
+            return self.actions[action](project, body)
+
+        return await self.handle(request, run)
+
+    def tag_route(
+        self, op_id: str, handler: TagHandler, status: int, with_body: bool
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            project = request.path_params["project_id"]
+
+            def run(raw: bytes) -> Any:
+                body = self.parse(raw) if with_body else None
+                if with_body:
+                    self.validate(op_id, body)
+                return handler(project, request.path_params, body)
+
+            return await self.handle(request, run, status)
+
+        return endpoint
+
+    def simple(self, fn: Callable[[str], Any]) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await self.handle(request, lambda raw: fn(request.path_params["project_id"]))
+
+        return endpoint
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.gateway_response(no_such_api(), uuid.uuid4().hex)
+
+    async def iam_tokens(self, request: Request) -> Response:
+        """A stand-in for IAM's POST /v3/auth/tokens (password method, project scope)."""
+        try:
+            body = json.loads(await request.body())
+            user = body["auth"]["identity"]["password"]["user"]
+            scope = body["auth"].get("scope", {}).get("project", {})
+            ok = (user["name"], user["password"], user.get("domain", {}).get("name")) == (
+                IAM_USER,
+                IAM_PASSWORD,
+                IAM_DOMAIN,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return JSONResponse(
+                {"error": {"code": 400, "message": "Invalid request body", "title": "Bad Request"}}, 400
+            )
+        if not ok:
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": 401,
+                        "message": "The username or password is wrong.",
+                        "title": "Unauthorized",
+                    }
+                },
+                401,
+            )
+        lifetime = int(self.behaviour.iam_token_lifetime)
+        token = "hw-iam-" + secrets.token_urlsafe(24)
+        expires = time.time() + lifetime
+        self.kms.issue_iam_token(token, expires)
+        expires_at = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(expires))
+        return JSONResponse(
+            {
+                "token": {
+                    "expires_at": expires_at,
+                    "methods": ["password"],
+                    "project": {"id": scope.get("id", PROJECT_ID)},
+                }
+            },
+            status_code=201,
+            headers={"X-Subject-Token": token},
+        )
+
+    def routes(self) -> list[Route]:
+        base = "/v1.0/{project_id}/kms"
+        tag = self.tag_route
+        return [
+            Route("/v3/auth/tokens", self.iam_tokens, methods=["POST"]),
+            Route(f"{base}/user-instances", self.simple(self.instances), methods=["GET"]),
+            Route(f"{base}/user-quotas", self.simple(self.quotas), methods=["GET"]),
+            Route(f"{base}/tags", tag("listKmsTags", self.list_tags, 200, False), methods=["GET"]),
+            Route(
+                f"{base}/resource_instances/action",
+                tag("listKmsByTags", self.list_by_tags, 200, True),
+                methods=["POST"],
+            ),
+            Route(f"{base}/{{key_id}}/tags", tag("showKmsTags", self.show_tags, 200, False), methods=["GET"]),
+            Route(
+                f"{base}/{{key_id}}/tags", tag("createKmsTag", self.create_tag, 204, True), methods=["POST"]
+            ),
+            Route(
+                f"{base}/{{key_id}}/tags/action",
+                tag("batchKmsTags", self.batch_tags, 204, True),
+                methods=["POST"],
+            ),
+            Route(
+                f"{base}/{{key_id}}/tags/{{tag_key}}",
+                tag("deleteKmsTag", self.delete_tag, 204, False),
+                methods=["DELETE"],
+            ),
+            Route(f"{base}/{{action}}", self.post_action, methods=["POST"]),
+        ]
+
+
+def build_app(behaviour: Behaviour) -> Starlette:
+    """The Starlette app serving a fresh model under ``behaviour``; the model is ``app.state.kms``."""
+    kms = HuaweiKms(behaviour.rules)
+    responses = HuaweiResponses(kms, behaviour)
+    app = Starlette(
+        routes=responses.routes(),
+        exception_handlers={404: responses.not_found, 405: responses.not_found},
+    )
+    app.state.kms = kms
+    return app
