@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from conformance.auth import huawei_aksk
+from conformance.vendors.huawei import aksk as huawei_aksk
 
 sdk = pytest.importorskip("huaweicloudsdkkms.v2")
 core_credentials = pytest.importorskip("huaweicloudsdkcore.auth.credentials")
