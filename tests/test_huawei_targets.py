@@ -1,10 +1,21 @@
-"""Huawei runs against an external target URL: AK/SK signing, read-only mode, secrets kept out."""
+"""Huawei runs against an external target URL: AK/SK signing, read-only mode, secrets kept out.
+
+The CLI runs need a real socket (``kms_mock``); the checks of the mock's own answers at the end go
+through Starlette's TestClient, no server.
+"""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from conformance.mocks import mock_definition
+
+with warnings.catch_warnings():  # Starlette 1.x asks for httpx2 behind TestClient; httpx still works
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
 
 
 def _outputs(report_dir: Path) -> str:
@@ -167,3 +178,70 @@ def test_failing_token_command_exits_3(cli) -> None:
     )
     assert result.code == 3
     assert "token-command" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# -- the bundled mock's own answers, in-process ---------------------------------------------------
+UNKNOWN_KEY = "0000dead-0000-4000-8000-00000000c0de"
+DEFAULT = "token"
+
+
+def _mock_client(faults: tuple[str, ...] = (), options: Mapping[str, str] | None = None) -> TestClient:
+    definition = mock_definition("huawei")
+    return TestClient(definition.create_app(definition.config(faults, options)))
+
+
+def _credentials() -> dict[str, str]:
+    definition = mock_definition("huawei")
+    return definition.credentials(definition.config())
+
+
+def _kms(client: TestClient, action: str, body: dict[str, Any], token: str | None = DEFAULT) -> Any:
+    c = _credentials()
+    headers = {} if token is None else {"X-Auth-Token": c["token"] if token == DEFAULT else token}
+    return client.post(f"/v1.0/{c['project_id']}/kms/{action}", json=body, headers=headers)
+
+
+def test_mock_error_envelopes_kms_wrapped_gateway_flat() -> None:
+    client = _mock_client()
+    kms = _kms(client, "describe-key", {"key_id": UNKNOWN_KEY})
+    assert kms.status_code == 404
+    assert kms.json() == {"error": {"error_code": "KMS.0207", "error_msg": "The key does not exist."}}
+    gateway = _kms(client, "describe-key", {"key_id": UNKNOWN_KEY}, token=None)
+    assert gateway.status_code == 401
+    assert gateway.json() == {
+        "error_code": "APIGW.0301",
+        "error_msg": "Incorrect IAM authentication information: x-auth-token not found",
+        "request_id": gateway.headers["x-request-id"],
+    }
+
+
+def test_mock_envelope_switches_combine() -> None:
+    flat = _mock_client(("kms-errors-flat",), {"gateway-envelope": "wrapped"})
+    kms = _kms(flat, "describe-key", {"key_id": UNKNOWN_KEY}).json()
+    assert kms == {
+        "error_code": "KMS.0207",
+        "error_msg": "The key does not exist.",
+        "request_id": kms["request_id"],
+    }
+    gateway = _kms(flat, "describe-key", {"key_id": UNKNOWN_KEY}, token=None).json()
+    assert gateway["error"]["error_code"] == "APIGW.0301"
+    # bare-error-body replaces every envelope, whatever the other switches chose
+    bare = _mock_client(("kms-errors-flat", "bare-error-body"), {"gateway-envelope": "wrapped"})
+    assert _kms(bare, "describe-key", {"key_id": UNKNOWN_KEY}).json() == {
+        "message": "The key does not exist."
+    }
+    assert set(_kms(bare, "describe-key", {"key_id": UNKNOWN_KEY}, token=None).json()) == {"message"}
+
+
+def test_mock_transition_faults_change_rows_of_one_table() -> None:
+    client = _mock_client(("schedule-twice", "schedule-refuses-disabled", "cancel-to-enabled"))
+    key_id = _kms(client, "create-key", {"key_alias": "rows"}).json()["key_info"]["key_id"]
+    assert _kms(client, "disable-key", {"key_id": key_id}).json()["key_info"]["key_state"] == "3"
+    refused = _kms(client, "schedule-key-deletion", {"key_id": key_id, "pending_days": "7"})
+    assert (refused.status_code, refused.json()["error"]["error_code"]) == (400, "KMS.0308")
+    assert _kms(client, "enable-key", {"key_id": key_id}).json()["key_info"]["key_state"] == "2"
+    for _ in range(2):  # schedule-twice: a key pending deletion may be scheduled again
+        scheduled = _kms(client, "schedule-key-deletion", {"key_id": key_id, "pending_days": "7"})
+        assert (scheduled.status_code, scheduled.json()) == (200, {"key_id": key_id, "key_state": "4"})
+    assert _kms(client, "cancel-key-deletion", {"key_id": key_id}).json()["key_state"] == "2"
+    assert client.app.state.kms.keys(_credentials()["project_id"])[key_id].state == "2"
