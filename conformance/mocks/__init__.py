@@ -1,4 +1,4 @@
-"""The shared mock machinery; each vendor's mock lives in its package (``conformance/vendors/<name>/mock.py``)."""
+"""The shared mock machinery; each vendor's mock lives in its package (``conformance/vendors/<name>/mock/``)."""
 
 from __future__ import annotations
 

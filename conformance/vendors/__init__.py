@@ -1,7 +1,7 @@
 """The vendor registry: each vendor is one package, listed in the ``kms_conformance.vendors`` entry points.
 
 A vendor package holds everything vendor-specific except its OpenAPI document: ``profile.py``
-(how the checks drive the API), ``catalogue.toml`` (the requirements), ``mock.py`` (the bundled
+(how the checks drive the API), ``catalogue.toml`` (the requirements), ``mock/`` (the bundled
 reference mock) and ``NOTES.md`` (the facts, with sources).  Its ``__init__`` exposes one
 ``VENDOR = Vendor(...)`` row, and one entry-point line registers it::
 
@@ -36,7 +36,7 @@ class Vendor:
     """One registered vendor: where its pieces are and what a real target needs."""
 
     name: str  # the --vendor value
-    package: str  # dotted name of the vendor package (profile.py, mock.py, catalogue.toml inside)
+    package: str  # dotted name of the vendor package (profile.py, mock/, catalogue.toml inside)
     spec: Path  # the vendor's OpenAPI document
     # What a real target needs beyond --base-url (Settings field names).
     required: tuple[str, ...] = ()

@@ -1,7 +1,7 @@
 """Huawei Cloud KMS (DEW) v1.0: RPC-style POSTs under ``/v1.0/{project_id}/kms/``.
 
 Where is the Huawei state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/vendors/huawei/mock.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/vendors/huawei/catalogue.toml``.
+``conformance/vendors/huawei/mock/models.py`` (the mock's view).  Facts and their sources: ``NOTES.md`` beside this file and the ``source``/``basis`` of each row in ``catalogue.toml``.
 """
 
 from __future__ import annotations
