@@ -1,0 +1,297 @@
+"""The Thales mock's switches: its FAULTS and OPTIONS, and what each one changes.
+
+Where does a fault act?  Each fault below is declared next to its effect: a changed row of the
+state table (``models.TRANSITIONS``) or new values for named switches (fields of
+``models.Rules``, ``exceptions.ErrorAnswers`` or ``Behaviour``).  ``behaviour(config)`` turns a
+config into one ``Behaviour``: the options' values first, then the effect of each fault that is
+on.  The model and the request layer read only that; no code asks whether a fault is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from conformance.mocks.base import Fault, MockConfig, Option, canonical
+from conformance.vendors.thales.mock.exceptions import ErrorAnswers
+from conformance.vendors.thales.mock.models import KEY_STATES, PENDING_DELETION, Rules
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Every switch value of one mock; the defaults are the documented (or chosen) behaviour.
+
+    ``rules`` is what models.py reads, ``errors`` what exceptions.py reads; the other fields are
+    read by responses.py where it parses requests and renders answers.
+    """
+
+    rules: Rules = field(default_factory=Rules)
+    errors: ErrorAnswers = field(default_factory=ErrorAnswers)
+    # options (see OPTIONS)
+    create_status: int = 200
+    policy_format: str = "string"
+    deletion_date_in: str = "aws_param"
+    token_duration: int = 300
+    filter_values: str = "validate"
+    unknown_query_parameters: str = "reject"
+    # what faults change
+    token_expiry_checked: bool = True  # an expired JWT is refused
+    unvalidated_days: tuple[int, ...] = ()  # schedule-deletion days taken without checking the body
+    digit_string_days: bool = False  # schedule-deletion takes days "7" as 7
+    enabled_flag_states: frozenset[str] = frozenset({"Enabled"})  # KeyStates shown with Enabled true
+    deletion_date_shown: bool = True  # a PendingDeletion key shows its deletion date
+    hidden_key_fields: frozenset[str] = frozenset()  # key fields left out of answers
+    list_total: str = "matches"  # what list's total counts: "matches" or "page"
+    list_shape: str = "envelope"  # "envelope" ({skip, limit, total, resources}) or "bare-array"
+
+
+_PARTS = {
+    "rules": {f.name for f in fields(Rules)},
+    "errors": {f.name for f in fields(ErrorAnswers)},
+    "answers": {f.name for f in fields(Behaviour)} - {"rules", "errors"},
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """An effect: named switches (fields of Rules, ErrorAnswers or Behaviour) get new values."""
+
+    values: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        unknown = set(self.values) - set().union(*_PARTS.values())
+        if unknown:
+            raise ValueError(f"no such Thales mock switch: {', '.join(sorted(unknown))}")
+
+    def apply(self, behaviour: Behaviour) -> Behaviour:
+        changed = {
+            part: {k: v for k, v in self.values.items() if k in names} for part, names in _PARTS.items()
+        }
+        return replace(
+            behaviour,
+            rules=replace(behaviour.rules, **changed["rules"]),
+            errors=replace(behaviour.errors, **changed["errors"]),
+            **changed["answers"],
+        )
+
+
+def change(**values: Any) -> Change:
+    """``change(password_checked=False)``: the effect that sets those switches."""
+    return Change(values)
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """An effect on one row of the state table: more states allowed, or another resulting state."""
+
+    operation: str
+    also_from: frozenset[str] = frozenset()
+    to: str | None = None
+
+    def apply(self, behaviour: Behaviour) -> Behaviour:
+        rules = behaviour.rules
+        row = rules.transitions[self.operation]
+        row = replace(row, allowed_from=row.allowed_from | self.also_from, to=self.to or row.to)
+        transitions = {**rules.transitions, self.operation: row}
+        return replace(behaviour, rules=replace(rules, transitions=transitions))
+
+
+Effect = Change | RowChange
+
+# Each fault breaks one documented behaviour; the run must fail its requirement (and `also`).
+_FAULTS: tuple[tuple[Fault, Effect], ...] = (
+    (
+        Fault(
+            "cancel-to-enabled", "TH-STATE-008", "cancel-deletion leaves the key Enabled instead of Disabled"
+        ),
+        RowChange("cancel-deletion", to="Enabled"),
+    ),
+    (
+        Fault(
+            "cancel-from-any-state",
+            "TH-STATE-009",
+            "cancel-deletion succeeds on keys that are not pending deletion (moto behaviour)",
+        ),
+        RowChange("cancel-deletion", also_from=KEY_STATES),
+    ),
+    (
+        Fault("enable-while-pending-deletion", "TH-STATE-003", "enable succeeds on a PendingDeletion key"),
+        RowChange("enable", also_from=frozenset({"PendingDeletion"})),
+    ),
+    (
+        Fault(
+            "disable-while-pending-import",
+            "TH-STATE-005",
+            "disable succeeds on a PendingImport key (-> Disabled)",
+        ),
+        RowChange("disable", also_from=frozenset({"PendingImport"})),
+    ),
+    (
+        Fault("schedule-twice", "TH-STATE-007", "schedule-deletion of a PendingDeletion key succeeds again"),
+        RowChange("schedule-deletion", also_from=PENDING_DELETION),
+    ),
+    (
+        Fault("no-deletion-date", "TH-STATE-010", "a PendingDeletion key carries no DeletionDate"),
+        change(deletion_date_shown=False),
+    ),
+    (
+        Fault("schedule-accepts-6-days", "TH-VAL-002", "schedule-deletion accepts days=6"),
+        change(unvalidated_days=(6,)),
+    ),
+    (
+        Fault(
+            "days-string-coerced", "TH-VAL-003", 'schedule-deletion accepts days as a numeric string ("7")'
+        ),
+        change(digit_string_days=True),
+    ),
+    (
+        Fault(
+            "unknown-id-400",
+            "TH-VAL-004",
+            "an unknown key id is answered 400 NCERRInvalidParamValue instead of 404",
+        ),
+        change(answered_as={"not-found": "invalid"}),
+    ),
+    (
+        Fault("envelope-missing-codedesc", "TH-ENV-001", "error bodies lack codeDesc"),
+        change(envelope_fields=("code", "message", "requestID")),
+    ),
+    # A schema-valid list with an unknown sort answered 500 is also "valid data rejected" (should).
+    (
+        Fault(
+            "server-error-on-unknown-sort",
+            "TH-GEN-001",
+            "list answers 500 when sort names an unknown field",
+            may_also=("TH-GEN-004",),
+        ),
+        change(unknown_sort_field="server-error"),
+    ),
+    (
+        Fault("enabled-flag-stale", "TH-SHAPE-002", "aws_param.Enabled stays true on a Disabled key"),
+        change(enabled_flag_states=frozenset({"Enabled", "Disabled"})),
+    ),
+    (
+        Fault("key-without-uri", "TH-SHAPE-001", "key resources lack uri"),
+        change(hidden_key_fields=frozenset({"uri"})),
+    ),
+    (
+        Fault("expired-token-accepted", "TH-AUTH-006", "an expired JWT is still accepted"),
+        change(token_expiry_checked=False),
+    ),
+    (
+        Fault(
+            "bad-password-accepted", "TH-AUTH-002", "the password grant accepts any password of a known user"
+        ),
+        change(password_checked=False),
+    ),
+    (
+        Fault(
+            "refresh-grant-broken", "TH-AUTH-003", "the refresh_token grant refuses every refresh token (401)"
+        ),
+        change(refresh_grant_works=False),
+    ),
+    (
+        Fault("total-is-page-size", "TH-PAG-003", "list total counts the page instead of every match"),
+        change(list_total="page"),
+    ),
+    (
+        Fault(
+            "list-bare-array",
+            "TH-PAG-001",
+            "list answers a bare array instead of {skip, limit, total, resources}",
+            may_also=("TH-GEN-003",),
+        ),
+        change(list_shape="bare-array"),
+    ),
+)
+
+FAULTS: tuple[Fault, ...] = tuple(fault for fault, _ in _FAULTS)
+EFFECTS: Mapping[str, Effect] = {fault.name: effect for fault, effect in _FAULTS}
+
+# Each option is a behaviour the sources leave open; its value sets the switch of the same name.
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "create-status",
+        ("200", "201"),
+        "200",
+        "HTTP status of a successful create (unverified)",
+    ),
+    Option(
+        "state-error-status",
+        ("400", "409", "422"),
+        "400",
+        "HTTP status of an AWS state refusal (unverified; AWS uses 400)",
+    ),
+    Option(
+        "validation-status",
+        ("400", "422"),
+        "400",
+        "HTTP status of an invalid parameter (CM uses 422 'Validation errors' elsewhere)",
+    ),
+    Option(
+        "unauthorized-code",
+        ("5", "1"),
+        "5",
+        "401 envelope: 5 NCERRUnauthorizedAccess (stubs) or 1 NCERRUnauthorized (one fake)",
+    ),
+    Option(
+        "policy-format",
+        ("string", "object"),
+        "string",
+        "aws_param.Policy as a JSON string (TF) or an object (doc example)",
+    ),
+    Option(
+        "deletion-date-in",
+        ("aws_param", "top", "both"),
+        "aws_param",
+        "where a pending key's deletion date appears (unverified)",
+    ),
+    Option(
+        "missing-days",
+        ("default", "reject"),
+        "default",
+        "schedule-deletion without days: AWS default 30, or refused (unverified)",
+    ),
+    Option(
+        "refresh-token-rotation",
+        ("same", "new"),
+        "same",
+        "the refresh grant returns the same refresh token (3P claim) or a new one",
+    ),
+    Option("token-duration", ("300", "60", "5"), "300", "JWT lifetime in seconds (docs: 300)"),
+    Option(
+        "filter-values",
+        ("validate", "match"),
+        "validate",
+        "list filters with a value outside the documented enum: refused (400), or matching nothing "
+        "(an empty page; docs silent)",
+        may_fail={"match": ("TH-GEN-004",)},
+    ),
+    Option(
+        "unknown-query-parameters",
+        ("reject", "ignore"),
+        "reject",
+        "list with an undocumented query parameter: 400 (what schema-driven negative testing expects) or ignored (docs silent)",
+    ),
+)
+
+# Options whose switch holds a number.
+_NUMERIC = frozenset({"create-status", "state-error-status", "validation-status", "token-duration"})
+
+
+def _option_change(option: Option, value: str) -> Change:
+    """The switch an option sets: the field named like the option (``create-status`` -> ``create_status``)."""
+    name = canonical(option.name).replace("-", "_")
+    return change(**{name: int(value) if option.name in _NUMERIC else value})
+
+
+def behaviour(config: MockConfig) -> Behaviour:
+    """The switch values ``config`` selects: every option's value, then each fault that is on."""
+    chosen = Behaviour()
+    for option in OPTIONS:
+        chosen = _option_change(option, config.option(option.name, option.default)).apply(chosen)
+    for fault in FAULTS:
+        if config.has(fault.name):
+            chosen = EFFECTS[fault.name].apply(chosen)
+    return chosen

@@ -1,0 +1,676 @@
+"""The Thales CCKM mock's state and business rules: users and refresh tokens, AWS connections, keys.
+
+Where is the Thales state machine?  ``TRANSITIONS`` here (the mock's view): per operation, the AWS
+KeyStates it is allowed from and the state it leaves the key in; ``TRANSITIONS`` in
+``conformance/vendors/thales/profile.py`` is the checks' view.  ``Rules`` holds the rows and
+values a switch may change (faults.py builds it); the model reads nothing else.  No HTTP here:
+responses.py parses requests, calls ``CckmBackend`` and writes the answers.
+
+Facts and their sources: ``conformance/vendors/thales/NOTES.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import functools
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.vendors.thales.mock.exceptions import (
+    AwsRefusal,
+    Forbidden,
+    InternalError,
+    InvalidParameter,
+    NotFound,
+    Unauthorized,
+)
+
+# -- the mock's users and AWS connections ----------------------------------------------------
+ACCOUNT = "123456789012"
+USERNAME = "admin"
+PASSWORD = "KMS-conformance-1"
+FORBIDDEN_USERNAME = "auditor"  # authenticates, but has no CCKM permission (403)
+FORBIDDEN_PASSWORD = "KMS-conformance-auditor-1"
+USERS = {USERNAME: PASSWORD, FORBIDDEN_USERNAME: FORBIDDEN_PASSWORD}
+# Configured AWS connections (CCKM "kms" containers) and their regions.
+CONNECTIONS: dict[str, dict[str, Any]] = {
+    "aws-conformance": {
+        "id": "0b90f8de-8617-498d-ad63-ca18eb717ae7",
+        "regions": ("us-east-1", "eu-west-1", "ap-south-1"),
+    },
+}
+DEFAULT_KMS = "aws-conformance"
+DEFAULT_REGION = "us-east-1"
+# The IAM principal lists of a key (create and policy bodies); names become ARNs on policy.
+PRINCIPAL_FIELDS = ("external_accounts", "key_admins", "key_admins_roles", "key_users", "key_users_roles")
+
+# -- AWS KeyStates and the state table --------------------------------------------------------
+KEY_STATES = frozenset(
+    {
+        "Creating",
+        "Enabled",
+        "Disabled",
+        "PendingDeletion",
+        "PendingImport",
+        "PendingReplicaDeletion",
+        "Unavailable",
+        "Updating",
+    }
+)
+PENDING_DELETION = frozenset({"PendingDeletion", "PendingReplicaDeletion"})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One state-changing operation: allowed from ``allowed_from``, leaves the key in ``to``.
+
+    A key in a ``stays`` state is allowed but left as it is.  A refused state answers
+    ``KMSInvalidStateException: <arn> <refusal>``, or the state's own text when ``refusal`` is None.
+    """
+
+    allowed_from: frozenset[str]
+    to: str
+    refusal: str | None = None
+    stays: frozenset[str] = frozenset()
+
+
+# operation -> its row: the whole KeyState machine of the mock (AWS's, as CCKM passes it on).
+TRANSITIONS: Mapping[str, Transition] = {
+    "enable": Transition(frozenset({"Enabled", "Disabled"}), "Enabled"),
+    "disable": Transition(frozenset({"Enabled", "Disabled"}), "Disabled"),
+    "schedule-deletion": Transition(KEY_STATES - PENDING_DELETION, "PendingDeletion"),
+    # Cancelling leaves the key Disabled, never Enabled (the CCKM cancel-deletion page).
+    "cancel-deletion": Transition(PENDING_DELETION, "Disabled", refusal="is not pending deletion."),
+    "import-material": Transition(KEY_STATES - PENDING_DELETION, "Enabled"),
+    # Deleting imported material of a key pending deletion leaves it pending deletion (AWS).
+    "delete-material": Transition(KEY_STATES, "PendingImport", stays=PENDING_DELETION),
+}
+
+# Texts of a state refusal, after the key's ARN; any other state reads "is <State>.".
+_STATE_TEXTS = {
+    "PendingDeletion": "is pending deletion.",
+    "PendingReplicaDeletion": "is pending deletion.",
+    "PendingImport": "is pending import.",
+}
+
+# Fields list accepts in ``sort``; any other is ignored (or, with a fault, a server error).
+SORT_FIELDS = frozenset(
+    {
+        "id",
+        "uri",
+        "createdAt",
+        "updatedAt",
+        "kms",
+        "kms_id",
+        "region",
+        "cloud_name",
+        "key_type",
+        "gone",
+        "key_material_origin",
+        "synced_at",
+        "KeyID",
+        "KeyState",
+        "Enabled",
+        "Arn",
+        "Alias",
+        "Origin",
+        "KeyUsage",
+        "CreationDate",
+        "DeletionDate",
+        "Description",
+        "CustomerMasterKeySpec",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The business rules a switch can change; the defaults are the documented (or chosen) ones."""
+
+    transitions: Mapping[str, Transition] = field(default_factory=lambda: dict(TRANSITIONS))
+    password_checked: bool = True  # the password grant compares the password
+    refresh_grant_works: bool = True  # a known refresh token gets a new JWT
+    refresh_token_rotation: str = "same"  # option refresh-token-rotation: "same" or "new"
+    missing_days: str = "default"  # option missing-days: "default" (30) or "reject"
+    unknown_sort_field: str = "ignored"  # "ignored", or "server-error" (a fault)
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def timestamp(moment: dt.datetime) -> str:
+    """CCKM's RFC 3339 timestamps with microseconds (createdAt, updatedAt, synced_at)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def aws_date(moment: dt.datetime) -> str:
+    """AWS's second-precision dates (DeletionDate, NextRotationDate)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def alias_name(alias: str) -> str:
+    """Aliases are stored with AWS's ``alias/`` prefix; requests may leave it out."""
+    return alias if alias.startswith("alias/") else f"alias/{alias}"
+
+
+def default_policy() -> dict[str, Any]:
+    """The AWS default key policy: the account root may do everything."""
+    return {
+        "Id": "key-default-1",
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+@dataclass
+class Key:
+    """One CCKM AWS key: the CCKM record and ``aws``, its mirror of AWS KeyMetadata (``aws_param``).
+
+    Both are plain dicts in answer order: fields appear (and later ones are appended) exactly as
+    the answers show them.
+    """
+
+    record: dict[str, Any]
+    aws: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+    @property
+    def region(self) -> str:
+        return str(self.record["region"])
+
+    @property
+    def state(self) -> str:
+        return str(self.aws["KeyState"])
+
+    @property
+    def arn(self) -> str:
+        return str(self.aws["Arn"])
+
+    def set_state(self, state: str) -> None:
+        """Only a key pending deletion has a DeletionDate."""
+        self.aws["KeyState"] = state
+        if state != "PendingDeletion":
+            self.aws.pop("DeletionDate", None)
+
+    def touch(self) -> None:
+        self.record["updatedAt"] = timestamp(now())
+
+    def value(self, name: str) -> Any:
+        """A sort field's value: a CCKM field, else an aws_param one ("" when absent)."""
+        if name in self.record:
+            return self.record[name]
+        return self.aws.get(name, "")
+
+    def snapshot(self) -> Key:
+        """A copy to render outside the lock."""
+        return copy.deepcopy(self)
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    """One list page: ``total`` counts every match, ``keys`` holds the page."""
+
+    total: int
+    keys: list[Key]
+
+
+def _sort_value(name: str, key: Key) -> str:
+    """Sorting compares the text of a field's value."""
+    return str(key.value(name))
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# Documented list filters: query parameter -> does the key match the value.
+FILTERS: Mapping[str, Callable[[Key, str], bool]] = {
+    "id": lambda key, v: key.record["id"] == v,
+    "keyid": lambda key, v: key.aws["KeyID"] == v,
+    "arn": lambda key, v: key.aws["Arn"] == v,
+    "alias": lambda key, v: v in key.aws["Alias"] or f"alias/{v}" in key.aws["Alias"],
+    "kms": lambda key, v: key.record["kms"] == v,
+    "kms_id": lambda key, v: key.record["kms_id"] == v,
+    "region": lambda key, v: key.record["region"] == v,
+    "cloud_name": lambda key, v: key.record["cloud_name"] == v,
+    "origin": lambda key, v: key.aws["Origin"] == v,
+    "job_config_id": lambda key, v: key.record["labels"].get("job_config_id") == v,
+    "enabled": lambda key, v: _flag(key.aws["KeyState"] == "Enabled") == v,
+    "gone": lambda key, v: _flag(key.record["gone"]) == v,
+    "keystate": lambda key, v: key.aws["KeyState"] == v,
+    "keyusage": lambda key, v: key.aws["KeyUsage"] == v,
+    "rotation_job_enabled": lambda key, v: _flag("job_config_id" in key.record["labels"]) == v,
+    "key_material_origin": lambda key, v: key.record["key_material_origin"] == v,
+    "multi_region": lambda key, v: _flag(key.aws["MultiRegion"]) == v,
+    "multi_region_key_type": lambda key, v: bool(key.aws["MultiRegion"] and v == "PRIMARY"),
+}
+
+
+def matches(key: Key, query: Mapping[str, str]) -> bool:
+    return all(check(key, query[name]) for name, check in FILTERS.items() if name in query)
+
+
+def _key_usage(spec: str) -> str:
+    """AWS's usage for a key spec when the request names none."""
+    if spec.startswith("ECC"):
+        return "SIGN_VERIFY"
+    if spec.startswith("HMAC"):
+        return "GENERATE_VERIFY_MAC"
+    return "ENCRYPT_DECRYPT"
+
+
+def _aws_metadata(region: str, param: Mapping[str, Any], created: str) -> dict[str, Any]:
+    """A new key's aws_param from the create request's: AWS's defaults for what it leaves out."""
+    aws_id = "mrk-" + uuid.uuid4().hex if param.get("MultiRegion") else str(uuid.uuid4())
+    spec = param.get("CustomerMasterKeySpec", "SYMMETRIC_DEFAULT")
+    origin = param.get("Origin", "AWS_KMS")
+    alias = param.get("Alias")
+    aws: dict[str, Any] = {
+        "AWSAccountId": ACCOUNT,
+        "Arn": f"arn:aws:kms:{region}:{ACCOUNT}:key/{aws_id}",
+        "KeyID": aws_id,
+        "KeyState": "PendingImport" if origin == "EXTERNAL" else "Enabled",
+        "KeyManager": "CUSTOMER",
+        "KeyUsage": param.get("KeyUsage") or _key_usage(spec),
+        "Origin": origin,
+        "CustomerMasterKeySpec": spec,
+        "Description": param.get("Description", ""),
+        "CreationDate": created[:19] + "Z",
+        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"] if spec == "SYMMETRIC_DEFAULT" else [],
+        "KeyRotationEnabled": False,
+        "MultiRegion": bool(param.get("MultiRegion", False)),
+        "Alias": [alias_name(alias)] if alias else [],
+        "Tags": [{"TagKey": t["TagKey"], "TagValue": t.get("TagValue", "")} for t in param.get("Tags", [])],
+        "Policy": param.get("Policy") or default_policy(),
+    }
+    if origin == "EXTERNAL":
+        aws["ExpirationModel"] = ""
+    return aws
+
+
+def _refuse_while_pending_deletion(key: Key) -> None:
+    """Metadata changes are refused while a key is pending deletion (AWS)."""
+    if key.state in PENDING_DELETION:
+        raise state_refusal(key)
+
+
+def state_refusal(key: Key) -> AwsRefusal:
+    text = _STATE_TEXTS.get(key.state, f"is {key.state}.")
+    return AwsRefusal("KMSInvalidStateException", f"{key.arn} {text}")
+
+
+def _external_only(key: Key) -> None:
+    """Key material operations exist only for keys of Origin EXTERNAL."""
+    aws = key.aws
+    if aws["Origin"] != "EXTERNAL":
+        raise AwsRefusal(
+            "UnsupportedOperationException",
+            f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.",
+        )
+
+
+def _rotatable(key: Key) -> None:
+    """AWS automatic rotation: symmetric AWS_KMS keys only, and only while Enabled."""
+    aws = key.aws
+    if aws["Origin"] != "AWS_KMS" or aws["CustomerMasterKeySpec"] != "SYMMETRIC_DEFAULT":
+        raise AwsRefusal(
+            "UnsupportedOperationException",
+            f"{aws['Arn']} origin is {aws['Origin']} which is not valid for this operation.",
+        )
+    if aws["KeyState"] == "Disabled":
+        raise AwsRefusal("DisabledException", f"{aws['Arn']} is disabled.")
+    if aws["KeyState"] != "Enabled":
+        raise state_refusal(key)
+
+
+class CckmBackend:
+    """The mock CipherTrust Manager: refresh tokens and AWS keys, and what operations do to them.
+
+    Thread-safe: every public method runs under ``lock`` and hands out snapshots, never the
+    stored keys, so answers can be rendered outside it.
+    """
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules or Rules()
+        self.lock = threading.RLock()
+        self.keys: dict[str, Key] = {}
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
+
+    # -- users and tokens -----------------------------------------------------------------------
+
+    def password_grant(self, username: object, password: object) -> tuple[str, str]:
+        """(user, a new refresh token) for a known user and the right password."""
+        with self.lock:
+            expected = USERS.get(username) if isinstance(username, str) else None
+            if (
+                not isinstance(username, str)
+                or expected is None
+                or (password != expected and self.rules.password_checked)
+            ):
+                raise Unauthorized("Wrong username or password.")
+            return username, self._new_refresh_token(username)
+
+    def refresh_grant(self, token: object) -> tuple[str, str]:
+        """(user, the refresh token to hand back): the same one, or a new one with rotation."""
+        with self.lock:
+            username = self.refresh_tokens.get(token) if isinstance(token, str) else None
+            if not isinstance(token, str) or username is None or not self.rules.refresh_grant_works:
+                raise Unauthorized("Invalid token")
+            if self.rules.refresh_token_rotation == "new":
+                self.refresh_tokens.pop(token, None)
+                token = self._new_refresh_token(username)
+            return username, token
+
+    def _new_refresh_token(self, username: str) -> str:
+        token = secrets.token_hex(32)
+        self.refresh_tokens[token] = username
+        return token
+
+    @staticmethod
+    def authorize(username: str) -> str:
+        """The user, if it may use CCKM."""
+        if username == FORBIDDEN_USERNAME:
+            raise Forbidden("user is not authorized to perform this action on CCKM resources")
+        return username
+
+    # -- the key collection ---------------------------------------------------------------------
+
+    def create_key(
+        self, kms_ref: str, region: str, param: Mapping[str, Any], extra: Mapping[str, Any]
+    ) -> Key:
+        """A new key through connection ``kms_ref`` (name or id) in one of its regions."""
+        kms = next((name for name, c in CONNECTIONS.items() if kms_ref in (name, c["id"])), None)
+        if kms is None:
+            raise NotFound(f"AWS KMS connection {kms_ref!r} not found")
+        if region not in CONNECTIONS[kms]["regions"]:
+            raise InvalidParameter(f"region {region!r} is not configured in AWS KMS connection {kms!r}")
+        with self.lock:
+            alias = param.get("Alias")
+            if alias:
+                self._check_alias_free(region, alias_name(alias))
+            return self._new_key(kms, region, param, extra).snapshot()
+
+    def _new_key(
+        self, kms: str, region: str, param: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> Key:
+        key_id = str(uuid.uuid4())
+        created = timestamp(now())
+        aws = _aws_metadata(region, param, created)
+        spec = aws["CustomerMasterKeySpec"]
+        record: dict[str, Any] = {
+            "id": key_id,
+            "uri": f"kylo:kylo:cckm:aws-key:{key_id}",
+            "account": "kylo:kylo:admin:accounts:kylo",
+            "application": "ncryptify:gemalto:admin:apps:kylo",
+            "devAccount": "ncryptify:gemalto:admin:accounts:gemalto",
+            "createdAt": created,
+            "updatedAt": created,
+            "kms_id": CONNECTIONS[kms]["id"],
+            "kms": kms,
+            "synced_at": created,
+            "rotation_status": "",
+            "cloud_name": "aws",
+            "key_type": "symmetric" if spec == "SYMMETRIC_DEFAULT" else spec.split("_")[0].lower(),
+            "basic_view_enabled": False,
+            "region": region,
+            "gone": False,
+            "key_material_origin": "unknown" if aws["Origin"] == "EXTERNAL" else "native",
+            "labels": {},
+        }
+        record.update(extra or {})
+        key = Key(record, aws)
+        self.keys[key_id] = key
+        return key
+
+    def _check_alias_free(self, region: str, alias: str) -> None:
+        """An alias names one key per region (AWS)."""
+        for key in self.keys.values():
+            if key.region == region and alias in key.aws["Alias"]:
+                raise AwsRefusal(
+                    "AlreadyExistsException",
+                    f"An alias with the name arn:aws:kms:{region}:{ACCOUNT}:{alias} already exists",
+                )
+
+    def list_keys(self, query: Mapping[str, str], skip: int, limit: int) -> KeyPage:
+        """The keys matching the query's filters, sorted by its ``sort``; ``limit`` -1 means all."""
+        with self.lock:
+            found = [k for k in self.keys.values() if matches(k, query)]
+            self._sort(found, query.get("sort"))
+            page = found[skip:] if limit == -1 else found[skip : skip + limit]
+            return KeyPage(len(found), [k.snapshot() for k in page])
+
+    def _sort(self, keys: list[Key], sort: str | None) -> None:
+        """Sort by each listed field, the last one first, so the first listed field wins."""
+        if not sort:
+            return
+        for item in reversed([f.strip() for f in sort.split(",") if f.strip()]):
+            name = item.lstrip("-")
+            if name not in SORT_FIELDS:
+                if self.rules.unknown_sort_field == "server-error":
+                    raise InternalError(f"unknown sort field {name}")
+                continue
+            keys.sort(key=functools.partial(_sort_value, name), reverse=item.startswith("-"))
+
+    def _key(self, key_id: str) -> Key:
+        key = self.keys.get(key_id)
+        if key is None:
+            raise NotFound("Resource not found")
+        return key
+
+    def get_key(self, key_id: str) -> Key:
+        with self.lock:
+            return self._key(key_id).snapshot()
+
+    def delete_key(self, key_id: str) -> None:
+        """Removes the key from CCKM only (the AWS key is left alone)."""
+        with self.lock:
+            del self.keys[self._key(key_id).id]
+
+    # -- operations on one key: each returns the changed key (updatedAt bumped) ------------------
+
+    def _move(self, key: Key, operation: str) -> None:
+        """Apply the state-table row of ``operation`` (the one place the state machine is read)."""
+        row = self.rules.transitions[operation]
+        if key.state not in row.allowed_from:
+            if row.refusal is None:
+                raise state_refusal(key)
+            raise AwsRefusal("KMSInvalidStateException", f"{key.arn} {row.refusal}")
+        if key.state not in row.stays:
+            key.set_state(row.to)
+
+    @staticmethod
+    def _changed(key: Key) -> Key:
+        key.touch()
+        return key.snapshot()
+
+    def enable_key(self, key_id: str) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            self._move(key, "enable")
+            return self._changed(key)
+
+    def disable_key(self, key_id: str) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            self._move(key, "disable")
+            return self._changed(key)
+
+    def schedule_key_deletion(self, key_id: str, days: float | None = None) -> Key:
+        """``days`` None: left out of the request (AWS's default 30, or refused: option missing-days)."""
+        with self.lock:
+            key = self._key(key_id)
+            if days is None and self.rules.missing_days == "reject":
+                raise InvalidParameter("Validation errors:\ndays: days is a required field")
+            self._move(key, "schedule-deletion")
+            key.aws["DeletionDate"] = aws_date(now() + dt.timedelta(days=30 if days is None else days))
+            return self._changed(key)
+
+    def cancel_key_deletion(self, key_id: str) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            self._move(key, "cancel-deletion")
+            return self._changed(key)
+
+    def update_key_description(self, key_id: str, description: str) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            _refuse_while_pending_deletion(key)
+            key.aws["Description"] = description
+            return self._changed(key)
+
+    def add_alias(self, key_id: str, alias: str) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            _refuse_while_pending_deletion(key)
+            name = alias_name(alias)
+            if name not in key.aws["Alias"]:
+                self._check_alias_free(key.region, name)
+                key.aws["Alias"].append(name)
+            return self._changed(key)
+
+    def delete_alias(self, key_id: str, alias: str) -> Key:
+        """Allowed in every state (AWS DeleteAlias)."""
+        with self.lock:
+            key = self._key(key_id)
+            name = alias_name(alias)
+            if name not in key.aws["Alias"]:
+                raise AwsRefusal(
+                    "NotFoundException", f"Alias arn:aws:kms:{key.region}:{ACCOUNT}:{name} is not found."
+                )
+            key.aws["Alias"].remove(name)
+            return self._changed(key)
+
+    def add_tags(self, key_id: str, tags: list[dict[str, Any]]) -> Key:
+        """``tags`` as requested (``tag_key``/``tag_value``); a tag key already there is replaced."""
+        with self.lock:
+            key = self._key(key_id)
+            _refuse_while_pending_deletion(key)
+            stored = key.aws["Tags"]
+            for tag in tags:
+                stored[:] = [t for t in stored if t["TagKey"] != tag["tag_key"]]
+                stored.append({"TagKey": tag["tag_key"], "TagValue": tag.get("tag_value", "")})
+            return self._changed(key)
+
+    def remove_tags(self, key_id: str, tag_keys: list[str]) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            _refuse_while_pending_deletion(key)
+            key.aws["Tags"] = [t for t in key.aws["Tags"] if t["TagKey"] not in tag_keys]
+            return self._changed(key)
+
+    def put_key_policy(
+        self, key_id: str, policy: Any, principals: Mapping[str, list[str]], template: str | None
+    ) -> Key:
+        """Allowed in every state; principal names become IAM ARNs; a template is recorded as a tag."""
+        with self.lock:
+            key = self._key(key_id)
+            if policy:
+                key.aws["Policy"] = policy
+            for name, values in principals.items():
+                kind = "role" if name.endswith("roles") else "user"
+                key.record[name] = [
+                    v if v.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:{kind}/{v}" for v in values
+                ]
+            if template is not None:
+                tags = [t for t in key.aws["Tags"] if t["TagKey"] != "cckm_policy_template_id"]
+                key.aws["Tags"] = [*tags, {"TagKey": "cckm_policy_template_id", "TagValue": template}]
+            return self._changed(key)
+
+    def enable_key_rotation(self, key_id: str, rotation_period_in_days: int = 365) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            _rotatable(key)
+            key.aws.update(
+                KeyRotationEnabled=True,
+                RotationPeriodInDays=rotation_period_in_days,
+                NextRotationDate=aws_date(now() + dt.timedelta(days=rotation_period_in_days)),
+            )
+            return self._changed(key)
+
+    def disable_key_rotation(self, key_id: str) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            _rotatable(key)
+            key.aws["KeyRotationEnabled"] = False
+            key.aws.pop("RotationPeriodInDays", None)
+            key.aws.pop("NextRotationDate", None)
+            return self._changed(key)
+
+    def rotate_key(self, key_id: str, description: str | None = None, retain_alias: bool = False) -> Key:
+        """CCKM rotation: a new key like this one; the answer is the new key."""
+        with self.lock:
+            key = self._key(key_id)
+            _refuse_while_pending_deletion(key)
+            aws = key.aws
+            param = {
+                "CustomerMasterKeySpec": aws["CustomerMasterKeySpec"],
+                "KeyUsage": aws["KeyUsage"],
+                "Description": aws["Description"] if description is None else description,
+                "Policy": aws["Policy"],
+            }
+            new = self._new_key(key.record["kms"], key.region, param, {"rotated_from": key.id})
+            if retain_alias:
+                new.aws["Alias"], aws["Alias"] = aws["Alias"], []
+            key.record["rotated_to"] = new.id
+            key.record["rotation_status"] = "rotated"
+            key.touch()
+            return new.snapshot()
+
+    def import_key_material(
+        self,
+        key_id: str,
+        source_key_tier: str = "local",
+        source_key_identifier: str = "kms-conformance-material",
+        valid_to: str | None = None,
+    ) -> Key:
+        """``valid_to``: when the material expires (None or "": it does not)."""
+        with self.lock:
+            key = self._key(key_id)
+            _external_only(key)
+            self._move(key, "import-material")
+            key.record["key_material_origin"] = "cckm"
+            key.record["key_source"] = source_key_tier
+            key.record["local_key_id"] = secrets.token_hex(32)
+            key.record["local_key_name"] = source_key_identifier
+            if valid_to:
+                key.aws.update(ExpirationModel="KEY_MATERIAL_EXPIRES", ValidTo=valid_to)
+            else:
+                key.aws["ExpirationModel"] = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+                key.aws.pop("ValidTo", None)
+            return self._changed(key)
+
+    def delete_key_material(self, key_id: str) -> Key:
+        with self.lock:
+            key = self._key(key_id)
+            _external_only(key)
+            self._move(key, "delete-material")
+            key.aws.pop("ValidTo", None)
+            key.aws["ExpirationModel"] = ""
+            return self._changed(key)
+
+    def refresh_key(self, key_id: str) -> str:
+        """A refresh from AWS: only synced_at changes (updatedAt does not); the answer's message."""
+        with self.lock:
+            key = self._key(key_id)
+            key.record["synced_at"] = timestamp(now())
+            return f"AWS key '{key.id}' will be refreshed and persisted"
