@@ -1,5 +1,10 @@
 """The Thales CCKM mock, driven directly over HTTP: token flow, the AWS KeyState machine,
-errors and envelopes, pagination, options and faults."""
+errors and envelopes, pagination, options and faults.
+
+Requests go through Starlette's TestClient (in-process, no socket); only the tests that drive
+the mock with the Thales profile start a real server, because the profile builds its own
+transport from a base URL.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +16,28 @@ import httpx
 import pytest
 import yaml
 from openapi_spec_validator import validate
+from starlette.testclient import TestClient
 
-from conformance.mocks.base import RunningMock
+from conformance.mocks.base import MockConfig, RunningMock
 from conformance.requirements import load_catalogue
 from conformance.settings import Settings
 from conformance.specs import spec_path
 from conformance.vendors.thales.mock import MOCK, PASSWORD, USERNAME, mint_jwt, read_jwt
+from conformance.vendors.thales.mock.exceptions import AwsRefusal
+from conformance.vendors.thales.mock.faults import EFFECTS, Behaviour, behaviour
+from conformance.vendors.thales.mock.models import CckmBackend
 from conformance.vendors.thales.profile import PROFILE, ThalesProfile
 
 KEYS = "/api/v1/cckm/aws/keys"
 
 
 class Cckm:
-    """A logged-in httpx client for one running mock."""
+    """A logged-in client of one mock: in-process (TestClient) or over a socket (``url``)."""
 
-    def __init__(self, url: str, creds: dict[str, str]) -> None:
+    def __init__(self, http: httpx.Client, creds: dict[str, str], url: str = "") -> None:
         self.url = url
         self.creds = creds
-        self.http = httpx.Client(base_url=url, timeout=10)
+        self.http = http
         self.login = self.token(username=creds["username"], password=creds["password"])
         assert self.login.status_code == 200, self.login.text
         self.headers = {"Authorization": f"Bearer {self.login.json()['jwt']}"}
@@ -60,11 +69,10 @@ class Cckm:
 
 
 def _start(faults: tuple[str, ...] = (), options: dict[str, str] | None = None) -> Iterator[Cckm]:
+    """A fresh mock behind an in-process TestClient."""
     config = MOCK.config(list(faults), options)
-    with RunningMock(MOCK.create_app(config)) as server:
-        cckm = Cckm(server.url, MOCK.credentials(config))
-        yield cckm
-        cckm.http.close()
+    with TestClient(MOCK.create_app(config)) as http:
+        yield Cckm(http, MOCK.credentials(config))
 
 
 @pytest.fixture
@@ -76,6 +84,17 @@ def cckm() -> Iterator[Cckm]:
 def mock_with(request: pytest.FixtureRequest) -> Iterator[Cckm]:
     faults, options = request.param
     yield from _start(faults, options)
+
+
+@pytest.fixture
+def served() -> Iterator[Cckm]:
+    """A fresh mock on a loopback port, for the profile (which connects to a base URL itself)."""
+    config = MOCK.config()
+    with (
+        RunningMock(MOCK.create_app(config)) as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
+    ):
+        yield Cckm(http, MOCK.credentials(config), server.url)
 
 
 def _envelope(response: httpx.Response) -> dict[str, Any]:
@@ -200,7 +219,7 @@ def test_refresh_grant_keeps_the_refresh_token(cckm: Cckm) -> None:
     assert bad.status_code == 401 and _envelope(bad)["message"] == "Invalid token"
 
 
-@pytest.mark.parametrize("mock_with", [((), {"refresh_token_rotation": "new"})], indirect=True)
+@pytest.mark.parametrize("mock_with", [((), {"refresh-token-rotation": "new"})], indirect=True)
 def test_option_refresh_token_rotation_new(mock_with: Cckm) -> None:
     refresh = mock_with.login.json()["refresh_token"]
     body = {"grant_type": "refresh_token", "refresh_token": refresh}
@@ -209,7 +228,7 @@ def test_option_refresh_token_rotation_new(mock_with: Cckm) -> None:
     assert mock_with.http.post("/api/v1/auth/tokens", json=body).status_code == 401  # the old one is spent
 
 
-@pytest.mark.parametrize("mock_with", [((), {"token_duration": "60"})], indirect=True)
+@pytest.mark.parametrize("mock_with", [((), {"token-duration": "60"})], indirect=True)
 def test_option_token_duration(mock_with: Cckm) -> None:
     assert mock_with.login.json()["duration"] == 60
     payload = read_jwt(mock_with.login.json()["jwt"])
@@ -243,7 +262,7 @@ def test_a_token_signed_elsewhere_is_refused(cckm: Cckm) -> None:
     assert cckm.http.get(KEYS, headers={"Authorization": f"Bearer {head}.{body}.AAAA"}).status_code == 401
 
 
-@pytest.mark.parametrize("mock_with", [((), {"unauthorized_code": "1"})], indirect=True)
+@pytest.mark.parametrize("mock_with", [((), {"unauthorized-code": "1"})], indirect=True)
 def test_option_unauthorized_code(mock_with: Cckm) -> None:
     error = _envelope(mock_with.http.get(KEYS))
     assert error["code"] == 1 and error["codeDesc"].startswith("NCERRUnauthorized:")
@@ -451,7 +470,7 @@ def test_list_pagination_and_filters(cckm: Cckm) -> None:
 
 @pytest.mark.parametrize(
     "mock_with",
-    [((), {"create_status": "201", "policy_format": "object", "deletion_date_in": "top"})],
+    [((), {"create-status": "201", "policy-format": "object", "deletion-date-in": "top"})],
     indirect=True,
 )
 def test_options_create_status_policy_and_deletion_date(mock_with: Cckm) -> None:
@@ -461,7 +480,7 @@ def test_options_create_status_policy_and_deletion_date(mock_with: Cckm) -> None
     assert "DeletionDate" not in scheduled["aws_param"] and scheduled["deletion_date"]
 
 
-@pytest.mark.parametrize("mock_with", [((), {"deletion_date_in": "both"})], indirect=True)
+@pytest.mark.parametrize("mock_with", [((), {"deletion-date-in": "both"})], indirect=True)
 def test_option_deletion_date_both(mock_with: Cckm) -> None:
     scheduled = mock_with.act(mock_with.create()["id"], "schedule-deletion", {"days": 7}).json()
     assert scheduled["deletion_date"] == scheduled["aws_param"]["DeletionDate"]
@@ -469,7 +488,7 @@ def test_option_deletion_date_both(mock_with: Cckm) -> None:
 
 @pytest.mark.parametrize(
     "mock_with",
-    [((), {"state_error_status": "409", "validation_status": "422", "missing_days": "reject"})],
+    [((), {"state-error-status": "409", "validation-status": "422", "missing-days": "reject"})],
     indirect=True,
 )
 def test_options_statuses_and_missing_days(mock_with: Cckm) -> None:
@@ -481,22 +500,50 @@ def test_options_statuses_and_missing_days(mock_with: Cckm) -> None:
 
 def test_config_rejects_unknown_switches() -> None:
     with pytest.raises(ValueError):
-        MOCK.config(["no_such_fault"])
+        MOCK.config(["no-such-fault"])
     with pytest.raises(ValueError):
-        MOCK.config([], {"create_status": "202"})
+        MOCK.config([], {"create-status": "202"})
+
+
+def test_switch_names_are_kebab_case_and_snake_case_is_an_alias() -> None:
+    for name in [f.name for f in MOCK.faults] + [o.name for o in MOCK.options]:
+        assert name == name.lower() and "_" not in name, name
+    old = MOCK.config(["cancel_to_enabled"], {"create_status": "201"})
+    assert old == MOCK.config(["cancel-to-enabled"], {"create-status": "201"})
+    assert behaviour(old) == behaviour(MockConfig(frozenset({"cancel_to_enabled"}), {"create_status": "201"}))
+
+
+def test_switch_defaults_are_the_declared_ones() -> None:
+    """``Behaviour()`` (what the model and app use without a config) is what OPTIONS declare."""
+    assert behaviour(MOCK.config()) == Behaviour() == behaviour(MockConfig())
+    assert set(EFFECTS) == {f.name for f in MOCK.faults}
+    for fault in MOCK.faults:  # every fault changes something
+        assert behaviour(MOCK.config([fault.name])) != Behaviour(), fault.name
+
+
+def test_model_works_without_http() -> None:
+    model = CckmBackend()
+    key = model.create_key("aws-conformance", "us-east-1", {}, {})
+    assert model.schedule_key_deletion(key.id, 7).state == "PendingDeletion"
+    with pytest.raises(AwsRefusal, match="is pending deletion"):
+        model.enable_key(key.id)
+    assert model.cancel_key_deletion(key.id).state == "Disabled"
+    cancelled = model.get_key(key.id)
+    cancelled.aws["KeyState"] = "Enabled"  # a snapshot: the stored key is not touched
+    assert model.get_key(key.id).state == "Disabled"
 
 
 # -- faults (each breaks one behaviour; the suite-level fault runs live with the runner) ---------
 
 
-@pytest.mark.parametrize("mock_with", [(("cancel_to_enabled",), None)], indirect=True)
+@pytest.mark.parametrize("mock_with", [(("cancel-to-enabled",), None)], indirect=True)
 def test_fault_cancel_to_enabled(mock_with: Cckm) -> None:
     key_id = _key_in(mock_with, "PendingDeletion")
     assert mock_with.act(key_id, "cancel-deletion").json()["aws_param"]["KeyState"] == "Enabled"
 
 
 @pytest.mark.parametrize(
-    "mock_with", [(("expired_token_accepted", "envelope_missing_codedesc"), None)], indirect=True
+    "mock_with", [(("expired-token-accepted", "envelope-missing-codedesc"), None)], indirect=True
 )
 def test_faults_expired_token_and_envelope(mock_with: Cckm) -> None:
     assert (
@@ -509,7 +556,7 @@ def test_faults_expired_token_and_envelope(mock_with: Cckm) -> None:
 
 
 @pytest.mark.parametrize(
-    "mock_with", [(("total_is_page_size", "server_error_on_unknown_sort"), None)], indirect=True
+    "mock_with", [(("total-is-page-size", "server-error-on-unknown-sort"), None)], indirect=True
 )
 def test_faults_pagination(mock_with: Cckm) -> None:
     mock_with.create()
@@ -525,8 +572,8 @@ def _profile(cckm: Cckm, **extra: Any) -> ThalesProfile:
     return ThalesProfile(Settings(vendor="thales", base_url=cckm.url, **{**cckm.creds, **extra}))
 
 
-def test_profile_drives_every_state(cckm: Cckm) -> None:
-    profile = _profile(cckm)
+def test_profile_drives_every_state(served: Cckm) -> None:
+    profile = _profile(served)
     profile.preflight()
     for state in ("enabled", "disabled", "pending-deletion", "pending-import"):
         key_id = profile.key_in(state)
@@ -538,8 +585,8 @@ def test_profile_drives_every_state(cckm: Cckm) -> None:
     profile.close()
 
 
-def test_profile_refreshes_before_the_jwt_runs_out(cckm: Cckm) -> None:
-    profile = _profile(cckm)
+def test_profile_refreshes_before_the_jwt_runs_out(served: Cckm) -> None:
+    profile = _profile(served)
     first = profile.bearer()
     assert profile.bearer() == first  # fresh: reused
     profile._expires_at = 0.0  # pretend the 300 s are over
@@ -549,30 +596,30 @@ def test_profile_refreshes_before_the_jwt_runs_out(cckm: Cckm) -> None:
     profile.close()
 
 
-def test_profile_recovers_from_a_revoked_jwt(cckm: Cckm) -> None:
-    profile = _profile(cckm)
+def test_profile_recovers_from_a_revoked_jwt(served: Cckm) -> None:
+    profile = _profile(served)
     profile.bearer()
     profile._jwt = "revoked.jwt.value"
     assert profile.call("list").status == 200  # one 401, renewal, retry
     profile.close()
 
 
-def test_profile_preflight_errors(cckm: Cckm) -> None:
+def test_profile_preflight_errors(served: Cckm) -> None:
     from conformance.profiles.base import TargetError
 
     with pytest.raises(TargetError, match="refused the username/password"):
-        _profile(cckm, password="wrong").preflight()
+        _profile(served, password="wrong").preflight()
     with pytest.raises(TargetError, match="cannot connect"):
         ThalesProfile(
             Settings(vendor="thales", base_url="http://127.0.0.1:9", username="u", password="p", timeout=2)
         ).preflight()
     with pytest.raises(TargetError, match="refused the credentials"):
-        ThalesProfile(Settings(vendor="thales", base_url=cckm.url, token="static-garbage")).preflight()
+        ThalesProfile(Settings(vendor="thales", base_url=served.url, token="static-garbage")).preflight()
 
 
-def test_profile_static_token_and_error_codes(cckm: Cckm) -> None:
-    jwt = cckm.login.json()["jwt"]
-    profile = ThalesProfile(Settings(vendor="thales", base_url=cckm.url, token=jwt))
+def test_profile_static_token_and_error_codes(served: Cckm) -> None:
+    jwt = served.login.json()["jwt"]
+    profile = ThalesProfile(Settings(vendor="thales", base_url=served.url, token=jwt))
     profile.preflight()
     assert profile.headers_for("valid") == {"Authorization": f"Bearer {jwt}"}
     assert (
@@ -596,6 +643,6 @@ def test_option_unknown_query_parameters(cckm: Cckm) -> None:
     assert response.status_code == 400 and "unknown query parameter" in _envelope(response)["message"]
 
 
-@pytest.mark.parametrize("mock_with", [((), {"unknown_query_parameters": "ignore"})], indirect=True)
+@pytest.mark.parametrize("mock_with", [((), {"unknown-query-parameters": "ignore"})], indirect=True)
 def test_option_unknown_query_parameters_ignored(mock_with: Cckm) -> None:
     assert mock_with.list(kms_name="x").status_code == 200

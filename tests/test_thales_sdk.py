@@ -101,7 +101,7 @@ def test_sdk_wrong_password_gets_no_token(sdk_target: tuple[dict[str, str], Runn
     assert getattr(api.auth, "token", None) is None  # gen_token records the error instead of raising
 
 
-@pytest.mark.parametrize("sdk_target", [{"token_duration": "5"}], indirect=True)
+@pytest.mark.parametrize("sdk_target", [{"token-duration": "5"}], indirect=True)
 def test_sdk_refresh_grant(sdk_target: tuple[dict[str, str], RunningMock]) -> None:
     """With a 5 s JWT the SDK's 15 s safety offset makes every call refresh first (refresh grant)."""
     creds, _ = sdk_target
