@@ -1,7 +1,7 @@
 """Thales CipherTrust Manager / CDSPaaS, CCKM AWS keys: ``/api/v1/cckm/aws/keys...``.
 
 Where is the Thales state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/vendors/thales/mock.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/vendors/thales/catalogue.toml``.
+``conformance/vendors/thales/mock/models.py`` (the mock's view).  Facts and their sources: ``NOTES.md`` beside this file and the ``source``/``basis`` of each row in ``catalogue.toml``.
 
 Auth: ``POST /api/v1/auth/tokens`` with the password grant gives a JWT valid ``duration`` (300)
 seconds and a refresh token; the profile refreshes (refresh grant, then password grant as a
@@ -22,12 +22,13 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
+from conformance.auth.tokens import RenewingAuth, TokenSource
 from conformance.profiles.base import (
     MISSING,
     CleanupRefused,
@@ -579,25 +580,23 @@ PROBES: tuple[Probe, ...] = (
 )
 
 
-class _BearerFlow(httpx.Auth):
-    """Puts the profile's current JWT on every request; on a 401 renews once and retries."""
+class _CckmJwt(TokenSource):
+    """The profile's JWT as a token source, so the shared ``RenewingAuth`` puts it on every request
+    and, on a 401 outside the token endpoint, renews it once and resends (no Thales copy of that flow)."""
 
     def __init__(self, profile: ThalesProfile) -> None:
         self.profile = profile
+        super().__init__("")
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self.profile.bearer()
-        if token:
-            request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        if (
-            response.status_code == 401
-            and self.profile.uses_login
-            and not request.url.path.startswith(TOKENS)
-        ):
-            token = self.profile.bearer(force=True)
-            request.headers["Authorization"] = f"Bearer {token}"
-            yield request
+    def token(self) -> str:
+        return self.profile.bearer() or ""
+
+    def fetch(self) -> str:
+        return self.profile.bearer(force=True) or ""
+
+
+def _jwt_expired(response: httpx.Response) -> bool:
+    return response.status_code == 401 and not response.request.url.path.startswith(TOKENS)
 
 
 class ThalesProfile(Profile):
@@ -760,8 +759,12 @@ class ThalesProfile(Profile):
     def valid_token(self) -> str | None:
         return self.bearer()
 
+    def make_token_source(self) -> TokenSource | None:
+        return _CckmJwt(self) if self.uses_login else super().make_token_source()
+
     def auth_for(self, mode: str) -> httpx.Auth | None:
-        return _BearerFlow(self) if mode == "valid" else None
+        tokens = self.token_source() if mode == "valid" else None
+        return RenewingAuth(tokens, "Authorization", "Bearer {token}", _jwt_expired) if tokens else None
 
     def prepare_credentials(self) -> None:
         if not self.uses_login and not self.settings.token:
