@@ -57,6 +57,38 @@ def test_fault_declarations_name_catalogue_requirements(vendor: str) -> None:
         assert all("-GEN-" in req for req in fault.may_also), fault.name
 
 
+# Requirements the tables name that no fault breaks yet: nothing proves the suite would notice
+# them broken (each wants a mock fault).  The set may only shrink -- a fault deleted or renamed
+# away from the last requirement it guarded fails the test below.
+NOT_YET_FAULTED = {
+    "huawei": set(
+        "HW-API-001 HW-AUTH-002 HW-GEN-002 HW-GEN-003 HW-GEN-004 HW-GEN-005 HW-GEN-006 "
+        "HW-SHAPE-001 HW-SHAPE-003 HW-SHAPE-007 HW-STATE-001 HW-STATE-005 HW-STATE-009 "
+        "HW-STATE-010 HW-STATE-011 HW-STATE-012 HW-VAL-002 HW-VAL-004 HW-VAL-005 HW-VAL-011 "
+        "HW-VAL-012 HW-VAL-013 HW-VAL-014".split()
+    ),
+    "thales": set(
+        "TH-API-001 TH-AUTH-001 TH-AUTH-004 TH-AUTH-005 TH-AUTH-007 TH-AUTH-008 TH-GEN-002 "
+        "TH-GEN-003 TH-GEN-004 TH-GEN-005 TH-PAG-002 TH-PAG-004 TH-SHAPE-003 TH-SHAPE-004 "
+        "TH-STATE-001 TH-STATE-002 TH-STATE-004 TH-STATE-006 TH-TRANSPORT-001 TH-VAL-001 "
+        "TH-VAL-005 TH-VAL-006 TH-VAL-007".split()
+    ),
+    "yandex": set(
+        "YC-API-001 YC-ASYNC-005 YC-GEN-004 YC-GEN-005 YC-SHAPE-004 YC-STATE-004 "
+        "YC-TRANSPORT-001 YC-VAL-002 YC-VAL-004 YC-VAL-006 YC-VAL-007 YC-VAL-009".split()
+    ),
+}
+
+
+@pytest.mark.parametrize("vendor", available())
+def test_every_faulted_requirement_keeps_a_fault(vendor: str) -> None:
+    """Mutation coverage only grows: every requirement the tables name is broken by some fault,
+    except those ``NOT_YET_FAULTED`` lists."""
+    named = set(profile_class(vendor).named_requirements())
+    faulted = {req for fault in mock_definition(vendor).faults for req in fault.fails}
+    assert named - faulted <= NOT_YET_FAULTED.get(vendor, set()), sorted(named - faulted)
+
+
 def test_requirement_selection_runs_the_rows_that_name_it(tmp_path) -> None:
     """``--requirement``: only the checks naming the id run; the rest of the catalogue says why it
     was not checked (never failed, never blocked, never "no check ran")."""
