@@ -2,8 +2,9 @@
 
 Where are requests validated?  ``YandexResponses.validate``: each body against its request schema
 in ``specs/yandex.yaml`` (``SpecValidator``), so the mock and the spec agree on what is valid;
-key ids, folder ids and paging parameters by hand (``key``, ``list_keys``, ``page``).  Existence
-and state come after, from the model (models.py), in the order the original handlers used.
+key ids, folder ids and paging parameters by hand (``key``, ``list_keys``, ``page``).  The order
+is part of the answer: the path's key id is checked and looked up before the body is validated,
+and the model (models.py) checks existence of versions and state rules last.
 Where is authentication?  ``YandexResponses.authenticate``: the token's class and ``AUTH``.
 Where are Operation objects written?  ``YandexResponses.operation_json`` (metadata per ``METADATA``).
 What a switch changes is a ``Behaviour`` value (built in faults.py); handlers ask nothing else.
