@@ -15,7 +15,7 @@ from conformance.settings import SECRET_FIELDS
 
 VENDORS = available()
 # One must-level fault per vendor (exit 1 through the CLI).
-FAULTS = [("huawei", "cancel-to-enabled"), ("thales", "cancel_to_enabled"), ("yandex", "no_deactivate")]
+FAULTS = [("huawei", "cancel-to-enabled"), ("thales", "cancel-to-enabled"), ("yandex", "no-deactivate")]
 MODES = [(vendor, ()) for vendor in VENDORS]
 
 
