@@ -1,7 +1,7 @@
 """Yandex Cloud KMS symmetric keys: ``/kms/v1/keys`` with custom verbs, asynchronous ``Operation``s.
 
 Where is the Yandex state machine?  ``TRANSITIONS`` below (the checks' view) and
-``conformance/vendors/yandex/mock.py`` (the mock's view).  Facts and their sources: the ``source``/``basis`` of each row in ``conformance/vendors/yandex/catalogue.toml``.
+``conformance/vendors/yandex/mock/models.py`` (the mock's view).  Facts and their sources: ``NOTES.md`` beside this file and the ``source``/``basis`` of each row in ``catalogue.toml``.
 
 State names used in the tables (a key plus its *subject* version, the version created with it):
 
@@ -869,7 +869,6 @@ class YandexProfile(Profile):
     vendor: ClassVar[str] = "yandex"
     product: ClassVar[str] = "Yandex Cloud KMS"
     preflight_call = ("list", False, {"pageSize": "1"})
-    states: ClassVar[Mapping[str, str]] = STATES
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES
     envelope_requirement: ClassVar[str] = "YC-ENV-001"
@@ -975,25 +974,13 @@ class YandexProfile(Profile):
 
     # -- auth --------------------------------------------------------------------------------------
 
-    def headers_for(self, mode: str) -> dict[str, str]:
-        if mode == "valid":
-            tokens = self.token_source()
-            if tokens is None:
-                raise TargetError("Yandex needs an IAM token (--token or --token-command)")
-            return {"Authorization": f"Bearer {tokens.token()}"}
-        if mode == "none":
-            return {}
-        if mode == "invalid":
-            return {"Authorization": "Bearer kms-conformance-not-an-iam-token"}
-        if mode == "forbidden":
-            if not self.settings.forbidden_token:
-                raise NotCovered("no --forbidden-token given: 403 checks are not covered")
-            return {"Authorization": f"Bearer {self.settings.forbidden_token}"}
-        if mode == "expired":
-            if not self.settings.expired_token:
-                raise NotCovered("no --expired-token given: expired-token checks are not covered")
-            return {"Authorization": f"Bearer {self.settings.expired_token}"}
-        raise ValueError(f"unknown auth mode {mode!r}")
+    invalid_token: ClassVar[str] = "kms-conformance-not-an-iam-token"
+
+    def valid_token(self) -> str | None:
+        tokens = self.token_source()
+        if tokens is None:
+            raise TargetError("Yandex needs an IAM token (--token or --token-command)")
+        return tokens.token()
 
     def auth_for(self, mode: str) -> httpx.Auth | None:
         tokens = self.token_source() if mode == "valid" else None
