@@ -17,7 +17,7 @@ import datetime as dt
 import fnmatch
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -243,11 +243,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     settings = context.settings
     profile = profile_class(settings.vendor)
     if "transition" in wanted:
-        rows = [] if settings.read_only else list(profile.transitions)
-        metafunc.parametrize("transition", _scoped(profile, rows, settings.scope), ids=[r.id for r in rows])
+        transitions = [] if settings.read_only else list(profile.transitions)
+        metafunc.parametrize(
+            "transition", _scoped(profile, transitions, settings.scope), ids=[r.id for r in transitions]
+        )
     if "probe" in wanted:
-        rows = [p for p in profile.probes if p.safe or not settings.read_only]
-        metafunc.parametrize("probe", _scoped(profile, rows, settings.scope), ids=[r.id for r in rows])
+        probes = [p for p in profile.probes if p.safe or not settings.read_only]
+        metafunc.parametrize("probe", _scoped(profile, probes, settings.scope), ids=[r.id for r in probes])
     if "api_operation" in wanted:
         from conformance.fuzz import selected_operations
 
@@ -333,7 +335,7 @@ class MockHandle:
 
     vendor: str
     url: str
-    credentials: dict[str, str]
+    credentials: dict[str, Any]
     server: RunningMock
 
     @property
@@ -393,7 +395,7 @@ def _declared_requirements(item: pytest.Item) -> list[str]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     result = yield
     found = item.stash.get(_verdict_key, None)
     if found is not None and found.failures:
@@ -402,8 +404,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     context = _context(item.config)
     if context is None:
         return report
@@ -475,7 +479,7 @@ def _record_item(
     elif isinstance(exc, AssertionError) and declared:
         # A check's own assertion: it names the requirement it broke.
         for req in declared:
-            failures.setdefault(req, []).append(_short(call.excinfo))
+            failures.setdefault(req, []).append(_short(call.excinfo) if call.excinfo else "")
         blocked, blocker = "", ""
     else:
         by_check = failed_checks(exc, getattr(item, "_kms_generated_requirements", {}))
@@ -522,7 +526,7 @@ def _find(exc: BaseException | None, kind: type[_E]) -> _E | None:
             return current
         if isinstance(current, BaseExceptionGroup):
             stack.extend(current.exceptions)
-        stack.extend([current.__cause__, current.__context__])
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
     return None
 
 
@@ -549,7 +553,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         from conformance.profiles import profile_class
 
         profile = profile_class(context.settings.vendor)
-        kept, dropped = [], []
+        kept: list[pytest.Item] = []
+        dropped: list[pytest.Item] = []
         for item in items:
             names = check_requirements(profile, item)
             (kept if names is None or names & chosen else dropped).append(item)
