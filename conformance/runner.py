@@ -242,6 +242,10 @@ def _pytest_args(report_dir: Path, verbose: bool) -> list[str]:
         str(report_dir),
         "-p",
         "no:cacheprovider",
+        # The checks assert through Verdict, with messages of their own.  Assertion rewriting would
+        # recompile every module of each pytest-plugin distribution as it is imported (schemathesis
+        # and hypothesis: some 300), seconds per run wherever no bytecode cache can be written.
+        "--assert=plain",
         "--junitxml",
         str(report_dir / "junit.xml"),
         "--html",

@@ -52,3 +52,28 @@ def cli(tmp_path: Path):
         return run_cli(*args, report_dir=report_dir, **kwargs)
 
     return invoke
+
+
+# Files of quick unit tests (no conformance run, no child process): they go last, so the two
+# xdist workers finish on a tail of short tests instead of one waiting on the other's long run.
+QUICK_FILES = frozenset(
+    {
+        "test_huawei_sdk.py",
+        "test_options.py",
+        "test_report_progress.py",
+        "test_repository.py",
+        "test_spec_huawei.py",
+        "test_thales_mock.py",
+        "test_thales_sdk.py",
+        "test_tokens.py",
+        "test_transport.py",
+        "test_yandex_descriptors.py",
+        "test_yandex_mock.py",
+        "test_yandex_protobuf.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The same order on every worker (a stable sort): runs first, quick unit tests last."""
+    items.sort(key=lambda item: item.path.name in QUICK_FILES)

@@ -16,9 +16,13 @@ import pytest
 
 from conformance.cleanup import cleanup_ledger
 from conformance.ledger import Ledger
+from conformance.profiles import profile_class
+from conformance.settings import Settings
 from tests import wrappers
 from tests.runs import run_target
 
+# What cleanup leaves a scratch key as, per vendor (its shortest documented deletion path).
+CLEANED = {"huawei": "pending-deletion", "thales": "pending-deletion", "yandex": "deleted"}
 DELETION = {
     "huawei": (r"/kms/schedule-key-deletion$", None),
     "thales": (r"/schedule-deletion$", None),
@@ -54,6 +58,11 @@ def test_refused_deletions_are_left_and_finished_later(tmp_path, vendor: str) ->
         code = cleanup_ledger(ledger_path, credentials, out=out)
         assert code == 0, out.getvalue()
         assert Ledger(ledger_path).pending() == []
+        # ... and the target agrees: every key the ledger held is on its way out.
+        observer = profile_class(vendor)(Settings(vendor=vendor, base_url=url, **creds))
+        states = {observer.key_state(key_id) for key_id in left}
+        observer.close()
+        assert states == {CLEANED[vendor]}, states
 
 
 NESTED = b"[" * 100_000 + b"]" * 100_000  # deep enough to exhaust a recursive JSON parser

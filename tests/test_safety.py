@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import io
 import ipaddress
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.cleanup import cleanup_ledger
 from conformance.ledger import Ledger
 from conformance.mocks import RunningMock, available, mock_definition
 from conformance.profiles import profile_class
@@ -91,7 +93,10 @@ def _wait_for_keys(ledger: Path, count: int, proc: subprocess.Popen[str], limit:
 
 # What cleanup leaves a scratch key as, per vendor (its shortest documented deletion path).
 CLEANED = {"huawei": "pending-deletion", "thales": "pending-deletion", "yandex": "deleted"}
-KILLS = [(v, sig) for v in VENDORS for sig in (signal.SIGINT, signal.SIGKILL)]
+# SIGINT for every vendor (each profile's own cleanup on the way out); SIGKILL for one: what a
+# hard kill leaves is the ledger, written the same way for every vendor, and the cleanup command
+# finishing each vendor's keys from a ledger is tests/test_cleanup_truth.py.
+KILLS = [(v, signal.SIGINT) for v in VENDORS] + [(VENDORS[0], signal.SIGKILL)]
 
 
 @pytest.mark.parametrize(("vendor", "sig"), KILLS, ids=[f"{v}-{s.name}" for v, s in KILLS])
@@ -114,24 +119,30 @@ def test_killed_run_leaves_a_ledger_cleanup_finishes(
         cleanup_record = json.loads((report_dir / "summary.json").read_text())["cleanup"]
         assert set(cleanup_record["cleaned"]) | set(cleanup_record["left"]) == created, cleanup_record
         assert set(cleanup_record["left"]) == {e.key_id for e in Ledger(ledger_path).pending()}
-    cleanup = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "conformance",
-            "cleanup",
-            "--ledger",
-            str(ledger_path),
-            *_credential_args(
-                {k: v for k, v in mock.credentials.items() if k in ("token", "username", "password")}
-            ),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    credentials = {k: v for k, v in mock.credentials.items() if k in ("token", "username", "password")}
+    if sig == signal.SIGKILL:
+        # Nothing cleaned: ``kms-conformance cleanup`` (the command a crashed run tells you to run)
+        # finishes every key from the ledger alone.
+        cleanup = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "conformance",
+                "cleanup",
+                "--ledger",
+                str(ledger_path),
+                *_credential_args(credentials),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    else:
+        # The interrupted run cleaned up itself; the same cleanup, in this process, finds the rest.
+        out = io.StringIO()
+        assert cleanup_ledger(ledger_path, credentials, out=out) == 0, out.getvalue()
     assert Ledger(ledger_path).pending() == []
     observer = profile_class(vendor)(mock.settings)
     states = {observer.key_state(key_id) for key_id in created}
