@@ -28,14 +28,21 @@ def _combinations(vendor: str) -> list[dict[str, str]]:
     return rows if defaults in rows else [defaults, *rows]
 
 
-CASES = [(vendor, combo) for vendor in available() for combo in _combinations(vendor)]
+def _defaults(vendor: str) -> dict[str, str]:
+    return {o.name: o.default for o in mock_definition(vendor).options}
+
+
+# The all-defaults row is the faithful mock: tests/test_conformance_runs.py::test_faithful_mock_passes
+# runs it through the CLI at the default draw and holds it to more (every requirement passed, no
+# credential in any output), so it is not run again here.
+CASES = [(v, combo) for v in available() for combo in _combinations(v) if combo != _defaults(v)]
 MAX_EXAMPLES = 2
 
 
 def _label(vendor: str, combo: dict[str, str]) -> str:
     defaults = {o.name: o.default for o in mock_definition(vendor).options}
     changed = [f"{k}={v}" for k, v in combo.items() if defaults[k] != v]
-    return f"{vendor}-{'-'.join(changed) or 'defaults'}"
+    return f"{vendor}-{'-'.join(changed)}"
 
 
 @pytest.mark.parametrize(("vendor", "combo"), CASES, ids=[_label(v, c) for v, c in CASES])
