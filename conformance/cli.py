@@ -22,6 +22,7 @@ from conformance.options import ENV_PREFIX, RunOptions, click_options, iter_env_
 from conformance.report.baseline import BaselineError, load_baseline
 from conformance.runner import (
     EXIT_FAIL,
+    EXIT_INTERRUPTED,
     EXIT_PASS,
     EXIT_TARGET,
     EXIT_USAGE,
@@ -138,8 +139,14 @@ def run(**values: Any) -> None:
         args = _passthrough(values, None if asked.strict else baseline, asked.level, asked.verbose)
         codes = run_parallel(vendors, root, args, asked.workers)
     elif len(vendors) > 1:
-        requests = [RunRequest(v, given, root / v, known, gate, (), {}, asked.verbose) for v in vendors]
-        codes = [run_vendor(r).exit_code for r in requests]
+        codes = []
+        for v in vendors:
+            codes.append(
+                run_vendor(RunRequest(v, given, root / v, known, gate, (), {}, asked.verbose)).exit_code
+            )
+            if codes[-1] == EXIT_INTERRUPTED:
+                break  # Ctrl-C stops the whole run, not just this vendor's part
+        vendors = vendors[: len(codes)]
     else:
         request = RunRequest(
             vendor,
@@ -159,7 +166,7 @@ def run(**values: Any) -> None:
         baseline=baseline,
         update_baseline=asked.baseline_update,
     )
-    sys.exit(EXIT_TARGET if EXIT_TARGET in codes else (EXIT_FAIL if EXIT_FAIL in codes else EXIT_PASS))
+    sys.exit(next((c for c in (EXIT_INTERRUPTED, EXIT_TARGET, EXIT_FAIL) if c in codes), EXIT_PASS))
 
 
 def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbose: bool) -> list[str]:
@@ -352,7 +359,7 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
     except click.Abort:
         click.echo("kms-conformance: aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except UsageProblem as exc:
         click.echo(f"kms-conformance: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -360,4 +367,4 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         click.echo("kms-conformance: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

@@ -70,12 +70,27 @@ class RunContext:
     profile: Any = None  # the session's profile, so an interrupted run still cleans before reporting
     cleaned_up: bool = False
     stopped: str | None = None  # why the target became unusable mid-run (the run then ends, exit 3)
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (exit 130), not by the target
     ran: set[str] = field(default_factory=set)  # node ids of the checks that ran
     standalone: bool = False  # built from --kms-* options (plugin mode), not by ``kms-conformance run``
 
     @property
     def redactor(self) -> Redactor:
         return Redactor(self.settings.secrets())
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C or SIGTERM mid-run: the run is stopped, not finished.
+
+        (A hook on the context, which is registered as a plugin: the hook gets no config.)  What
+        the run did not reach is blocked and the verdict is FAIL -- an interrupted run must not
+        read "pass" in summary.json -- and ``kms-conformance run`` exits 130.
+        """
+        if isinstance(excinfo.value, pytest.Session.Interrupted | pytest.Session.Failed):
+            return  # pytest's own stop (``shouldstop``: the target became unusable), not a signal
+        if not self.stopped:
+            why = str(excinfo.value) or "Ctrl-C"
+            self.stopped = f"interrupted ({why}) before the checks finished"
+        self.interrupted = True
 
     def record(
         self,

@@ -31,6 +31,7 @@ from conformance.report.summary import mock_switches
 from conformance.settings import Settings, default_report_dir, new_run_id
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM: reports written, cleanup tried, no verdict
 
 
 class UsageProblem(Exception):
@@ -196,11 +197,12 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
         code = pytest.main(_pytest_args(report_dir, request.verbose), plugins=[context, *progress])
     summary = context.summary
     if summary is not None and summary.get("stopped"):
-        # The target became unusable mid-run: reports are written and cleanup was tried, but the
-        # run is not a verdict on the target's behaviour.
+        # The target became unusable mid-run, or the run was interrupted: reports are written and
+        # cleanup was tried, but the run is not a verdict on the target's behaviour.
         print_summary(summary, report_dir, out)
         print(f"kms-conformance: {redactor.text(summary['stopped'])}", file=err)
-        return RunResult(request.vendor, EXIT_TARGET, summary, report_dir)
+        code = EXIT_INTERRUPTED if context.interrupted else EXIT_TARGET
+        return RunResult(request.vendor, code, summary, report_dir)
     if summary is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         print(f"kms-conformance: the check session ended abnormally (pytest exit {int(code)})", file=err)
         return RunResult(request.vendor, EXIT_FAIL, summary, report_dir)

@@ -72,6 +72,10 @@ def _start_run(vendor: str, url: str, credentials: dict[str, str], report_dir: P
         *_credential_args(credentials),
         "--report-dir",
         str(report_dir),
+        # The generated cases come first: one per operation brings the run to the scenario
+        # checks' scratch keys (what the signal interrupts) in a second instead of several.
+        "--max-examples",
+        "1",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
     return subprocess.Popen(
@@ -109,14 +113,25 @@ def test_killed_run_leaves_a_ledger_cleanup_finishes(
     ledger_path = report_dir / "ledger.jsonl"
     _wait_for_keys(ledger_path, 5, proc)
     proc.send_signal(sig)
-    proc.communicate(timeout=120)
+    try:
+        proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the run did not end within 60 s of {sig.name}:\n{out[-2000:]}\n{err[-2000:]}")
     created = {
         r["key_id"] for r in map(json.loads, ledger_path.read_text().splitlines()) if r["event"] == "created"
     }
     assert len(created) >= 5
     if sig == signal.SIGINT:
+        # An interrupted run is no verdict: exit 130, and summary.json says it was stopped (what it
+        # never reached is blocked, never "passed" or "no check ran").
+        summary = json.loads((report_dir / "summary.json").read_text())
+        assert proc.returncode == 130, proc.returncode
+        assert summary["verdict"] == "fail" and summary["stopped"].startswith("interrupted (Ctrl-C)")
+        assert not [r["id"] for r in summary["requirements"] if "no check ran" in r["message"]]
         # The summary is written after the interrupted run's cleanup, and says what it did.
-        cleanup_record = json.loads((report_dir / "summary.json").read_text())["cleanup"]
+        cleanup_record = summary["cleanup"]
         assert set(cleanup_record["cleaned"]) | set(cleanup_record["left"]) == created, cleanup_record
         assert set(cleanup_record["left"]) == {e.key_id for e in Ledger(ledger_path).pending()}
     credentials = {k: v for k, v in mock.credentials.items() if k in ("token", "username", "password")}
