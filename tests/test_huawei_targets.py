@@ -41,6 +41,9 @@ def test_aksk_signing_run_passes(cli, kms_mock) -> None:
         c["forbidden_token"],
         "--expired-token",
         c["expired_token"],
+        # Every operation of the spec is signed (full scope); two cases each are enough for that.
+        "--max-examples",
+        "2",
     )
     assert result.code == 0, result.stdout[-3000:] + result.stderr[-2000:]
     text = _outputs(result.report_dir) + result.stdout + result.stderr
@@ -63,6 +66,8 @@ def test_read_only_run_changes_nothing(cli, kms_mock) -> None:
         "--token",
         c["token"],
         "--read-only",
+        "--max-examples",
+        "2",
     )
     assert result.code == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert kms.keys(c["project_id"]) == {}
@@ -87,6 +92,8 @@ def test_without_forbidden_token_403_is_not_covered(cli, kms_mock) -> None:
         c["token"],
         "--scope",
         "lifecycle",
+        "--max-examples",
+        "1",
     )
     assert result.code == 0, result.stdout[-3000:]
     row = next(r for r in result.summary["requirements"] if r["id"] == "HW-AUTH-004")
@@ -104,6 +111,8 @@ def test_kms_403_option_is_accepted_as_documented_alternative(cli) -> None:
         "invalid-token=kms-403",
         "--scope",
         "lifecycle",
+        "--max-examples",
+        "1",
     )
     assert result.code == 0, result.stdout[-3000:]
 
