@@ -92,10 +92,11 @@ def _run(vendor: str, tmp_path: Path, request_for: Callable[[Path], RunRequest])
     return Run(result.exit_code, result.summary or {}, out.getvalue(), report_dir, err.getvalue())
 
 
-# How the in-process runs poll asynchronous operations (a profile's ``polling``, where it has one):
-# at once and without growing pauses, and a stuck operation is given up after seconds, not ten.
-# What is checked is the same -- each Operation polled until done, a stuck one failing its
-# requirement; the real pacing is for real targets (and for the CLI runs of the tests).
+# How the in-process runs wait on a target (a profile's ``polling``, where it has one: Yandex
+# Operations, a Huawei key read as "to be activated"): at once and without growing pauses, and a
+# stuck wait is given up after seconds, not ten.  What is checked is the same -- each wait polled
+# until done, a stuck one failing its requirement; the real pacing is for real targets (and for
+# the CLI runs of the tests).
 QUICK_POLLING = {
     "first_delay": 0.001,
     "max_delay": 0.02,

@@ -19,9 +19,10 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from conformance.profiles.base import NotCovered
+from conformance.profiles.polling import Polling
 from conformance.settings import Settings
 from conformance.vendors.yandex.mock import MOCK
-from conformance.vendors.yandex.profile import OperationPolling, YandexProfile
+from conformance.vendors.yandex.profile import YandexProfile
 
 with warnings.catch_warnings():  # Starlette 1.x asks for httpx2 behind TestClient; httpx still works
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -114,7 +115,7 @@ class InProcessProfile(YandexProfile):
     operations are polled with short pauses (the mock in async mode finishes them after two polls).
     """
 
-    polling = OperationPolling(first_delay=0.001)
+    polling = Polling(first_delay=0.001)
 
     def __init__(self, settings: Settings, app: Any) -> None:
         super().__init__(settings)

@@ -21,6 +21,8 @@ from conformance.profiles.base import (
     Profile,
     Transition,
 )
+from conformance.profiles.polling import Polling
+from conformance.transport import is_loopback
 from conformance.vendors.huawei.aksk import AkSkAuth, AkSkRequestsAuth
 from conformance.vendors.huawei.iam import HuaweiIamToken, iam_url_for
 
@@ -418,6 +420,8 @@ class HuaweiProfile(Profile):
     preflight_call = ("describe", True, {})
     auth_header: ClassVar[tuple[str, str]] = ("X-Auth-Token", "{token}")
     invalid_token: ClassVar[str] = "invalid-token-kms-conformance"
+    # A new key that first reads "1" (to be activated) is read again until it is enabled.
+    polling: Polling = Polling(first_delay=0.1, max_delay=1.0, deadline_loopback=10.0, deadline_remote=30.0)
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES
     envelope_requirement: ClassVar[str] = "HW-ENV-001"
@@ -641,10 +645,11 @@ class HuaweiProfile(Profile):
         return STATES[raw]
 
     def drive_to(self, key_id: str, state: str) -> None:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + self.polling.deadline(loopback=is_loopback(self.settings.base_url))
+        delays = self.polling.delays()
         current = self.key_state(key_id)
         while current == "pending-activation" and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(next(delays))
             current = self.key_state(key_id)
         steps = {
             ("enabled", "enabled"): [],

@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -47,6 +47,7 @@ from conformance.profiles.base import (
     Transition,
     read_json,
 )
+from conformance.profiles.polling import Polling
 from conformance.transport import is_loopback
 from conformance.verdict import StepFailed
 
@@ -835,36 +836,6 @@ PROBES: tuple[Probe, ...] = (
 # -- the profile ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OperationPolling:
-    """How ``call()`` waits for an Operation: polls with growing pauses, within a bounded wait.
-
-    The first poll goes out at once; the pause before each next one starts at ``first_delay`` and
-    grows by ``factor`` up to ``max_delay``.  The wait ends after ``deadline()`` seconds.  The
-    defaults are what real targets get; a test may set a faster one on the profile
-    (``YandexProfile.polling``, a class attribute, or on one instance).
-    """
-
-    first_delay: float = 0.02
-    factor: float = 2.0
-    max_delay: float = 1.0
-    deadline_loopback: float = 10.0  # a target on this machine (the bundled mock, a local server)
-    deadline_remote: float = 120.0  # any other target, the real API among them
-    # Once one operation never finished, YC-ASYNC-001 has failed: later ones get only this long.
-    deadline_after_stuck: float = 0.2
-
-    def deadline(self, *, loopback: bool, stuck_before: bool) -> float:
-        limit = self.deadline_loopback if loopback else self.deadline_remote
-        return min(limit, self.deadline_after_stuck) if stuck_before else limit
-
-    def delays(self) -> Iterator[float]:
-        """The pauses between polls: first_delay, then each ``factor`` times the last, capped."""
-        delay = self.first_delay
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.max_delay)
-
-
 class YandexProfile(Profile):
     vendor: ClassVar[str] = "yandex"
     product: ClassVar[str] = "Yandex Cloud KMS"
@@ -943,8 +914,8 @@ class YandexProfile(Profile):
         "version-destroyed": "YC-STATE-012",
     }
 
-    # How call() polls an Operation until done (pauses, deadlines): see OperationPolling.
-    polling: OperationPolling = OperationPolling()
+    # How call() polls an Operation until done (pauses, deadlines): see Polling.
+    polling: Polling = Polling()
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
