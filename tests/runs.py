@@ -94,14 +94,14 @@ def _run(vendor: str, tmp_path: Path, request_for: Callable[[Path], RunRequest])
 
 # How the in-process runs wait on a target (a profile's ``polling``, where it has one: Yandex
 # Operations, a Huawei key read as "to be activated"): at once and without growing pauses, and a
-# stuck wait is given up after seconds, not ten.  What is checked is the same -- each wait polled
+# stuck wait is given up after a second, not ten.  What is checked is the same -- each wait polled
 # until done, a stuck one failing its requirement; the real pacing is for real targets (and for
 # the CLI runs of the tests).
 QUICK_POLLING = {
     "first_delay": 0.001,
     "max_delay": 0.02,
-    "deadline_loopback": 3.0,
-    "deadline_after_stuck": 0.02,
+    "deadline_loopback": 1.0,
+    "deadline_after_stuck": 0.005,
 }
 
 

@@ -121,7 +121,7 @@ def test_generated_checks_that_error_are_not_passed(tmp_path) -> None:
 
 
 def test_blocked_is_reported_everywhere(tmp_path) -> None:
-    run = run_mock("yandex", tmp_path, faults=["operation_never_done"])
+    run = run_mock("yandex", tmp_path, faults=["operation_never_done"], max_examples=2)
     assert run.failed == {"YC-ASYNC-001"}, run.explain()
     auth = run.row("YC-AUTH-001")
     assert auth["status"] == "blocked" and auth["blocked_by"] == ["YC-ASYNC-001"], auth
