@@ -57,7 +57,15 @@ def _escape(token: str) -> str:
 
 
 class SpecValidator:
-    """Validators for the request bodies and parameters of one spec's operations."""
+    """Validators for the request bodies and parameters of one spec's operations.
+
+    ``SpecValidator.of(spec)`` is the one for a spec file in this process: it holds only the parsed
+    spec and the schemas compiled so far, so every mock app of that vendor shares it.
+    """
+
+    @staticmethod
+    def of(spec: Path) -> SpecValidator:
+        return _shared(Path(spec))
 
     def __init__(self, spec: Path) -> None:
         self.spec = load_spec(spec)
@@ -171,3 +179,8 @@ def _order(error: jsonschema.ValidationError) -> tuple[int, int]:
     if error.validator == "required":
         return (1, 0)
     return (2, len(error.absolute_path))
+
+
+@cache
+def _shared(spec: Path) -> SpecValidator:
+    return SpecValidator(spec)

@@ -7,6 +7,7 @@ requirement catalogue -- not a fork of the checks.
 
 from __future__ import annotations
 
+import functools
 import re
 import ssl
 from abc import ABC, abstractmethod
@@ -131,6 +132,30 @@ class Probe:
     def safe(self) -> bool:
         """Runs under --read-only: a read-only request that needs no scratch key of its own."""
         return self.read_only and self.key in ("none", "unknown", "malformed")
+
+
+def shared_ssl_context(verify: ssl.SSLContext | bool | str) -> ssl.SSLContext:
+    """One TLS context per verify setting (and CA bundle file version) in this process.
+
+    Loading a CA bundle costs 20-70 ms, and every run builds several profiles, each with clients;
+    a context is safe to share between clients and threads.  A changed bundle file (another
+    modification time or size) gets a context of its own.
+    """
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    stamp: tuple[int, int] | None = None
+    if isinstance(verify, str):
+        try:
+            info = Path(verify).stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None  # httpx names the missing file
+    return _ssl_context(verify, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _ssl_context(verify: bool | str, stamp: tuple[int, int] | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(verify=verify)
 
 
 class Profile(ABC):
@@ -260,9 +285,9 @@ class Profile(ABC):
         return self.settings.ca_bundle or True
 
     def ssl_context(self) -> ssl.SSLContext:
-        """One TLS context per profile: loading the CA bundle costs ~20 ms per client otherwise."""
+        """The TLS context of the run's verify settings, shared by every client of the process."""
         if self._ssl is None:
-            self._ssl = httpx.create_ssl_context(verify=self.verify())
+            self._ssl = shared_ssl_context(self.verify())
         return self._ssl
 
     def new_client(self, auth: str = "valid") -> httpx.Client:

@@ -157,7 +157,7 @@ class HuaweiResponses:
     def __init__(self, kms: HuaweiKms, behaviour: Behaviour) -> None:
         self.kms = kms
         self.behaviour = behaviour
-        self.validator = SpecValidator(VENDOR.spec)
+        self.validator = SpecValidator.of(VENDOR.spec)
         # POST action -> handler; state changes share ``transition``.
         self.actions: dict[str, Handler] = {
             "create-key": self.create_key,

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
@@ -207,19 +206,13 @@ ACTIONS: tuple[Action, ...] = (
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-@functools.cache
-def spec_validator() -> SpecValidator:
-    """One per process: it only holds the parsed spec and compiled schemas, so apps share it."""
-    return SpecValidator(VENDOR.spec)
-
-
 class CckmResponses:
     """The HTTP face of one ``CckmBackend``: every handler parses, calls the model, renders."""
 
     def __init__(self, model: CckmBackend, switches: Behaviour) -> None:
         self.model = model
         self.switches = switches
-        self.validator = spec_validator()
+        self.validator = SpecValidator.of(VENDOR.spec)
 
     # -- errors ----------------------------------------------------------------------------------
 

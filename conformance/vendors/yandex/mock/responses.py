@@ -152,11 +152,6 @@ class Behaviour:
 
 
 @cache
-def _validator() -> SpecValidator:
-    return SpecValidator(VENDOR.spec)
-
-
-@cache
 def _folder_max() -> int:
     schema: dict[str, Any] = load_spec(VENDOR.spec)["components"]["parameters"]["folderIdQuery"]["schema"]
     return int(schema["maxLength"])
@@ -265,7 +260,7 @@ class YandexResponses:
 
     def validate(self, schema_name: str, body: Any, *, labels: bool = True) -> None:
         """The first problem of ``body`` against the spec's ``schema_name`` is a code 3 refusal."""
-        for problem in _validator().component_problems(schema_name, body):
+        for problem in SpecValidator.of(VENDOR.spec).component_problems(schema_name, body):
             if not labels and problem.field == "labels":
                 continue
             raise ApiError(3, f"Request validation error: {problem.where}: {problem.message}")
