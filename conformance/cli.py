@@ -8,7 +8,9 @@ Bad input ends with one line on stderr and exit status 2; an unusable target wit
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import signal
 import sys
 import time
 import tomllib
@@ -348,6 +350,9 @@ def report_merge(inputs: tuple[str, ...], output: str) -> None:
 
 
 def main() -> None:
+    if hasattr(signal, "SIGUSR1"):
+        # ``kill -USR1 <pid>``: every thread's stack on stderr, for a run that seems stuck.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         cli.main(standalone_mode=False)
     except click.UsageError as exc:

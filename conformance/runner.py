@@ -29,9 +29,9 @@ from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.report.summary import mock_switches
 from conformance.settings import Settings, default_report_dir, new_run_id
+from conformance.watchdog import EXIT_INTERRUPTED, InterruptWatchdog, grace_for
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM: reports written, cleanup tried, no verdict
 
 
 class UsageProblem(Exception):
@@ -165,6 +165,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
     with (
         target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock_info),
         _sigterm_as_interrupt(),
+        InterruptWatchdog(grace_for(settings.timeout), report_dir, report_dir / "ledger.jsonl"),
     ):
         redactor = Redactor(settings.secrets())
         profile = profile_class(request.vendor)(settings)

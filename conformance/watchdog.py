@@ -1,0 +1,106 @@
+"""After Ctrl-C or SIGTERM a run ends, even when something in it is stuck.
+
+An interrupted run still cleans up and writes its reports, and both are bounded by the exchange
+deadline.  This is the last line behind those bounds: from the signal on, the run gets a grace
+period; if the process is still alive after it, every thread's stack goes to a file in the report
+directory, one line on stderr says where the keys not confirmed deleted are (the ledger, with the
+command that finishes them), and the process exits 130.
+
+The signal is seen by a thread through the interpreter's wakeup file descriptor, which the C-level
+signal handler writes to at once -- so this works even while the main thread is blocked in C code,
+where a Python signal handler would never run.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+
+EXIT_INTERRUPTED = 130
+WATCHED = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+class InterruptWatchdog:
+    """``with InterruptWatchdog(grace_s, report_dir, ledger):`` around a run (main thread only)."""
+
+    def __init__(self, grace_s: float, report_dir: Path, ledger: Path) -> None:
+        self.grace_s = grace_s
+        self.report_dir = report_dir
+        self.ledger = ledger
+        self._finished = threading.Event()
+        self._fds: tuple[int, int] | None = None
+        self._previous_fd = -1
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> InterruptWatchdog:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals reach the main thread only: a run in a thread is not watched
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        try:
+            self._previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        except ValueError:
+            os.close(read_fd)
+            os.close(write_fd)
+            return self
+        self._fds = (read_fd, write_fd)
+        self._thread = threading.Thread(target=self._watch, name="kms-interrupt-watchdog", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._finished.set()
+        if self._fds is None:
+            return
+        signal.set_wakeup_fd(self._previous_fd)
+        read_fd, write_fd = self._fds
+        os.close(write_fd)  # the watching thread reads end-of-file and returns
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+        os.close(read_fd)
+        self._fds = None
+
+    def _watch(self) -> None:
+        assert self._fds is not None
+        read_fd = self._fds[0]
+        while True:
+            try:
+                data = os.read(read_fd, 64)
+            except OSError:
+                return
+            if not data:
+                return  # the run ended: __exit__ closed the pipe
+            if any(number in WATCHED for number in data):
+                break
+        if self._finished.wait(self.grace_s):
+            return
+        self._expire()
+
+    def _expire(self) -> None:
+        where = self.report_dir / "interrupt-stacks.txt"
+        try:
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+            with where.open("w", encoding="utf-8") as out:
+                faulthandler.dump_traceback(file=out, all_threads=True)
+            stacks = f"; every thread's stack is in {where}"
+        except OSError:
+            stacks = ""
+        sys.stderr.write(
+            f"kms-conformance: the run did not end within {self.grace_s:g} s of the interrupt{stacks}; "
+            f"keys not confirmed deleted are in the ledger -- finish with: "
+            f"kms-conformance cleanup --ledger {self.ledger}\n"
+        )
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+
+def grace_for(timeout_s: float) -> float:
+    """How long an interrupted run may take to clean up and report: a few exchange deadlines."""
+    return max(30.0, 4 * timeout_s + 15.0)
