@@ -418,7 +418,8 @@ def run_hostile_in_process(
     definition = mock_definition(vendor)
     config = definition.config([])
     credentials = definition.credentials(config)
-    values = dict(scope="lifecycle", max_examples=1, timeout=timeout, throttle_budget=THROTTLE_BUDGET_S)
+    # A shorter throttling budget than the CLI runs' (the same rule ends the run, sooner).
+    values = dict(scope="lifecycle", max_examples=1, timeout=timeout, throttle_budget=THROTTLE_BUDGET_S / 3)
     with (
         RunningMock(definition.create_app(config)) as mock,
         HostileServer(vendor, mock.url, mode, after) as hostile,
