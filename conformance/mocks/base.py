@@ -131,9 +131,10 @@ class MockDefinition:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, woken at once by ``stop()`` instead of at its next 0.1 s tick.
+    """uvicorn's server, stopped at once by ``stop()``: woken instead of at its next 0.1 s tick,
+    and shut down without uvicorn's fixed 0.1 s pause.
 
-    A test session starts and stops a few hundred mocks; each stop otherwise waited for the tick.
+    A test session starts and stops a few hundred mocks; each stop otherwise took 0.1-0.2 s.
     The ticks themselves (the Date header, once a second) are uvicorn's own.
     """
 
@@ -149,6 +150,23 @@ class _Server(uvicorn.Server):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.1)
             should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's shutdown (stop accepting, close connections, let answers finish), polled
+        every 5 ms instead of after a fixed 0.1 s pause; what is still running after 5 s is
+        cancelled.  The mocks run without lifespan events."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + 5.0
+        while (self.server_state.connections or self.server_state.tasks) and loop.time() < give_up:
+            await asyncio.sleep(0.005)
+        for task in list(self.server_state.tasks):
+            task.cancel()
 
     def wake(self) -> None:
         self.should_exit = True
