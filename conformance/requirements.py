@@ -25,6 +25,10 @@ class Requirement:
     # The gist of the doc sentence that justifies the level, in the project's own words
     # ("the DeleteKey page gives 7-1096 days and KMS.1401 outside it").  Printed in the report.
     basis: str = ""
+    # The rows of the vendor's profile tables that check it: state-table rows as
+    # ``operation@state->result`` and probes by name (``tests/test_traceability.py`` holds the
+    # list and the tables to each other, so no row is added or dropped unseen).
+    checks: tuple[str, ...] = ()
 
 
 class CatalogueError(ValueError):
@@ -45,7 +49,7 @@ def load_catalogue(vendor: str) -> dict[str, Requirement]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     catalogue: dict[str, Requirement] = {}
     for row in data.get("requirement", []):
-        req = Requirement(**row)
+        req = Requirement(**{**row, "checks": tuple(row.get("checks", ()))})
         if req.level not in LEVELS:
             raise CatalogueError(f"{path.name}: {req.id}: level must be one of {LEVELS}")
         if req.id in catalogue:
