@@ -260,11 +260,18 @@ def tests_for(tree: Path, row: Row) -> list[str]:
     fault_runs = [
         f"tests/test_faults.py::test_fault_fails_exactly_its_requirements[{v}-{f}]" for f in row.faults
     ]
+    # The behavioural tests come first; the traceability tests (catalogue ``checks`` against the
+    # tables) last, so the "caught by" column says whether a behavioural test noticed.
+    traced = [
+        f"tests/test_traceability.py::test_catalogue_lists_every_table_row[{v}]",
+        f"tests/test_traceability.py::test_every_table_row_is_catalogued[{v}]",
+    ]
     if row.kind in ("transition", "probe"):
-        return [faithful, coverage, *fault_runs]
+        return [faithful, coverage, *fault_runs, *traced]
     if row.kind == "catalogue":
         return [
             faithful,
+            *traced,
             declared,
             f"tests/test_verdicts.py::test_every_requirement_says_why_it_has_its_level[{v}]",
             f"tests/test_verdicts.py::test_generated_checks_have_levels_a_doc_justifies[{v}]",
@@ -281,7 +288,19 @@ def tests_for(tree: Path, row: Row) -> list[str]:
 
 def run_tests(tree: Path, tests: list[str], workers: int) -> tuple[int, bool, str]:
     """(tests run, whether one failed, pytest's last line) -- stopping at the first failure."""
-    argv = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *dict.fromkeys(tests)]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-x",
+        "-rfE",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        *dict.fromkeys(tests),
+    ]
     if workers > 1:
         argv += ["-n", str(workers)]
     proc = subprocess.run(
@@ -296,7 +315,8 @@ def run_tests(tree: Path, tests: list[str], workers: int) -> tuple[int, bool, st
     last = (proc.stdout.strip().splitlines() or [""])[-1]
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|error|errors)", last)}
     ran = counts.get("passed", 0) + counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
-    return ran, proc.returncode != 0, last
+    caught = re.findall(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.M)
+    return ran, proc.returncode != 0, f"caught by {caught[0]}" if caught else last
 
 
 # -- sampling and the run --------------------------------------------------------------------------
