@@ -69,11 +69,16 @@ class Option:
 class MockConfig:
     faults: frozenset[str] = frozenset()
     options: Mapping[str, str] = field(default_factory=dict)
+    # The option names the mock declares (set by ``MockDefinition.config``): reading any other is
+    # a mistake -- a declaration deleted while the code still reads it -- and fails at once.
+    declared: frozenset[str] | None = None
 
     def has(self, fault: str) -> bool:
         return canonical(fault) in {canonical(f) for f in self.faults}
 
     def option(self, name: str, default: str) -> str:
+        if self.declared is not None and canonical(name) not in self.declared:
+            raise LookupError(f"the mock reads option {name!r}, which it does not declare")
         for key, value in self.options.items():
             if canonical(key) == canonical(name):
                 return value
@@ -113,7 +118,8 @@ class MockDefinition:
                     f"{self.vendor} mock option {option.name} must be one of {', '.join(option.choices)}"
                 )
             chosen[option.name] = value
-        return MockConfig(frozenset(known[canonical(f)] for f in faults), chosen)
+        declared = frozenset(canonical(o.name) for o in self.options)
+        return MockConfig(frozenset(known[canonical(f)] for f in faults), chosen, declared)
 
     def fault(self, name: str) -> Fault:
         return next(f for f in self.faults if canonical(f.name) == canonical(name))

@@ -280,6 +280,16 @@ OPTIONS: tuple[Option, ...] = (
 _NUMERIC = frozenset({"create-status", "state-error-status", "validation-status", "token-duration"})
 
 
+# Every switch is set by an option (the field of its name) or by a fault (the state table's rows
+# by RowChange): a declaration deleted would leave its switch at the default, where no run reaches
+# the other values -- unseen.  This makes it fail at import instead.
+_SETTABLE = {canonical(o.name).replace("-", "_") for o in OPTIONS} | {
+    name for effect in EFFECTS.values() if isinstance(effect, Change) for name in effect.values
+}
+_NEVER_SET = set().union(*_PARTS.values()) - _SETTABLE - {"transitions"}
+assert not _NEVER_SET, f"Thales mock switches no option or fault sets: {sorted(_NEVER_SET)}"
+
+
 def _option_change(option: Option, value: str) -> Change:
     """The switch an option sets: the field named like the option (``create-status`` -> ``create_status``)."""
     name = canonical(option.name).replace("-", "_")
