@@ -235,7 +235,13 @@ def delete_row(tree: Path, row: Row) -> None:
     if row.kind == "catalogue":
         path.write_text(delete_catalogue_row(path.read_text(encoding="utf-8"), row.label), encoding="utf-8")
     else:
-        path.write_bytes(delete_tuple_element(path.read_bytes(), str(row.name), row.index, row.size))
+        source = path.read_bytes()
+        try:
+            path.write_bytes(delete_tuple_element(source, str(row.name), row.index, row.size))
+        except ValueError:
+            # A table built from a private literal (``FAULTS`` from ``_FAULTS``: (fault, effect)
+            # pairs): the row is that literal's element.
+            path.write_bytes(delete_tuple_element(source, f"_{row.name}", row.index, row.size))
 
 
 # -- which tests ---------------------------------------------------------------------------------
