@@ -219,6 +219,29 @@ def delete_tuple_element(source: bytes, name: str, index: int, size: int) -> byt
     raise ValueError(f"no module-level assignment to {name}")
 
 
+def delete_element_naming(source: bytes, label: str, size: int) -> bytes:
+    """``source`` without the one element, spelling ``"label"``, of a module-level literal of ``size``."""
+    spelled = f'"{label}"'.encode()
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    for node in ast.parse(source).body:
+        value = getattr(node, "value", None)
+        if not isinstance(value, (ast.Tuple, ast.List)) or len(value.elts) != size:
+            continue
+        spans = [
+            (offsets[e.lineno - 1] + e.col_offset, offsets[e.end_lineno - 1] + e.end_col_offset)  # type: ignore[operator]
+            for e in value.elts
+        ]
+        naming = [(start, end) for start, end in spans if spelled in source[start:end]]
+        if len(naming) == 1:
+            start, end = naming[0]
+            match = re.compile(rb"\s*,").match(source, end)
+            return source[:start] + source[match.end() if match else end :]
+    raise ValueError(f"no literal table of {size} rows with one element naming {label!r}")
+
+
 def delete_catalogue_row(text: str, requirement: str) -> str:
     """The catalogue without the ``[[requirement]]`` block whose id is ``requirement``."""
     blocks = re.split(r"(?m)^(?=\[\[requirement\]\])", text)
@@ -239,9 +262,10 @@ def delete_row(tree: Path, row: Row) -> None:
         try:
             path.write_bytes(delete_tuple_element(source, str(row.name), row.index, row.size))
         except ValueError:
-            # A table built from a private literal (``FAULTS`` from ``_FAULTS``: (fault, effect)
-            # pairs): the row is that literal's element.
-            path.write_bytes(delete_tuple_element(source, f"_{row.name}", row.index, row.size))
+            # A table built from another literal (``FAULTS`` from ``_FAULTS``' (fault, effect)
+            # pairs, or from Yandex's ``SWITCHES``): the row is the element of the module-level
+            # literal of the same size that spells the row's name.
+            path.write_bytes(delete_element_naming(source, row.label, row.size))
 
 
 # -- which tests ---------------------------------------------------------------------------------
@@ -283,9 +307,11 @@ def tests_for(tree: Path, row: Row) -> list[str]:
             f"tests/test_verdicts.py::test_generated_checks_have_levels_a_doc_justifies[{v}]",
             *fault_runs,
         ]
+    builds = f"tests/test_tolerance.py::test_every_switch_builds_a_mock[{v}]"
     if row.kind == "fault":
-        return [declared, coverage, *naming(tree, row.label)]
+        return [declared, coverage, builds, *naming(tree, row.label)]
     return [
+        builds,
         f"tests/test_tolerance.py::test_pairwise_covers_every_pair[{v}]",
         f"tests/test_tolerance.py::test_observed_choices_are_should_requirements[{v}]",
         *naming(tree, row.label),

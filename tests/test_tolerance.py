@@ -64,6 +64,17 @@ def test_every_documented_alternative_passes(tmp_path, vendor: str, combo: dict[
 
 
 @pytest.mark.parametrize("vendor", available())
+def test_every_switch_builds_a_mock(vendor: str) -> None:
+    """Each fault and each value of each option builds the mock's app (in this process, no
+    server): a switch the code reads but no longer declares fails here, not in a run."""
+    definition = mock_definition(vendor)
+    configs = [definition.config()] + [definition.config([f.name]) for f in definition.faults]
+    configs += [definition.config((), {o.name: c}) for o in definition.options for c in o.choices]
+    for config in configs:
+        assert definition.create_app(config) is not None, (config.faults, dict(config.options))
+
+
+@pytest.mark.parametrize("vendor", available())
 def test_pairwise_covers_every_pair(vendor: str) -> None:
     options = {o.name: list(o.choices) for o in mock_definition(vendor).options}
     rows = _combinations(vendor)
