@@ -409,6 +409,14 @@ def _declared_requirements(item: pytest.Item) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A Ctrl-C noted during the last check (and not yet raised by an exchange) ends the run here."""
+    from conformance.watchdog import INTERRUPTS
+
+    INTERRUPTS.checkpoint()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     result = yield

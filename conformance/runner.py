@@ -29,7 +29,7 @@ from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.report.summary import mock_switches
 from conformance.settings import Settings, default_report_dir, new_run_id
-from conformance.watchdog import EXIT_INTERRUPTED, InterruptWatchdog, grace_for
+from conformance.watchdog import EXIT_INTERRUPTED, INTERRUPTS, InterruptWatchdog, grace_for
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 
@@ -164,7 +164,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
     run_id = new_run_id(started)
     with (
         target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock_info),
-        _sigterm_as_interrupt(),
+        INTERRUPTS.installed(),
         InterruptWatchdog(grace_for(settings.timeout), report_dir, report_dir / "ledger.jsonl"),
     ):
         redactor = Redactor(settings.secrets())
@@ -211,26 +211,6 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
     return RunResult(
         request.vendor, EXIT_PASS if summary["verdict"] == "pass" else EXIT_FAIL, summary, report_dir
     )
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends a run like Ctrl-C: checks stop, owned keys are cleaned, reports are written."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _pytest_args(report_dir: Path, verbose: bool) -> list[str]:

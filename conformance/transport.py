@@ -36,10 +36,12 @@ from requests.adapters import BaseAdapter
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
+from conformance.watchdog import INTERRUPTS
+
 MAX_WAIT_429 = 30.0  # the longest single Retry-After wait honoured
 MAX_CONSECUTIVE_FAILURES = 3
 MEBIBYTE = 1024 * 1024
-sleep = time.sleep  # the 429 waits (a test replaces it)
+sleep = INTERRUPTS.sleep  # the 429 waits (a test replaces it): ended early by Ctrl-C
 
 
 def is_loopback(url: str) -> bool:
@@ -282,6 +284,7 @@ class GuardedTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         attempt = 0
         while True:
+            INTERRUPTS.checkpoint()  # a Ctrl-C noted since the last exchange ends the run here
             self.health.check()
             self.health.throttle.wait()
             response = self._exchange(request)

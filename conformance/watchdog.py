@@ -13,16 +13,82 @@ where a Python signal handler would never run.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 EXIT_INTERRUPTED = 130
 WATCHED = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+class Interrupts:
+    """Ctrl-C and SIGTERM during a run: noted at once, raised as KeyboardInterrupt at a safe point.
+
+    Python runs a signal handler between any two bytecodes -- inside a finalizer or a garbage
+    collection callback too, where a raised KeyboardInterrupt is printed as "ignored" and lost
+    (the run then went on to a verdict, exit 0) or leaves a lock taken.  So the handler only notes
+    the signal; the transport raises it before the next exchange (``checkpoint``), and the runner
+    before the next check.  It is raised once: cleanup after it talks to the target as usual.  A
+    second signal raises at once, for someone who wants out now.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._pending = False
+
+    def reset(self) -> None:
+        self.signum, self._pending = None, False
+
+    def handler(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt(self._describe(signum))
+        self.signum, self._pending = signum, True
+
+    def checkpoint(self) -> None:
+        """Raise the noted interrupt here, once."""
+        if self._pending:
+            self._pending = False
+            raise KeyboardInterrupt(self._describe(self.signum))
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep`` in short slices, so a noted interrupt is raised within 0.1 s."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.checkpoint()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.1))
+
+    @staticmethod
+    def _describe(signum: int | None) -> str:
+        return "Ctrl-C" if signum == signal.SIGINT else f"signal {signum}"
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """The handler for SIGINT and SIGTERM around a run (main thread only); a signal noted
+        but never raised (it came after the last check) is raised on the way out."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self.reset()
+        previous = {number: signal.signal(number, self.handler) for number in WATCHED}
+        try:
+            yield
+            self.checkpoint()
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+INTERRUPTS = Interrupts()  # one per process: signals are
 
 
 class InterruptWatchdog:
