@@ -66,3 +66,24 @@ def test_a_run_that_ends_leaves_nothing_behind(tmp_path: Path) -> None:
         [sys.executable, "-c", ENDS], capture_output=True, text=True, timeout=30, cwd=tmp_path
     )
     assert done.returncode == 0 and done.stdout.strip() == "clean", done.stderr
+
+
+def test_an_interrupt_is_raised_once_at_the_next_checkpoint() -> None:
+    """The handler only notes the signal (a raise inside a finalizer would be lost); the next
+    checkpoint raises it, once, so cleanup can still talk to the target; a second signal raises."""
+    import pytest
+
+    from conformance.watchdog import Interrupts
+
+    interrupts = Interrupts()
+    interrupts.checkpoint()  # nothing noted: nothing raised
+    interrupts.handler(signal.SIGINT, None)
+    with pytest.raises(KeyboardInterrupt, match="Ctrl-C"):
+        interrupts.checkpoint()
+    interrupts.checkpoint()  # raised once: cleanup goes on
+    with pytest.raises(KeyboardInterrupt, match="Ctrl-C"):
+        interrupts.handler(signal.SIGINT, None)
+    interrupts.reset()
+    interrupts.handler(signal.SIGTERM, None)
+    with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
+        interrupts.sleep(5)  # a 429 wait ends at once
