@@ -412,7 +412,7 @@ def _declared_requirements(item: pytest.Item) -> list[str]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A Ctrl-C noted during the last check (and not yet raised by an exchange) ends the run here."""
-    from conformance.watchdog import INTERRUPTS
+    from conformance.interrupts import INTERRUPTS
 
     INTERRUPTS.checkpoint()
 

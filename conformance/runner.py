@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import pytest
 
 from conformance import vendors
+from conformance.interrupts import EXIT_INTERRUPTED, INTERRUPTS, InterruptWatchdog, grace_for
 from conformance.metrics import REQUESTS
 from conformance.mocks import BundledMock, start_mock
 from conformance.plugin import RunContext, selected_requirements
@@ -29,7 +30,6 @@ from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.report.summary import mock_switches
 from conformance.settings import Settings, default_report_dir, new_run_id
-from conformance.watchdog import EXIT_INTERRUPTED, INTERRUPTS, InterruptWatchdog, grace_for
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TARGET = 0, 1, 2, 3
 

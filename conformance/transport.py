@@ -36,7 +36,7 @@ from requests.adapters import BaseAdapter
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
-from conformance.watchdog import INTERRUPTS
+from conformance.interrupts import INTERRUPTS
 
 MAX_WAIT_429 = 30.0  # the longest single Retry-After wait honoured
 MAX_CONSECUTIVE_FAILURES = 3

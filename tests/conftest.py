@@ -63,7 +63,7 @@ QUICK_FILES = frozenset(
         "test_report_progress.py",
         "test_repository.py",
         "test_traceability.py",
-        "test_watchdog.py",
+        "test_interrupts.py",
         "test_spec_huawei.py",
         "test_thales_mock.py",
         "test_thales_sdk.py",

@@ -1,14 +1,14 @@
-"""After Ctrl-C or SIGTERM a run ends, even when something in it is stuck.
+"""How a run answers Ctrl-C and SIGTERM: it stops at a safe point, cleans up, reports -- and ends.
 
-An interrupted run still cleans up and writes its reports, and both are bounded by the exchange
-deadline.  This is the last line behind those bounds: from the signal on, the run gets a grace
-period; if the process is still alive after it, every thread's stack goes to a file in the report
-directory, one line on stderr says where the keys not confirmed deleted are (the ledger, with the
-command that finishes them), and the process exits 130.
+``Interrupts`` (``INTERRUPTS``, one per process) notes the signal and raises it as a
+KeyboardInterrupt at the next safe point: before an exchange, before a check, in a 429 wait.
 
-The signal is seen by a thread through the interpreter's wakeup file descriptor, which the C-level
-signal handler writes to at once -- so this works even while the main thread is blocked in C code,
-where a Python signal handler would never run.
+``InterruptWatchdog`` is the last line behind the run's own bounds: from the signal on, the run
+gets a grace period; if the process is still alive after it, every thread's stack goes to a file
+in the report directory, one line on stderr says where the keys not confirmed deleted are (the
+ledger, with the command that finishes them), and the process exits 130.  It sees the signal
+through the interpreter's wakeup file descriptor, which the C-level signal handler writes to at
+once -- so it works even while the main thread is blocked in C code.
 """
 
 from __future__ import annotations

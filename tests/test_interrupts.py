@@ -1,4 +1,4 @@
-"""An interrupted run ends even when something in it is stuck (conformance/watchdog.py).
+"""Interrupts end a run at a safe point, and a run stuck after one still ends (conformance/interrupts.py).
 
 A child process enters the watchdog with a one-second grace and then refuses to end: its SIGINT
 handler does nothing.  After SIGINT it must exit 130 within the grace (plus start-up), with one
@@ -17,7 +17,7 @@ from pathlib import Path
 STUCK = """
 import signal, sys, time
 from pathlib import Path
-from conformance.watchdog import InterruptWatchdog
+from conformance.interrupts import InterruptWatchdog
 report = Path(sys.argv[1])
 signal.signal(signal.SIGINT, lambda *_: None)  # a stuck run: the interrupt arrives, nothing ends
 with InterruptWatchdog(1.0, report, report / "ledger.jsonl"):
@@ -28,7 +28,7 @@ with InterruptWatchdog(1.0, report, report / "ledger.jsonl"):
 ENDS = """
 import signal, threading
 from pathlib import Path
-from conformance.watchdog import InterruptWatchdog
+from conformance.interrupts import InterruptWatchdog
 with InterruptWatchdog(1.0, Path("."), Path("ledger.jsonl")):
     assert any(t.name == "kms-interrupt-watchdog" for t in threading.enumerate())
 assert signal.set_wakeup_fd(-1) == -1, "the wakeup fd was not given back"
@@ -73,7 +73,7 @@ def test_an_interrupt_is_raised_once_at_the_next_checkpoint() -> None:
     checkpoint raises it, once, so cleanup can still talk to the target; a second signal raises."""
     import pytest
 
-    from conformance.watchdog import Interrupts
+    from conformance.interrupts import Interrupts
 
     interrupts = Interrupts()
     interrupts.checkpoint()  # nothing noted: nothing raised
