@@ -34,8 +34,8 @@ class Interrupts:
     Python runs a signal handler between any two bytecodes -- inside a finalizer or a garbage
     collection callback too, where a raised KeyboardInterrupt is printed as "ignored" and lost
     (the run then went on to a verdict, exit 0) or leaves a lock taken.  So the handler only notes
-    the signal; the transport raises it before the next exchange (``checkpoint``), and the runner
-    before the next check.  It is raised once: cleanup after it talks to the target as usual.  A
+    the signal; the transport raises it before the next exchange (``checkpoint``), and the plugin
+    before the next check (``pytest_runtest_setup``).  It is raised once: cleanup after it talks to the target as usual.  A
     second signal raises at once, for someone who wants out now.
     """
 
@@ -88,7 +88,7 @@ class Interrupts:
                 signal.signal(number, handler)
 
 
-INTERRUPTS = Interrupts()  # one per process: signals are
+INTERRUPTS = Interrupts()  # one per process, as signal handlers are
 
 
 class InterruptWatchdog:
