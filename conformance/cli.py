@@ -20,7 +20,14 @@ from typing import Any
 import click
 
 from conformance import vendors as registry
-from conformance.options import ENV_PREFIX, RunOptions, click_options, iter_env_names, settings_fields
+from conformance.options import (
+    ENV_PREFIX,
+    RunOptions,
+    click_options,
+    flag_for,
+    iter_env_names,
+    settings_fields,
+)
 from conformance.report.baseline import BaselineError, load_baseline
 from conformance.runner import (
     EXIT_FAIL,
@@ -246,7 +253,7 @@ def mock(
         raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     click.echo(f"{vendor} mock listening on {server.url}")
     for name, value in server.credentials.items():
-        click.echo(f"  --{name.replace('_', '-')} {value}")
+        click.echo(f"  {flag_for(name)} {value}")
     try:
         while True:
             time.sleep(3600)

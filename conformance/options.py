@@ -44,6 +44,11 @@ class Opt:
 REQUIRED: Any = dataclasses.MISSING  # a row whose dataclass field has no default
 
 
+def flag_for(name: str, prefix: str = "--") -> str:
+    """The command-line spelling of a Settings/RunOptions field: ``token_command`` -> ``--token-command``."""
+    return prefix + name.replace("_", "-")
+
+
 def option(default: Any, help: str, **kwargs: Any) -> Any:
     """A dataclass field that is also a row of the option table."""
     metadata = {"option": Opt(help=help, **kwargs)}
@@ -60,11 +65,11 @@ class Row:
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return flag_for(self.name)
 
     @property
     def plugin_flag(self) -> str:
-        return "--kms-" + self.name.replace("_", "-")
+        return flag_for(self.name, "--kms-")
 
     @property
     def env(self) -> str:

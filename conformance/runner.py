@@ -22,6 +22,7 @@ from conformance import vendors
 from conformance.interrupts import EXIT_INTERRUPTED, INTERRUPTS, InterruptWatchdog, grace_for
 from conformance.metrics import REQUESTS
 from conformance.mocks import BundledMock, start_mock
+from conformance.options import flag_for
 from conformance.plugin import RunContext, selected_requirements
 from conformance.profiles import profile_class
 from conformance.profiles.base import TargetError
@@ -61,21 +62,22 @@ class RunResult:
 
 
 def check_target_settings(vendor: str, values: Mapping[str, Any]) -> None:
-    """Raise UsageProblem naming the first missing option for a real target (the vendor's registry row)."""
+    """Raise UsageProblem naming, in one line, every option a real target still needs (the
+    vendor's registry row): required settings, credentials, and what creating scratch keys needs."""
     entry = vendors.get(vendor)
-    required, alternatives = entry.required, entry.credentials
-    for name in required:
-        if not values.get(name):
-            raise UsageProblem(f"--vendor {vendor} with --base-url needs --{name.replace('_', '-')}")
-    if not any(all(values.get(n) for n in group) for group in alternatives):
-        options = " or ".join(" and ".join(f"--{n}" for n in group) for group in alternatives)
-        raise UsageProblem(f"--vendor {vendor} with --base-url needs credentials: {options}")
+    needs = []
+    missing = [flag_for(name) for name in entry.required if not values.get(name)]
+    if missing:
+        needs.append(" and ".join(missing))
+    if not any(all(values.get(n) for n in group) for group in entry.credentials):
+        options = " or ".join(" and ".join(flag_for(n) for n in group) for group in entry.credentials)
+        needs.append(f"credentials: {options}")
     if not values.get("read_only"):
-        for name in entry.for_writes:
-            if not values.get(name):
-                raise UsageProblem(
-                    f"--vendor {vendor} needs --{name.replace('_', '-')} to create scratch keys (or use --read-only)"
-                )
+        writes = [flag_for(name) for name in entry.for_writes if not values.get(name)]
+        if writes:
+            needs.append(f"{' and '.join(writes)} to create scratch keys (or use --read-only)")
+    if needs:
+        raise UsageProblem(f"--vendor {vendor} with --base-url needs {', and '.join(needs)}")
 
 
 @contextlib.contextmanager
@@ -232,7 +234,7 @@ def _pytest_args(report_dir: Path, verbose: bool) -> list[str]:
         "--junitxml",
         str(report_dir / "junit.xml"),
         "--html",
-        str(report_dir / "report.html"),
+        str(report_dir / "checks.html"),  # report.html is the compliance report (report/html.py)
         "--self-contained-html",
         "-o",
         "junit_family=xunit2",

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
+
+from conformance import vendors
+from conformance.options import rows_for
+from conformance.runner import UsageProblem, check_target_settings
 
 
 def _one_line(text: str) -> bool:
@@ -38,6 +45,40 @@ def test_missing_project_id_is_a_usage_error(cli) -> None:
     result = cli("run", "--vendor", "huawei", "--base-url", "http://127.0.0.1:1", "--token", "t")
     assert result.code == 2
     assert _one_line(result.stderr) and "--project-id" in result.stderr
+
+
+def test_every_missing_setting_is_named_in_one_line(cli) -> None:
+    """Not one at a time: the project id and the credentials together, spelt as the real options."""
+    result = cli("run", "--vendor", "huawei", "--base-url", "http://127.0.0.1:1")
+    assert result.code == 2 and _one_line(result.stderr), result.stderr
+    assert result.stderr.strip() == (
+        "kms-conformance: error: --vendor huawei with --base-url needs --project-id, and credentials: "
+        "--token or --token-command or --ak and --sk or --username and --password"
+    )
+
+
+def test_missing_credentials_and_write_settings_together(cli) -> None:
+    result = cli("run", "--vendor", "thales", "--base-url", "http://127.0.0.1:1")
+    assert result.code == 2 and _one_line(result.stderr), result.stderr
+    assert result.stderr.strip() == (
+        "kms-conformance: error: --vendor thales with --base-url needs credentials: --token or "
+        "--username and --password, and --kms and --region to create scratch keys (or use --read-only)"
+    )
+    read_only = cli("run", "--vendor", "thales", "--base-url", "http://127.0.0.1:1", "--read-only")
+    assert read_only.code == 2 and _one_line(read_only.stderr), read_only.stderr
+    assert "credentials: --token or --username and --password" in read_only.stderr
+    assert "--kms" not in read_only.stderr
+
+
+def test_missing_settings_are_spelt_as_the_cli_options() -> None:
+    """Every name in the message is an option ``run`` accepts (``--token-command``, not ``--token_command``)."""
+    flags = {row.flag for row in rows_for("run")}
+    for vendor in vendors.names():
+        with pytest.raises(UsageProblem) as caught:
+            check_target_settings(vendor, {})
+        named = set(re.findall(r"--[\w-]+", str(caught.value)))
+        assert named - {"--vendor", "--base-url", "--read-only"} <= flags, (vendor, caught.value)
+        assert "_" not in "".join(named), caught.value
 
 
 def test_bad_base_url_is_a_usage_error(cli) -> None:
