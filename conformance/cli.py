@@ -280,11 +280,21 @@ def cleanup(ledger_path: str, **values: Any) -> None:
 @cli.command()
 @click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
 def lint(specs: tuple[str, ...]) -> None:
-    """Validate the bundled (or given) OpenAPI documents."""
+    """Validate the bundled (or given) OpenAPI documents.
+
+    Exit status 0 when every document is valid, 1 when one is not; a file that cannot be read is
+    a usage error (2), reported before any document is checked.
+    """
     from conformance.lint import lint_spec
     from conformance.specs import bundled_specs
 
     paths = [Path(s) for s in specs] or bundled_specs()
+    for path in paths:
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise UsageProblem(f"cannot read {path}: {exc.strerror or exc}") from None
     failed = False
     for path in paths:
         problems = lint_spec(path)

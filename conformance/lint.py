@@ -17,6 +17,8 @@ def lint_spec(path: Path) -> list[str]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return [f"cannot read: {exc.strerror}"]
+    except UnicodeDecodeError as exc:
+        return [f"not UTF-8 text: {exc.reason} at byte {exc.start}"]
     except yaml.YAMLError as exc:
         return [f"not valid YAML: {exc}"]
     if not isinstance(document, dict):

@@ -132,6 +132,20 @@ def test_lint_rejects_an_invalid_spec(cli, tmp_path: Path) -> None:
     assert result.code == 1 and "INVALID" in result.stdout
 
 
+def test_lint_of_a_missing_file_is_a_usage_error(cli, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    result = cli("lint", str(missing))
+    assert result.code == 2 and _one_line(result.stderr), result.stderr
+    assert f"cannot read {missing}" in result.stderr and result.stdout == ""
+
+
+def test_lint_of_a_file_that_is_not_utf8_is_an_invalid_spec(cli, tmp_path: Path) -> None:
+    spec = tmp_path / "binary.yaml"
+    spec.write_bytes(b"\xff\xfe\x00openapi")
+    result = cli("lint", str(spec))
+    assert result.code == 1 and "INVALID" in result.stdout and "Traceback" not in result.stderr
+
+
 def test_requirements_lists_the_catalogue(cli) -> None:
     result = cli("requirements", "--vendor", "huawei")
     assert result.code == 0
