@@ -79,3 +79,12 @@ QUICK_FILES = frozenset(
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The same order on every worker (a stable sort): runs first, quick unit tests last."""
     items.sort(key=lambda item: item.path.name in QUICK_FILES)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (tests/browser.py); the test is skipped where chromium is not installed."""
+    from browser import launched
+
+    with launched() as found:
+        yield found

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from browser import above_the_fold, open_report
 from conftest import CliResult, run_cli
 
 from conformance.report.html import combined_page, requirement_matrix
@@ -21,16 +21,6 @@ from conformance.specs import spec_path
 
 DATA = Path(__file__).parent / "data"
 FAULT, REQUIREMENT = "cancel-to-enabled", "HW-STATE-004"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -187,68 +177,114 @@ def test_not_covered_shows_its_reason() -> None:
 # -- headless Chromium ---------------------------------------------------------------------------
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")
-    return found
-
-
-def _browse(page: Path, workdir: Path, *extra: str) -> tuple[str, str]:
-    browser = _chromium()
-    profile = workdir / "chromium-profile"
-    argv = [
-        browser,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        *extra,
-        page.resolve().as_uri(),
-    ]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout, proc.stderr
-
-
-def _console_messages(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
-
-
-def test_report_renders_in_chromium(failing_run: CliResult, tmp_path: Path) -> None:
-    page = failing_run.report_dir / "report.html"
-    dom, stderr = _browse(page, tmp_path, "--dump-dom")
-    assert _console_messages(stderr) == []
-    _check_counts(dom, failing_run.summary)
-    # pytest-html's script ran and rendered its results table from the embedded data.
-    assert re.search(r"<tbody class=\"[^\"]*results-table-row", dom)
-    shot = tmp_path / "report.png"
-    _, stderr = _browse(
-        page, tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars"
+def _visible_ids(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "tr.kms-req", "rows => rows.filter(r => !r.hidden && r.offsetParent !== null).map(r => r.dataset.id)"
     )
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-    assert _console_messages(stderr) == []
 
 
-def test_combined_page_renders_in_chromium(failing_run: CliResult, tmp_path: Path) -> None:
+def test_failing_report_in_chromium(failing_run: CliResult, browser: Any, tmp_path: Path) -> None:
+    """The verdict first, the picture drawn, failures before the table, filters that hide."""
+    summary = failing_run.summary
+    statuses = {r["id"]: r for r in summary["requirements"]}
+    with open_report(browser, failing_run.report_dir / "report.html") as page:
+        assert above_the_fold(page, "#kms-verdict") and page.inner_text("#kms-verdict") == "FAIL"
+        header = page.inner_text("header.kms-header")
+        assert "Huawei Cloud KMS" in header and f"fault {FAULT}" in header and "bundled huawei mock" in header
+        assert "fails on must requirements" in header and summary["started_at"] in header
+        assert above_the_fold(page, "svg.kms-chart")
+        segments = page.eval_on_selector_all(
+            "svg.kms-chart rect.kms-seg",
+            "els => els.map(e => [e.dataset.group, e.dataset.status, +e.dataset.count, e.getBBox().width])",
+        )
+        drawn = {(g, s): n for g, s, n, width in segments if width > 0}
+        by_level = summary["totals"]["by_level"]
+        assert drawn == {
+            **{(f"level:{lv}", s): n for lv, c in by_level.items() for s, n in c.items() if n},
+            **{
+                (f"area:{a}", s): n
+                for a, c in summary["totals"]["by_area"].items()
+                for s, n in c.items()
+                if n
+            },
+        }
+        failure = page.locator(f"#{REQUIREMENT}-detail")
+        assert failure.bounding_box()["y"] < page.locator("table.kms-matrix").bounding_box()["y"]
+        cells = failure.locator("table.kms-expect td").all_inner_texts()
+        assert cells and all(text.strip() for text in cells)  # expected vs actual, never an empty cell
+        assert (
+            page.locator(f"#{REQUIREMENT}-detail pre.kms-rerun").inner_text()
+            == statuses[REQUIREMENT]["reproduce"]
+        )
+        assert set(_visible_ids(page)) == set(statuses)
+        page.uncheck("input[name=status][value=passed]")
+        visible = _visible_ids(page)
+        assert visible and all(statuses[i]["status"] != "passed" for i in visible)
+        assert REQUIREMENT in visible
+        assert f"{len(visible)} of {len(statuses)} requirements shown" in page.inner_text(".kms-shown")
+        page.select_option("select[name=level]", "should")
+        assert REQUIREMENT not in _visible_ids(page) and failure.is_hidden()
+        assert "level=should" in page.url  # the filtered view can be linked
+        page.screenshot(path=str(tmp_path / "failing.png"), full_page=True)
+        assert page.problems == []
+    with open_report(browser, failing_run.report_dir / "report.html", "status=failed") as page:
+        assert _visible_ids(page) == [i for i, r in statuses.items() if r["status"] == "failed"]
+        assert page.problems == []
+
+
+def test_passing_report_in_chromium(browser: Any, tmp_path: Path) -> None:
+    result = run_cli(
+        "run",
+        "--vendor",
+        "yandex",
+        "--scope",
+        "lifecycle",
+        "--max-examples",
+        "1",
+        "--progress",
+        "off",
+        report_dir=tmp_path / "run",
+    )
+    assert result.code == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with open_report(browser, result.report_dir / "report.html") as page:
+        assert above_the_fold(page, "#kms-verdict") and page.inner_text("#kms-verdict") == "PASS"
+        assert "faithful (no faults, default options)" in page.inner_text("header.kms-header")
+        assert "None: every requirement that ran passed." in page.inner_text("#kms-failures + p")
+        assert page.locator("svg.kms-chart rect.kms-seg[data-status=failed]").count() == 0
+        assert page.locator("a[href='checks.html']").count() == 1
+        page.screenshot(path=str(tmp_path / "passing.png"), full_page=True)
+        assert page.problems == []
+    # pytest-html's per-check log is beside it, and its own script renders it.
+    with open_report(browser, result.report_dir / "checks.html") as page:
+        assert page.locator("tbody.results-table-row").count() == result.summary["totals"]["tests"]
+        assert page.locator("a[href='report.html']").count() >= 1
+
+
+def test_combined_page_renders_in_chromium(failing_run: CliResult, browser: Any, tmp_path: Path) -> None:
+    """Two shards of one vendor: their requirement ids are comparable, so one matrix shows both."""
     from conformance.report.merge import find_summaries, merge_summaries
 
-    merged = merge_summaries(find_summaries([failing_run.report_dir]))
-    page = tmp_path / "combined.html"
-    page.write_text(combined_page(merged))
-    dom, stderr = _browse(page, tmp_path, "--dump-dom")
-    assert _console_messages(stderr) == []
-    rows = _parse(dom)
-    matrix = [e for e, _ in rows.with_class("kms-xreq")]
-    assert [e["data-id"] for e in matrix] == [r["id"] for r in failing_run.summary["requirements"]]
-    cells = {e["data-status"] for e in rows.elements if e.get("data-run") == "huawei"}
-    assert cells == {r["status"] for r in failing_run.summary["requirements"]}
-    _check_counts(
-        dom[dom.index('id="huawei-kms-requirements"') :], failing_run.summary
-    )  # the run's own section
-    shot = tmp_path / "combined.png"
-    _browse(page, tmp_path, f"--screenshot={shot}", "--window-size=1400,2000")
-    assert shot.stat().st_size > 10_000
+    shard = tmp_path / "second" / "summary.json"
+    shard.parent.mkdir()
+    shard.write_text(json.dumps({**failing_run.summary, "started_at": "2026-01-01T00:00:00Z"}))
+    merged = merge_summaries(find_summaries([failing_run.report_dir, shard]))
+    page_file = tmp_path / "combined.html"
+    page_file.write_text(combined_page(merged))
+    with open_report(browser, page_file) as page:
+        assert above_the_fold(page, "#kms-verdict") and page.inner_text("#kms-verdict") == "FAIL"
+        matrix = page.eval_on_selector_all("tr.kms-xreq", "rows => rows.map(r => r.dataset.id)")
+        assert matrix == [r["id"] for r in failing_run.summary["requirements"]]
+        assert page.locator("svg.kms-chart").count() == 3  # the runs, then each run's own
+        assert page.locator("table.kms-families").count() == 0  # one vendor: no cross-vendor view
+        page.uncheck("input[name=status][value=passed]")
+        assert all(
+            s != "passed"
+            for s in page.eval_on_selector_all(
+                "tr.kms-req", "rows => rows.filter(r => !r.hidden).map(r => r.dataset.status)"
+            )
+        )
+        page.screenshot(path=str(tmp_path / "combined.png"), full_page=True)
+        assert page.problems == []
 
 
 # -- machine outputs -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Outputs written around a run beyond pytest's own (report.html, junit.xml).
 
-* ``write_run_outputs``: per run, next to ``summary.json`` -- ``report.sarif`` and
+* ``write_run_outputs``: per run, next to ``summary.json`` -- ``report.html`` (the compliance
+  report; pytest-html's per-check log is ``checks.html``), ``report.sarif`` and
   ``junit-requirements.xml`` (called by the plugin when it writes the summary).
 * ``finish_runs``: after every vendor of one ``kms-conformance run`` has finished -- the
   combined report for ``--vendor all`` (the same code as ``report merge``) and
@@ -20,8 +21,13 @@ from conformance.report.junit import write_requirement_junit
 from conformance.report.sarif import write_sarif
 
 
-def write_run_outputs(summary: Mapping[str, Any], directory: str | Path) -> None:
+def write_run_outputs(summary: Mapping[str, Any], directory: str | Path, html: bool = True) -> None:
+    """``html=False`` when the team's own pytest-html page is to be written at ``report.html``."""
+    from conformance.report.html import run_page
+
     directory = Path(directory)
+    if html:
+        (directory / "report.html").write_text(run_page(summary), encoding="utf-8")
     write_sarif([summary], directory / "report.sarif")
     write_requirement_junit([summary], directory / "junit-requirements.xml")
 

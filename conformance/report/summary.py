@@ -124,5 +124,59 @@ def mock_switches(info: Mapping[str, Any]) -> list[str]:
     ]
 
 
+# Settings a reproduction repeats for a real target: what selects the target and the scratch
+# keys' home, never a credential (those come from KMS_CONFORMANCE_* variables).
+REPRODUCED_SETTINGS = (
+    "project_id",
+    "domain",
+    "iam_url",
+    "kms",
+    "region",
+    "folder_id",
+    "operation_url",
+)
+
+
+def reproduction_options(settings: object) -> dict[str, Any]:
+    """The run's non-default, non-secret settings that a reproduction command repeats."""
+    found: dict[str, Any] = {}
+    for name in REPRODUCED_SETTINGS:
+        value = getattr(settings, name, None)
+        if value not in (None, ""):
+            found[name] = value
+    return found
+
+
+def reproduce_command(summary: Mapping[str, Any], requirement_id: str) -> str:
+    """One command that reproduces a requirement's outcome from scratch.
+
+    For a bundled-mock run it starts the same mock with the same faults and options; for a
+    real target it names the target, the run's non-secret options (``summary["run_options"]``)
+    and leaves credentials to ``KMS_CONFORMANCE_*`` variables, which never enter a report.
+    """
+    import shlex
+
+    words = ["kms-conformance", "run", "--vendor", summary["vendor"]]
+    mock = summary.get("mock")
+    if mock:
+        for fault in mock.get("faults", []):
+            words += ["--mock-fault", fault]
+        for name, value in mock.get("changed_options", {}).items():
+            words += ["--mock-option", f"{name}={value}"]
+    else:
+        words += ["--base-url", summary["target"]]
+    for name, value in (summary.get("run_options") or {}).items():
+        words += ["--" + name.replace("_", "-"), str(value)]
+    transport = summary.get("transport") or {}
+    if transport.get("scope", "full") != "full":
+        words += ["--scope", transport["scope"]]
+    if transport.get("read_only"):
+        words.append("--read-only")
+    if transport.get("tls_verify") is False:
+        words.append("--insecure")
+    words += ["--requirement", requirement_id]
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def write_summary(summary: Mapping[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

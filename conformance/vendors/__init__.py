@@ -44,6 +44,8 @@ class Vendor:
     credentials: tuple[tuple[str, ...], ...] = (("token",),)
     # Needed to create scratch keys (not with --read-only).
     for_writes: tuple[str, ...] = ()
+    # The API's name as people say it, for report headers ("Huawei Cloud KMS").
+    title: str = ""
 
     @property
     def folder(self) -> Path:

@@ -5,6 +5,7 @@ from conformance.vendors import Vendor
 
 VENDOR = Vendor(
     name="huawei",
+    title="Huawei Cloud KMS",
     package=__name__,
     spec=spec_path("huawei.yaml"),
     required=("project_id",),

@@ -5,6 +5,7 @@ from conformance.vendors import Vendor
 
 VENDOR = Vendor(
     name="thales",
+    title="Thales CipherTrust CCKM (AWS keys)",
     package=__name__,
     spec=spec_path("thales.yaml"),
     credentials=(("token",), ("username", "password")),

@@ -5,6 +5,7 @@ from conformance.vendors import Vendor
 
 VENDOR = Vendor(
     name="yandex",
+    title="Yandex Cloud KMS",
     package=__name__,
     spec=spec_path("yandex.yaml"),
     credentials=(("token",), ("token_command",)),
