@@ -76,6 +76,7 @@ class Progress:
         self.started = time.monotonic()
         self._last_draw = 0.0
         self._dirty = False
+        self.checks_ended: float | None = None  # when the last check's result came in
 
     # -- output ----------------------------------------------------------------------------
 
@@ -154,16 +155,28 @@ class Progress:
             if self.mode == "tty":
                 self._draw(force=self.done == self.total)
             if self.total and self.done == self.total:
-                # The last check's teardown is where session fixtures clean up their scratch keys.
+                # The last check's teardown is where session fixtures clean up their scratch keys:
+                # the checks are done before it starts, so the log says so before "cleanup".
+                self._checks_done()
                 self.set_phase("cleanup", "scratch keys")
+
+    def _checks_done(self) -> None:
+        if self.checks_ended is not None:
+            return
+        self.checks_ended = time.monotonic()
+        if self.mode == "lines":
+            counts = self._status().split("  ", 1)[-1]
+            self._line(f"[{self.vendor}] checks done: {counts} in {self.checks_ended - self.started:.1f} s")
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        elapsed = time.monotonic() - self.started
+        # Called after the plugin's own sessionfinish, i.e. after cleanup (an interrupted or stopped
+        # run cleans up there) and summary.json.
+        cleanup_started = self.checks_ended
+        self._checks_done()  # a run that ended before its last check
         if self.mode == "lines":
-            self._line(
-                f"[{self.vendor}] checks done: {self._status().split('  ', 1)[-1]} in {elapsed:.1f} s; writing reports"
-            )
+            took = f" in {time.monotonic() - cleanup_started:.1f} s" if cleanup_started is not None else ""
+            self._line(f"[{self.vendor}] cleanup finished{took}; writing reports")
         self.close()
 
 

@@ -263,11 +263,7 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
     against = f"{summary['vendor']}, bundled mock" if mock else summary["vendor"]
     if mock and mock_switches(mock):
         against += " with " + ", ".join(mock_switches(mock))
-    print(
-        f"verdict: {summary['verdict'].upper()} ({against}) -- {totals['requirements']} requirements ({levels}); "
-        f"{totals['tests']} tests, {totals['requests']} requests, {summary['duration_s']} s",
-        file=out,
-    )
+    # In the order things happened: the checks (the table above), cleanup, then the verdict.
     cleanup = summary.get("cleanup") or {}
     if cleanup.get("cleaned") or cleanup.get("left"):
         left = len(cleanup.get("left", []))
@@ -280,6 +276,11 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
             ),
             file=out,
         )
+    print(
+        f"verdict: {summary['verdict'].upper()} ({against}) -- {totals['requirements']} requirements ({levels}); "
+        f"{totals['tests']} tests, {totals['requests']} requests, {summary['duration_s']} s",
+        file=out,
+    )
     if (summary.get("transport") or {}).get("tls_verify") is False:
         print("warning: TLS certificates were NOT verified (--insecure)", file=out)
     print(f"report: {report_dir / 'report.html'}", file=out)

@@ -41,9 +41,26 @@ def test_lines_mode_is_quiet_and_line_oriented() -> None:
         "[huawei] checks: 3 checks",
         "[huawei] FAILED test_transition[HW-STATE-004:cancel@pd->disabled]",
     ]
-    assert lines[3] == "[huawei] cleanup: scratch keys"
-    assert lines[4].startswith("[huawei] checks done: passed 1  failed 1  not covered 1 in ")
-    assert len(lines) == 5 and "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
+    # In the order things happen: the checks end, then the session's scratch keys are cleaned up.
+    assert lines[3].startswith("[huawei] checks done: passed 1  failed 1  not covered 1 in ")
+    assert lines[4] == "[huawei] cleanup: scratch keys"
+    assert lines[5].startswith("[huawei] cleanup finished in ") and lines[5].endswith(" s; writing reports")
+    assert len(lines) == 6 and "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
+
+
+def test_lines_mode_when_the_run_ends_before_its_last_check() -> None:
+    """Interrupted or stopped: the checks end at the session's end, and cleanup is done there."""
+    stream = io.StringIO()
+    progress = Progress("huawei", "lines", stream)
+    session = SimpleNamespace(items=[1, 2, 3])
+    progress.pytest_collection(session)
+    progress.pytest_collection_finish(session)
+    progress.pytest_runtest_logreport(_report("m.py::test_probe[HW-AUTH-001:none]", "passed"))
+    progress.pytest_sessionfinish(session, 2)
+    lines = stream.getvalue().splitlines()
+    assert lines[2].startswith("[huawei] checks done: passed 1 in ")
+    assert lines[3] == "[huawei] cleanup finished; writing reports"
+    assert len(lines) == 4
 
 
 def test_tty_mode_rewrites_one_status_line() -> None:
