@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,7 +198,9 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
             flush=True,
         )
         progress = progress_plugins(request.vendor, request.verbose)
-        code = pytest.main(_pytest_args(report_dir, request.verbose), plugins=[context, *progress])
+        with tempfile.TemporaryDirectory(prefix="kms-conformance-") as scratch:
+            args = _pytest_args(report_dir, request.verbose, Path(scratch))
+            code = pytest.main(args, plugins=[context, *progress])
     summary = context.summary
     if summary is not None and summary.get("stopped"):
         # The target became unusable mid-run, or the run was interrupted: reports are written and
@@ -215,8 +218,11 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
     )
 
 
-def _pytest_args(report_dir: Path, verbose: bool) -> list[str]:
-    ini = report_dir / ".pytest.ini"
+def _pytest_args(report_dir: Path, verbose: bool, scratch: Path) -> list[str]:
+    """The in-process session's arguments.  An empty ini file (in ``scratch``, a directory the
+    caller removes after the session, so the report folder holds only the run's outputs) keeps
+    pytest from reading the user's pytest.ini/pyproject.toml/tox.ini and their ``addopts``."""
+    ini = scratch / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
     return [
         "--pyargs",

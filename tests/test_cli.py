@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +159,46 @@ def test_mock_lists_its_switches(cli) -> None:
     result = cli("mock", "--vendor", "huawei", "--list")
     assert result.code == 0
     assert "fault  cancel-to-enabled [HW-STATE-004]" in result.stdout
+
+
+FAST = ("--scope", "lifecycle", "--max-examples", "1", "--progress", "lines")
+
+
+def _dot_files(root: Path) -> list[Path]:
+    return list(root.rglob(".*"))
+
+
+def test_a_lines_run_logs_in_order_and_leaves_only_its_outputs(tmp_path: Path) -> None:
+    """One log (stdout and stderr together, as CI shows it): the checks end, then cleanup, then the
+    verdict; and the report folder holds the run's outputs, no pytest ini file."""
+    report_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
+    argv = [sys.executable, "-m", "conformance", "run", "--vendor", "huawei", *FAST]
+    proc = subprocess.run(
+        [*argv, "--report-dir", str(report_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    lines = proc.stdout.splitlines()
+
+    def first(prefix: str) -> int:
+        return next(i for i, line in enumerate(lines) if line.startswith(prefix))
+
+    order = [
+        first("[huawei] checks done: "),
+        first("[huawei] cleanup: scratch keys"),
+        first("[huawei] cleanup finished"),
+        first("cleanup: "),
+        first("verdict: "),
+        first("report: "),
+    ]
+    assert order == sorted(order), "\n".join(lines[order[0] :])
+    assert _dot_files(report_dir) == []
+    assert {"summary.json", "report.html", "junit.xml", "ledger.jsonl"} <= {
+        p.name for p in report_dir.iterdir()
+    }
