@@ -206,7 +206,11 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
     except BaselineError as exc:
         raise pytest.UsageError(f"kms-conformance: {exc}") from None
     started = dt.datetime.now(dt.UTC)
-    if not values.get("ledger"):
+    if asked.summary:
+        _make_folder("--kms-summary", Path(asked.summary))
+    if values.get("ledger"):
+        _make_folder("--kms-ledger", Path(values["ledger"]))
+    else:
         folder = Path(asked.summary).parent if asked.summary else default_report_dir(vendor, started)
         values["ledger"] = str(folder / "ledger.jsonl")
     mock = None
@@ -227,6 +231,28 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
         started_at=started,
         standalone=True,
     )
+
+
+def _make_folder(option: str, path: Path) -> None:
+    """Create the folder of a file the user named (``--kms-summary out/summary.json``), before any check.
+
+    Created rather than refused: ``kms-conformance run --report-dir`` creates its folder and the
+    ledger creates its own, so a user naming ``out/summary.json`` expects ``out/`` to appear -- not
+    a run of every check that ends in a traceback when the summary cannot be written.  What cannot
+    be created (a file in the way, no permission), or a path that is itself a folder, is a pytest
+    usage error (exit status 4, one line) before any check runs.
+    """
+    if path.is_dir():
+        raise pytest.UsageError(f"kms-conformance: {option} {path} is a folder; name a file in it")
+    in_the_way = next((p for p in path.parents if p.exists()), None)
+    if in_the_way is not None and not in_the_way.is_dir():
+        raise pytest.UsageError(f"kms-conformance: {option} {path}: {in_the_way} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"kms-conformance: {option} {path}: cannot create its folder {path.parent}: {exc.strerror or exc}"
+        ) from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

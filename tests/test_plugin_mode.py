@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance import vendors
 from conformance.ledger import Ledger
 from conformance.mocks import RunningMock, mock_definition
 from tests.servers.hostile import HostileServer
@@ -89,3 +90,36 @@ def test_plugin_mode_keys_left_are_named_with_the_command_to_finish(tmp_path: Pa
     assert created and pending == created, proc.stdout[-3000:]
     assert f"{len(pending)} left -- finish with: kms-conformance cleanup --ledger {ledger}" in proc.stdout
     assert creds["password"] not in proc.stdout + proc.stderr + ledger.read_text()
+
+
+def test_summary_in_a_missing_folder_is_written_there(tmp_path: Path) -> None:
+    """``--kms-summary`` in folders that do not exist yet: they are created, as the CLI creates
+    ``--report-dir`` (the ledger elsewhere, so it is not the ledger that creates them)."""
+    summary = tmp_path / "not" / "yet" / "summary.json"
+    ledger = tmp_path / "keys.jsonl"
+    args = ["--kms-summary", str(summary), "--kms-ledger", str(ledger), "--kms-requirement", "HW-AUTH-004"]
+    proc = _pytest(tmp_path, "--kms-vendor", "huawei", *args)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert json.loads(summary.read_text())["vendor"] == "huawei"
+
+
+def test_summary_folder_that_cannot_be_created_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    summary = tmp_path / "a-file" / "summary.json"
+    proc = _pytest(tmp_path, "--kms-vendor", "huawei", "--kms-summary", str(summary))
+    assert proc.returncode == 4, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"ERROR: kms-conformance: --kms-summary {summary}: {summary.parent} is a file, not a folder"
+    ]
+    assert " passed" not in proc.stdout and " failed" not in proc.stdout
+
+
+def test_unknown_vendor_is_one_line_naming_the_known_ones(tmp_path: Path) -> None:
+    proc = _pytest(tmp_path, "--kms-vendor", "nosuch")
+    assert proc.returncode == 4, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    known = ", ".join(vendors.names())
+    assert lines == [f"ERROR: kms-conformance: unknown vendor 'nosuch' (registered: {known})"]
