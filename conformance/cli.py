@@ -155,7 +155,6 @@ def run(**values: Any) -> None:
             )
             if codes[-1] == EXIT_INTERRUPTED:
                 break  # Ctrl-C stops the whole run, not just this vendor's part
-        vendors = vendors[: len(codes)]
     else:
         request = RunRequest(
             vendor,
@@ -168,14 +167,51 @@ def run(**values: Any) -> None:
             asked.verbose,
         )
         codes = [run_vendor(request).exit_code]
-    dirs: list[Path] = [root / v for v in vendors] if len(vendors) > 1 else [request.report_dir or root]
+    ran = vendors[: len(codes)]  # the vendors not yet started when a run is interrupted are not run
+    dirs: list[Path] = [root / v for v in ran] if len(vendors) > 1 else [request.report_dir or root]
     finish_runs(
         dirs,
         combined_root=root if len(vendors) > 1 else None,
         baseline=baseline,
         update_baseline=asked.baseline_update,
     )
-    sys.exit(next((c for c in (EXIT_INTERRUPTED, EXIT_TARGET, EXIT_FAIL) if c in codes), EXIT_PASS))
+    status = overall_status(codes)
+    if len(vendors) > 1:
+        click.echo(overall_verdict(vendors, codes, status))
+    sys.exit(status)
+
+
+def overall_status(codes: list[int]) -> int:
+    """The exit status of several vendor runs: interrupted, then unusable target, then usage error,
+    then non-conformant; any other non-zero status (a crashed child) is non-conformant too."""
+    worst = next((c for c in (EXIT_INTERRUPTED, EXIT_TARGET, EXIT_USAGE, EXIT_FAIL) if c in codes), None)
+    if worst is not None:
+        return worst
+    return EXIT_PASS if all(c == EXIT_PASS for c in codes) else EXIT_FAIL
+
+
+_OUTCOMES = {
+    EXIT_FAIL: "failed",
+    EXIT_USAGE: "usage error",
+    EXIT_TARGET: "target unusable",
+    EXIT_INTERRUPTED: "interrupted",
+}
+
+
+def overall_verdict(vendors: list[str], codes: list[int], status: int) -> str:
+    """``--vendor all``'s last line: PASS only when the exit status is 0, else what went wrong where.
+
+    ``codes`` are the exit statuses of the vendors that ran, in order; the rest were not run
+    (an interrupt stops the whole run)."""
+    notes = []
+    for index, name in enumerate(vendors):
+        if index >= len(codes):
+            notes.append(f"{name} not run")
+        elif codes[index] != EXIT_PASS:
+            notes.append(f"{name} {_OUTCOMES.get(codes[index], f'exit {codes[index]}')}")
+    if status == EXIT_PASS and not notes:
+        return f"verdict: PASS ({len(vendors)} vendors)"
+    return f"verdict: FAIL ({len(vendors)} vendors{': ' + ', '.join(notes) if notes else ''})"
 
 
 def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbose: bool) -> list[str]:

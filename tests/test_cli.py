@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -9,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from conformance import vendors
+from conformance.cli import overall_status, overall_verdict
 from conformance.options import rows_for
 from conformance.runner import UsageProblem, check_target_settings
 
@@ -202,3 +205,40 @@ def test_a_lines_run_logs_in_order_and_leaves_only_its_outputs(tmp_path: Path) -
     assert {"summary.json", "report.html", "junit.xml", "ledger.jsonl"} <= {
         p.name for p in report_dir.iterdir()
     }
+
+
+def test_vendor_all_ends_with_an_overall_verdict(tmp_path: Path) -> None:
+    root = tmp_path / "all"
+    result = run_cli("run", "--vendor", "all", *FAST, report_dir=root)
+    assert result.code == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2] == f"combined report: {root / 'report.html'}"
+    assert lines[-1] == f"verdict: PASS ({len(vendors.names())} vendors)"
+    assert _dot_files(root) == []
+    for vendor in vendors.names():
+        assert (root / vendor / "summary.json").exists()
+        progress = [line for line in result.stderr.splitlines() if line.startswith(f"[{vendor}] ")]
+        ends = progress[-3:]
+        assert ends[0].startswith(f"[{vendor}] checks done: "), progress
+        assert ends[1] == f"[{vendor}] cleanup: scratch keys", progress
+        assert ends[2].startswith(f"[{vendor}] cleanup finished in "), progress
+
+
+def test_overall_verdict_says_pass_only_when_the_exit_status_is_0() -> None:
+    names = ["huawei", "thales", "yandex"]
+    assert overall_verdict(names, [0, 0, 0], overall_status([0, 0, 0])) == "verdict: PASS (3 vendors)"
+    assert overall_verdict(names, [0, 1, 0], 1) == "verdict: FAIL (3 vendors: thales failed)"
+    assert overall_status([0, 3, 1]) == 3
+    assert overall_verdict(names, [0, 3, 1], 3) == (
+        "verdict: FAIL (3 vendors: thales target unusable, yandex failed)"
+    )
+    assert overall_status([0, 130]) == 130
+    assert overall_verdict(names, [0, 130], 130) == (
+        "verdict: FAIL (3 vendors: thales interrupted, yandex not run)"
+    )
+    assert overall_status([0, -9, 0]) == 1  # a child killed by a signal is no pass
+    assert overall_verdict(names, [0, -9, 0], 1) == "verdict: FAIL (3 vendors: thales exit -9)"
+    for codes in itertools.product((0, 1, 2, 3, 130, -9), repeat=3):
+        status = overall_status(list(codes))
+        verdict = overall_verdict(names, list(codes), status)
+        assert verdict.startswith("verdict: PASS") == (status == 0), (codes, verdict)
