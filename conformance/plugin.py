@@ -255,6 +255,33 @@ def _make_folder(option: str, path: Path) -> None:
         ) from None
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Plugin mode: the CLI's preflight (``Profile.preflight``) before any check runs.
+
+    A target that cannot be used -- unreachable, refusing the credentials, not this vendor's API --
+    ends the session with one line on stderr and exit status 3, ``kms-conformance run``'s "target
+    unusable" code, instead of every check failing the same way.  No check runs and no summary is
+    written (as with the CLI); credentials are redacted from the line.  ``--collect-only`` sends
+    nothing.  (``kms-conformance run`` preflights before it starts pytest, so it is not done twice.)
+    """
+    context = _context(session.config)
+    if context is None or not context.standalone or session.config.option.collectonly:
+        return
+    from conformance.profiles import TargetError, profile_class
+    from conformance.runner import EXIT_TARGET
+
+    profile = profile_class(context.settings.vendor)(context.settings)
+    try:
+        profile.preflight()
+    except TargetError as exc:
+        reason = context.redactor.text(str(exc))
+        pytest.exit(f"kms-conformance: the target cannot be used: {reason}", returncode=EXIT_TARGET)
+    finally:
+        profile.close()
+    REQUESTS.reset()  # the run's count, as the CLI's, starts after the preflight
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     context = config.stash.get(_context_key, None)
     if context is not None and context.mock is not None:

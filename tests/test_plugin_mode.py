@@ -8,6 +8,7 @@ the terminal, and keep credentials out of everything it writes.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,37 @@ def test_unknown_vendor_is_one_line_naming_the_known_ones(tmp_path: Path) -> Non
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     known = ", ".join(vendors.names())
     assert lines == [f"ERROR: kms-conformance: unknown vendor 'nosuch' (registered: {known})"]
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_target_ends_the_session_before_any_check(tmp_path: Path) -> None:
+    """The CLI's preflight: one redacted line, exit 3, no check run, no summary written."""
+    token = "plugin-mode-secret-token-5f1c"
+    url = f"http://user:{token}@127.0.0.1:{_closed_port()}"
+    summary = tmp_path / "out" / "summary.json"
+    args = [
+        "--kms-base-url",
+        url,
+        "--kms-project-id",
+        "p1",
+        "--kms-token",
+        token,
+        "--kms-summary",
+        str(summary),
+    ]
+    proc = _pytest(tmp_path, "--kms-vendor", "huawei", *args)
+    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-2000:]
+    output = proc.stdout + proc.stderr
+    assert "Traceback" not in output and token not in output
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "kms-conformance: the target cannot be used: cannot connect to" in lines[0], (
+        output
+    )
+    assert " passed" not in proc.stdout and " failed" not in proc.stdout
+    assert not summary.exists()
