@@ -4,7 +4,11 @@ One *rule* per catalogue requirement (id, statement, doc link as ``helpUri``, le
 properties; ``must`` -> ``error``, ``should`` -> ``warning``).  One *result* per failed or
 baseline-allowed requirement (allowed ones carry an ``external`` suppression with the baseline
 reason, so code scanning shows them as dismissed).  Each result is located at the operation in
-``specs/<vendor>.yaml`` that the failing checks exercised:
+the vendor's spec that the failing checks exercised -- the spec this installation loads
+(``conformance.specs.spec_path``): ``specs/<vendor>.yaml`` relative to the ``SPECROOT`` base,
+which ``run.originalUriBaseIds`` defines as the absolute ``file:`` URI of the directory holding
+the spec folder (a checkout's root; in an installed wheel, where the folder is ``_specs``, the
+package directory and the URI ``_specs/<vendor>.yaml``):
 
 * ``test_generated[POST /v1.0/{project_id}/kms/create-key]`` names the operation directly;
 * ``test_transition[...]`` / ``test_probe[...]`` are looked up in the profile's tables, and the
@@ -25,6 +29,7 @@ import yaml
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 VERSION = "2.1.0"
+SPEC_BASE = "SPECROOT"  # the uriBaseId of every location: the directory holding the spec folder
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 _TEST_ID = re.compile(r"^(?P<func>[\w]+)\[(?P<param>.*)\]$")
 
@@ -103,6 +108,23 @@ def spec_for(vendor: str) -> Path:
         return Path("specs") / f"{vendor}.yaml"
 
 
+def spec_artifact(vendor: str) -> tuple[str, dict[str, Any]]:
+    """The vendor spec's artifact URI (relative to ``SPEC_BASE``) and the base's definition for
+    ``run.originalUriBaseIds``: the absolute ``file:`` URI of the directory holding the spec folder
+    (``specs/`` in a checkout, ``_specs/`` in an installed wheel).  A spec this installation does
+    not have (a plug-in vendor's summary merged elsewhere) gets the URI without a base URI."""
+    spec = spec_for(vendor)
+    base: dict[str, Any] = {
+        "description": {"text": "the directory holding the spec folder this run loaded the vendor spec from"}
+    }
+    if not spec.is_file():
+        return f"specs/{spec.name}", base
+    spec = spec.resolve()
+    root = spec.parent.parent
+    uri = root.as_uri()
+    return spec.relative_to(root).as_posix(), {"uri": uri if uri.endswith("/") else uri + "/", **base}
+
+
 def check_location(vendor: str, test: str) -> tuple[str, int] | None:
     """(``METHOD path``, spec line) of the operation a check exercised, if known."""
     spec = spec_for(vendor)
@@ -166,7 +188,7 @@ def _result(
 def _location(uri: str, line: int, text: str) -> dict[str, Any]:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": uri, "uriBaseId": SPEC_BASE},
             "region": {"startLine": line},
         },
         "message": {"text": text},
@@ -177,7 +199,7 @@ def sarif_log(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     runs = []
     for summary in summaries:
         vendor = summary["vendor"]
-        spec_uri = f"specs/{spec_for(vendor).name}"
+        spec_uri, spec_base = spec_artifact(vendor)
         rows = summary["requirements"]
         rules = [
             {
@@ -211,9 +233,7 @@ def sarif_log(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                     }
                 },
                 "automationDetails": {"id": f"kms-conformance/{vendor}/{summary.get('started_at', '')}"},
-                "originalUriBaseIds": {
-                    "%SRCROOT%": {"description": {"text": "the kms-conformance source tree"}}
-                },
+                "originalUriBaseIds": {SPEC_BASE: spec_base},
                 "invocations": [
                     {
                         "executionSuccessful": True,
