@@ -112,7 +112,12 @@ def cli() -> None:
 )
 @click_options("run", registry.names)
 def run(**values: Any) -> None:
-    """Check a target (or the bundled mock) and write report.html, junit.xml and summary.json."""
+    """Check a target (or the bundled mock) and write its reports.
+
+    Into the report directory: report.html (the compliance report), checks.html (every check),
+    summary.json, junit.xml, junit-requirements.xml, report.sarif and ledger.jsonl (the scratch
+    keys).  Without --base-url the bundled mock of the vendor is started on loopback.
+    """
     from conformance.progress import set_mode
     from conformance.report.outputs import finish_runs
 

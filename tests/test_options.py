@@ -87,3 +87,28 @@ def test_plugin_values_check_like_the_cli() -> None:
 def test_secret_fields_are_the_secret_rows() -> None:
     assert set(SECRET_FIELDS) == {row.name for row in table() if row.secret}
     assert {"token", "sk", "password", "forbidden_token", "expired_token"} == set(SECRET_FIELDS)
+
+
+def _run_help() -> str:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, ["run", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_run_help_names_every_output_file_the_readme_lists() -> None:
+    text = README.read_text(encoding="utf-8")
+    listed = re.findall(r"^\* `([\w.-]+\.(?:html|json|xml|sarif|jsonl))`", text, re.M)
+    assert {"report.html", "checks.html", "summary.json", "report.sarif", "ledger.jsonl"} <= set(listed)
+    help_text = _run_help()
+    assert [name for name in listed if name not in help_text] == []
+
+
+def test_run_help_states_every_default_the_readme_table_states() -> None:
+    help_text = _run_help()
+    for row in rows_for("run"):
+        if row.default in (None, False, (), dataclasses.MISSING) or row.opt.kind == "flag":
+            continue
+        assert f"default: {row.default}" in help_text, row.flag
+        assert row.flag in help_text
