@@ -10,6 +10,8 @@ option table (``markdown_table()``; ``tests/test_options.py`` holds the README t
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -266,6 +268,23 @@ def add_plugin_options(group: Any) -> None:
             group.addoption(row.plugin_flag, dest=f"kms_{row.name}", action="append", default=None, help=text)
         else:
             group.addoption(row.plugin_flag, dest=f"kms_{row.name}", default=None, help=text)
+
+
+def plugin_spelling(text: str) -> str:
+    """``text`` with every CLI option name of a plugin row spelled the plugin's way.
+
+    Reasons are written once, in the CLI's terms (``no --forbidden-token given``); a plugin run
+    says them in its own (``no --kms-forbidden-token given``).  Only whole option names of rows
+    the plugin offers change: ``--token`` inside ``--token-command``, ``--kms-summary``, an option
+    the plugin has not (``--report-dir``) and any other ``--word`` stay as they are.
+    """
+    return _cli_names().sub(lambda m: "--kms-" + m.group(1), text)
+
+
+@functools.cache
+def _cli_names() -> re.Pattern[str]:
+    names = sorted((row.flag[2:] for row in rows_for("plugin")), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])--(" + "|".join(map(re.escape, names)) + r")(?![\w-])")
 
 
 def plugin_values(getoption: Callable[[str], Any], environ: Mapping[str, str]) -> dict[str, Any]:

@@ -26,7 +26,13 @@ import pytest
 
 from conformance.metrics import REQUESTS
 from conformance.mocks import RunningMock, start_mock
-from conformance.options import RunOptions, add_plugin_options, plugin_values, settings_fields
+from conformance.options import (
+    RunOptions,
+    add_plugin_options,
+    plugin_spelling,
+    plugin_values,
+    settings_fields,
+)
 from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.report.evidence import exchange_text, shell_variables
@@ -78,6 +84,10 @@ class RunContext:
     def redactor(self) -> Redactor:
         return Redactor(self.settings.secrets())
 
+    def spell(self, text: str) -> str:
+        """A reason in this run's terms: the plugin's ``--kms-*`` names in plugin mode, else as is."""
+        return plugin_spelling(text) if self.standalone else text
+
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Ctrl-C or SIGTERM mid-run: the run is stopped, not finished.
 
@@ -102,6 +112,8 @@ class RunContext:
         blocked_by: str = "",
     ) -> None:
         redactor = self.redactor
+        if outcome in (NOT_COVERED, BLOCKED):
+            message = self.spell(message)  # our reasons; a finding (FAILED) is left as worded
         self.records.setdefault(requirement, RequirementRecord()).add(
             test, outcome, redactor.text(message), redactor.text(evidence), blocked_by
         )
@@ -138,7 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         selected_requirements(context.settings.vendor, context.settings.requirement)
     except ValueError as exc:
-        raise pytest.UsageError(f"kms-conformance: {exc}") from None
+        raise pytest.UsageError(f"kms-conformance: {context.spell(str(exc))}") from None
 
 
 def selected_requirements(vendor: str, patterns: Iterable[str]) -> frozenset[str] | None:
@@ -196,7 +208,7 @@ def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
         vendors.get(vendor)
         values = plugin_values(config.getoption, os.environ)
     except ValueError as exc:
-        raise pytest.UsageError(f"kms-conformance: {exc}") from None
+        raise pytest.UsageError(f"kms-conformance: {plugin_spelling(str(exc))}") from None
     asked = RunOptions(**{k: v for k, v in values.items() if k not in settings_fields()})
     values = {
         k: v for k, v in values.items() if k in settings_fields() and v not in (None, "") and k != "vendor"
@@ -275,7 +287,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         profile.preflight()
     except TargetError as exc:
-        reason = context.redactor.text(str(exc))
+        reason = context.redactor.text(context.spell(str(exc)))
         pytest.exit(f"kms-conformance: the target cannot be used: {reason}", returncode=EXIT_TARGET)
     finally:
         profile.close()
@@ -487,6 +499,9 @@ def pytest_runtest_makereport(
     context = _context(item.config)
     if context is None:
         return report
+    if report.skipped and isinstance(report.longrepr, tuple) and context.standalone:
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, context.spell(reason))  # pytest's own lines say it too
     if report.when == "call" or (report.when == "setup" and not report.passed):
         _record_item(context, item, call, report)
         _stop_if_unusable(context, item)
@@ -657,6 +672,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if chosen is not None:
         # Not asked for and not met along the way: not covered, saying why (never blocked or failed).
         why = f"not selected: the run was limited to --requirement {' '.join(settings.requirement)}"
+        why = context.spell(why)
         for req in load_catalogue(settings.vendor):
             if req not in chosen and req not in context.records:
                 context.records[req] = RequirementRecord(skip_reasons=[why])
@@ -677,7 +693,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if context.mock_info:
         context.summary["mock"] = context.mock_info
     context.summary["cleanup"] = context.cleanup
-    context.summary["stopped"] = context.stopped
+    context.summary["stopped"] = context.spell(context.stopped) if context.stopped else None
     if context.stopped:
         context.summary["verdict"] = "fail"  # checks that never ran prove nothing
     context.summary["transport"] = {
@@ -718,7 +734,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         line += f", {len(left)} left -- finish with: kms-conformance cleanup --ledger {ledger}"
     terminalreporter.write_line(line + f" (ledger: {ledger})")
     if context.stopped:
-        terminalreporter.write_line(f"kms-conformance: {context.stopped}")
+        terminalreporter.write_line(
+            f"kms-conformance: {context.redactor.text(context.spell(context.stopped))}"
+        )
 
 
 def pytest_html_results_summary(

@@ -16,6 +16,7 @@ from pathlib import Path
 from conformance import vendors
 from conformance.ledger import Ledger
 from conformance.mocks import RunningMock, mock_definition
+from conformance.options import plugin_spelling
 from tests.servers.hostile import HostileServer
 
 
@@ -158,3 +159,46 @@ def test_unreachable_target_ends_the_session_before_any_check(tmp_path: Path) ->
     )
     assert " passed" not in proc.stdout and " failed" not in proc.stdout
     assert not summary.exists()
+
+
+def test_plugin_reasons_name_the_plugin_options(tmp_path: Path) -> None:
+    """A real-looking target without a forbidden token: the not-covered reason names the option
+    the plugin takes (``--kms-forbidden-token``), in summary.json and in pytest's skip line
+    (``tests/test_huawei_targets.py`` holds the CLI to ``--forbidden-token``)."""
+    definition = mock_definition("huawei")
+    creds = definition.credentials(definition.config([]))
+    summary = tmp_path / "summary.json"
+    with RunningMock(definition.create_app(definition.config([]))) as mock:
+        args = [
+            "--kms-base-url",
+            mock.url,
+            "--kms-project-id",
+            creds["project_id"],
+            "--kms-token",
+            creds["token"],
+        ]
+        proc = _pytest(
+            tmp_path,
+            "--kms-vendor",
+            "huawei",
+            *args,
+            "--kms-requirement",
+            "HW-AUTH-004",
+            "--kms-summary",
+            str(summary),
+            "-rs",
+        )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    rows = {r["id"]: r for r in json.loads(summary.read_text())["requirements"]}
+    assert rows["HW-AUTH-004"]["status"] == "not_covered"
+    assert "no --kms-forbidden-token given" in rows["HW-AUTH-004"]["message"]
+    assert "limited to --kms-requirement HW-AUTH-004" in rows["HW-AUTH-001"]["message"]
+    assert "no --kms-forbidden-token given" in proc.stdout
+    assert "no --forbidden-token" not in proc.stdout + summary.read_text()
+
+
+def test_plugin_spelling_changes_only_option_names_the_plugin_has() -> None:
+    assert plugin_spelling("no --username/--password given") == "no --kms-username/--kms-password given"
+    assert plugin_spelling("--token-command failed") == "--kms-token-command failed"
+    kept = "see --kms-summary, --report-dir, --workers, --data-raw, x--timeout, --timeouts, -- token"
+    assert plugin_spelling(kept) == kept
