@@ -37,7 +37,7 @@ from conformance.redaction import Redactor
 from conformance.report.baseline import BaselineEntry
 from conformance.report.evidence import exchange_text, shell_variables
 from conformance.report.junit import requirement_properties
-from conformance.report.summary import build_summary, write_summary
+from conformance.report.summary import build_summary, reproduce_command, reproduction_options, write_summary
 from conformance.requirements import load_catalogue
 from conformance.settings import Settings, default_report_dir, new_run_id
 from conformance.transport import ResponseTooLarge
@@ -87,6 +87,11 @@ class RunContext:
     def spell(self, text: str) -> str:
         """A reason in this run's terms: the plugin's ``--kms-*`` names in plugin mode, else as is."""
         return plugin_spelling(text) if self.standalone else text
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        """The CLI's per-check log (``checks.html``) says what it is instead of its file name."""
+        if not self.standalone:
+            report.title = f"kms-conformance {self.settings.vendor}: every check of the run"
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Ctrl-C or SIGTERM mid-run: the run is stopped, not finished.
@@ -702,6 +707,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "read_only": settings.read_only,
         "scope": settings.scope,
     }
+    if not context.mock_info:
+        context.summary["run_options"] = reproduction_options(settings)
+    for row in context.summary["requirements"]:
+        if row["status"] in ("failed", "blocked", "allowed"):
+            row["reproduce"] = reproduce_command(context.summary, row["id"])
     if context.summary_path is not None:
         write_summary(context.summary, context.summary_path)
         from conformance.report.outputs import write_run_outputs
@@ -744,6 +754,14 @@ def pytest_html_results_summary(
 ) -> None:
     context = _context(session.config)
     if context is None or context.summary is None:
+        return
+    if not context.standalone:
+        # The CLI's checks.html: the compliance report is report.html beside it.
+        verdict = context.summary["verdict"].upper()
+        prefix.append(
+            f"<p><b>{verdict}</b>: the compliance report (requirements, failures, reproductions) is "
+            "<a href='report.html'>report.html</a>; this page lists every check the run made.</p>"
+        )
         return
     from conformance.report.html import requirement_matrix
 
