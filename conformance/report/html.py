@@ -55,7 +55,8 @@ VARIABLE_MEANING = {
 STYLE = """
 <style>
 [hidden]{display:none!important}
-body{margin:0;background:#fff}
+body{margin:0;background:#fff;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2328}
+body>h2,body>hr{max-width:1400px;margin-left:auto;margin-right:auto;padding:0 16px}
 .kms-report{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;font-size:14px;color:#1f2328;max-width:1400px;margin:0 auto;padding:0 16px 24px}
 .kms-report h1{font-size:22px;margin:.2em 0}
 .kms-report h2,.kms-report h3{margin:1em 0 .4em}
