@@ -267,6 +267,13 @@ OPTIONS: tuple[Option, ...] = (
         "google.protobuf.Empty in an Operation response: {@type} (Python json_format) or {@type, value: {}} (yc CLI)",
     ),
     Option(
+        "list-keys-page-token",
+        ("100", "256"),
+        "100",
+        "longest pageToken ListSymmetricKeys takes: 100 characters (yandexcloud descriptors, the other lists) or 256 "
+        "(a later cloudapi revision of ListSymmetricKeysRequest); the version, operation and access-binding lists take 100",
+    ),
+    Option(
         "list-operations-response",
         ("full", "empty"),
         "full",
@@ -291,6 +298,7 @@ def _behaviour_from_options(config: MockConfig, rules: Rules) -> Behaviour:
         timestamp_zone="+00:00" if config.option("timestamps", "utc-z") == "offset" else "Z",
         empty_with_value=config.option("empty-response", "bare") == "value",
         listed_responses_empty=config.option("list-operations-response", "full") == "empty",
+        list_keys_token_limit=int(config.option("list-keys-page-token", "100")),
     )
 
 

@@ -118,6 +118,23 @@ METADATA: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "update-bindings": ("yandex.cloud.access.UpdateAccessBindingsMetadata", (("resourceId", "key_id"),)),
 }
 DURATION = re.compile(r"^([0-9]+)(\.[0-9]{1,9})?s$")
+# proto3 JSON enums in requests: a name, or the number (index here) of a value; the spec admits only
+# the numbers that may be set, so every number that passes validation has a row.
+ALGORITHMS = (
+    "SYMMETRIC_ALGORITHM_UNSPECIFIED",
+    "AES_128",
+    "AES_192",
+    "AES_256",
+    "AES_256_HSM",
+    "GOST_R_3412_2015_K",
+)
+KEY_STATUSES = ("STATUS_UNSPECIFIED", "CREATING", "ACTIVE", "INACTIVE")
+BINDING_ACTIONS = ("ACCESS_BINDING_ACTION_UNSPECIFIED", "ADD", "REMOVE")
+# bytes fields: the protos' (length) annotations count decoded bytes
+PLAINTEXT_MAX = 32768
+AAD_MAX = 8192
+# pageToken: (length) = "<=100" on every list request (ListSymmetricKeysRequest: 256 in a later cloudapi)
+PAGE_TOKEN_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,7 @@ class Behaviour:
     key_id_lengths_checked: bool = True
     labels_checked: bool = True
     max_page_size: int | None = 1000
+    list_keys_token_limit: int = PAGE_TOKEN_MAX  # pageToken length ListSymmetricKeys allows (100 or 256)
     bad_page_token: tuple[int, str] = BAD_PAGE_TOKEN
     page_token_crashes: bool = False  # listing keys with a pageToken raises (a 500)
     operations_served: bool = True  # GET /operations/{id} finds operations
@@ -168,7 +186,23 @@ def b64d(text: str) -> bytes:
 
 
 def b64e(data: bytes) -> str:
+    """Answers write bytes as padded standard base64, as the reference's examples do."""
     return base64.b64encode(data).decode()
+
+
+def byte_field(body: Mapping[str, Any], name: str, limit: int | None = None) -> bytes:
+    """A bytes field of a request, decoded; more than ``limit`` decoded bytes is a code 3 refusal."""
+    data = b64d(body.get(name, ""))
+    if limit is not None and len(data) > limit:
+        raise ApiError(3, f"Request validation error: {name}: length must be <= {limit} bytes")
+    return data
+
+
+def enum_name(value: Any, names: tuple[str, ...]) -> Any:
+    """proto3 JSON enum: a name stays, a number becomes the value's name."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return names[value]
+    return value
 
 
 def parse_duration(text: str) -> float:
@@ -407,7 +441,7 @@ class YandexResponses:
         self.validate("CreateSymmetricKeyRequest", body, labels=self.behaviour.labels_checked)
         spec = KeySpec(
             folder_id=body["folderId"],
-            default_algorithm=body["defaultAlgorithm"],
+            default_algorithm=enum_name(body["defaultAlgorithm"], ALGORITHMS),
             name=body.get("name", ""),
             description=body.get("description", ""),
             labels=dict(body.get("labels", {})),
@@ -422,7 +456,7 @@ class YandexResponses:
             raise ApiError(3, "Request validation error: folderId: required, length 1..50")
         if self.behaviour.page_token_crashes and query.get("pageToken"):
             raise RuntimeError("the mock's fault: page tokens crash the listing")
-        size, start = self.page(query, token_limit=256)
+        size, start = self.page(query, token_limit=self.behaviour.list_keys_token_limit)
         keys = self.kms.keys_in(folder)
         return paged("keys", [self.key_json(k) for k in keys], size, start)
 
@@ -464,6 +498,10 @@ class YandexResponses:
     def update(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
         k = self.key(key_id)
         self.validate("UpdateSymmetricKeyRequest", body, labels=self.behaviour.labels_checked)
+        body = dict(body)
+        for name, names in (("status", KEY_STATUSES), ("defaultAlgorithm", ALGORITHMS)):
+            if name in body:
+                body[name] = enum_name(body[name], names)
         paths = body["updateMask"].split(",")
         if "status" in paths and "status" not in body:
             raise ApiError(3, "Request validation error: status: only ACTIVE or INACTIVE can be set")
@@ -496,12 +534,12 @@ class YandexResponses:
 
     def list_versions(self, request: Request, body: dict[str, Any]) -> Any:
         k = self.key(request.path_params["key_id"])
-        size, start = self.page(dict(request.query_params), token_limit=256)
+        size, start = self.page(dict(request.query_params), token_limit=PAGE_TOKEN_MAX)
         return paged("keyVersions", [self.version_json(v) for v in k.versions], size, start)
 
     def list_operations(self, request: Request, body: dict[str, Any]) -> Any:
         k = self.key(request.path_params["key_id"])
-        size, start = self.page(dict(request.query_params), token_limit=256)
+        size, start = self.page(dict(request.query_params), token_limit=PAGE_TOKEN_MAX)
         ops = [self.operation_json(op, listed=True) for op in self.kms.operations_of(k)]
         return paged("operations", ops, size, start)
 
@@ -509,7 +547,7 @@ class YandexResponses:
 
     def list_bindings(self, key_id: str, query: dict[str, str]) -> dict[str, Any]:
         k = self.key(key_id, limit=64)
-        size, start = self.page(query, token_limit=2000)
+        size, start = self.page(query, token_limit=PAGE_TOKEN_MAX)
         return paged("accessBindings", copy.deepcopy(k.bindings), size, start)
 
     def set_bindings(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
@@ -520,7 +558,11 @@ class YandexResponses:
     def update_bindings(self, key_id: str, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
         k = self.key(key_id, limit=64)
         self.validate("UpdateAccessBindingsRequest", body)
-        return self.operation_json(self.kms.update_bindings(k, body["accessBindingDeltas"], idem))
+        deltas = [
+            {**delta, "action": enum_name(delta["action"], BINDING_ACTIONS)}
+            for delta in body["accessBindingDeltas"]
+        ]
+        return self.operation_json(self.kms.update_bindings(k, deltas, idem))
 
     # -- OperationService ------------------------------------------------------------------------
 
@@ -544,14 +586,17 @@ class YandexResponses:
     def encrypt(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
         k = self.key(key_id)
         self.validate("SymmetricEncryptRequest", body)
+        plaintext = byte_field(body, "plaintext", PLAINTEXT_MAX)
+        aad = byte_field(body, "aadContext", AAD_MAX)
         v = self.kms.usable_version(k, body.get("versionId"))
-        ct = self.kms.seal(v, b64d(body["plaintext"]), b64d(body.get("aadContext", "")))
+        ct = self.kms.seal(v, plaintext, aad)
         return {"keyId": k.id, "versionId": v.id, "ciphertext": b64e(ct)}
 
     def decrypt(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
         k = self.key(key_id)
         self.validate("SymmetricDecryptRequest", body)
-        v, pt = self.kms.open(k, b64d(body["ciphertext"]), b64d(body.get("aadContext", "")))
+        aad = byte_field(body, "aadContext", AAD_MAX)
+        v, pt = self.kms.open(k, byte_field(body, "ciphertext"), aad)
         out = {"keyId": k.id, "versionId": v.id}
         if pt:
             out["plaintext"] = b64e(pt)
@@ -560,10 +605,12 @@ class YandexResponses:
     def re_encrypt(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
         k = self.key(key_id)
         self.validate("SymmetricReEncryptRequest", body)
+        aad = byte_field(body, "aadContext", AAD_MAX)
+        source_aad = byte_field(body, "sourceAadContext", AAD_MAX)
         source = self.key(body["sourceKeyId"])
-        sv, pt = self.kms.open(source, b64d(body["ciphertext"]), b64d(body.get("sourceAadContext", "")))
+        sv, pt = self.kms.open(source, byte_field(body, "ciphertext"), source_aad)
         v = self.kms.usable_version(k, body.get("versionId"))
-        ct = self.kms.seal(v, pt, b64d(body.get("aadContext", "")))
+        ct = self.kms.seal(v, pt, aad)
         return {
             "keyId": k.id,
             "versionId": v.id,
@@ -575,12 +622,13 @@ class YandexResponses:
     def generate_data_key(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
         k = self.key(key_id)
         self.validate("GenerateDataKeyRequest", body)
+        aad = byte_field(body, "aadContext", AAD_MAX)
         v = self.kms.usable_version(k, body.get("versionId"))
-        dek = self.kms.data_key(body.get("dataKeySpec", "AES_256"))
+        dek = self.kms.data_key(enum_name(body.get("dataKeySpec", "AES_256"), ALGORITHMS))
         out = {"keyId": k.id, "versionId": v.id}
         if not body.get("skipPlaintext", False):
             out["dataKeyPlaintext"] = b64e(dek)
-        out["dataKeyCiphertext"] = b64e(self.kms.seal(v, dek, b64d(body.get("aadContext", ""))))
+        out["dataKeyCiphertext"] = b64e(self.kms.seal(v, dek, aad))
         return out
 
     # -- the mock's own hook ---------------------------------------------------------------------
