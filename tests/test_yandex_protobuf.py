@@ -169,6 +169,19 @@ def full_run(profile: YandexProfile) -> None:
         json={"sourceKeyId": key_id, "ciphertext": enc["ciphertext"], "sourceAadContext": "YWFk"},
     )
     client.post(f"/kms/v1/keys/{key_id}:generateDataKey", json={"dataKeySpec": "AES_128"})
+    # proto3 JSON request forms: enums by number, bytes URL-safe and unpadded; the byte and token limits
+    client.post("/kms/v1/keys", json={"folderId": profile.settings.folder_id, "defaultAlgorithm": 3})
+    client.post(f"/kms/v1/keys/{key_id}:generateDataKey", json={"dataKeySpec": 1, "aadContext": "-_8"})
+    url_enc = client.post(
+        f"/kms/v1/keys/{key_id}:encrypt", json={"plaintext": "-_-_-w", "aadContext": "YWFk"}
+    )
+    client.post(
+        f"/kms/v1/keys/{key_id}:decrypt",
+        json={"ciphertext": url_enc.json()["ciphertext"].rstrip("="), "aadContext": "YWFk"},
+    )
+    client.post(f"/kms/v1/keys/{key_id}:encrypt", json={"plaintext": "eHh4" * 10923})  # 32769 bytes -> 400
+    client.post(f"/kms/v1/keys/{key_id}:encrypt", json={"plaintext": "aGk=", "aadContext": "eHh4" * 2731})
+    client.get(f"/kms/v1/keys/{key_id}/versions", params={"pageToken": "x" * 101})
     client.post(f"/kms/v1/keys/{key_id}:generateDataKey", json={"skipPlaintext": True})
     binding = {"roleId": "kms.keys.encrypterDecrypter", "subject": {"id": "ajeuser", "type": "userAccount"}}
     for op in (
