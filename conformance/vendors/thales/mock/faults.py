@@ -274,6 +274,13 @@ OPTIONS: tuple[Option, ...] = (
         "reject",
         "list with an undocumented query parameter: 400 (what schema-driven negative testing expects) or ignored (docs silent)",
     ),
+    Option(
+        "tags-filter",
+        ("value", "key", "key=value"),
+        "value",
+        "what list's tags=<v> matches: a tag value (the page: 'based on valid tag values'), a tag key, "
+        "or a TagKey=TagValue pair (syntax undocumented)",
+    ),
 )
 
 # Options whose switch holds a number.

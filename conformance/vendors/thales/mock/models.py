@@ -138,6 +138,7 @@ class Rules:
     refresh_token_rotation: str = "same"  # option refresh-token-rotation: "same" or "new"
     missing_days: str = "default"  # option missing-days: "default" (30) or "reject"
     unknown_sort_field: str = "ignored"  # "ignored", or "server-error" (a fault)
+    tags_filter: str = "value"  # option tags-filter: what the list filter tags=<v> compares
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -263,11 +264,59 @@ FILTERS: Mapping[str, Callable[[Key, str], bool]] = {
     "key_material_origin": lambda key, v: key.record["key_material_origin"] == v,
     "multi_region": lambda key, v: _flag(key.aws["MultiRegion"]) == v,
     "multi_region_key_type": lambda key, v: bool(key.aws["MultiRegion"] and v == "PRIMARY"),
+    "CustomerMasterKeySpec": lambda key, v: key.aws["CustomerMasterKeySpec"] == v,
+    "cckm_policy_template_id": lambda key, v: _tag_value(key, TEMPLATE_TAG) == v,
+    "key_source": lambda key, v: KEY_SOURCES.get(key.record.get("key_source", ""), "") == v,
 }
 
+# The policy template applied to a key is recorded as this AWS tag (policy page).
+TEMPLATE_TAG = "cckm_policy_template_id"
+# source_key_tier of an import -> the key_source name the list filter takes (list page).
+KEY_SOURCES: Mapping[str, str] = {"local": "LOCAL", "dsm": "DSM", "hsm-luna": "LunaHSM"}
 
-def matches(key: Key, query: Mapping[str, str]) -> bool:
+
+def _tag_value(key: Key, tag_key: str) -> str | None:
+    return next((t["TagValue"] for t in key.aws["Tags"] if t["TagKey"] == tag_key), None)
+
+
+def _tagged(key: Key, value: str, syntax: str) -> bool:
+    """The ``tags`` filter; its syntax is undocumented (option tags-filter)."""
+    tags = key.aws["Tags"]
+    if syntax == "key":
+        return any(t["TagKey"] == value for t in tags)
+    if syntax == "key=value":
+        tag_key, sep, tag_value = value.partition("=")
+        return bool(sep) and any(t["TagKey"] == tag_key and t["TagValue"] == tag_value for t in tags)
+    return any(t["TagValue"] == value for t in tags)
+
+
+def matches(key: Key, query: Mapping[str, str], tags_filter: str = "value") -> bool:
+    if "tags" in query and not _tagged(key, query["tags"], tags_filter):
+        return False
     return all(check(key, query[name]) for name, check in FILTERS.items() if name in query)
+
+
+def principal_arns(field_name: str, values: list[str]) -> list[str]:
+    """A principal list with names turned into IAM ARNs (roles for the ``*_roles`` lists)."""
+    if field_name == "external_accounts":
+        return list(values)
+    kind = "role" if field_name.endswith("roles") else "user"
+    return [v if v.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:{kind}/{v}" for v in values]
+
+
+def check_policy_inputs(policy: object, template: object, principals: Mapping[str, Any]) -> None:
+    """A policy, a policy template and the principal lists are mutually exclusive (policy page)."""
+    given = [
+        name
+        for name, present in (
+            ("policy", policy is not None),
+            ("policytemplate", template is not None),
+            ("key_admins/key_users/external_accounts", bool(principals)),
+        )
+        if present
+    ]
+    if len(given) > 1:
+        raise InvalidParameter(f"Validation errors:\n{' and '.join(given)} are mutually exclusive")
 
 
 def _key_usage(spec: str) -> str:
@@ -306,6 +355,16 @@ def _aws_metadata(region: str, param: Mapping[str, Any], created: str) -> dict[s
     if origin == "EXTERNAL":
         aws["ExpirationModel"] = ""
     return aws
+
+
+def _apply_principals(key: Key, principals: Mapping[str, list[str]]) -> None:
+    for name, values in principals.items():
+        key.record[name] = principal_arns(name, values)
+
+
+def _apply_template(key: Key, template: str) -> None:
+    tags = [t for t in key.aws["Tags"] if t["TagKey"] != TEMPLATE_TAG]
+    key.aws["Tags"] = [*tags, {"TagKey": TEMPLATE_TAG, "TagValue": template}]
 
 
 def _refuse_while_pending_deletion(key: Key) -> None:
@@ -396,9 +455,19 @@ class CckmBackend:
     # -- the key collection ---------------------------------------------------------------------
 
     def create_key(
-        self, kms_ref: str, region: str, param: Mapping[str, Any], extra: Mapping[str, Any]
+        self,
+        kms_ref: str,
+        region: str,
+        param: Mapping[str, Any],
+        principals: Mapping[str, list[str]],
+        template: str | None = None,
     ) -> Key:
-        """A new key through connection ``kms_ref`` (name or id) in one of its regions."""
+        """A new key through connection ``kms_ref`` (name or id) in one of its regions.
+
+        ``principals`` (names become IAM ARNs, as on ``policy``) and ``template`` (recorded as the
+        cckm_policy_template_id tag) exclude ``param``'s Policy and each other.
+        """
+        check_policy_inputs(param.get("Policy"), template, principals)
         kms = next((name for name, c in CONNECTIONS.items() if kms_ref in (name, c["id"])), None)
         if kms is None:
             raise NotFound(f"AWS KMS connection {kms_ref!r} not found")
@@ -408,7 +477,11 @@ class CckmBackend:
             alias = param.get("Alias")
             if alias:
                 self._check_alias_free(region, alias_name(alias))
-            return self._new_key(kms, region, param, extra).snapshot()
+            key = self._new_key(kms, region, param)
+            _apply_principals(key, principals)
+            if template is not None:
+                _apply_template(key, template)
+            return key.snapshot()
 
     def _new_key(
         self, kms: str, region: str, param: Mapping[str, Any], extra: Mapping[str, Any] | None = None
@@ -454,7 +527,7 @@ class CckmBackend:
     def list_keys(self, query: Mapping[str, str], skip: int, limit: int) -> KeyPage:
         """The keys matching the query's filters, sorted by its ``sort``; ``limit`` -1 means all."""
         with self.lock:
-            found = [k for k in self.keys.values() if matches(k, query)]
+            found = [k for k in self.keys.values() if matches(k, query, self.rules.tags_filter)]
             self._sort(found, query.get("sort"))
             page = found[skip:] if limit == -1 else found[skip : skip + limit]
             return KeyPage(len(found), [k.snapshot() for k in page])
@@ -584,16 +657,12 @@ class CckmBackend:
         """Allowed in every state; principal names become IAM ARNs; a template is recorded as a tag."""
         with self.lock:
             key = self._key(key_id)
+            check_policy_inputs(policy, template, principals)
             if policy:
                 key.aws["Policy"] = policy
-            for name, values in principals.items():
-                kind = "role" if name.endswith("roles") else "user"
-                key.record[name] = [
-                    v if v.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:{kind}/{v}" for v in values
-                ]
+            _apply_principals(key, principals)
             if template is not None:
-                tags = [t for t in key.aws["Tags"] if t["TagKey"] != "cckm_policy_template_id"]
-                key.aws["Tags"] = [*tags, {"TagKey": "cckm_policy_template_id", "TagValue": template}]
+                _apply_template(key, template)
             return self._changed(key)
 
     def enable_key_rotation(self, key_id: str, rotation_period_in_days: int = 365) -> Key:

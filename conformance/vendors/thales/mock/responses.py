@@ -55,6 +55,7 @@ from conformance.vendors.thales.mock.models import (
     USERS,
     CckmBackend,
     Key,
+    check_policy_inputs,
 )
 
 KEYS_PATH = "/api/v1/cckm/aws/keys"
@@ -124,9 +125,14 @@ def _given(body: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def _put_policy(model: CckmBackend, key_id: str, body: dict[str, Any]) -> Key:
-    principals = {name: body[name] for name in PRINCIPAL_FIELDS if name in body}
-    policy = body.get("policy") or body.get("Policy")
+    principals = _principals(body)
+    policy = body.get("policy", body.get("Policy"))
     return model.put_key_policy(key_id, policy, principals, body.get("policytemplate"))
+
+
+def _principals(body: dict[str, Any]) -> dict[str, Any]:
+    """The principal lists a create or policy body sends (an empty list sends none)."""
+    return {name: body[name] for name in PRINCIPAL_FIELDS if body.get(name)}
 
 
 def _import_material(model: CckmBackend, key_id: str, body: dict[str, Any]) -> Key:
@@ -315,6 +321,10 @@ class CckmResponses:
             raise InvalidParameter(f"Validation errors:\n{where}{problem.message}")
 
     def check_body(self, operation_id: str, body: Any) -> None:
+        if operation_id == "updateAwsKeyPolicy" and isinstance(body, dict):
+            check_policy_inputs(
+                body.get("policy", body.get("Policy")), body.get("policytemplate"), _principals(body)
+            )
         if operation_id == "scheduleAwsKeyDeletion" and isinstance(body, dict) and self.lenient_days(body):
             return
         self.validate(operation_id, body)
@@ -389,9 +399,15 @@ class CckmResponses:
 
     async def create_key(self, request: Request) -> Response:
         body = await self.read_body(request)
+        if isinstance(body, dict):  # the documented rule answers before the schema's wording of it
+            aws_param = body.get("aws_param")
+            policy = aws_param.get("Policy") if isinstance(aws_param, dict) else None
+            check_policy_inputs(policy, body.get("policytemplate"), _principals(body))
         self.validate("createAwsKey", body)
-        extra = {name: body[name] for name in PRINCIPAL_FIELDS if name in body}
-        key = self.model.create_key(body["kms"], body["region"], body.get("aws_param") or {}, extra)
+        param = body.get("aws_param") or {}
+        key = self.model.create_key(
+            body["kms"], body["region"], param, _principals(body), body.get("policytemplate")
+        )
         return JSONResponse(self.render(key), status_code=self.switches.create_status)
 
     async def get_key(self, request: Request) -> Response:
