@@ -111,3 +111,42 @@ def test_sdk_refresh_grant(sdk_target: tuple[dict[str, str], RunningMock]) -> No
     assert listed["response_statistics"]["status_code"] == 200
     assert api.auth.message == "Generated Refresh Token"
     assert api.auth.token != first
+
+
+def test_sdk_create_with_template_and_principals_then_filter(
+    sdk_target: tuple[dict[str, str], RunningMock],
+) -> None:
+    """Create with policytemplate and key_users names, list by the documented filters, and the
+    mutually exclusive policy inputs refused -- all through the SDK's own request code."""
+    creds, _ = sdk_target
+    api = _api(creds)
+    where = {"kms": creds["kms"], "region": creds["region"]}
+    created = api.post.call(
+        "cckm/aws/keys",
+        json={
+            **where,
+            "aws_param": {"CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"},
+            "policytemplate": "tpl-sdk",
+        },
+    )
+    assert created["response_statistics"]["status_code"] == 200
+    assert {"TagKey": "cckm_policy_template_id", "TagValue": "tpl-sdk"} in created["aws_param"]["Tags"]
+    users = api.post.call("cckm/aws/keys", json={**where, "aws_param": {}, "key_users": ["alice"]})
+    assert users["key_users"] == ["arn:aws:iam::123456789012:user/alice"]
+
+    for params, expected in [
+        ({"cckm_policy_template_id": "tpl-sdk"}, 1),
+        ({"cckm_policy_template_id": "other"}, 0),
+        ({"CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"}, 2),
+        ({"tags": "tpl-sdk"}, 1),
+        ({"key_source": "DSM"}, 0),
+    ]:
+        listed = api.get.call("cckm/aws/keys", params=params)
+        assert listed["response_statistics"]["status_code"] == 200, params
+        assert listed["total"] == expected, params
+
+    refused = api.post.call(
+        "cckm/aws/keys", json={**where, "aws_param": {"Policy": {"Statement": []}}, "key_admins": ["carol"]}
+    )
+    assert refused["response_statistics"]["status_code"] == 400
+    assert "NCERRInvalidParamValue" in refused["error_response"]
