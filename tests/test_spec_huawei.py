@@ -171,6 +171,12 @@ def test_examples_validate(doc: dict[str, Any], registry: Registry) -> None:
             ["6", "07", "1097", "x", 7],
         ),
         ("CreateDatakeyRequestBody", "datakey_length", ["8", "256", "512", "8192"], ["0", "12", "8200", 512]),
+        (
+            "EncryptDataRequestBody",
+            "plain_text",
+            ["a", "a" * 4096, "line\nbreak", "é" * 2048],  # bytes are the service's check
+            ["", "a" * 4097, 5],
+        ),
         ("UpdateKeyRotationIntervalRequestBody", "rotation_interval", [30, 365], [29, 366, "30"]),
         (
             "UpdateKeyAliasRequestBody",

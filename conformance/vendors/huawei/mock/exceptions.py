@@ -30,6 +30,7 @@ MESSAGES = {
     "KMS.0312": (400, "External keys cannot be rotated."),
     "KMS.0313": (400, "Key rotation is not enabled."),
     "KMS.0321": (403, "URIs in URL and X-Auth-Token do not match."),
+    "KMS.0401": (400, "The tag list cannot be empty."),
     "KMS.0404": (400, "Invalid action."),
     "KMS.0405": (400, "Invalid tag value."),
     "KMS.0406": (400, "Invalid tag key."),
@@ -48,6 +49,7 @@ MESSAGES = {
     "KMS.1601": (400, "Invalid limit."),
     "KMS.1602": (400, "marker must be greater than or equals 0."),
     "KMS.1901": (400, "datakey_length must be in the range 8 bits to 8,192 bits."),
+    "KMS.1903": (400, "datakey_length must be a multiple of 8 (whole bytes)."),
     "KMS.2101": (400, "Invalid plain_text."),
     "KMS.2201": (400, "Invalid cipher_text."),
     "KMS.2901": (400, "Key rotation is not disabled."),
@@ -73,6 +75,11 @@ FIELD_CODES: Mapping[str, str] = {
     "tags": "KMS.0406",
 }
 OTHER_FIELD_CODE = "KMS.0308"  # a field FIELD_CODES does not name
+# More specific codes the error-code page gives for some values of a field
+# (https://support.huaweicloud.com/api-dew/ErrorCode.md): datakey_length within range but not a
+# whole number of bytes, and a batch-tags request whose tag list is empty.
+NOT_WHOLE_BYTES = "KMS.1903"
+EMPTY_TAG_LIST = "KMS.0401"
 INVALID_KEY_ID = "KMS.0205"  # a key_id in the path that is not key-id shaped
 
 

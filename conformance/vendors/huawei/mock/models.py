@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import secrets
 import threading
 import time
@@ -118,19 +117,60 @@ def now_ms() -> int:
 
 
 # -- crypto helpers: not cryptography, just reversible blobs that carry their key id ----------
-def seal(key_id: str, plain_text: str) -> str:
-    """encrypt-data's ciphertext: Base64 of a JSON blob naming the key (decrypt needs no key_id)."""
-    blob = json.dumps({"k": key_id, "p": plain_text, "pad": "0" * 64}).encode()
-    return base64.b64encode(blob).decode()
+# encrypt-data's ciphertext is documented as 124 bytes of header (key id, algorithm, version,
+# digest) plus the plaintext padded to 16-byte blocks, then Base64: 124 + ceil(n / 16) * 16 bytes.
+# The mock's blob has exactly that size, so every legal plaintext (1-4096 bytes) fits the
+# documented ciphertext limit.  (FAQ: https://support.huaweicloud.com/intl/en-us/dew_faq/dew_01_0215.html)
+CIPHER_HEADER_BYTES = 124
+CIPHER_BLOCK_BYTES = 16
+PLAINTEXT_MAX_BYTES = 4096  # EncryptData.html: plain_text is 1 to 4096 bytes
+_MAGIC = b"HWMOCK01"
+_KEY_ID_BYTES = 36
 
 
-def unseal(cipher_text: str) -> tuple[Any, Any]:
-    """(key id, plain text) of a ``seal`` blob; KMS.2201 for anything else."""
+def seal(key_id: str, plain: bytes) -> str:
+    """encrypt-data's ciphertext: Base64 of a header naming the key, then the padded plaintext."""
+    header = _MAGIC + key_id.encode().ljust(_KEY_ID_BYTES) + len(plain).to_bytes(4, "big")
+    padded = plain + b"\0" * (-len(plain) % CIPHER_BLOCK_BYTES)
+    return base64.b64encode(header.ljust(CIPHER_HEADER_BYTES, b"\0") + padded).decode()
+
+
+def unseal(cipher_text: str) -> tuple[str, bytes]:
+    """(key id, plaintext bytes) of a ``seal`` blob; KMS.2201 for anything else."""
     try:
-        blob = json.loads(base64.b64decode(cipher_text, validate=True))
-        return blob["k"], blob["p"]
-    except (ValueError, KeyError, TypeError):
+        raw = base64.b64decode(cipher_text, validate=True)
+    except ValueError:
         raise KmsError("KMS.2201") from None
+    body = raw[CIPHER_HEADER_BYTES:]
+    start = len(_MAGIC)
+    size = int.from_bytes(raw[start + _KEY_ID_BYTES : start + _KEY_ID_BYTES + 4], "big")
+    if (
+        not raw.startswith(_MAGIC)
+        or len(raw) < CIPHER_HEADER_BYTES
+        or len(body) % CIPHER_BLOCK_BYTES
+        or not len(body) - CIPHER_BLOCK_BYTES < size <= len(body)
+    ):
+        raise KmsError("KMS.2201")
+    try:
+        key_id = raw[start : start + _KEY_ID_BYTES].decode().strip()
+    except UnicodeDecodeError:
+        raise KmsError("KMS.2201") from None
+    return key_id, body[:size]
+
+
+# Data key sizes per key_spec when datakey_length is absent (CreateDatakey.html: AES_256 is a
+# 256-bit key, AES_128 a 128-bit one; neither given: 256 bits).  SM4 is a 128-bit cipher; the
+# HMAC specs take their digest size.
+DATAKEY_BITS = {
+    "AES_256": 256,
+    "AES_128": 128,
+    "SM4": 128,
+    "HMAC_256": 256,
+    "HMAC_384": 384,
+    "HMAC_512": 512,
+    "HMAC_SM3": 256,
+}
+DEFAULT_DATAKEY_BITS = 256
 
 
 def data_key(key_id: str, bits: int) -> tuple[bytes, bytes]:
@@ -291,19 +331,26 @@ class HuaweiKms:
     # -- crypto ----------------------------------------------------------------------------
     @_locked
     def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
-        """(key, plain data key, wrapped data key); 512 bits for AES_256, else 256, unless ``length``."""
+        """(key, plain data key, wrapped data key): ``length`` bits if given, else per ``spec``."""
         key = self._usable_for_crypto(project, key_id)
-        bits = int(length or (512 if spec == "AES_256" else 256))
+        bits = int(length) if length else DATAKEY_BITS.get(spec, DEFAULT_DATAKEY_BITS)
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
 
     @_locked
     def encrypt(self, project: str, key_id: Any, plain_text: str) -> tuple[Key, str]:
+        """The ciphertext of ``plain_text`` (UTF-8: its limit is in bytes, not characters)."""
+        try:
+            plain = plain_text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800") is no text at all
+            raise KmsError("KMS.2101") from None
+        if not 1 <= len(plain) <= PLAINTEXT_MAX_BYTES:
+            raise KmsError("KMS.2101")
         key = self._usable_for_crypto(project, key_id)
-        return key, seal(key.key_id, plain_text)
+        return key, seal(key.key_id, plain)
 
     @_locked
-    def decrypt(self, project: str, cipher_text: str) -> tuple[Key, Any]:
+    def decrypt(self, project: str, cipher_text: str) -> tuple[Key, bytes]:
         key_id, plain = unseal(cipher_text)
         return self._usable_for_crypto(project, key_id), plain
 

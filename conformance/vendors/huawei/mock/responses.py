@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import time
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,9 +32,11 @@ from conformance.vendors.huawei import VENDOR
 from conformance.vendors.huawei.aksk import verify as verify_signature
 from conformance.vendors.huawei.mock.exceptions import (
     CREDENTIAL_REFUSALS,
+    EMPTY_TAG_LIST,
     ENVELOPES,
     FIELD_CODES,
     INVALID_KEY_ID,
+    NOT_WHOLE_BYTES,
     OTHER_FIELD_CODE,
     GatewayError,
     KmsError,
@@ -118,6 +121,13 @@ class Behaviour:
     wrapped_answers: frozenset[str] = WRAPPED_ANSWERS
     state_as_number: bool = False  # describe-key's key_state
     truncated_as_boolean: bool = False  # list-keys' truncated
+
+
+def _whole_bits_missing(value: Any) -> bool:
+    """A datakey_length within 8..8192 bits that is not a whole number of bytes."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        return False
+    return 8 <= int(value) <= 8192 and int(value) % 8 != 0
 
 
 def key_details(key: Key, state_as_number: bool = False) -> dict[str, Any]:
@@ -270,7 +280,16 @@ class HuaweiResponses:
             raise KmsError("KMS.0202")
         if first.kind == "required":
             raise KmsError("KMS.0204", f"Parameters missing in the request message: {first.field}.")
-        raise KmsError(self.behaviour.field_codes.get(first.field, OTHER_FIELD_CODE))
+        raise KmsError(self._code_for(first, body))
+
+    def _code_for(self, problem: Problem, body: Any) -> str:
+        """The documented code of a field's problem: the field's code, or a more specific one."""
+        value = body.get(problem.field) if isinstance(body, dict) and problem.field else None
+        if problem.path == ("datakey_length",) and _whole_bits_missing(value):
+            return NOT_WHOLE_BYTES  # within 8..8192 but not a multiple of 8
+        if problem.path == ("tags",) and value == []:
+            return EMPTY_TAG_LIST
+        return self.behaviour.field_codes.get(problem.field or "", OTHER_FIELD_CODE)
 
     def _read_numbers_as_strings(self, body: dict[str, Any]) -> None:
         # Real clients (otcextensions, SDK callers passing ints) send these string fields as JSON
@@ -353,8 +372,8 @@ class HuaweiResponses:
         key, plain = self.kms.decrypt(project, body["cipher_text"])
         return {
             "key_id": key.key_id,
-            "plain_text": plain,
-            "plain_text_base64": base64.b64encode(plain.encode()).decode(),
+            "plain_text": plain.decode("utf-8", errors="replace"),
+            "plain_text_base64": base64.b64encode(plain).decode(),
         }
 
     # -- rotation --------------------------------------------------------------------------
@@ -429,6 +448,23 @@ class HuaweiResponses:
     def delete_tag(self, project: str, path: Mapping[str, str], body: Any) -> None:
         self.kms.delete_tag(project, self._path_key_id(path), path.get("tag_key"))
 
+    @staticmethod
+    def raw_tag_key(request: Request) -> dict[str, str]:
+        """delete-tag's path params with the tag key read from the raw (still encoded) path.
+
+        The SDK percent-encodes the key (``quote(key, safe="")``), so a key with "/" arrives as
+        ``team%2Fdev``: routing on the decoded path would split it into two segments.  The route
+        takes the rest of the path, and the key is the raw segment after ``/tags/``, decoded once.
+        """
+        params = dict(request.path_params)
+        raw = request.scope.get("raw_path")
+        prefix = f"/v1.0/{params['project_id']}/kms/{params['key_id']}/tags/"
+        if isinstance(raw, bytes):
+            text = raw.decode("latin-1").split("?", 1)[0]
+            if text.startswith(prefix):
+                params["tag_key"] = urllib.parse.unquote(text[len(prefix) :])
+        return params
+
     # -- account ---------------------------------------------------------------------------
     def instances(self, project: str) -> dict[str, Any]:
         return {"instance_num": self.kms.key_count(project)}
@@ -468,7 +504,8 @@ class HuaweiResponses:
                 body = self.parse(raw) if with_body else None
                 if with_body:
                     self.validate(op_id, body)
-                return handler(project, request.path_params, body)
+                params = self.raw_tag_key(request) if op_id == "deleteKmsTag" else request.path_params
+                return handler(project, params, body)
 
             return await self.handle(request, run, status)
 
@@ -549,7 +586,7 @@ class HuaweiResponses:
                 methods=["POST"],
             ),
             Route(
-                f"{base}/{{key_id}}/tags/{{tag_key}}",
+                f"{base}/{{key_id}}/tags/{{tag_key:path}}",
                 tag("deleteKmsTag", self.delete_tag, 204, False),
                 methods=["DELETE"],
             ),
