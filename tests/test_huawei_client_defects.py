@@ -289,3 +289,29 @@ def test_sdk_deletes_a_tag_key_with_a_slash(sdk_client: Any) -> None:
     )
     sdk_client.delete_tag(DeleteTagRequest(key_id=key_id, key="team/dev"))
     assert not sdk_client.show_kms_tags(ShowKmsTagsRequest(key_id=key_id)).tags
+
+
+@pytest.mark.parametrize("choice", ["reject", "accept"])
+def test_sdk_ints_follow_the_json_numbers_option(kms_mock: Any, choice: str) -> None:
+    """The SDK sends pending_days / datakey_length given as ints as JSON numbers."""
+    sdk = pytest.importorskip("huaweicloudsdkkms.v2")
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+
+    mock = kms_mock("huawei", options={"json-numbers": choice})
+    c = mock.credentials
+    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
+    client = sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(mock.url).build()
+    key_id = _sdk_key(client, f"sdk-numbers-{choice}")
+    datakey = sdk.CreateDatakeyRequest(body=sdk.CreateDatakeyRequestBody(key_id=key_id, datakey_length=256))
+    schedule = sdk.DeleteKeyRequest(body=sdk.ScheduleKeyDeletionRequestBody(key_id=key_id, pending_days=7))
+    if choice == "reject":
+        with pytest.raises(ClientRequestException) as refused:
+            client.create_datakey(datakey)
+        assert (refused.value.status_code, refused.value.error_code) == (400, "KMS.1901")
+        with pytest.raises(ClientRequestException) as refused:
+            client.delete_key(schedule)
+        assert (refused.value.status_code, refused.value.error_code) == (400, "KMS.1401")
+    else:
+        assert len(client.create_datakey(datakey).plain_text) == 64
+        assert client.delete_key(schedule).key_state == "4"
