@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def canonical(name: str) -> str:
@@ -85,9 +89,106 @@ class MockConfig:
         return default
 
 
+# -- 405 answers carry Allow (RFC 9110 section 15.5.6) ------------------------------------------
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """An OpenAPI path template as a regex: each ``{name}`` is one non-empty segment part."""
+    parts = re.split(r"\{[^/{}]+\}", path)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts) + r"\Z")
+
+
+@functools.cache
+def spec_operations(vendor: str) -> tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...]:
+    """(template, its regex, its methods) for each path of ``vendor``'s registered spec; () when
+    the vendor or its spec is not registered (a plug-in or test mock)."""
+    from conformance import vendors
+    from conformance.specs import load_spec
+
+    try:
+        spec = load_spec(vendors.get(vendor).spec)
+    except (LookupError, ValueError, OSError):
+        return ()
+    paths = spec.get("paths") or {}
+    return tuple(
+        (path, _template(path), tuple(m.upper() for m in item if m in _HTTP_METHODS))
+        for path, item in paths.items()
+        if isinstance(item, dict)
+    )
+
+
+def spec_methods(
+    operations: Iterable[tuple[str, re.Pattern[str], tuple[str, ...]]], path: str
+) -> list[str] | None:
+    """The methods the spec defines on ``path``: those of the matching template with the most
+    literal text (``/keys/{id}:rotate`` before ``/keys/{id}``); None when no template matches."""
+    best: tuple[int, tuple[str, ...]] | None = None
+    for template, pattern, methods in operations:
+        if pattern.match(path):
+            literal = len(re.sub(r"\{[^/{}]+\}", "", template))
+            if best is None or literal > best[0]:
+                best = (literal, methods)
+    return None if best is None else list(best[1])
+
+
+def route_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
+    """The methods of every route whose path matches the request's (Starlette adds HEAD to GET)."""
+    found: set[str] = set()
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            found |= set(getattr(route, "methods", None) or ())
+    return sorted(found)
+
+
+class AllowOn405:
+    """ASGI middleware: a 405 answer gets an ``Allow`` header naming the methods the path supports.
+
+    The methods come from the vendor's spec (the path's operations) where a spec path matches,
+    else from the app's routes; an ``Allow`` the app set itself is replaced, since a Starlette
+    route knows only its own methods, not those of other routes on the same path.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], Iterable[BaseRoute]], vendor: str) -> None:
+        self.app = app
+        self.routes = routes
+        self.vendor = vendor
+
+    def allowed(self, scope: Scope) -> list[str]:
+        methods = spec_methods(spec_operations(self.vendor), scope.get("path", ""))
+        if methods is None:
+            methods = route_methods(self.routes(), {**scope, "method": "GET"})
+        return methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                headers.append((b"allow", ", ".join(self.allowed(scope)).encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)
+
+
+def with_allow_on_405(app: Starlette, vendor: str) -> Starlette:
+    """``app`` with ``AllowOn405`` in front of it (before the app has started)."""
+    app.add_middleware(AllowOn405, routes=lambda: app.routes, vendor=vendor)
+    return app
+
+
 @dataclass(frozen=True)
 class MockDefinition:
-    """One vendor's mock: its switches and how to build it."""
+    """One vendor's mock: its switches and how to build it.
+
+    ``create_app`` as given is wrapped: every app it builds answers 405 with ``Allow``.
+    """
 
     vendor: str
     faults: tuple[Fault, ...]
@@ -95,6 +196,14 @@ class MockDefinition:
     create_app: Callable[[MockConfig], Starlette]
     # The settings (token, project_id, ...) a client needs to use a mock built from a config.
     credentials: Callable[[MockConfig], dict[str, str]]
+
+    def __post_init__(self) -> None:
+        build = self.create_app
+
+        def create_app(config: MockConfig) -> Starlette:
+            return with_allow_on_405(build(config), self.vendor)
+
+        object.__setattr__(self, "create_app", create_app)
 
     def config(
         self, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None
