@@ -50,8 +50,14 @@ MESSAGES = {
     "KMS.1602": (400, "marker must be greater than or equals 0."),
     "KMS.1901": (400, "datakey_length must be in the range 8 bits to 8,192 bits."),
     "KMS.1903": (400, "datakey_length must be a multiple of 8 (whole bytes)."),
+    "KMS.1801": (400, "Invalid random_data_length."),
+    "KMS.2001": (400, "Invalid datakey_length."),
     "KMS.2101": (400, "Invalid plain_text."),
+    "KMS.2102": (400, "Invalid datakey_plain_length."),
+    "KMS.2103": (400, "The data key digest does not match."),
     "KMS.2201": (400, "Invalid cipher_text."),
+    "KMS.2202": (400, "Invalid datakey_cipher_length."),
+    "KMS.2203": (400, "The data key digest does not match."),
     "KMS.2901": (400, "Key rotation is not disabled."),
     "KMS.3001": (400, "Invalid rotation_interval."),
 }
@@ -68,6 +74,9 @@ FIELD_CODES: Mapping[str, str] = {
     "offset": "KMS.0417",
     "datakey_length": "KMS.1901",
     "plain_text": "KMS.2101",
+    "datakey_plain_length": "KMS.2102",
+    "datakey_cipher_length": "KMS.2202",
+    "random_data_length": "KMS.1801",
     "cipher_text": "KMS.2201",
     "rotation_interval": "KMS.3001",
     "action": "KMS.0404",
@@ -80,6 +89,8 @@ OTHER_FIELD_CODE = "KMS.0308"  # a field FIELD_CODES does not name
 # whole number of bytes, and a batch-tags request whose tag list is empty.
 NOT_WHOLE_BYTES = "KMS.1903"
 EMPTY_TAG_LIST = "KMS.0401"
+# The error table's code for datakey_length in create-datakey-without-plaintext.
+WITHOUT_PLAINTEXT_LENGTH = "KMS.2001"
 INVALID_KEY_ID = "KMS.0205"  # a key_id in the path that is not key-id shaped
 
 

@@ -126,8 +126,8 @@ OPTIONS = (
         "json-numbers",
         ("reject", "accept"),
         "reject",
-        "pending_days, limit, marker and datakey_length sent as JSON numbers: refused like any wrong type "
-        "(400), or read as their decimal strings (docs silent; real clients send ints)",
+        "pending_days, limit, marker and the data key / random lengths sent as JSON numbers: refused with "
+        "the field's code (400), or read as their decimal strings (docs silent; real clients send ints)",
         may_fail={"accept": ("HW-VAL-006", "HW-GEN-004")},
     ),
     Option(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import secrets
 import threading
 import time
@@ -173,10 +174,34 @@ DATAKEY_BITS = {
 DEFAULT_DATAKEY_BITS = 256
 
 
+_DEK_MAGIC = b"HWDK"
+DIGEST_BYTES = 32  # SHA-256
+
+
+def wrap(key_id: str, plain: bytes) -> bytes:
+    """A data key "encrypted" under ``key_id``: the key id, the data key and its SHA-256 digest."""
+    return _DEK_MAGIC + key_id.encode().ljust(_KEY_ID_BYTES) + plain + hashlib.sha256(plain).digest()
+
+
+def unwrap(key_id: str, wrapped: bytes) -> bytes:
+    """The data key of a ``wrap`` blob made under ``key_id``: KMS.2201 for any other, KMS.2203 if tampered."""
+    start = len(_DEK_MAGIC)
+    if (
+        not wrapped.startswith(_DEK_MAGIC)
+        or len(wrapped) <= start + _KEY_ID_BYTES + DIGEST_BYTES
+        or wrapped[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES)
+    ):
+        raise KmsError("KMS.2201")
+    plain, digest = wrapped[start + _KEY_ID_BYTES : -DIGEST_BYTES], wrapped[-DIGEST_BYTES:]
+    if hashlib.sha256(plain).digest() != digest:
+        raise KmsError("KMS.2203")
+    return plain
+
+
 def data_key(key_id: str, bits: int) -> tuple[bytes, bytes]:
     """(plain, wrapped) data key of ``bits`` bits; the wrapped form carries the key id."""
     plain = secrets.token_bytes(bits // 8)
-    return plain, plain + key_id.encode()
+    return plain, wrap(key_id, plain)
 
 
 P = ParamSpec("P")
@@ -336,6 +361,25 @@ class HuaweiKms:
         bits = int(length) if length else DATAKEY_BITS.get(spec, DEFAULT_DATAKEY_BITS)
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
+
+    @_locked
+    def encrypt_datakey(self, project: str, key_id: Any, plain_and_digest: bytes, length: int) -> Key:
+        """Check encrypt-datakey's input (data key + its SHA-256 digest) and the key; the key."""
+        if len(plain_and_digest) != length + DIGEST_BYTES:
+            raise KmsError("KMS.2102")
+        plain, digest = plain_and_digest[:length], plain_and_digest[length:]
+        if hashlib.sha256(plain).digest() != digest:
+            raise KmsError("KMS.2103")
+        return self._usable_for_crypto(project, key_id)
+
+    @_locked
+    def decrypt_datakey(self, project: str, key_id: Any, wrapped: bytes, length: int) -> bytes:
+        """The data key of a create-datakey / encrypt-datakey ciphertext made under ``key_id``."""
+        key = self._usable_for_crypto(project, key_id)
+        plain = unwrap(key.key_id, wrapped)
+        if len(plain) != length:
+            raise KmsError("KMS.2202")
+        return plain
 
     @_locked
     def encrypt(self, project: str, key_id: Any, plain_text: str) -> tuple[Key, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import re
 import secrets
@@ -38,6 +39,7 @@ from conformance.vendors.huawei.mock.exceptions import (
     INVALID_KEY_ID,
     NOT_WHOLE_BYTES,
     OTHER_FIELD_CODE,
+    WITHOUT_PLAINTEXT_LENGTH,
     GatewayError,
     KmsError,
     Refusal,
@@ -61,10 +63,19 @@ from conformance.vendors.huawei.mock.models import (
     HuaweiKms,
     Key,
     Rules,
+    wrap,
 )
 
 # Fields the docs type as strings that real clients send as numbers (option json-numbers).
-NUMERIC_STRING_FIELDS = ("pending_days", "limit", "marker", "datakey_length")
+NUMERIC_STRING_FIELDS = (
+    "pending_days",
+    "limit",
+    "marker",
+    "datakey_length",
+    "datakey_plain_length",
+    "datakey_cipher_length",
+    "random_data_length",
+)
 # State changes whose answer is wrapped in key_info; schedule/cancel answer flat.
 WRAPPED_ANSWERS = frozenset({"enable-key", "disable-key"})
 KEY_ID = re.compile(r"[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}")
@@ -87,6 +98,10 @@ POST_ACTIONS = {
     "update-key-alias": "updateKeyAlias",
     "update-key-description": "updateKeyDescription",
     "create-datakey": "createDatakey",
+    "create-datakey-without-plaintext": "createDatakeyWithoutPlaintext",
+    "encrypt-datakey": "encryptDatakey",
+    "decrypt-datakey": "decryptDatakey",
+    "gen-random": "genRandom",
     "encrypt-data": "encryptData",
     "decrypt-data": "decryptData",
     "enable-key-rotation": "enableKeyRotation",
@@ -176,6 +191,10 @@ class HuaweiResponses:
             "update-key-alias": self.update_alias,
             "update-key-description": self.update_description,
             "create-datakey": self.create_datakey,
+            "create-datakey-without-plaintext": self.create_datakey_without_plaintext,
+            "encrypt-datakey": self.encrypt_datakey,
+            "decrypt-datakey": self.decrypt_datakey,
+            "gen-random": self.gen_random,
             "encrypt-data": self.encrypt_data,
             "decrypt-data": self.decrypt_data,
             **{action: functools.partial(self.transition, action) for action in TRANSITIONS},
@@ -280,11 +299,13 @@ class HuaweiResponses:
             raise KmsError("KMS.0202")
         if first.kind == "required":
             raise KmsError("KMS.0204", f"Parameters missing in the request message: {first.field}.")
-        raise KmsError(self._code_for(first, body))
+        raise KmsError(self._code_for(operation_id, first, body))
 
-    def _code_for(self, problem: Problem, body: Any) -> str:
+    def _code_for(self, operation_id: str, problem: Problem, body: Any) -> str:
         """The documented code of a field's problem: the field's code, or a more specific one."""
         value = body.get(problem.field) if isinstance(body, dict) and problem.field else None
+        if operation_id == "createDatakeyWithoutPlaintext" and problem.path == ("datakey_length",):
+            return WITHOUT_PLAINTEXT_LENGTH
         if problem.path == ("datakey_length",) and _whole_bits_missing(value):
             return NOT_WHOLE_BYTES  # within 8..8192 but not a multiple of 8
         if problem.path == ("tags",) and value == []:
@@ -363,6 +384,33 @@ class HuaweiResponses:
             project, body["key_id"], body.get("datakey_length"), body.get("key_spec")
         )
         return {"key_id": key.key_id, "plain_text": plain.hex(), "cipher_text": wrapped.hex()}
+
+    def create_datakey_without_plaintext(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = self.create_datakey(project, body)
+        return {"key_id": answer["key_id"], "cipher_text": answer["cipher_text"]}
+
+    def encrypt_datakey(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        length = int(body["datakey_plain_length"])
+        key = self.kms.encrypt_datakey(project, body["key_id"], bytes.fromhex(body["plain_text"]), length)
+        plain = bytes.fromhex(body["plain_text"])[:length]
+        return {
+            "key_id": key.key_id,
+            "cipher_text": wrap(key.key_id, plain).hex(),
+            "datakey_length": str(length),
+        }
+
+    def decrypt_datakey(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        plain = self.kms.decrypt_datakey(
+            project, body["key_id"], bytes.fromhex(body["cipher_text"]), int(body["datakey_cipher_length"])
+        )
+        return {
+            "data_key": plain.hex(),
+            "datakey_length": str(len(plain)),
+            "datakey_dgst": hashlib.sha256(plain).hexdigest(),
+        }
+
+    def gen_random(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"random_data": secrets.token_bytes(int(body["random_data_length"]) // 8).hex()}
 
     def encrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         key, cipher_text = self.kms.encrypt(project, body["key_id"], body["plain_text"])
