@@ -7,7 +7,7 @@ Where is the Huawei state machine?  ``TRANSITIONS`` below (the checks' view) and
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import httpx
@@ -56,6 +56,7 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         {"key_id": "{key_id}", "key_description": "{description}"},
     ),
     "encrypt": ("encrypt-data", {"key_id": "{key_id}", "plain_text": "kms-conformance"}),
+    "datakey": ("create-datakey", {"key_id": "{key_id}"}),
 }
 
 KMS_ENVELOPE = {
@@ -195,6 +196,21 @@ def _paged(outcome: Outcome) -> str | None:
     if isinstance(total, int) and total > 1 and (not truncated or not body.get("next_marker")):
         return f"total {total} > limit 1 but truncated={body.get('truncated')!r}, next_marker={body.get('next_marker')!r}"
     return None
+
+
+def _datakey_bits(bits: int) -> Callable[[Outcome], str | None]:
+    """create-datakey's plain_text is the data key in hex, two characters per byte."""
+
+    def check(outcome: Outcome) -> str | None:
+        body = outcome.body if isinstance(outcome.body, dict) else {}
+        plain = body.get("plain_text")
+        if not isinstance(plain, str):
+            return f"create-datakey answered no plain_text: {outcome.text}"
+        if len(plain) != bits // 4:
+            return f"a {bits}-bit data key is {bits // 4} hex characters, got {len(plain)} ({len(plain) * 4} bits)"
+        return None
+
+    return check
 
 
 def _request_id(outcome: Outcome) -> str | None:
@@ -396,6 +412,12 @@ PROBES: tuple[Probe, ...] = (
     _probe("HW-SHAPE-004", "cancel-shape", "cancel_deletion", key="pending-deletion", check=_flat),
     _probe("HW-SHAPE-005", "list-keys-shape", "list", key="none", check=_list_shape, read_only=True),
     _probe("HW-SHAPE-006", "list-keys-limit-1", "list", body={"limit": "1"}, check=_paged),
+    _probe(
+        "HW-SHAPE-008", "datakey-aes-256", "datakey", body={"key_spec": "AES_256"}, check=_datakey_bits(256)
+    ),
+    _probe(
+        "HW-SHAPE-008", "datakey-aes-128", "datakey", body={"key_spec": "AES_128"}, check=_datakey_bits(128)
+    ),
     _probe("HW-SHAPE-007", "request-id-on-success", "list", key="none", check=_request_id, read_only=True),
     _probe(
         "HW-SHAPE-007",
@@ -475,6 +497,7 @@ class HuaweiProfile(Profile):
         "update_alias": "updateKeyAlias",
         "update_description": "updateKeyDescription",
         "encrypt": "encryptData",
+        "datakey": "createDatakey",
     }
     served_requirement: ClassVar[str] = "HW-API-001"
     transport_requirement: ClassVar[str] = "HW-TRANSPORT-001"

@@ -84,6 +84,7 @@ class Rules:
     pending_days_max: int = 1096  # the spec refuses more; a fault lowers it
     list_honours_limit: bool = True
     activation_reads: int = 0  # describes that still show a new KMS key as "1" (to be activated)
+    datakey_bits: Mapping[str, int] = field(default_factory=lambda: dict(DATAKEY_BITS))  # per key_spec
 
 
 @dataclass
@@ -162,7 +163,7 @@ def unseal(cipher_text: str) -> tuple[str, bytes]:
 # Data key sizes per key_spec when datakey_length is absent (CreateDatakey.html: AES_256 is a
 # 256-bit key, AES_128 a 128-bit one; neither given: 256 bits).  SM4 is a 128-bit cipher; the
 # HMAC specs take their digest size.
-DATAKEY_BITS = {
+DATAKEY_BITS: Mapping[str, int] = {
     "AES_256": 256,
     "AES_128": 128,
     "SM4": 128,
@@ -358,7 +359,7 @@ class HuaweiKms:
     def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
         """(key, plain data key, wrapped data key): ``length`` bits if given, else per ``spec``."""
         key = self._usable_for_crypto(project, key_id)
-        bits = int(length) if length else DATAKEY_BITS.get(spec, DEFAULT_DATAKEY_BITS)
+        bits = int(length) if length else self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
 
