@@ -315,3 +315,17 @@ def test_sdk_ints_follow_the_json_numbers_option(kms_mock: Any, choice: str) -> 
     else:
         assert len(client.create_datakey(datakey).plain_text) == 64
         assert client.delete_key(schedule).key_state == "4"
+
+
+def test_odd_input_gets_the_documented_envelope(kms: Kms) -> None:
+    key_id = kms.key()
+    surrogate = kms.client.post(
+        f"{BASE}/encrypt-data",
+        content=b'{"key_id": "' + key_id.encode() + b'", "plain_text": "\\ud800"}',
+        headers={"X-Auth-Token": TOKEN, "Content-Type": "application/json"},
+    )
+    assert _error(surrogate) == (400, "KMS.2101")
+    for segment in ("%ZZ", "%FF", "%C3%28"):
+        answer = kms.client.delete(f"{BASE}/{key_id}/tags/{segment}", headers={"X-Auth-Token": TOKEN})
+        assert _error(answer) == (404, "KMS.0416"), segment
+    assert _error(kms.post("decrypt-data", {"cipher_text": "A" * 188})) == (400, "KMS.2201")
