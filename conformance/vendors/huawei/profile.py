@@ -466,6 +466,8 @@ class HuaweiProfile(Profile):
             "listKmsByTags",
             "showUserInstances",
             "showUserQuotas",
+            "listGrants",
+            "listRetirableGrants",
         }
     )
     lifecycle_operations: ClassVar[frozenset[str]] = frozenset(

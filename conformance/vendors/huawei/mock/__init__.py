@@ -33,6 +33,7 @@ from conformance.vendors.huawei.mock.models import (
     STATES_ALL,
     TOKEN,
     TRANSITIONS,
+    USER_ID,
     HuaweiKms,
     Key,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "STATES_ALL",
     "TOKEN",
     "TRANSITIONS",
+    "USER_ID",
     "GatewayError",
     "HuaweiKms",
     "Key",

@@ -58,6 +58,11 @@ MESSAGES = {
     "KMS.2201": (400, "Invalid cipher_text."),
     "KMS.2202": (400, "Invalid datakey_cipher_length."),
     "KMS.2203": (400, "The data key digest does not match."),
+    "KMS.2401": (400, "The operations cannot be only create-grant."),
+    "KMS.2402": (400, "Invalid grantee or retiring principal."),
+    "KMS.2404": (400, "Too many grants on the key."),
+    "KMS.2501": (400, "The grant does not exist."),
+    "KMS.2502": (400, "The grant_id does not match the key_id."),
     "KMS.2901": (400, "Key rotation is not disabled."),
     "KMS.3001": (400, "Invalid rotation_interval."),
 }
@@ -82,6 +87,8 @@ FIELD_CODES: Mapping[str, str] = {
     "action": "KMS.0404",
     "tag": "KMS.0406",
     "tags": "KMS.0406",
+    "grantee_principal": "KMS.2402",
+    "retiring_principal": "KMS.2402",
 }
 OTHER_FIELD_CODE = "KMS.0308"  # a field FIELD_CODES does not name
 # More specific codes the error-code page gives for some values of a field
@@ -91,6 +98,8 @@ NOT_WHOLE_BYTES = "KMS.1903"
 EMPTY_TAG_LIST = "KMS.0401"
 # The error table's code for datakey_length in create-datakey-without-plaintext.
 WITHOUT_PLAINTEXT_LENGTH = "KMS.2001"
+# create-grant whose operations are only create-grant (the error table's create-grant row).
+ONLY_CREATE_GRANT = "KMS.2401"
 INVALID_KEY_ID = "KMS.0205"  # a key_id in the path that is not key-id shaped
 
 

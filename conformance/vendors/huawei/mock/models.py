@@ -34,6 +34,10 @@ IAM_DOMAIN = "hw-mock-domain"
 SK = "hw-mock-secret-key-5b8e0c"
 KEY_QUOTA = 10_000
 MAX_TAGS = 10
+# The IAM user every mock credential acts as: the issuing principal of its grants, and the
+# principal list-retirable-grants / retire-grant compare with.
+USER_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+GRANT_QUOTA = 100  # grants per key (ShowUserQuotas: grant_per_CMK, quota 100)
 
 # -- key states (strings on the wire) ------------------------------------------------------
 TO_BE_ACTIVATED = "1"  # only ever shown (option create-state), never stored
@@ -102,6 +106,48 @@ class Key:
     rotation_interval: int = 365
     tags: dict[str, str] = field(default_factory=dict)
     activation_reads: int = 0  # "1" (to be activated) is shown for this many more describes
+    grants: dict[str, Grant] = field(default_factory=dict)  # grant_id -> grant, in creation order
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One grant on a key (CreateGrant.html / ListGrants.html)."""
+
+    grant_id: str
+    key_id: str
+    grantee_principal: str
+    grantee_type: str
+    operations: tuple[str, ...]
+    name: str
+    retiring_principal: str
+    issuing_principal: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class GrantPage:
+    """One list-grants / list-retirable-grants page."""
+
+    grants: list[Grant]
+    next_marker: str
+    truncated: bool
+    total: int
+
+
+DEFAULT_GRANT_PAGE = 1000  # ListRetirableGrants.html / ListGrants.html: limit defaults to 1000
+
+
+def _page(items: list[Grant], marker: Any, limit: Any) -> GrantPage:
+    start = int(marker or 0)
+    size = int(limit) if limit not in (None, "") else DEFAULT_GRANT_PAGE
+    size = size or DEFAULT_GRANT_PAGE  # "0": the default (inferred; the pages give no minimum)
+    truncated = start + size < len(items)
+    return GrantPage(
+        grants=items[start : start + size],
+        next_marker=str(start + size) if truncated else "",
+        truncated=truncated,
+        total=len(items),
+    )
 
 
 @dataclass(frozen=True)
@@ -432,6 +478,78 @@ class HuaweiKms:
     @_locked
     def set_rotation_interval(self, project: str, key_id: Any, interval: Any) -> None:
         self._rotating(project, key_id).rotation_interval = interval
+
+    # -- grants ----------------------------------------------------------------------------
+    @_locked
+    def create_grant(
+        self,
+        project: str,
+        key_id: Any,
+        grantee: str,
+        operations: list[str],
+        *,
+        grantee_type: str = "user",
+        name: str = "",
+        retiring: str = "",
+    ) -> Grant:
+        """A new grant on the key: refused for a key pending deletion (KMS.0210) or at the quota."""
+        key = self.find(project, key_id)
+        if key.state == PENDING_DELETION:
+            raise KmsError("KMS.0210")
+        if len(key.grants) >= GRANT_QUOTA:
+            raise KmsError("KMS.2404")
+        grant = Grant(
+            grant_id=secrets.token_hex(32),
+            key_id=key.key_id,
+            grantee_principal=grantee,
+            grantee_type=grantee_type,
+            operations=tuple(operations),
+            name=name,
+            retiring_principal=retiring,
+            issuing_principal=USER_ID,
+            created_ms=now_ms(),
+        )
+        key.grants[grant.grant_id] = grant
+        return grant
+
+    @_locked
+    def list_grants(self, project: str, key_id: Any, marker: Any, limit: Any) -> GrantPage:
+        """The key's grants, in any key state."""
+        return _page(list(self.find(project, key_id).grants.values()), marker, limit)
+
+    @_locked
+    def list_retirable_grants(self, project: str, marker: Any, limit: Any) -> GrantPage:
+        """Grants on the project's keys that name the caller as retiring principal."""
+        found = [
+            grant
+            for key in self.keys(project).values()
+            for grant in key.grants.values()
+            if grant.retiring_principal == USER_ID
+        ]
+        return _page(found, marker, limit)
+
+    def _grant(self, project: str, key_id: Any, grant_id: Any) -> Key:
+        key = self.find(project, key_id)
+        if grant_id in key.grants:
+            return key
+        if any(grant_id in other.grants for other in self.keys(project).values()):
+            raise KmsError("KMS.2502")  # a grant of another key
+        raise KmsError("KMS.2501")
+
+    @_locked
+    def revoke_grant(self, project: str, key_id: Any, grant_id: Any) -> None:
+        del self._grant(project, key_id, grant_id).grants[grant_id]
+
+    @_locked
+    def retire_grant(self, project: str, key_id: Any, grant_id: Any) -> None:
+        """The retiring principal, or a grantee allowed retire-grant, gives the grant up."""
+        key = self._grant(project, key_id, grant_id)
+        grant = key.grants[grant_id]
+        if grant.retiring_principal != USER_ID and not (
+            grant.grantee_principal == USER_ID and "retire-grant" in grant.operations
+        ):
+            raise KmsError("KMS.0306")
+        del key.grants[grant_id]
 
     # -- tags ------------------------------------------------------------------------------
     @_locked

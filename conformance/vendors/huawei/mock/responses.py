@@ -38,6 +38,7 @@ from conformance.vendors.huawei.mock.exceptions import (
     FIELD_CODES,
     INVALID_KEY_ID,
     NOT_WHOLE_BYTES,
+    ONLY_CREATE_GRANT,
     OTHER_FIELD_CODE,
     WITHOUT_PLAINTEXT_LENGTH,
     GatewayError,
@@ -60,6 +61,8 @@ from conformance.vendors.huawei.mock.models import (
     TO_BE_ACTIVATED,
     TOKEN,
     TRANSITIONS,
+    Grant,
+    GrantPage,
     HuaweiKms,
     Key,
     Rules,
@@ -108,6 +111,11 @@ POST_ACTIONS = {
     "disable-key-rotation": "disableKeyRotation",
     "get-key-rotation-status": "getKeyRotationStatus",
     "update-key-rotation-interval": "updateKeyRotationInterval",
+    "create-grant": "createGrant",
+    "list-grants": "listGrants",
+    "list-retirable-grants": "listRetirableGrants",
+    "revoke-grant": "revokeGrant",
+    "retire-grant": "retireGrant",
 }
 
 
@@ -168,6 +176,21 @@ def key_details(key: Key, state_as_number: bool = False) -> dict[str, Any]:
     }
 
 
+def grant_details(grant: Grant) -> dict[str, Any]:
+    """One entry of list-grants / list-retirable-grants (ListGrants.html)."""
+    return {
+        "key_id": grant.key_id,
+        "grant_id": grant.grant_id,
+        "grantee_principal": grant.grantee_principal,
+        "grantee_principal_type": grant.grantee_type,
+        "operations": list(grant.operations),
+        "issuing_principal": grant.issuing_principal,
+        "creation_date": str(grant.created_ms),
+        "name": grant.name,
+        "retiring_principal": grant.retiring_principal,
+    }
+
+
 def _tag_list(key: Key) -> list[dict[str, str]]:
     return [{"key": name, "value": value} for name, value in key.tags.items()]
 
@@ -202,6 +225,11 @@ class HuaweiResponses:
             "disable-key-rotation": self.disable_rotation,
             "get-key-rotation-status": self.rotation_status,
             "update-key-rotation-interval": self.update_rotation_interval,
+            "create-grant": self.create_grant,
+            "list-grants": self.list_grants,
+            "list-retirable-grants": self.list_retirable_grants,
+            "revoke-grant": self.revoke_grant,
+            "retire-grant": self.retire_grant,
         }
         assert set(self.actions) == set(POST_ACTIONS), "every routed action has a handler"
 
@@ -310,6 +338,13 @@ class HuaweiResponses:
             return NOT_WHOLE_BYTES  # within 8..8192 but not a multiple of 8
         if problem.path == ("tags",) and value == []:
             return EMPTY_TAG_LIST
+        if (
+            problem.path == ("operations",)
+            and isinstance(value, list)
+            and value
+            and all(v == "create-grant" for v in value)
+        ):
+            return ONLY_CREATE_GRANT
         return self.behaviour.field_codes.get(problem.field or "", OTHER_FIELD_CODE)
 
     def _read_numbers_as_strings(self, body: dict[str, Any]) -> None:
@@ -442,6 +477,43 @@ class HuaweiResponses:
 
     def update_rotation_interval(self, project: str, body: dict[str, Any]) -> None:
         self.kms.set_rotation_interval(project, body["key_id"], body["rotation_interval"])
+
+    # -- grants ----------------------------------------------------------------------------
+    def create_grant(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        grant = self.kms.create_grant(
+            project,
+            body["key_id"],
+            body["grantee_principal"],
+            body["operations"],
+            grantee_type=body.get("grantee_principal_type", "user"),
+            name=body.get("name", ""),
+            retiring=body.get("retiring_principal", ""),
+        )
+        return {"grant_id": grant.grant_id}
+
+    def list_grants(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._grant_page(
+            self.kms.list_grants(project, body["key_id"], body.get("marker"), body.get("limit"))
+        )
+
+    def list_retirable_grants(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._grant_page(
+            self.kms.list_retirable_grants(project, body.get("marker"), body.get("limit"))
+        )
+
+    def _grant_page(self, page: GrantPage) -> dict[str, Any]:
+        return {
+            "grants": [grant_details(g) for g in page.grants],
+            "next_marker": page.next_marker,
+            "truncated": "true" if page.truncated else "false",
+            "total": page.total,
+        }
+
+    def revoke_grant(self, project: str, body: dict[str, Any]) -> None:
+        self.kms.revoke_grant(project, body["key_id"], body["grant_id"])
+
+    def retire_grant(self, project: str, body: dict[str, Any]) -> None:
+        self.kms.retire_grant(project, body["key_id"], body["grant_id"])
 
     # -- tags (the key id, if any, is in the path) -----------------------------------------
     @staticmethod
