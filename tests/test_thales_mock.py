@@ -119,7 +119,7 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         for result in schemathesis.openapi.from_path(str(spec_path("thales.yaml"))).get_all_operations()
     ]
     ids = {op.definition.raw["operationId"] for op in operations}
-    assert len(operations) == 21
+    assert len(operations) == 22
     assert {
         "createToken",
         "createAwsKey",
@@ -131,6 +131,7 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         "scheduleAwsKeyDeletion",
         "cancelAwsKeyDeletion",
         "refreshAwsKey",
+        "uploadAwsKey",
     } <= ids
     for op in operations:
         raw = op.definition.raw

@@ -10,6 +10,7 @@ Bearer header, JSON bodies, error handling) is the SDK's own code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,3 +151,93 @@ def test_sdk_create_with_template_and_principals_then_filter(
     )
     assert refused["response_statistics"]["status_code"] == 400
     assert "NCERRInvalidParamValue" in refused["error_response"]
+
+
+def test_sdk_drives_every_key_action(sdk_target: tuple[dict[str, str], RunningMock]) -> None:
+    """Through the SDK's own request code: every CCKM AWS key action the spec defines, with the
+    answers checked (fields changed, states moved, refusals parsed), then the delete."""
+    creds, _ = sdk_target
+    api = _api(creds)
+    where = {"kms": creds["kms"], "region": creds["region"]}
+    key_id = api.post.call("cckm/aws/keys", json={**where, "aws_param": {"Alias": "acts"}})["id"]
+
+    def act(action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        kwargs = {"json": body} if body is not None else {}
+        return api.post.call(f"cckm/aws/keys/{key_id}/{action}", **kwargs)
+
+    assert act("update-description", {"description": "new"})["aws_param"]["Description"] == "new"
+    assert "alias/extra" in act("add-alias", {"alias": "extra"})["aws_param"]["Alias"]
+    assert "alias/extra" not in act("delete-alias", {"alias": "extra"})["aws_param"]["Alias"]
+    missing_alias = act("delete-alias", {"alias": "extra"})
+    assert missing_alias["response_statistics"]["status_code"] == 400
+    assert "NotFoundException" in missing_alias["error_response"]
+    tagged = act("add-tags", {"tags": [{"tag_key": "team", "tag_value": "kms"}]})
+    assert {"TagKey": "team", "TagValue": "kms"} in tagged["aws_param"]["Tags"]
+    assert act("remove-tags", {"tags": ["team"]})["aws_param"]["Tags"] == []
+    policy = {"Version": "2012-10-17", "Statement": []}
+    assert json.loads(act("policy", {"policy": policy})["aws_param"]["Policy"]) == policy
+    users = act("policy", {"key_users": ["alice"]})
+    assert users["key_users"] == ["arn:aws:iam::123456789012:user/alice"]
+    rotation = act("enable-auto-rotation", {"rotation_period_in_days": 90})["aws_param"]
+    assert rotation["KeyRotationEnabled"] is True and rotation["RotationPeriodInDays"] == 90
+    assert act("disable-auto-rotation")["aws_param"]["KeyRotationEnabled"] is False
+    assert act("refresh")["message"] == f"AWS key '{key_id}' will be refreshed and persisted"
+    assert act("enable")["aws_param"]["KeyState"] == "Enabled"
+    rotated = act("rotate", {"retain_alias": True})
+    assert rotated["id"] != key_id and rotated["rotated_from"] == key_id
+    assert rotated["aws_param"]["Alias"] == ["alias/acts"]
+    assert api.get.call(f"cckm/aws/keys/{key_id}")["aws_param"]["Alias"] == []
+    not_external = act("import-material", {"source_key_identifier": "k"})
+    assert not_external["response_statistics"]["status_code"] == 400
+    assert "UnsupportedOperationException" in not_external["error_response"]
+
+    external = api.post.call("cckm/aws/keys", json={**where, "aws_param": {"Origin": "EXTERNAL"}})
+    assert external["aws_param"]["KeyState"] == "PendingImport"
+    key_id = external["id"]
+    imported = act("import-material", {"source_key_tier": "hsm-luna", "source_key_identifier": "luna-1"})
+    assert imported["aws_param"]["KeyState"] == "Enabled" and imported["key_source"] == "hsm-luna"
+    assert act("delete-material", {})["aws_param"]["KeyState"] == "PendingImport"
+    refused = act("disable")
+    assert refused["response_statistics"]["status_code"] == 400
+    assert "KMSInvalidStateException" in refused["error_response"]
+
+    deleted = api.delete.call(f"cckm/aws/keys/{key_id}")
+    assert deleted["response_statistics"]["status_code"] == 204 and deleted["id"] == key_id
+    gone = api.get.call(f"cckm/aws/keys/{key_id}")
+    assert gone["response_statistics"]["status_code"] == 404
+
+
+def test_sdk_uploads_a_key(sdk_target: tuple[dict[str, str], RunningMock]) -> None:
+    """upload-key through the SDK: an Enabled EXTERNAL key holding the source's material, found by
+    the key_source filter; a body without the source key and a duplicate alias are refused."""
+    creds, _ = sdk_target
+    api = _api(creds)
+    where = {"kms": creds["kms"], "region": creds["region"]}
+    uploaded = api.post.call(
+        "cckm/aws/upload-key",
+        json={
+            **where,
+            "source_key_tier": "dsm",
+            "source_key_identifier": "dsm-aes-1",
+            "key_expiration": True,
+            "valid_to": "2031-01-01T00:00:00Z",
+            "aws_param": {"Alias": "uploaded"},
+        },
+    )
+    assert uploaded["response_statistics"]["status_code"] == 200
+    aws = uploaded["aws_param"]
+    assert aws["Origin"] == "EXTERNAL" and aws["KeyState"] == "Enabled" and aws["Alias"] == ["alias/uploaded"]
+    assert aws["ExpirationModel"] == "KEY_MATERIAL_EXPIRES" and aws["ValidTo"] == "2031-01-01T00:00:00Z"
+    assert uploaded["key_source"] == "dsm" and uploaded["local_key_name"] == "dsm-aes-1"
+    listed = api.get.call("cckm/aws/keys", params={"key_source": "DSM"})
+    assert [k["id"] for k in listed["resources"]] == [uploaded["id"]]
+
+    no_source = api.post.call("cckm/aws/upload-key", json=where)
+    assert no_source["response_statistics"]["status_code"] == 400
+    assert "NCERRInvalidParamValue" in no_source["error_response"]
+    duplicate = api.post.call(
+        "cckm/aws/upload-key",
+        json={**where, "source_key_identifier": "k", "aws_param": {"Alias": "uploaded"}},
+    )
+    assert duplicate["response_statistics"]["status_code"] == 400
+    assert "AlreadyExistsException" in duplicate["error_response"]

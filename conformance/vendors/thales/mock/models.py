@@ -728,6 +728,23 @@ class CckmBackend:
                 key.aws.pop("ValidTo", None)
             return self._changed(key)
 
+    def upload_key(
+        self,
+        kms_ref: str,
+        region: str,
+        param: Mapping[str, Any],
+        principals: Mapping[str, list[str]],
+        template: str | None = None,
+        source_key_tier: str = "local",
+        source_key_identifier: str = "kms-conformance-material",
+        valid_to: str | None = None,
+    ) -> Key:
+        """``upload-key``: a new EXTERNAL key (create's checks and refusals) holding the source
+        key's material, so it leaves the call Enabled like an import into a PendingImport key."""
+        with self.lock:
+            created = self.create_key(kms_ref, region, {**param, "Origin": "EXTERNAL"}, principals, template)
+            return self.import_key_material(created.id, source_key_tier, source_key_identifier, valid_to)
+
     def delete_key_material(self, key_id: str) -> Key:
         with self.lock:
             key = self._key(key_id)

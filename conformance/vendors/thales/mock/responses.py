@@ -59,6 +59,7 @@ from conformance.vendors.thales.mock.models import (
 )
 
 KEYS_PATH = "/api/v1/cckm/aws/keys"
+UPLOAD_PATH = "/api/v1/cckm/aws/upload-key"
 TOKENS_PATH = "/api/v1/auth/tokens"
 REFRESH_TOKEN_EXPIRES_IN = 1799
 DEFAULT_LIMIT = 10  # list page size when the request names none
@@ -410,6 +411,26 @@ class CckmResponses:
         )
         return JSONResponse(self.render(key), status_code=self.switches.create_status)
 
+    async def upload_key(self, request: Request) -> Response:
+        """``upload-key``: create's body and checks plus the source key; the key leaves Enabled."""
+        body = await self.read_body(request)
+        if isinstance(body, dict):
+            aws_param = body.get("aws_param")
+            policy = aws_param.get("Policy") if isinstance(aws_param, dict) else None
+            check_policy_inputs(policy, body.get("policytemplate"), _principals(body))
+        self.validate("uploadAwsKey", body)
+        expires = body.get("key_expiration", body.get("KeyExpiration"))
+        key = self.model.upload_key(
+            body["kms"],
+            body["region"],
+            body.get("aws_param") or {},
+            _principals(body),
+            body.get("policytemplate"),
+            **_given(body, "source_key_tier", "source_key_identifier"),
+            valid_to=body.get("valid_to") if expires else None,
+        )
+        return JSONResponse(self.render(key), status_code=self.switches.create_status)
+
     async def get_key(self, request: Request) -> Response:
         return JSONResponse(self.render(self.model.get_key(request.path_params["id"])))
 
@@ -441,6 +462,7 @@ class CckmResponses:
             Route(TOKENS_PATH + "/", self.endpoint(self.tokens, auth=False), methods=["POST"]),
             Route(KEYS_PATH, self.endpoint(self.list_keys), methods=["GET"]),
             Route(KEYS_PATH, self.endpoint(self.create_key), methods=["POST"]),
+            Route(UPLOAD_PATH, self.endpoint(self.upload_key), methods=["POST"]),
             Route(KEYS_PATH + "/{id}", self.endpoint(self.get_key), methods=["GET"]),
             Route(KEYS_PATH + "/{id}", self.endpoint(self.delete_key), methods=["DELETE"]),
         ]
