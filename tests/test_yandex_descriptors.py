@@ -13,11 +13,19 @@ annotations_pb2 = pytest.importorskip("google.api.annotations_pb2")
 symmetric_key_service_pb2 = pytest.importorskip("yandex.cloud.kms.v1.symmetric_key_service_pb2")
 symmetric_crypto_service_pb2 = pytest.importorskip("yandex.cloud.kms.v1.symmetric_crypto_service_pb2")
 operation_service_pb2 = pytest.importorskip("yandex.cloud.operation.operation_service_pb2")
+asym_enc_key_service_pb2 = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricencryption.asymmetric_encryption_key_service_pb2"
+)
+asym_enc_crypto_service_pb2 = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricencryption.asymmetric_encryption_crypto_service_pb2"
+)
 
 SERVICES = (
     (symmetric_key_service_pb2, "SymmetricKeyService"),
     (symmetric_crypto_service_pb2, "SymmetricCryptoService"),
     (operation_service_pb2, "OperationService"),
+    (asym_enc_key_service_pb2, "AsymmetricEncryptionKeyService"),
+    (asym_enc_crypto_service_pb2, "AsymmetricEncryptionCryptoService"),
 )
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -43,10 +51,11 @@ def _spec() -> dict:
     return yaml.safe_load(spec_path("yandex.yaml").read_text(encoding="utf-8"))
 
 
-def test_descriptors_cover_the_three_services() -> None:
+def test_descriptors_cover_the_services() -> None:
     rules = {(m, p) for _, m, p, _ in _rules()}
-    assert len(rules) == 14 + 4 + 2
+    assert len(rules) == 14 + 4 + 2 + 9 + 2
     assert ("POST", "/kms/v1/keys/{keyId}:cancelVersionDestruction") in rules
+    assert ("POST", "/kms/v1/asymmetricEncryptionKeys/{keyId}:decrypt") in rules
 
 
 def test_spec_paths_and_methods_equal_descriptor_http_rules() -> None:

@@ -852,7 +852,20 @@ class YandexProfile(Profile):
         "ignored_auth": "YC-GEN-005",
     }
     read_only_operations: ClassVar[frozenset[str]] = frozenset(
-        {"listKeys", "getKey", "listKeyVersions", "listKeyOperations", "listAccessBindings", "getOperation"}
+        {
+            "listKeys",
+            "getKey",
+            "listKeyVersions",
+            "listKeyOperations",
+            "listAccessBindings",
+            "getOperation",
+            # asymmetric keys (specs/yandex.yaml); their crypto calls change nothing either
+            "listAsymEncryptionKeys",
+            "getAsymEncryptionKey",
+            "listAsymEncryptionKeyOperations",
+            "listAsymEncryptionKeyAccessBindings",
+            "getAsymEncryptionPublicKey",
+        }
     )
     lifecycle_operations: ClassVar[frozenset[str]] = frozenset(
         {

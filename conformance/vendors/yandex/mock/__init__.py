@@ -1,11 +1,13 @@
 """Reference mock of Yandex Cloud KMS symmetric keys (SymmetricKeyService, SymmetricCryptoService,
-OperationService) on one loopback app.
+OperationService) and asymmetric keys (AsymmetricEncryptionKeyService and its crypto service) on one
+loopback app.
 
 Where things are (laid out like moto's services):
 
 | file | what |
 |---|---|
 | ``models.py`` | keys, versions, operations and their rules: the state machine, rotation, crypto; no HTTP |
+| ``asymmetric.py`` | real RSA-OAEP decryption (and signatures) for the asymmetric keys (``cryptography``) |
 | ``responses.py`` | the Starlette app: routes, auth, proto3-JSON parsing and spec validation, JSON answers |
 | ``exceptions.py`` | ``ApiError`` and the ``google.rpc.Status`` error envelope (gRPC code -> HTTP status) |
 | ``faults.py`` | ``FAULTS`` and ``OPTIONS``, and what each one changes (``behaviour_for``) |

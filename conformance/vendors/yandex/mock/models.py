@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from conformance.vendors.yandex.mock import asymmetric
 from conformance.vendors.yandex.mock.exceptions import ApiError
 
 # -- the mock account ----------------------------------------------------------------------------
@@ -132,6 +133,42 @@ class Key:
         raise ApiError(5, f"Symmetric key version {version_id!r} not found")
 
 
+@dataclass
+class AsymKey:
+    """An asymmetric encryption or signature key: one key pair, no versions.
+
+    The private key is made on first use (``private``), so creating keys costs nothing; it is kept
+    as PKCS#8 DER bytes, which copy like any other field.
+    """
+
+    id: str
+    family: str  # "encryption" or "signature"
+    folder_id: str
+    created_at: datetime
+    algorithm: str
+    name: str = ""
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    status: str = ACTIVE
+    deletion_protection: bool = False
+    bindings: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+    private_der: bytes = b""
+
+
+@dataclass(frozen=True)
+class AsymKeySpec:
+    """What an asymmetric Create asks for (already parsed)."""
+
+    family: str
+    folder_id: str
+    algorithm: str
+    name: str = ""
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    deletion_protection: bool = False
+
+
 @dataclass(frozen=True)
 class KeySpec:
     """What Create asks for (already parsed from the request)."""
@@ -150,7 +187,7 @@ class Empty:
 
 
 EMPTY = Empty()
-Result = Key | Version | Empty  # what an operation yields: a snapshot, never the live object
+Result = Key | Version | AsymKey | Empty  # what an operation yields: a snapshot, never the live object
 
 
 @dataclass(frozen=True)
@@ -222,9 +259,14 @@ class YandexKms:
         self.rules = rules or Rules()
         self.lock = threading.RLock()
         self.keys: dict[str, Key] = {}
+        self.asym: dict[str, AsymKey] = {}  # asymmetric encryption and signature keys
         self.operations: dict[str, Operation] = {}
         self.idempotency: dict[str, str] = {}  # Idempotency-Key -> operation id
         self.clock_offset = 0.0  # seconds the mock's clock runs ahead (the /_mock/clock hook)
+
+    def live(self, key_id: str) -> Any:
+        """The stored key (symmetric or asymmetric) an operation changes, deleted or not."""
+        return self.keys[key_id] if key_id in self.keys else self.asym[key_id]
 
     def now(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
@@ -258,7 +300,7 @@ class YandexKms:
         return keys
 
     @_locked
-    def operations_of(self, key: Key) -> list[Operation]:
+    def operations_of(self, key: Key | AsymKey) -> list[Operation]:
         """The key's operations, newest first."""
         return sorted(
             (op for op in self.operations.values() if op.key_id == key.id),
@@ -320,8 +362,8 @@ class YandexKms:
         self,
         kind: str,
         description: str,
-        key: Key,
-        effect: Callable[[Key], Result],
+        key: Any,
+        effect: Callable[[Any], Result],
         idempotency_key: str | None,
         **metadata: Any,
     ) -> Operation:
@@ -347,7 +389,7 @@ class YandexKms:
             else:
                 raise
         if asynchronous and not op.done:
-            op.pending = lambda: effect(self.keys[key.id])
+            op.pending = lambda: effect(self.live(key.id))
         self.operations[op.id] = op
         if idempotency_key:
             self.idempotency[idempotency_key] = op.id
@@ -509,7 +551,7 @@ class YandexKms:
         return self.run_operation("rotate", "Rotate symmetric key", key, effect, idem, version_id=version_id)
 
     @_locked
-    def set_bindings(self, key: Key, bindings: list[dict[str, Any]], idem: str | None) -> Operation:
+    def set_bindings(self, key: Key | AsymKey, bindings: list[dict[str, Any]], idem: str | None) -> Operation:
         bindings = copy.deepcopy(bindings)
 
         def effect(k: Key) -> Result:
@@ -519,7 +561,9 @@ class YandexKms:
         return self.run_operation("set-bindings", "Set access bindings", key, effect, idem)
 
     @_locked
-    def update_bindings(self, key: Key, deltas: list[dict[str, Any]], idem: str | None) -> Operation:
+    def update_bindings(
+        self, key: Key | AsymKey, deltas: list[dict[str, Any]], idem: str | None
+    ) -> Operation:
         deltas = copy.deepcopy(deltas)
 
         def effect(k: Key) -> Result:
@@ -533,6 +577,89 @@ class YandexKms:
             return EMPTY
 
         return self.run_operation("update-bindings", "Update access bindings", key, effect, idem)
+
+    # -- AsymmetricEncryptionKeyService, AsymmetricSignatureKeyService -----------------------------
+
+    @_locked
+    def get_asym(self, family: str, key_id: str) -> AsymKey:
+        """The live asymmetric key of ``family``; a missing, deleted or other-family id is code 5."""
+        k = self.asym.get(key_id)
+        if k is None or k.deleted or k.family != family:
+            raise ApiError(5, f"Asymmetric {family} key {key_id!r} not found")
+        for op in list(self.operations.values()):
+            if op.key_id == k.id:
+                self.advance(op, poll=False)
+        return k
+
+    @_locked
+    def asym_in(self, family: str, folder_id: str) -> list[AsymKey]:
+        return [
+            self.get_asym(family, k.id)
+            for k in list(self.asym.values())
+            if k.family == family and k.folder_id == folder_id and not k.deleted
+        ]
+
+    @_locked
+    def create_asym(self, spec: AsymKeySpec, idem: str | None) -> Operation:
+        """A new key pair (CREATING until done in async mode); the private key is made on first use."""
+        key = AsymKey(
+            new_id(),
+            spec.family,
+            spec.folder_id,
+            self.now().replace(microsecond=0),
+            spec.algorithm,
+            spec.name,
+            spec.description,
+            dict(spec.labels),
+            deletion_protection=spec.deletion_protection,
+        )
+        if self.rules.asynchronous:
+            key.status = CREATING
+        self.asym[key.id] = key
+
+        def effect(k: AsymKey) -> Result:
+            if k.status == CREATING:
+                k.status = ACTIVE
+            return copy.deepcopy(k)
+
+        return self.run_operation("asym-create", f"Create asymmetric {spec.family} key", key, effect, idem)
+
+    @_locked
+    def update_asym(self, key: AsymKey, changes: Sequence[tuple[str, Any]], idem: str | None) -> Operation:
+        def effect(k: AsymKey) -> Result:
+            if k.status == CREATING:
+                raise self.precondition("The key is being created")
+            for attribute, value in changes:
+                if attribute == "labels":
+                    k.labels = dict({} if value is MISSING else value)
+                elif attribute == "deletion_protection":
+                    k.deletion_protection = bool(False if value is MISSING else value)
+                elif attribute == "status":
+                    if value is not MISSING:
+                        k.status = value
+                else:
+                    setattr(k, attribute, "" if value is MISSING else value)
+            return copy.deepcopy(k)
+
+        return self.run_operation("asym-update", f"Update asymmetric {key.family} key", key, effect, idem)
+
+    @_locked
+    def delete_asym(self, key: AsymKey, idem: str | None) -> Operation:
+        def effect(k: AsymKey) -> Result:
+            if k.deletion_protection and self.rules.delete_honours_protection:
+                raise self.precondition("Deletion protection is enabled; disable it before deleting the key")
+            k.deleted = True
+            return copy.deepcopy(k)
+
+        return self.run_operation("asym-delete", f"Delete asymmetric {key.family} key", key, effect, idem)
+
+    def usable_asym(self, k: AsymKey) -> bytes:
+        """The private key of an ACTIVE key (made now if this is its first use)."""
+        if k.status != ACTIVE:
+            raise self.precondition(f"Key {k.id} is {k.status} and cannot be used")
+        if not k.private_der:
+            k.private_der = asymmetric.generate(k.algorithm)
+        return k.private_der
 
     # -- SymmetricCryptoService ------------------------------------------------------------------
 

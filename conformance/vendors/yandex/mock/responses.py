@@ -31,6 +31,7 @@ from starlette.routing import Route
 from conformance.mocks.validation import SpecValidator
 from conformance.specs import load_spec
 from conformance.vendors.yandex import VENDOR
+from conformance.vendors.yandex.mock import asymmetric
 from conformance.vendors.yandex.mock.exceptions import (
     METHOD_NOT_ALLOWED,
     TYPE,
@@ -42,6 +43,8 @@ from conformance.vendors.yandex.mock.exceptions import (
 from conformance.vendors.yandex.mock.models import (
     MISSING,
     USER_ID,
+    AsymKey,
+    AsymKeySpec,
     Key,
     KeySpec,
     Operation,
@@ -117,6 +120,51 @@ METADATA: Mapping[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "set-bindings": ("yandex.cloud.access.SetAccessBindingsMetadata", (("resourceId", "key_id"),)),
     "update-bindings": ("yandex.cloud.access.UpdateAccessBindingsMetadata", (("resourceId", "key_id"),)),
 }
+
+
+@dataclass(frozen=True)
+class Family:
+    """One asymmetric key service as REST sees it (asymmetric_*_key_service.proto, *_crypto_service.proto)."""
+
+    name: str  # the model's family: "encryption" or "signature"
+    collection: str  # /kms/v1/<collection>
+    package: str  # the protobuf package of its messages
+    message: str  # the key message
+    algorithm_field: str  # the key's algorithm field (JSON name)
+    algorithms: tuple[str, ...]  # the algorithm enum, by number
+    default_algorithm: str  # what Create without an algorithm makes (inferred)
+    verbs: Mapping[str, str]  # custom verbs on {keyId}:verb -> the HTTP method each is served on
+    schema: str  # the spec's name stem of its request schemas ("AsymmetricEncryptionKey")
+
+
+BINDING_VERBS: Mapping[str, str] = {
+    "listAccessBindings": "GET",
+    "setAccessBindings": "POST",
+    "updateAccessBindings": "POST",
+}
+ENCRYPTION = Family(
+    name="encryption",
+    collection="asymmetricEncryptionKeys",
+    package="yandex.cloud.kms.v1.asymmetricencryption.",
+    message="AsymmetricEncryptionKey",
+    algorithm_field="encryptionAlgorithm",
+    algorithms=(
+        "ASYMMETRIC_ENCRYPTION_ALGORITHM_UNSPECIFIED",
+        "RSA_2048_ENC_OAEP_SHA_256",
+        "RSA_3072_ENC_OAEP_SHA_256",
+        "RSA_4096_ENC_OAEP_SHA_256",
+    ),
+    default_algorithm="RSA_2048_ENC_OAEP_SHA_256",
+    verbs={**BINDING_VERBS, "decrypt": "POST"},
+    schema="AsymmetricEncryptionKey",
+)
+FAMILIES: tuple[Family, ...] = (ENCRYPTION,)
+# asymmetric operation kinds -> their metadata message (in the family's package) and fields
+ASYM_METADATA: Mapping[str, str] = {
+    "asym-create": "Create{message}Metadata",
+    "asym-update": "Update{message}Metadata",
+    "asym-delete": "Delete{message}Metadata",
+}
 DURATION = re.compile(r"^([0-9]+)(\.[0-9]{1,9})?s$")
 # proto3 JSON enums in requests: a name, or the number (index here) of a value; the spec admits only
 # the numbers that may be set, so every number that passes validation has a row.
@@ -135,6 +183,7 @@ PLAINTEXT_MAX = 32768
 AAD_MAX = 8192
 # pageToken: (length) = "<=100" on every list request (ListSymmetricKeysRequest: 256 in a later cloudapi)
 PAGE_TOKEN_MAX = 100
+SIGN_HASH_MAX = 4096  # AsymmetricSignHashRequest.hash: (length) = "<=4096"
 
 
 @dataclass(frozen=True)
@@ -221,6 +270,10 @@ def token_class(header: str | None) -> str:
     if scheme.lower() != "bearer" or not token:
         return "malformed"
     return {TOKEN: "valid", EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden"}.get(token, "unknown")
+
+
+def family_of(name: str) -> Family:
+    return next(f for f in FAMILIES if f.name == name)
 
 
 def split_tail(tail: str) -> tuple[str, str | None]:
@@ -382,6 +435,22 @@ class YandexResponses:
             out = {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), n): v for n, v in out.items()}
         return out
 
+    def asym_json(self, k: AsymKey) -> dict[str, Any]:
+        """AsymmetricEncryptionKey / AsymmetricSignatureKey in proto3 JSON (defaults left out)."""
+        family = family_of(k.family)
+        out: dict[str, Any] = {"id": k.id, "folderId": k.folder_id, "createdAt": self.ts(k.created_at)}
+        if k.name:
+            out["name"] = k.name
+        if k.description:
+            out["description"] = k.description
+        if k.labels:
+            out["labels"] = dict(k.labels)
+        out["status"] = k.status
+        out[family.algorithm_field] = k.algorithm
+        if k.deletion_protection:
+            out["deletionProtection"] = True
+        return out
+
     def empty_any(self) -> dict[str, Any]:
         out: dict[str, Any] = {"@type": TYPE + "google.protobuf.Empty"}
         if self.behaviour.empty_with_value:
@@ -396,9 +465,16 @@ class YandexResponses:
             return {"@type": TYPE + KMS + "SymmetricKey", **self.key_json(result)}
         if isinstance(result, Version):
             return {"@type": TYPE + KMS + "SymmetricKeyVersion", **self.version_json(result)}
+        if isinstance(result, AsymKey):
+            family = family_of(result.family)
+            return {"@type": TYPE + family.package + family.message, **self.asym_json(result)}
         return self.empty_any()
 
     def metadata_json(self, op: Operation) -> dict[str, Any]:
+        if op.kind in ASYM_METADATA:
+            family = family_of(self.kms.asym[op.key_id].family)
+            name = family.package + ASYM_METADATA[op.kind].format(message=family.message)
+            return {"@type": TYPE + name, "keyId": op.key_id}
         message, fields = METADATA[op.kind]
         out: dict[str, Any] = {"@type": TYPE + message}
         for name, attribute in fields:
@@ -631,6 +707,139 @@ class YandexResponses:
         out["dataKeyCiphertext"] = b64e(self.kms.seal(v, dek, aad))
         return out
 
+    # -- AsymmetricEncryptionKeyService / AsymmetricSignatureKeyService (and their crypto) --------
+
+    def asym_key(self, family: Family, key_id: str, limit: int = 50) -> AsymKey:
+        if not key_id:
+            raise ApiError(3, "Request validation error: keyId: required")
+        if len(key_id) > limit and self.behaviour.key_id_lengths_checked:
+            raise ApiError(3, f"Request validation error: keyId: length must be <= {limit}")
+        return self.kms.get_asym(family.name, key_id)
+
+    def asym_root(self, family: Family) -> Work:
+        def work(request: Request, body: dict[str, Any]) -> Any:
+            if request.method == "POST":
+                return self.asym_create(family, body, request.headers.get("idempotency-key"))
+            query = dict(request.query_params)
+            folder = query.get("folderId")
+            if not folder or len(folder) > _folder_max():
+                raise ApiError(3, "Request validation error: folderId: required, length 1..50")
+            size, start = self.page(query, token_limit=PAGE_TOKEN_MAX)
+            keys = [self.asym_json(k) for k in self.kms.asym_in(family.name, folder)]
+            return paged("keys", keys, size, start)
+
+        return work
+
+    def asym_create(self, family: Family, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
+        self.validate(f"Create{family.schema}Request", body, labels=self.behaviour.labels_checked)
+        algorithm = enum_name(body.get(family.algorithm_field, 0), family.algorithms)
+        spec = AsymKeySpec(
+            family=family.name,
+            folder_id=body["folderId"],
+            algorithm=algorithm if algorithm != family.algorithms[0] else family.default_algorithm,
+            name=body.get("name", ""),
+            description=body.get("description", ""),
+            labels=dict(body.get("labels", {})),
+            deletion_protection=bool(body.get("deletionProtection", False)),
+        )
+        return self.operation_json(self.kms.create_asym(spec, idem))
+
+    def asym_update(self, family: Family, key_id: str, body: dict[str, Any], idem: str | None) -> Any:
+        k = self.asym_key(family, key_id)
+        self.validate(f"Update{family.schema}Request", body, labels=self.behaviour.labels_checked)
+        paths = body["updateMask"].split(",")
+        if "status" in paths and "status" not in body:
+            raise ApiError(3, "Request validation error: status: only ACTIVE or INACTIVE can be set")
+        changes = []
+        for path in paths:
+            value = body.get(path, MISSING)
+            if path == "status":
+                value = enum_name(value, KEY_STATUSES)
+            changes.append(({"deletionProtection": "deletion_protection"}.get(path, path), value))
+        return self.operation_json(self.kms.update_asym(k, changes, idem))
+
+    def asym_operations(self, family: Family) -> Work:
+        def work(request: Request, body: dict[str, Any]) -> Any:
+            k = self.asym_key(family, request.path_params["key_id"])
+            size, start = self.page(dict(request.query_params), token_limit=PAGE_TOKEN_MAX)
+            ops = [self.operation_json(op, listed=True) for op in self.kms.operations_of(k)]
+            return paged("operations", ops, size, start)
+
+        return work
+
+    def asym_public_key(self, family: Family) -> Work:
+        def work(request: Request, body: dict[str, Any]) -> Any:
+            k = self.asym_key(family, request.path_params["key_id"])
+            return {"keyId": k.id, "publicKey": asymmetric.public_pem(self.kms.usable_asym(k))}
+
+        return work
+
+    def asym_tail(self, family: Family) -> Work:
+        """/kms/v1/<collection>/{keyId} and its custom verbs."""
+
+        def work(request: Request, body: dict[str, Any]) -> Any:
+            key_id, _, verb = request.path_params["tail"].rpartition(":")
+            if not _ or verb not in family.verbs:
+                key_id, verb = request.path_params["tail"], ""
+            method = request.method
+            idem = request.headers.get("idempotency-key")
+            if not verb:
+                plain: Mapping[str, Callable[[], Any]] = {
+                    "GET": lambda: self.asym_json(self.asym_key(family, key_id)),
+                    "PATCH": lambda: self.asym_update(family, key_id, body, idem),
+                    "DELETE": lambda: self.operation_json(
+                        self.kms.delete_asym(self.asym_key(family, key_id), idem)
+                    ),
+                }
+                if method not in plain:
+                    raise ApiError(12, "Method not allowed")
+                return plain[method]()
+            if method != family.verbs[verb]:
+                raise ApiError(12, "Method not allowed")
+            if verb == "listAccessBindings":
+                k = self.asym_key(family, key_id, limit=64)
+                size, start = self.page(dict(request.query_params), token_limit=PAGE_TOKEN_MAX)
+                return paged("accessBindings", copy.deepcopy(k.bindings), size, start)
+            if verb == "setAccessBindings":
+                k = self.asym_key(family, key_id, limit=64)
+                self.validate("SetAccessBindingsRequest", body)
+                return self.operation_json(self.kms.set_bindings(k, body.get("accessBindings", []), idem))
+            if verb == "updateAccessBindings":
+                k = self.asym_key(family, key_id, limit=64)
+                self.validate("UpdateAccessBindingsRequest", body)
+                deltas = [
+                    {**delta, "action": enum_name(delta["action"], BINDING_ACTIONS)}
+                    for delta in body["accessBindingDeltas"]
+                ]
+                return self.operation_json(self.kms.update_bindings(k, deltas, idem))
+            return self.asym_crypto(family, verb, key_id, body)
+
+        return work
+
+    def asym_crypto(self, family: Family, verb: str, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        k = self.asym_key(family, key_id)
+        if verb == "decrypt":
+            self.validate("AsymmetricDecryptRequest", body)
+            ciphertext = byte_field(body, "ciphertext", PLAINTEXT_MAX)
+            plaintext = asymmetric.decrypt(self.kms.usable_asym(k), ciphertext)
+            out = {"keyId": k.id}
+            if plaintext:
+                out["plaintext"] = b64e(plaintext)
+            return out
+        if verb == "sign":
+            self.validate("AsymmetricSignRequest", body)
+            message = byte_field(body, "message", PLAINTEXT_MAX)
+            signature = asymmetric.sign(self.kms.usable_asym(k), k.algorithm, message, prehashed=False)
+            return {"keyId": k.id, "signature": b64e(signature)}
+        self.validate("AsymmetricSignHashRequest", body)
+        digest = byte_field(body, "hash", SIGN_HASH_MAX)
+        private = self.kms.usable_asym(k)
+        size = asymmetric.digest_size(k.algorithm)
+        if len(digest) != size:
+            raise ApiError(3, f"Request validation error: hash: {k.algorithm} signs a {size}-byte digest")
+        signature = asymmetric.sign(private, k.algorithm, digest, prehashed=True)
+        return {"keyId": k.id, "signature": b64e(signature)}
+
     # -- the mock's own hook ---------------------------------------------------------------------
 
     def clock(self, request: Request, body: dict[str, Any]) -> Any:
@@ -646,6 +855,32 @@ def build_app(kms: YandexKms, behaviour: Behaviour) -> Starlette:
         Route("/kms/v1/keys/{key_id}/versions", api.handler(api.list_versions), methods=["GET"]),
         Route("/kms/v1/keys/{key_id}/operations", api.handler(api.list_operations), methods=["GET"]),
         Route("/kms/v1/keys/{tail}", api.handler(api.key_tail), methods=["GET", "POST", "PATCH", "DELETE"]),
+        *(
+            route
+            for family in FAMILIES
+            for route in (
+                Route(
+                    f"/kms/v1/{family.collection}",
+                    api.handler(api.asym_root(family)),
+                    methods=["GET", "POST"],
+                ),
+                Route(
+                    f"/kms/v1/{family.collection}/{{key_id}}/operations",
+                    api.handler(api.asym_operations(family)),
+                    methods=["GET"],
+                ),
+                Route(
+                    f"/kms/v1/{family.collection}/{{key_id}}/publicKey",
+                    api.handler(api.asym_public_key(family)),
+                    methods=["GET"],
+                ),
+                Route(
+                    f"/kms/v1/{family.collection}/{{tail}}",
+                    api.handler(api.asym_tail(family)),
+                    methods=["GET", "POST", "PATCH", "DELETE"],
+                ),
+            )
+        ),
         Route("/operations/{tail}", api.handler(api.operations), methods=["GET", "POST"]),
         Route("/_mock/clock", api.handler(api.clock), methods=["POST"]),
     ]

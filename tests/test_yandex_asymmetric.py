@@ -1,0 +1,232 @@
+"""The Yandex mock's asymmetric keys: encryption keys (RSA-OAEP) and signature keys (RSA-PSS, ECDSA).
+
+In-process (Starlette's TestClient): life cycle and states in both operation modes, real
+cryptography that round-trips with the public key (the ``cryptography`` package, installed with
+yandexcloud), the documented refusals in the google.rpc.Status envelope, and every answer parsed
+strictly with yandexcloud's protobuf messages (``ignore_unknown_fields=False``, Operation
+payloads included) in the style of tests/test_yandex_protobuf.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from conformance.vendors.yandex.mock import FOLDER_ID, MOCK, TOKEN
+
+with warnings.catch_warnings():  # Starlette 1.x asks for httpx2 behind TestClient; httpx still works
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+pytest.importorskip("cryptography")
+json_format = pytest.importorskip("google.protobuf.json_format")
+pytest.importorskip("google.protobuf.empty_pb2")
+status_pb2 = pytest.importorskip("google.rpc.status_pb2")
+pytest.importorskip("google.rpc.error_details_pb2")
+operation_pb2 = pytest.importorskip("yandex.cloud.operation.operation_pb2")
+access_pb2 = pytest.importorskip("yandex.cloud.access.access_pb2")
+pytest.importorskip("yandex.cloud.kms.v1.symmetric_key_service_pb2")  # the symmetric Any payloads
+enc_key_pb2 = pytest.importorskip("yandex.cloud.kms.v1.asymmetricencryption.asymmetric_encryption_key_pb2")
+enc_service = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricencryption.asymmetric_encryption_key_service_pb2"
+)
+enc_crypto = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricencryption.asymmetric_encryption_crypto_service_pb2"
+)
+
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ENC = "/kms/v1/asymmetricEncryptionKeys"
+OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+def parse(body: Any, message: Any) -> Any:
+    """Strict proto3 JSON parse: an unknown field or a wrong type fails the test.
+
+    An ``Any`` payload (an Operation's metadata or response) must name ``message`` in ``@type``.
+    """
+    if isinstance(body, dict) and "@type" in body:
+        assert body["@type"] == "type.googleapis.com/" + message.DESCRIPTOR.full_name, body
+        body = {k: v for k, v in body.items() if k != "@type"}
+    return json_format.Parse(json.dumps(body), message(), ignore_unknown_fields=False)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class Client:
+    def __init__(self, http: TestClient) -> None:
+        self.http = http
+
+    def done(self, answer: Any) -> dict[str, Any]:
+        assert answer.status_code == 200, answer.text
+        op = answer.json()
+        parse(op, operation_pb2.Operation)
+        for _ in range(20):
+            if op["done"]:
+                return dict(op)
+            op = self.http.get(f"/operations/{op['id']}").json()
+            parse(op, operation_pb2.Operation)
+        raise AssertionError(f"operation never finished: {op}")
+
+    def error(self, answer: Any, status: int, code: int) -> dict[str, Any]:
+        assert answer.status_code == status, answer.text
+        body = dict(answer.json())
+        parse(body, status_pb2.Status)
+        assert body["code"] == code, body
+        return body
+
+
+@pytest.fixture(params=["immediate", "async"])
+def client(request: pytest.FixtureRequest) -> Iterator[Client]:
+    app = MOCK.create_app(MOCK.config(options={"mode": request.param}))
+    with TestClient(app, headers=AUTH) as http:
+        yield Client(http)
+
+
+def create_enc(c: Client, **fields: Any) -> str:
+    op = c.done(c.http.post(ENC, json={"folderId": FOLDER_ID, **fields}))
+    payload = parse(op["response"], enc_key_pb2.AsymmetricEncryptionKey)
+    meta = parse(op["metadata"], enc_service.CreateAsymmetricEncryptionKeyMetadata)
+    assert meta.key_id == payload.id
+    return str(payload.id)
+
+
+# -- asymmetric encryption keys --------------------------------------------------------------------
+
+
+def test_encryption_key_life_cycle_and_states(client: Client) -> None:
+    c = client
+    first = c.http.post(ENC, json={"folderId": FOLDER_ID, "encryptionAlgorithm": "RSA_2048_ENC_OAEP_SHA_256"})
+    assert first.status_code == 200
+    op = first.json()
+    if not op["done"]:  # async: the key exists as CREATING until its operation finishes
+        key_id = op["metadata"]["keyId"]
+        seen = c.http.get(f"{ENC}/{key_id}").json()
+        assert seen["status"] in ("CREATING", "ACTIVE")
+    key_id = parse(c.done(first)["response"], enc_key_pb2.AsymmetricEncryptionKey).id
+    got = parse(c.http.get(f"{ENC}/{key_id}").json(), enc_key_pb2.AsymmetricEncryptionKey)
+    assert got.status == enc_key_pb2.AsymmetricEncryptionKey.Status.ACTIVE
+    assert got.encryption_algorithm == enc_key_pb2.RSA_2048_ENC_OAEP_SHA_256
+    listed = parse(
+        c.http.get(ENC, params={"folderId": FOLDER_ID}).json(),
+        enc_service.ListAsymmetricEncryptionKeysResponse,
+    )
+    assert key_id in [k.id for k in listed.keys]
+    # Update: name, labels, status INACTIVE (by number), deletion protection
+    body = {"updateMask": "name,labels,status,deletionProtection", "name": "n", "labels": {"a": "b"}}
+    op = c.done(c.http.patch(f"{ENC}/{key_id}", json={**body, "status": 3, "deletionProtection": True}))
+    updated = parse(op["response"], enc_key_pb2.AsymmetricEncryptionKey)
+    assert (updated.name, dict(updated.labels), updated.deletion_protection) == ("n", {"a": "b"}, True)
+    assert updated.status == enc_key_pb2.AsymmetricEncryptionKey.Status.INACTIVE
+    parse(op["metadata"], enc_service.UpdateAsymmetricEncryptionKeyMetadata)
+    # an INACTIVE key cannot be used: FAILED_PRECONDITION (9) -> 400
+    c.error(c.http.get(f"{ENC}/{key_id}/publicKey"), 400, 9)
+    c.error(c.http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": b64(b"x" * 256)}), 400, 9)
+    # deletion protection refuses Delete; status back to ACTIVE, protection off, then Delete
+    c.error(c.http.delete(f"{ENC}/{key_id}"), 400, 9)
+    c.done(
+        c.http.patch(
+            f"{ENC}/{key_id}",
+            json={"updateMask": "status,deletionProtection", "status": "ACTIVE", "deletionProtection": False},
+        )
+    )
+    ops = c.http.get(f"{ENC}/{key_id}/operations").json()
+    parsed = parse(ops, enc_service.ListAsymmetricEncryptionKeyOperationsResponse)
+    assert [o.description for o in parsed.operations][-1] == "Create asymmetric encryption key"
+    op = c.done(c.http.delete(f"{ENC}/{key_id}"))
+    parse(op["metadata"], enc_service.DeleteAsymmetricEncryptionKeyMetadata)
+    parse(op["response"], enc_key_pb2.AsymmetricEncryptionKey)
+    c.error(c.http.get(f"{ENC}/{key_id}"), 404, 5)
+    c.error(c.http.get(f"{ENC}/{key_id}/publicKey"), 404, 5)
+
+
+@pytest.mark.parametrize(
+    "algorithm", ["RSA_2048_ENC_OAEP_SHA_256", "RSA_3072_ENC_OAEP_SHA_256", "RSA_4096_ENC_OAEP_SHA_256"]
+)
+def test_decrypt_opens_what_the_public_key_encrypted(algorithm: str) -> None:
+    with TestClient(MOCK.create_app(MOCK.config()), headers=AUTH) as http:
+        c = Client(http)
+        key_id = create_enc(c, encryptionAlgorithm=algorithm)
+        answer = parse(
+            http.get(f"{ENC}/{key_id}/publicKey").json(), enc_crypto.AsymmetricGetPublicKeyResponse
+        )
+        assert answer.key_id == key_id
+        public = serialization.load_pem_public_key(answer.public_key.encode())
+        assert public.key_size == int(algorithm.split("_")[1])  # type: ignore[union-attr]
+        for plaintext in (b"hello", b"", bytes(range(190))):
+            ciphertext = public.encrypt(plaintext, OAEP)  # type: ignore[union-attr]
+            got = http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": b64(ciphertext)})
+            assert got.status_code == 200, got.text
+            out = parse(got.json(), enc_crypto.AsymmetricDecryptResponse)
+            assert (out.key_id, out.plaintext) == (key_id, plaintext)
+        # URL-safe unpadded base64 is proto3 JSON bytes too
+        ciphertext = public.encrypt(b"url", OAEP)  # type: ignore[union-attr]
+        urlsafe = base64.urlsafe_b64encode(ciphertext).decode().rstrip("=")
+        assert (
+            parse(
+                http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": urlsafe}).json(),
+                enc_crypto.AsymmetricDecryptResponse,
+            ).plaintext
+            == b"url"
+        )
+
+
+def test_encryption_refusals_use_the_status_envelope() -> None:
+    with TestClient(MOCK.create_app(MOCK.config()), headers=AUTH) as http:
+        c = Client(http)
+        key_id = create_enc(c)  # no algorithm: the mock's inferred default
+        assert http.get(f"{ENC}/{key_id}").json()["encryptionAlgorithm"] == "RSA_2048_ENC_OAEP_SHA_256"
+        c.error(http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": b64(b"x" * 256)}), 400, 3)
+        c.error(http.post(f"{ENC}/{key_id}:decrypt", json={}), 400, 3)  # ciphertext required
+        c.error(http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": b64(b"x" * 32769)}), 400, 3)
+        c.error(http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": "***"}), 400, 3)
+        c.error(http.post(f"{ENC}/{key_id}:decrypt", content=b"{not json"), 400, 3)
+        c.error(http.post(ENC, json={"folderId": FOLDER_ID, "encryptionAlgorithm": "AES_256"}), 400, 3)
+        c.error(http.post(ENC, json={"encryptionAlgorithm": 1}), 400, 3)  # folderId required
+        c.error(http.patch(f"{ENC}/{key_id}", json={"updateMask": "status", "status": "CREATING"}), 400, 3)
+        c.error(http.patch(f"{ENC}/{key_id}", json={"updateMask": "encryptionAlgorithm"}), 400, 3)
+        c.error(http.get(ENC), 400, 3)  # folderId required
+        c.error(http.get(ENC, params={"folderId": FOLDER_ID, "pageToken": "x" * 101}), 400, 3)
+        c.error(http.get(f"{ENC}/abj00000000000000000"), 404, 5)
+        c.error(http.get(f"{ENC}/{'a' * 51}"), 400, 3)
+        c.error(http.get(f"{ENC}/{key_id}", headers={"Authorization": "Bearer nope"}), 401, 16)
+        # a symmetric key is not an asymmetric one, and the other way round
+        sym = c.done(http.post("/kms/v1/keys", json={"folderId": FOLDER_ID, "defaultAlgorithm": "AES_256"}))
+        c.error(http.get(f"{ENC}/{sym['metadata']['keyId']}"), 404, 5)
+        c.error(http.get(f"/kms/v1/keys/{key_id}"), 404, 5)
+
+
+def test_encryption_key_access_bindings() -> None:
+    with TestClient(MOCK.create_app(MOCK.config()), headers=AUTH) as http:
+        c = Client(http)
+        key_id = create_enc(c)
+        binding = {
+            "roleId": "kms.asymmetricEncryptionKeys.decrypter",
+            "subject": {"id": "aje1", "type": "userAccount"},
+        }
+        op = c.done(http.post(f"{ENC}/{key_id}:setAccessBindings", json={"accessBindings": [binding]}))
+        assert op["response"]["@type"].endswith("google.protobuf.Empty")
+        assert parse(op["metadata"], access_pb2.SetAccessBindingsMetadata).resource_id == key_id
+        listed = parse(
+            http.get(f"{ENC}/{key_id}:listAccessBindings").json(), access_pb2.ListAccessBindingsResponse
+        )
+        assert [b.role_id for b in listed.access_bindings] == [binding["roleId"]]
+        op = c.done(
+            http.post(
+                f"{ENC}/{key_id}:updateAccessBindings",
+                json={"accessBindingDeltas": [{"action": 2, "accessBinding": binding}]},
+            )
+        )
+        parse(op["metadata"], access_pb2.UpdateAccessBindingsMetadata)
+        assert http.get(f"{ENC}/{key_id}:listAccessBindings").json() == {"accessBindings": []}
+        c.error(http.get(f"{ENC}/{key_id}:setAccessBindings"), 501, 12)  # wrong method
