@@ -10,17 +10,32 @@ Keys travel as PKCS#8 DER bytes; public keys are answered as PEM SubjectPublicKe
 
 from __future__ import annotations
 
+import importlib
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from conformance.vendors.yandex.mock.exceptions import ApiError
 
-try:  # not a dependency of the package (yandexcloud, a test extra, brings it); without it these calls answer 501
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-except ImportError:  # pragma: no cover - exercised only without cryptography
-    serialization = None  # type: ignore[assignment]
+# ``cryptography`` is not a dependency of the package (yandexcloud, a test extra, brings it), so it is
+# imported by name when first needed; without it the asymmetric crypto calls answer 501 (code 12).
+
+
+@lru_cache(maxsize=1)
+def _modules() -> SimpleNamespace | None:
+    try:
+        return SimpleNamespace(
+            exceptions=importlib.import_module("cryptography.exceptions"),
+            hashes=importlib.import_module("cryptography.hazmat.primitives.hashes"),
+            serialization=importlib.import_module("cryptography.hazmat.primitives.serialization"),
+            ec=importlib.import_module("cryptography.hazmat.primitives.asymmetric.ec"),
+            padding=importlib.import_module("cryptography.hazmat.primitives.asymmetric.padding"),
+            rsa=importlib.import_module("cryptography.hazmat.primitives.asymmetric.rsa"),
+            utils=importlib.import_module("cryptography.hazmat.primitives.asymmetric.utils"),
+        )
+    except ImportError:
+        return None
+
 
 HASHES = {"SHA_256": "SHA256", "SHA_384": "SHA384", "SHA_512": "SHA512"}
 # AsymmetricEncryptionAlgorithm -> RSA modulus bits
@@ -44,26 +59,29 @@ SIGNATURE: dict[str, tuple[str, Any, str]] = {
 
 
 def available() -> bool:
-    return serialization is not None
+    return _modules() is not None
 
 
-def _need() -> None:
-    if not available():
+def _need() -> SimpleNamespace:
+    found = _modules()
+    if found is None:
         raise ApiError(12, "Asymmetric cryptography is not available in this mock")
+    return found
 
 
 def generate(algorithm: str) -> bytes:
     """A fresh private key for ``algorithm`` as PKCS#8 DER."""
-    _need()
+    c = _need()
+    serialization = c.serialization
     key: Any
     if algorithm in ENCRYPTION:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=ENCRYPTION[algorithm])
+        key = c.rsa.generate_private_key(public_exponent=65537, key_size=ENCRYPTION[algorithm])
     else:
         kind, size, _ = SIGNATURE[algorithm]
         if kind == "rsa":
-            key = rsa.generate_private_key(public_exponent=65537, key_size=size)
+            key = c.rsa.generate_private_key(public_exponent=65537, key_size=size)
         else:
-            key = ec.generate_private_key(getattr(ec, size)())
+            key = c.ec.generate_private_key(getattr(c.ec, size)())
     return bytes(
         key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -73,12 +91,12 @@ def generate(algorithm: str) -> bytes:
 
 @lru_cache(maxsize=256)
 def _load(der: bytes) -> Any:
-    return serialization.load_der_private_key(der, password=None)
+    return _need().serialization.load_der_private_key(der, password=None)
 
 
 def public_pem(der: bytes) -> str:
     """The public half as PEM SubjectPublicKeyInfo (``-----BEGIN PUBLIC KEY-----``)."""
-    _need()
+    serialization = _need().serialization
     return (
         _load(der)
         .public_key()
@@ -89,16 +107,17 @@ def public_pem(der: bytes) -> str:
 
 def decrypt(der: bytes, ciphertext: bytes) -> bytes:
     """RSA-OAEP (SHA-256, MGF1 SHA-256, no label); a ciphertext that does not open is code 3."""
-    _need()
-    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    c = _need()
+    sha256 = c.hashes.SHA256()
+    oaep = c.padding.OAEP(mgf=c.padding.MGF1(sha256), algorithm=sha256, label=None)
     try:
         return bytes(_load(der).decrypt(ciphertext, oaep))
-    except (ValueError, UnsupportedAlgorithm):
+    except (ValueError, c.exceptions.UnsupportedAlgorithm):
         raise ApiError(3, "Ciphertext cannot be decrypted with this key") from None
 
 
 def _hash(algorithm: str) -> Any:
-    return getattr(hashes, SIGNATURE[algorithm][2])()
+    return getattr(_need().hashes, SIGNATURE[algorithm][2])()
 
 
 def digest_size(algorithm: str) -> int:
@@ -107,11 +126,11 @@ def digest_size(algorithm: str) -> int:
 
 def sign(der: bytes, algorithm: str, data: bytes, *, prehashed: bool) -> bytes:
     """A signature of ``data`` (the message, or its digest when ``prehashed``) with the key's algorithm."""
-    _need()
+    c = _need()
     h = _hash(algorithm)
-    chosen: Any = utils.Prehashed(h) if prehashed else h
+    chosen: Any = c.utils.Prehashed(h) if prehashed else h
     key = _load(der)
     if SIGNATURE[algorithm][0] == "rsa":
-        pss = padding.PSS(mgf=padding.MGF1(h), salt_length=padding.PSS.DIGEST_LENGTH)
+        pss = c.padding.PSS(mgf=c.padding.MGF1(h), salt_length=c.padding.PSS.DIGEST_LENGTH)
         return bytes(key.sign(data, pss, chosen))
-    return bytes(key.sign(data, ec.ECDSA(chosen)))
+    return bytes(key.sign(data, c.ec.ECDSA(chosen)))
