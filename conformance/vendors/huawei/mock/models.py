@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from conformance.vendors.huawei.mock import rsa
 from conformance.vendors.huawei.mock.exceptions import KmsError
 
 # -- the mock account ----------------------------------------------------------------------
@@ -107,6 +109,10 @@ class Key:
     tags: dict[str, str] = field(default_factory=dict)
     activation_reads: int = 0  # "1" (to be activated) is shown for this many more describes
     grants: dict[str, Grant] = field(default_factory=dict)  # grant_id -> grant, in creation order
+    # -- imported material (origin "external") --
+    has_material: bool = False
+    material_digest: bytes | None = None  # SHA-256 of the first material imported; kept after deletion
+    material_expiry_s: int | None = None  # import-key-material's expiration_time
 
 
 @dataclass(frozen=True)
@@ -251,6 +257,39 @@ def data_key(key_id: str, bits: int) -> tuple[bytes, bytes]:
     return plain, wrap(key_id, plain)
 
 
+# -- importing key material -----------------------------------------------------------------
+# get-parameters-for-import hands out an RSA-2048 public key (CreateParametersForImport.html:
+# "an RSA_2048 public key is returned by default"); clients wrap 32 bytes of AES_256 material with
+# RSAES-OAEP-SHA-256 (KMS.2604: the material must be 32 bytes).  One wrapping key per process: making
+# one costs about two seconds in pure Python.
+WRAPPING_ALGORITHMS = frozenset({"RSAES_OAEP_SHA_256"})
+IMPORT_TOKEN_SECONDS = 86_400  # inferred: the pages give the expiry, not the lifetime
+MATERIAL_BYTES: Mapping[str, int] = {"AES_256": 32, "SM4": 16}
+_TOKEN_MAGIC = b"HWIT"
+_TOKEN_BYTES = 200  # 268 Base64 characters: within import_token's documented 200-6144
+_MAC_BYTES = 32
+
+
+@functools.cache
+def wrapping_key() -> rsa.RsaKey:
+    return rsa.generate(2048)
+
+
+def unwrap_material(wrapped_b64: str) -> bytes:
+    """The material of a Base64 RSAES-OAEP-SHA-256 ciphertext (MGF1 with SHA-256, or SHA-1 as Java's
+    default OAEP does); KMS.0311 ("RSA private key decryption failed") otherwise."""
+    try:
+        wrapped = base64.b64decode(wrapped_b64, validate=True)
+    except ValueError:
+        raise KmsError("KMS.0311") from None
+    for mgf in ("sha256", "sha1"):
+        try:
+            return wrapping_key().oaep_decrypt(wrapped, "sha256", mgf)
+        except rsa.DecryptError:
+            continue
+    raise KmsError("KMS.0311")
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -278,6 +317,7 @@ class HuaweiKms:
         self.lock = threading.RLock()
         self.projects: dict[str, dict[str, Key]] = {}
         self.iam_tokens: dict[str, float] = {}  # token -> expiry (time.time())
+        self.import_secret = secrets.token_bytes(32)  # signs this mock's import tokens
 
     # -- lookup ----------------------------------------------------------------------------
     @_locked
@@ -379,7 +419,7 @@ class HuaweiKms:
         elif operation == "cancel-key-deletion":
             key.deletion_ms = None
             # An external key still without material goes back to waiting for its import.
-            key.state = PENDING_IMPORT if key.origin == "external" else row.target
+            key.state = PENDING_IMPORT if key.origin == "external" and not key.has_material else row.target
         else:
             key.state = row.target
         return key
@@ -550,6 +590,91 @@ class HuaweiKms:
         ):
             raise KmsError("KMS.0306")
         del key.grants[grant_id]
+
+    # -- importing key material --------------------------------------------------------------
+    def _external(self, project: str, key_id: Any) -> Key:
+        key = self.find(project, key_id)
+        if key.origin != "external":
+            raise KmsError("KMS.0309")
+        if key.state == PENDING_DELETION:
+            raise KmsError("KMS.0210")
+        return key
+
+    @_locked
+    def import_parameters(self, project: str, key_id: Any, algorithm: str) -> tuple[Key, str, int, bytes]:
+        """(key, import token, its expiry in epoch seconds, DER public key) for a key pending import."""
+        key = self._external(project, key_id)
+        if key.state != PENDING_IMPORT:
+            raise KmsError("KMS.0310")
+        if algorithm not in WRAPPING_ALGORITHMS:
+            # CreateParametersForImport.html: "SM2_ENCRYPT: not supported at some sites" -- the mock is one.
+            raise KmsError("KMS.0308", f"wrapping_algorithm {algorithm} is not supported at this site.")
+        expiry = int(time.time()) + IMPORT_TOKEN_SECONDS
+        return key, self._import_token(key.key_id, expiry), expiry, wrapping_key().public_der()
+
+    def _import_token(self, key_id: str, expiry: int) -> str:
+        body = _TOKEN_MAGIC + key_id.encode().ljust(_KEY_ID_BYTES) + expiry.to_bytes(8, "big")
+        body += secrets.token_bytes(_TOKEN_BYTES - len(body) - _MAC_BYTES)
+        return base64.b64encode(body + hmac.digest(self.import_secret, body, "sha256")).decode()
+
+    def _check_token(self, key_id: str, token: str) -> None:
+        """KMS.2605 if the token is not one of this mock's, KMS.2603 for another key's, KMS.2601 expired."""
+        try:
+            raw = base64.b64decode(token, validate=True)
+        except ValueError:
+            raise KmsError("KMS.2605") from None
+        body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
+        if (
+            len(raw) != _TOKEN_BYTES
+            or not body.startswith(_TOKEN_MAGIC)
+            or not hmac.compare_digest(mac, hmac.digest(self.import_secret, body, "sha256"))
+        ):
+            raise KmsError("KMS.2605")
+        start = len(_TOKEN_MAGIC)
+        if body[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES):
+            raise KmsError("KMS.2603")
+        expiry = int.from_bytes(body[start + _KEY_ID_BYTES : start + _KEY_ID_BYTES + 8], "big")
+        if time.time() >= expiry:
+            raise KmsError("KMS.2601")
+
+    @_locked
+    def import_material(
+        self, project: str, key_id: Any, token: str, wrapped: str, expiration: int | None
+    ) -> Key:
+        """Unwrap the material (RSAES-OAEP-SHA-256) and enable the key."""
+        key = self._external(project, key_id)
+        if key.state != PENDING_IMPORT:
+            raise KmsError("KMS.0310")
+        self._check_token(key.key_id, token)
+        if expiration is not None and expiration <= time.time():
+            raise KmsError("KMS.2602")
+        size = MATERIAL_BYTES.get(key.spec)
+        if size is None:  # asymmetric and HMAC material (encrypted_privatekey) is not modelled
+            raise KmsError("KMS.0308", f"importing {key.spec} material is not supported by this mock.")
+        material = unwrap_material(wrapped)
+        if len(material) != size:
+            raise KmsError("KMS.2604")
+        digest = hashlib.sha256(material).digest()
+        if key.material_digest is not None and not hmac.compare_digest(digest, key.material_digest):
+            raise KmsError("KMS.2606")
+        key.material_digest = digest
+        key.has_material = True
+        key.material_expiry_s = expiration
+        key.state = ENABLED
+        return key
+
+    @_locked
+    def delete_material(self, project: str, key_id: Any) -> Key:
+        """Only from enabled or disabled (KMS.2701); the key waits for an import again."""
+        key = self.find(project, key_id)
+        if key.origin != "external":
+            raise KmsError("KMS.0309")
+        if key.state not in (ENABLED, DISABLED):
+            raise KmsError("KMS.2701")
+        key.has_material = False
+        key.material_expiry_s = None
+        key.state = PENDING_IMPORT
+        return key
 
     # -- tags ------------------------------------------------------------------------------
     @_locked

@@ -116,6 +116,9 @@ POST_ACTIONS = {
     "list-retirable-grants": "listRetirableGrants",
     "revoke-grant": "revokeGrant",
     "retire-grant": "retireGrant",
+    "get-parameters-for-import": "getParametersForImport",
+    "import-key-material": "importKeyMaterial",
+    "delete-imported-key-material": "deleteImportedKeyMaterial",
 }
 
 
@@ -168,7 +171,7 @@ def key_details(key: Key, state_as_number: bool = False) -> dict[str, Any]:
         "key_state": int(key.state) if state_as_number else key.state,
         "default_key_flag": "0",
         "key_type": "1",
-        "expiration_time": "",
+        "expiration_time": str(key.material_expiry_s * 1000) if key.material_expiry_s else "",
         "origin": key.origin,
         "key_rotation_enabled": "true" if key.rotation_enabled else "false",
         "sys_enterprise_project_id": "0",
@@ -230,6 +233,9 @@ class HuaweiResponses:
             "list-retirable-grants": self.list_retirable_grants,
             "revoke-grant": self.revoke_grant,
             "retire-grant": self.retire_grant,
+            "get-parameters-for-import": self.import_parameters,
+            "import-key-material": self.import_material,
+            "delete-imported-key-material": self.delete_material,
         }
         assert set(self.actions) == set(POST_ACTIONS), "every routed action has a handler"
 
@@ -514,6 +520,30 @@ class HuaweiResponses:
 
     def retire_grant(self, project: str, body: dict[str, Any]) -> None:
         self.kms.retire_grant(project, body["key_id"], body["grant_id"])
+
+    # -- importing key material ------------------------------------------------------------
+    def import_parameters(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, token, expiry, public_der = self.kms.import_parameters(
+            project, body["key_id"], body["wrapping_algorithm"]
+        )
+        return {
+            "key_id": key.key_id,
+            "import_token": token,
+            "expiration_time": expiry,
+            "public_key": base64.b64encode(public_der).decode(),
+        }
+
+    def import_material(self, project: str, body: dict[str, Any]) -> None:
+        self.kms.import_material(
+            project,
+            body["key_id"],
+            body["import_token"],
+            body["encrypted_key_material"],
+            body.get("expiration_time"),
+        )
+
+    def delete_material(self, project: str, body: dict[str, Any]) -> None:
+        self.kms.delete_material(project, body["key_id"])
 
     # -- tags (the key id, if any, is in the path) -----------------------------------------
     @staticmethod
