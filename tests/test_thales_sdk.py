@@ -241,3 +241,32 @@ def test_sdk_uploads_a_key(sdk_target: tuple[dict[str, str], RunningMock]) -> No
     )
     assert duplicate["response_statistics"]["status_code"] == 400
     assert "AlreadyExistsException" in duplicate["error_response"]
+
+
+def test_sdk_runs_and_cancels_synchronization_jobs(sdk_target: tuple[dict[str, str], RunningMock]) -> None:
+    """Synchronization jobs through the SDK: start, status, list, cancel (abort) and the refusal of a
+    second cancel; the finished job has synced the key of its region."""
+    creds, _ = sdk_target
+    api = _api(creds)
+    key = api.post.call("cckm/aws/keys", json={"kms": creds["kms"], "region": "ap-south-1", "aws_param": {}})
+    job = api.post.call(
+        "cckm/aws/synchronization-jobs", json={"kms": [creds["kms"]], "regions": ["ap-south-1"]}
+    )
+    assert job["response_statistics"]["status_code"] == 200 and job["overall_status"] == "in_progress"
+    done = api.get.call(f"cckm/aws/synchronization-jobs/{job['id']}")
+    assert done["overall_status"] == "completed" and done["abort"] is False
+    assert api.get.call(f"cckm/aws/keys/{key['id']}")["synced_at"] == done["completed_at"]
+
+    running = api.post.call("cckm/aws/synchronization-jobs", json={"synchronize_all": True})
+    cancelled = api.post.call(f"cckm/aws/synchronization-jobs/{running['id']}/cancel")
+    assert cancelled["abort"] is True and cancelled["overall_status"] == "in_progress"
+    listed = api.get.call("cckm/aws/synchronization-jobs", params={"skip": 0, "limit": 10})
+    assert listed["total"] == 2 and [j["id"] for j in listed["resources"]] == [running["id"], job["id"]]
+    assert all(j["overall_status"] == "completed" for j in listed["resources"])
+    again = api.post.call(f"cckm/aws/synchronization-jobs/{running['id']}/cancel")
+    assert again["response_statistics"]["status_code"] == 400
+    assert "not in progress" in again["error_response"] and "NCERRBadRequest" in again["error_response"]
+    both = api.post.call(
+        "cckm/aws/synchronization-jobs", json={"synchronize_all": True, "kms": [creds["kms"]]}
+    )
+    assert both["response_statistics"]["status_code"] == 400

@@ -281,10 +281,19 @@ OPTIONS: tuple[Option, ...] = (
         "what list's tags=<v> matches: a tag value (the page: 'based on valid tag values'), a tag key, "
         "or a TagKey=TagValue pair (syntax undocumented)",
     ),
+    Option(
+        "sync-job-reads",
+        ("1", "0", "3"),
+        "1",
+        "status reads (get or list) a synchronization job stays in_progress before it completes; 0: "
+        "complete when started, so nothing is left to cancel (job timing undocumented)",
+    ),
 )
 
 # Options whose switch holds a number.
-_NUMERIC = frozenset({"create-status", "state-error-status", "validation-status", "token-duration"})
+_NUMERIC = frozenset(
+    {"create-status", "state-error-status", "validation-status", "token-duration", "sync-job-reads"}
+)
 
 
 # Every switch is set by an option (the field of its name) or by a fault (the state table's rows

@@ -23,6 +23,7 @@ from typing import Any
 
 from conformance.vendors.thales.mock.exceptions import (
     AwsRefusal,
+    BadRequest,
     Forbidden,
     InternalError,
     InvalidParameter,
@@ -139,6 +140,7 @@ class Rules:
     missing_days: str = "default"  # option missing-days: "default" (30) or "reject"
     unknown_sort_field: str = "ignored"  # "ignored", or "server-error" (a fault)
     tags_filter: str = "value"  # option tags-filter: what the list filter tags=<v> compares
+    sync_job_reads: int = 1  # option sync-job-reads: status reads a synchronization job stays in_progress
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -402,6 +404,30 @@ def _rotatable(key: Key) -> None:
         raise state_refusal(key)
 
 
+@dataclass
+class SyncJob:
+    """A synchronization job: its record as answered, and the reads left before it completes."""
+
+    record: dict[str, Any]
+    reads_left: int
+
+    def snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy(self.record)
+
+
+def _connection(kms_ref: str) -> str:
+    """The name of connection ``kms_ref`` (its name or id), or NotFound."""
+    kms = next((name for name, c in CONNECTIONS.items() if kms_ref in (name, c["id"])), None)
+    if kms is None:
+        raise NotFound(f"AWS KMS connection {kms_ref!r} not found")
+    return kms
+
+
+def _kms_id(ref: str) -> str:
+    """The connection name of id ``ref`` (or ``ref`` itself)."""
+    return next((name for name, c in CONNECTIONS.items() if c["id"] == ref), ref)
+
+
 class CckmBackend:
     """The mock CipherTrust Manager: refresh tokens and AWS keys, and what operations do to them.
 
@@ -414,6 +440,7 @@ class CckmBackend:
         self.lock = threading.RLock()
         self.keys: dict[str, Key] = {}
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
+        self.sync_jobs: dict[str, SyncJob] = {}
 
     # -- users and tokens -----------------------------------------------------------------------
 
@@ -468,9 +495,7 @@ class CckmBackend:
         cckm_policy_template_id tag) exclude ``param``'s Policy and each other.
         """
         check_policy_inputs(param.get("Policy"), template, principals)
-        kms = next((name for name, c in CONNECTIONS.items() if kms_ref in (name, c["id"])), None)
-        if kms is None:
-            raise NotFound(f"AWS KMS connection {kms_ref!r} not found")
+        kms = _connection(kms_ref)
         if region not in CONNECTIONS[kms]["regions"]:
             raise InvalidParameter(f"region {region!r} is not configured in AWS KMS connection {kms!r}")
         with self.lock:
@@ -753,6 +778,110 @@ class CckmBackend:
             key.aws.pop("ValidTo", None)
             key.aws["ExpirationModel"] = ""
             return self._changed(key)
+
+    # -- synchronization jobs -------------------------------------------------------------------
+
+    def start_sync_job(
+        self, kms_refs: list[str], regions: list[str], synchronize_all: bool = False
+    ) -> dict[str, Any]:
+        """A new job that downloads the keys of the named connections (every one with
+        ``synchronize_all``) in ``regions`` (every configured one when empty)."""
+        if synchronize_all and (kms_refs or regions):
+            raise InvalidParameter("synchronize_all and kms, regions are mutually exclusive")
+        if not synchronize_all and not kms_refs:
+            raise InvalidParameter("specify kms (and regions) or synchronize_all")
+        names = list(CONNECTIONS) if synchronize_all else [_connection(ref) for ref in kms_refs]
+        for region in regions:
+            if not any(region in CONNECTIONS[name]["regions"] for name in names):
+                raise InvalidParameter(f"region {region!r} is not configured in the AWS KMS connections")
+        with self.lock:
+            job_id = str(uuid.uuid4())
+            created = timestamp(now())
+            scope = {
+                f"{name}/{region}": "in_progress"
+                for name in names
+                for region in CONNECTIONS[name]["regions"]
+                if not regions or region in regions
+            }
+            record: dict[str, Any] = {
+                "id": job_id,
+                "uri": f"kylo:kylo:cckm:synchronize:{job_id}",
+                "account": "kylo:kylo:admin:accounts:kylo",
+                "application": "ncryptify:gemalto:admin:apps:kylo",
+                "devAccount": "ncryptify:gemalto:admin:accounts:gemalto",
+                "createdAt": created,
+                "updatedAt": created,
+                "overall_status": "in_progress",
+                "detailed_status": scope,
+                "abort": False,
+                "cloud": "aws",
+                "kms": names,
+                "regions": list(regions),
+                "synchronize_all": synchronize_all,
+            }
+            job = SyncJob(record, self.rules.sync_job_reads)
+            self.sync_jobs[job_id] = job
+            if job.reads_left <= 0:
+                self._finish(job)
+            return job.snapshot()
+
+    def _finish(self, job: SyncJob) -> None:
+        """The job ends: an aborted one touches no key; else every key in its scope is synced."""
+        moment = timestamp(now())
+        record = job.record
+        outcome = "aborted" if record["abort"] else "completed"
+        if not record["abort"]:
+            for key in self.keys.values():
+                if f"{key.record['kms']}/{key.region}" in record["detailed_status"]:
+                    key.record["synced_at"] = moment
+        record["detailed_status"] = dict.fromkeys(record["detailed_status"], outcome)
+        record.update(overall_status="completed", completed_at=moment, updatedAt=moment)
+
+    def _read_job(self, job: SyncJob) -> dict[str, Any]:
+        """A status read: an in-progress job completes after ``sync_job_reads`` of them."""
+        if job.record["overall_status"] == "in_progress":
+            job.reads_left -= 1
+            if job.reads_left <= 0:
+                self._finish(job)
+        return job.snapshot()
+
+    def _job(self, job_id: str) -> SyncJob:
+        job = self.sync_jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"synchronization job {job_id!r} not found")
+        return job
+
+    def get_sync_job(self, job_id: str) -> dict[str, Any]:
+        with self.lock:
+            return self._read_job(self._job(job_id))
+
+    def list_sync_jobs(
+        self, query: Mapping[str, str], skip: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total, page) of the jobs matching ``id``, ``overall_status`` and ``kms`` (newest first)."""
+        with self.lock:
+            found = []
+            for job in reversed(list(self.sync_jobs.values())):
+                if "id" in query and job.record["id"] != query["id"]:
+                    continue
+                if "kms" in query and not {query["kms"], _kms_id(query["kms"])} & set(job.record["kms"]):
+                    continue
+                record = self._read_job(job)
+                if "overall_status" in query and record["overall_status"] != query["overall_status"]:
+                    continue
+                found.append(record)
+            page = found[skip:] if limit == -1 else found[skip : skip + limit]
+            return len(found), page
+
+    def cancel_sync_job(self, job_id: str) -> dict[str, Any]:
+        """Only an in-progress job can be cancelled: abort is set, and it completes at the next read."""
+        with self.lock:
+            job = self._job(job_id)
+            if job.record["overall_status"] != "in_progress":
+                raise BadRequest(f"synchronization job {job_id} is not in progress")
+            job.record.update(abort=True, updatedAt=timestamp(now()))
+            job.reads_left = min(job.reads_left, 1)
+            return job.snapshot()
 
     def refresh_key(self, key_id: str) -> str:
         """A refresh from AWS: only synced_at changes (updatedAt does not); the answer's message."""

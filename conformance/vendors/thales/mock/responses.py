@@ -60,6 +60,7 @@ from conformance.vendors.thales.mock.models import (
 
 KEYS_PATH = "/api/v1/cckm/aws/keys"
 UPLOAD_PATH = "/api/v1/cckm/aws/upload-key"
+SYNC_PATH = "/api/v1/cckm/aws/synchronization-jobs"
 TOKENS_PATH = "/api/v1/auth/tokens"
 REFRESH_TOKEN_EXPIRES_IN = 1799
 DEFAULT_LIMIT = 10  # list page size when the request names none
@@ -343,11 +344,11 @@ class CckmResponses:
             body["days"] = int(days)
         return False
 
-    def check_query(self, request: Request, query: dict[str, str]) -> None:
+    def check_query(self, request: Request, query: dict[str, str], operation_id: str = "listAwsKeys") -> None:
         """List parameters against the spec; undocumented ones and odd filter values per the options."""
-        problems = self.validator.parameter_problems("listAwsKeys", "query", query)
+        problems = self.validator.parameter_problems(operation_id, "query", query)
         if self.switches.unknown_query_parameters == "reject":
-            known = {p["name"] for p in self.validator.parameters["listAwsKeys"] if p.get("in") == "query"}
+            known = {p["name"] for p in self.validator.parameters[operation_id] if p.get("in") == "query"}
             unknown = sorted(set(request.query_params.keys()) - known)
             if unknown:
                 raise InvalidParameter(f"Validation errors:\nunknown query parameter {unknown[0]!r}")
@@ -431,6 +432,30 @@ class CckmResponses:
         )
         return JSONResponse(self.render(key), status_code=self.switches.create_status)
 
+    # -- synchronization jobs --------------------------------------------------------------------
+
+    async def start_sync_job(self, request: Request) -> Response:
+        body = await self.read_body(request)
+        self.validate("startAwsSyncJob", body)
+        job = self.model.start_sync_job(
+            body.get("kms") or [], body.get("regions") or [], bool(body.get("synchronize_all"))
+        )
+        return JSONResponse(job, status_code=self.switches.create_status)
+
+    async def list_sync_jobs(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        self.check_query(request, query, "listAwsSyncJobs")
+        skip = int(query.get("skip", 0))
+        limit = int(query.get("limit", DEFAULT_LIMIT))
+        total, jobs = self.model.list_sync_jobs(query, skip, limit)
+        return JSONResponse({"skip": skip, "limit": limit, "total": total, "resources": jobs})
+
+    async def get_sync_job(self, request: Request) -> Response:
+        return JSONResponse(self.model.get_sync_job(request.path_params["id"]))
+
+    async def cancel_sync_job(self, request: Request) -> Response:
+        return JSONResponse(self.model.cancel_sync_job(request.path_params["id"]))
+
     async def get_key(self, request: Request) -> Response:
         return JSONResponse(self.render(self.model.get_key(request.path_params["id"])))
 
@@ -463,6 +488,10 @@ class CckmResponses:
             Route(KEYS_PATH, self.endpoint(self.list_keys), methods=["GET"]),
             Route(KEYS_PATH, self.endpoint(self.create_key), methods=["POST"]),
             Route(UPLOAD_PATH, self.endpoint(self.upload_key), methods=["POST"]),
+            Route(SYNC_PATH, self.endpoint(self.list_sync_jobs), methods=["GET"]),
+            Route(SYNC_PATH, self.endpoint(self.start_sync_job), methods=["POST"]),
+            Route(SYNC_PATH + "/{id}", self.endpoint(self.get_sync_job), methods=["GET"]),
+            Route(SYNC_PATH + "/{id}/cancel", self.endpoint(self.cancel_sync_job), methods=["POST"]),
             Route(KEYS_PATH + "/{id}", self.endpoint(self.get_key), methods=["GET"]),
             Route(KEYS_PATH + "/{id}", self.endpoint(self.delete_key), methods=["DELETE"]),
         ]
