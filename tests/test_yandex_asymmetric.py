@@ -39,9 +39,17 @@ enc_service = pytest.importorskip(
 enc_crypto = pytest.importorskip(
     "yandex.cloud.kms.v1.asymmetricencryption.asymmetric_encryption_crypto_service_pb2"
 )
+sig_key_pb2 = pytest.importorskip("yandex.cloud.kms.v1.asymmetricsignature.asymmetric_signature_key_pb2")
+sig_service = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricsignature.asymmetric_signature_key_service_pb2"
+)
+sig_crypto = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricsignature.asymmetric_signature_crypto_service_pb2"
+)
 
+from cryptography.exceptions import InvalidSignature  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, padding, utils  # noqa: E402
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ENC = "/kms/v1/asymmetricEncryptionKeys"
@@ -242,3 +250,138 @@ def test_without_cryptography_the_crypto_calls_answer_unimplemented(monkeypatch:
         key_id = create_enc(c)
         c.error(http.get(f"{ENC}/{key_id}/publicKey"), 501, 12)
         c.error(http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": b64(b"x" * 256)}), 501, 12)
+
+
+# -- asymmetric signature keys ---------------------------------------------------------------------
+
+SIG = "/kms/v1/asymmetricSignatureKeys"
+SIGNATURE_ALGORITHMS = [
+    *(f"RSA_{bits}_SIGN_PSS_SHA_{h}" for bits in (2048, 3072, 4096) for h in (256, 384, 512)),
+    "ECDSA_NIST_P256_SHA_256",
+    "ECDSA_NIST_P384_SHA_384",
+    "ECDSA_NIST_P521_SHA_512",
+    "ECDSA_SECP256_K1_SHA_256",
+]
+
+
+def create_sig(c: Client, **fields: Any) -> str:
+    op = c.done(c.http.post(SIG, json={"folderId": FOLDER_ID, **fields}))
+    payload = parse(op["response"], sig_key_pb2.AsymmetricSignatureKey)
+    meta = parse(op["metadata"], sig_service.CreateAsymmetricSignatureKeyMetadata)
+    assert meta.key_id == payload.id
+    return str(payload.id)
+
+
+def verify(public: Any, algorithm: str, signature: bytes, data: bytes, *, prehashed: bool) -> None:
+    """Raises InvalidSignature unless ``signature`` verifies under the algorithm's documented scheme."""
+    digest = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}[algorithm[-3:]]
+    chosen: Any = utils.Prehashed(digest) if prehashed else digest
+    if algorithm.startswith("RSA"):
+        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=padding.PSS.DIGEST_LENGTH)
+        public.verify(signature, data, pss, chosen)
+    else:
+        public.verify(signature, data, ec.ECDSA(chosen))
+
+
+@pytest.mark.parametrize("algorithm", SIGNATURE_ALGORITHMS)
+def test_sign_and_sign_hash_verify_with_the_public_key(algorithm: str) -> None:
+    with TestClient(MOCK.create_app(MOCK.config()), headers=AUTH) as http:
+        c = Client(http)
+        key_id = create_sig(c, signatureAlgorithm=algorithm)
+        got = parse(http.get(f"{SIG}/{key_id}").json(), sig_key_pb2.AsymmetricSignatureKey)
+        assert sig_key_pb2.AsymmetricSignatureAlgorithm.Name(got.signature_algorithm) == algorithm
+        answer = parse(
+            http.get(f"{SIG}/{key_id}/publicKey").json(), sig_crypto.AsymmetricGetPublicKeyResponse
+        )
+        public = serialization.load_pem_public_key(answer.public_key.encode())
+        message = b"the message to sign"
+        signed = parse(
+            http.post(f"{SIG}/{key_id}:sign", json={"message": b64(message)}).json(),
+            sig_crypto.AsymmetricSignResponse,
+        )
+        assert signed.key_id == key_id
+        verify(public, algorithm, signed.signature, message, prehashed=False)
+        with pytest.raises(InvalidSignature):
+            verify(public, algorithm, signed.signature, b"another message", prehashed=False)
+        h = hashes.Hash(
+            {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}[algorithm[-3:]]
+        )
+        h.update(message)
+        digest = h.finalize()
+        hashed = parse(
+            http.post(f"{SIG}/{key_id}:signHash", json={"hash": b64(digest)}).json(),
+            sig_crypto.AsymmetricSignHashResponse,
+        )
+        verify(public, algorithm, hashed.signature, digest, prehashed=True)
+        verify(public, algorithm, hashed.signature, message, prehashed=False)  # the same digest
+        # a digest of another length than the algorithm's hash is refused with code 3
+        c.error(http.post(f"{SIG}/{key_id}:signHash", json={"hash": b64(digest[:-1])}), 400, 3)
+
+
+def test_signature_key_life_cycle_and_refusals(client: Client) -> None:
+    c = client
+    key_id = create_sig(c, name="sig", labels={"k": "v"})
+    got = parse(c.http.get(f"{SIG}/{key_id}").json(), sig_key_pb2.AsymmetricSignatureKey)
+    assert got.signature_algorithm == sig_key_pb2.RSA_2048_SIGN_PSS_SHA_256  # the mock's inferred default
+    listed = parse(
+        c.http.get(SIG, params={"folderId": FOLDER_ID, "pageSize": 1}).json(),
+        sig_service.ListAsymmetricSignatureKeysResponse,
+    )
+    assert [k.id for k in listed.keys] == [key_id]
+    op = c.done(c.http.patch(f"{SIG}/{key_id}", json={"updateMask": "status", "status": "INACTIVE"}))
+    parse(op["metadata"], sig_service.UpdateAsymmetricSignatureKeyMetadata)
+    assert parse(op["response"], sig_key_pb2.AsymmetricSignatureKey).status == (
+        sig_key_pb2.AsymmetricSignatureKey.Status.INACTIVE
+    )
+    c.error(c.http.post(f"{SIG}/{key_id}:sign", json={"message": b64(b"m")}), 400, 9)
+    c.error(c.http.post(f"{SIG}/{key_id}:signHash", json={"hash": b64(b"h" * 32)}), 400, 9)
+    c.error(c.http.get(f"{SIG}/{key_id}/publicKey"), 400, 9)
+    c.done(c.http.patch(f"{SIG}/{key_id}", json={"updateMask": "status", "status": 2}))
+    c.error(c.http.post(f"{SIG}/{key_id}:sign", json={}), 400, 3)  # message required
+    c.error(c.http.post(f"{SIG}/{key_id}:sign", json={"message": b64(b"m" * 32769)}), 400, 3)
+    c.error(c.http.post(f"{SIG}/{key_id}:signHash", json={"hash": b64(b"h" * 4097)}), 400, 3)
+    # no decrypt verb on signature keys: unrouted, UNIMPLEMENTED as for any unknown method
+    c.error(c.http.post(f"{SIG}/{key_id}:decrypt", json={"ciphertext": "AAAA"}), 501, 12)
+    c.error(
+        c.http.post(SIG, json={"folderId": FOLDER_ID, "signatureAlgorithm": "RSA_2048_ENC_OAEP_SHA_256"}),
+        400,
+        3,
+    )
+    enc_id = create_enc(c)
+    c.error(c.http.get(f"{SIG}/{enc_id}"), 404, 5)  # an encryption key is not a signature key
+    c.error(c.http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": "AAAA"}), 404, 5)
+    ops = parse(
+        c.http.get(f"{SIG}/{key_id}/operations").json(),
+        sig_service.ListAsymmetricSignatureKeyOperationsResponse,
+    )
+    assert len(ops.operations) == 3
+    binding = {
+        "roleId": "kms.asymmetricSignatureKeys.signer",
+        "subject": {"id": "aje1", "type": "userAccount"},
+    }
+    op = c.done(c.http.post(f"{SIG}/{key_id}:setAccessBindings", json={"accessBindings": [binding]}))
+    parse(op["metadata"], access_pb2.SetAccessBindingsMetadata)
+    op = c.done(
+        c.http.post(
+            f"{SIG}/{key_id}:updateAccessBindings",
+            json={
+                "accessBindingDeltas": [{"action": "ADD", "accessBinding": {**binding, "roleId": "viewer"}}]
+            },
+        )
+    )
+    parse(op["metadata"], access_pb2.UpdateAccessBindingsMetadata)
+    listed_bindings = parse(
+        c.http.get(f"{SIG}/{key_id}:listAccessBindings").json(), access_pb2.ListAccessBindingsResponse
+    )
+    assert [b.role_id for b in listed_bindings.access_bindings] == [binding["roleId"], "viewer"]
+    c.done(
+        c.http.patch(f"{SIG}/{key_id}", json={"updateMask": "deletionProtection", "deletionProtection": True})
+    )
+    c.error(c.http.delete(f"{SIG}/{key_id}"), 400, 9)
+    c.done(
+        c.http.patch(f"{SIG}/{key_id}", json={"updateMask": "deletionProtection"})
+    )  # absent: reset to false
+    op = c.done(c.http.delete(f"{SIG}/{key_id}"))
+    parse(op["metadata"], sig_service.DeleteAsymmetricSignatureKeyMetadata)
+    c.error(c.http.get(f"{SIG}/{key_id}"), 404, 5)
+    c.error(c.http.post(f"{SIG}/{key_id}:sign", json={"message": "bQ=="}), 404, 5)

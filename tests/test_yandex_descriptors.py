@@ -19,6 +19,12 @@ asym_enc_key_service_pb2 = pytest.importorskip(
 asym_enc_crypto_service_pb2 = pytest.importorskip(
     "yandex.cloud.kms.v1.asymmetricencryption.asymmetric_encryption_crypto_service_pb2"
 )
+asym_sig_key_service_pb2 = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricsignature.asymmetric_signature_key_service_pb2"
+)
+asym_sig_crypto_service_pb2 = pytest.importorskip(
+    "yandex.cloud.kms.v1.asymmetricsignature.asymmetric_signature_crypto_service_pb2"
+)
 
 SERVICES = (
     (symmetric_key_service_pb2, "SymmetricKeyService"),
@@ -26,6 +32,8 @@ SERVICES = (
     (operation_service_pb2, "OperationService"),
     (asym_enc_key_service_pb2, "AsymmetricEncryptionKeyService"),
     (asym_enc_crypto_service_pb2, "AsymmetricEncryptionCryptoService"),
+    (asym_sig_key_service_pb2, "AsymmetricSignatureKeyService"),
+    (asym_sig_crypto_service_pb2, "AsymmetricSignatureCryptoService"),
 )
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -53,9 +61,10 @@ def _spec() -> dict:
 
 def test_descriptors_cover_the_services() -> None:
     rules = {(m, p) for _, m, p, _ in _rules()}
-    assert len(rules) == 14 + 4 + 2 + 9 + 2
+    assert len(rules) == 14 + 4 + 2 + 9 + 2 + 9 + 3
     assert ("POST", "/kms/v1/keys/{keyId}:cancelVersionDestruction") in rules
     assert ("POST", "/kms/v1/asymmetricEncryptionKeys/{keyId}:decrypt") in rules
+    assert ("POST", "/kms/v1/asymmetricSignatureKeys/{keyId}:signHash") in rules
 
 
 def test_spec_paths_and_methods_equal_descriptor_http_rules() -> None:

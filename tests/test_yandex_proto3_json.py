@@ -274,7 +274,7 @@ def test_spec_page_tokens_are_at_most_100_on_every_list() -> None:
             if param["name"] == "pageToken":
                 assert param["schema"]["maxLength"] == 100, get["operationId"]
                 lists += 1
-    assert lists == 4 + 3  # symmetric keys; asymmetric encryption keys
+    assert lists == 4 + 3 + 3  # symmetric keys; asymmetric encryption and signature keys
 
 
 VALID_BODIES = [

@@ -865,6 +865,11 @@ class YandexProfile(Profile):
             "listAsymEncryptionKeyOperations",
             "listAsymEncryptionKeyAccessBindings",
             "getAsymEncryptionPublicKey",
+            "listAsymSignatureKeys",
+            "getAsymSignatureKey",
+            "listAsymSignatureKeyOperations",
+            "listAsymSignatureKeyAccessBindings",
+            "getAsymSignaturePublicKey",
         }
     )
     lifecycle_operations: ClassVar[frozenset[str]] = frozenset(

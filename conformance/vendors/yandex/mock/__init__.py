@@ -1,6 +1,6 @@
 """Reference mock of Yandex Cloud KMS symmetric keys (SymmetricKeyService, SymmetricCryptoService,
-OperationService) and asymmetric keys (AsymmetricEncryptionKeyService and its crypto service) on one
-loopback app.
+OperationService) and asymmetric keys (AsymmetricEncryptionKeyService, AsymmetricSignatureKeyService and their crypto
+services) on one loopback app.
 
 Where things are (laid out like moto's services):
 

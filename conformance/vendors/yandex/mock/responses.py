@@ -158,7 +158,33 @@ ENCRYPTION = Family(
     verbs={**BINDING_VERBS, "decrypt": "POST"},
     schema="AsymmetricEncryptionKey",
 )
-FAMILIES: tuple[Family, ...] = (ENCRYPTION,)
+SIGNATURE = Family(
+    name="signature",
+    collection="asymmetricSignatureKeys",
+    package="yandex.cloud.kms.v1.asymmetricsignature.",
+    message="AsymmetricSignatureKey",
+    algorithm_field="signatureAlgorithm",
+    algorithms=(
+        "ASYMMETRIC_SIGNATURE_ALGORITHM_UNSPECIFIED",
+        "RSA_2048_SIGN_PSS_SHA_256",
+        "RSA_2048_SIGN_PSS_SHA_384",
+        "RSA_2048_SIGN_PSS_SHA_512",
+        "RSA_3072_SIGN_PSS_SHA_256",
+        "RSA_3072_SIGN_PSS_SHA_384",
+        "RSA_3072_SIGN_PSS_SHA_512",
+        "RSA_4096_SIGN_PSS_SHA_256",
+        "RSA_4096_SIGN_PSS_SHA_384",
+        "RSA_4096_SIGN_PSS_SHA_512",
+        "ECDSA_NIST_P256_SHA_256",
+        "ECDSA_NIST_P384_SHA_384",
+        "ECDSA_NIST_P521_SHA_512",
+        "ECDSA_SECP256_K1_SHA_256",
+    ),
+    default_algorithm="RSA_2048_SIGN_PSS_SHA_256",
+    verbs={**BINDING_VERBS, "sign": "POST", "signHash": "POST"},
+    schema="AsymmetricSignatureKey",
+)
+FAMILIES: tuple[Family, ...] = (ENCRYPTION, SIGNATURE)
 # asymmetric operation kinds -> their metadata message (in the family's package) and fields
 ASYM_METADATA: Mapping[str, str] = {
     "asym-create": "Create{message}Metadata",
