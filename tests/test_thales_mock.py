@@ -119,7 +119,7 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         for result in schemathesis.openapi.from_path(str(spec_path("thales.yaml"))).get_all_operations()
     ]
     ids = {op.definition.raw["operationId"] for op in operations}
-    assert len(operations) == 26
+    assert len(operations) == 28
     assert {
         "createToken",
         "createAwsKey",
@@ -136,6 +136,8 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         "listAwsSyncJobs",
         "getAwsSyncJob",
         "cancelAwsSyncJob",
+        "replicateAwsKey",
+        "updateAwsKeyPrimaryRegion",
     } <= ids
     for op in operations:
         raw = op.definition.raw

@@ -270,3 +270,32 @@ def test_sdk_runs_and_cancels_synchronization_jobs(sdk_target: tuple[dict[str, s
         "cckm/aws/synchronization-jobs", json={"synchronize_all": True, "kms": [creds["kms"]]}
     )
     assert both["response_statistics"]["status_code"] == 400
+
+
+def test_sdk_replicates_and_moves_the_primary_region(sdk_target: tuple[dict[str, str], RunningMock]) -> None:
+    """replicate-key and update-primary-region through the SDK: the replica shares the KeyID, the
+    roles swap, and a second replica in the same region is refused with AlreadyExistsException."""
+    creds, _ = sdk_target
+    api = _api(creds)
+    where = {"kms": creds["kms"], "region": creds["region"]}
+    primary = api.post.call("cckm/aws/keys", json={**where, "aws_param": {"MultiRegion": True}})
+    replica = api.post.call(
+        f"cckm/aws/keys/{primary['id']}/replicate-key", json={"replica_region": "eu-west-1"}
+    )
+    assert replica["response_statistics"]["status_code"] == 200
+    assert replica["aws_param"]["KeyID"] == primary["aws_param"]["KeyID"] and replica["region"] == "eu-west-1"
+    assert replica["aws_param"]["MultiRegionConfiguration"]["MultiRegionKeyType"] == "REPLICA"
+    twice = api.post.call(
+        f"cckm/aws/keys/{primary['id']}/replicate-key", json={"replica_region": "eu-west-1"}
+    )
+    assert (
+        twice["response_statistics"]["status_code"] == 400
+        and "AlreadyExistsException" in twice["error_response"]
+    )
+
+    moved = api.post.call(
+        f"cckm/aws/keys/{replica['id']}/update-primary-region", json={"PrimaryRegion": "eu-west-1"}
+    )
+    assert moved["aws_param"]["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
+    former = api.get.call(f"cckm/aws/keys/{primary['id']}")["aws_param"]["MultiRegionConfiguration"]
+    assert former["MultiRegionKeyType"] == "REPLICA" and former["PrimaryKey"]["Region"] == "eu-west-1"

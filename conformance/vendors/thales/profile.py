@@ -869,7 +869,9 @@ class ThalesProfile(Profile):
     # -- the generated layer ---------------------------------------------------------------
 
     def created_key_id(self, operation_id: str, body: Any) -> str | None:
-        if operation_id in ("createAwsKey", "rotateAwsKey", "uploadAwsKey") and isinstance(body, dict):
+        if operation_id in ("createAwsKey", "rotateAwsKey", "uploadAwsKey", "replicateAwsKey") and isinstance(
+            body, dict
+        ):
             key_id = body.get("id")
             return key_id if isinstance(key_id, str) else None
         return None

@@ -90,6 +90,11 @@ TRANSITIONS: Mapping[str, Transition] = {
     "import-material": Transition(KEY_STATES - PENDING_DELETION, "Enabled"),
     # Deleting imported material of a key pending deletion leaves it pending deletion (AWS).
     "delete-material": Transition(KEY_STATES, "PendingImport", stays=PENDING_DELETION),
+    # Multi-Region operations change no state; a key pending deletion is refused (AWS key-state table).
+    "replicate-key": Transition(KEY_STATES - PENDING_DELETION, "", stays=KEY_STATES - PENDING_DELETION),
+    "update-primary-region": Transition(
+        KEY_STATES - PENDING_DELETION, "", stays=KEY_STATES - PENDING_DELETION
+    ),
 }
 
 # Texts of a state refusal, after the key's ARN; any other state reads "is <State>.".
@@ -265,7 +270,9 @@ FILTERS: Mapping[str, Callable[[Key, str], bool]] = {
     "rotation_job_enabled": lambda key, v: _flag("job_config_id" in key.record["labels"]) == v,
     "key_material_origin": lambda key, v: key.record["key_material_origin"] == v,
     "multi_region": lambda key, v: _flag(key.aws["MultiRegion"]) == v,
-    "multi_region_key_type": lambda key, v: bool(key.aws["MultiRegion"] and v == "PRIMARY"),
+    "multi_region_key_type": lambda key, v: (
+        key.aws.get("MultiRegionConfiguration", {}).get("MultiRegionKeyType") == v
+    ),
     "CustomerMasterKeySpec": lambda key, v: key.aws["CustomerMasterKeySpec"] == v,
     "cckm_policy_template_id": lambda key, v: _tag_value(key, TEMPLATE_TAG) == v,
     "key_source": lambda key, v: KEY_SOURCES.get(key.record.get("key_source", ""), "") == v,
@@ -356,6 +363,12 @@ def _aws_metadata(region: str, param: Mapping[str, Any], created: str) -> dict[s
     }
     if origin == "EXTERNAL":
         aws["ExpirationModel"] = ""
+    if aws["MultiRegion"]:
+        aws["MultiRegionConfiguration"] = {
+            "MultiRegionKeyType": "PRIMARY",
+            "PrimaryKey": {"Arn": aws["Arn"], "Region": region},
+            "ReplicaKeys": [],
+        }
     return aws
 
 
@@ -778,6 +791,107 @@ class CckmBackend:
             key.aws.pop("ValidTo", None)
             key.aws["ExpirationModel"] = ""
             return self._changed(key)
+
+    # -- multi-Region keys -----------------------------------------------------------------------
+
+    def _related(self, key: Key) -> list[Key]:
+        """The keys of ``key``'s multi-Region set (same KeyID), primary first."""
+        found = [k for k in self.keys.values() if k.aws["KeyID"] == key.aws["KeyID"] and k.aws["MultiRegion"]]
+        return sorted(
+            found, key=lambda k: k.aws["MultiRegionConfiguration"]["MultiRegionKeyType"] != "PRIMARY"
+        )
+
+    @staticmethod
+    def _configure(members: list[Key], primary: Key) -> None:
+        """Every member's MultiRegionConfiguration names ``primary`` and the others as replicas."""
+        replicas = [{"Arn": k.arn, "Region": k.region} for k in members if k is not primary]
+        for member in members:
+            member.aws["MultiRegionConfiguration"] = {
+                "MultiRegionKeyType": "PRIMARY" if member is primary else "REPLICA",
+                "PrimaryKey": {"Arn": primary.arn, "Region": primary.region},
+                "ReplicaKeys": copy.deepcopy(replicas),
+            }
+
+    def replicate_key(
+        self,
+        key_id: str,
+        replica_region: str,
+        param: Mapping[str, Any],
+        principals: Mapping[str, list[str]],
+        template: str | None = None,
+    ) -> Key:
+        """A replica of multi-Region primary ``key_id`` in ``replica_region``: the shared properties
+        (KeyID, spec, usage, origin, rotation) are the primary's, the rest comes from ``param``.
+        A replica of an EXTERNAL primary has no material yet (PendingImport)."""
+        check_policy_inputs(param.get("Policy"), template, principals)
+        with self.lock:
+            primary = self._key(key_id)
+            aws = primary.aws
+            config = aws.get("MultiRegionConfiguration", {})
+            if not aws["MultiRegion"] or config.get("MultiRegionKeyType") != "PRIMARY":
+                raise AwsRefusal(
+                    "UnsupportedOperationException", f"{primary.arn} is not a multi-Region primary key."
+                )
+            self._move(primary, "replicate-key")
+            kms = primary.record["kms"]
+            if replica_region not in CONNECTIONS[kms]["regions"]:
+                raise InvalidParameter(
+                    f"region {replica_region!r} is not configured in AWS KMS connection {kms!r}"
+                )
+            members = self._related(primary)
+            if any(k.region == replica_region for k in members):
+                raise AwsRefusal(
+                    "AlreadyExistsException",
+                    f"A multi-Region key with KeyId {aws['KeyID']} already exists in {replica_region}",
+                )
+            alias = param.get("Alias")
+            if alias:
+                self._check_alias_free(replica_region, alias_name(alias))
+            shared = {
+                "CustomerMasterKeySpec": aws["CustomerMasterKeySpec"],
+                "KeyUsage": aws["KeyUsage"],
+                "Origin": aws["Origin"],
+                "MultiRegion": True,
+            }
+            replica = self._new_key(kms, replica_region, {**param, **shared})
+            replica.record["uri"] = f"kylo:kylo:cckm:aws-replica-key:{replica.id}"
+            key_id_aws = aws["KeyID"]
+            replica.aws.update(
+                KeyID=key_id_aws,
+                Arn=f"arn:aws:kms:{replica_region}:{ACCOUNT}:key/{key_id_aws}",
+                KeyRotationEnabled=aws["KeyRotationEnabled"],
+            )
+            _apply_principals(replica, principals)
+            if template is not None:
+                _apply_template(replica, template)
+            self._configure([*members, replica], primary)
+            primary.touch()
+            return replica.snapshot()
+
+    def update_primary_region(self, key_id: str, primary_region: str) -> Key:
+        """The member of ``key_id``'s multi-Region set in ``primary_region`` becomes the primary;
+        the former primary becomes a replica.  ``key_id`` may name the replica (the CCKM page) or
+        the current primary (AWS's UpdatePrimaryRegion)."""
+        with self.lock:
+            key = self._key(key_id)
+            if not key.aws["MultiRegion"]:
+                raise AwsRefusal("UnsupportedOperationException", f"{key.arn} is not a multi-Region key.")
+            members = self._related(key)
+            new = next((k for k in members if k.region == primary_region), None)
+            if new is None:
+                raise AwsRefusal(
+                    "NotFoundException",
+                    f"No replica of {key.aws['KeyID']} exists in {primary_region}",
+                )
+            old = members[0]
+            if new is old:
+                raise AwsRefusal("UnsupportedOperationException", f"{old.arn} is already the primary key.")
+            for member in (old, new):
+                self._move(member, "update-primary-region")
+            self._configure(members, new)
+            old.touch()
+            new.touch()
+            return self._key(key_id).snapshot()
 
     # -- synchronization jobs -------------------------------------------------------------------
 

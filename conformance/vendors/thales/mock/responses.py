@@ -144,6 +144,16 @@ def _import_material(model: CckmBackend, key_id: str, body: dict[str, Any]) -> K
     )
 
 
+def _replicate(model: CckmBackend, key_id: str, body: dict[str, Any]) -> Key:
+    return model.replicate_key(
+        key_id,
+        body["replica_region"],
+        body.get("aws_param") or {},
+        _principals(body),
+        body.get("policytemplate"),
+    )
+
+
 @dataclass(frozen=True)
 class Action:
     path: str
@@ -206,6 +216,13 @@ ACTIONS: tuple[Action, ...] = (
         ),
     ),
     Action("import-material", "importAwsKeyMaterial", True, _import_material),
+    Action("replicate-key", "replicateAwsKey", True, _replicate),
+    Action(
+        "update-primary-region",
+        "updateAwsKeyPrimaryRegion",
+        True,
+        lambda m, key_id, body: m.update_primary_region(key_id, body["PrimaryRegion"]),
+    ),
     Action(
         "delete-material", "deleteAwsKeyMaterial", True, lambda m, key_id, body: m.delete_key_material(key_id)
     ),
@@ -323,6 +340,10 @@ class CckmResponses:
             raise InvalidParameter(f"Validation errors:\n{where}{problem.message}")
 
     def check_body(self, operation_id: str, body: Any) -> None:
+        if operation_id == "replicateAwsKey" and isinstance(body, dict):
+            aws_param = body.get("aws_param")
+            policy = aws_param.get("Policy") if isinstance(aws_param, dict) else None
+            check_policy_inputs(policy, body.get("policytemplate"), _principals(body))
         if operation_id == "updateAwsKeyPolicy" and isinstance(body, dict):
             check_policy_inputs(
                 body.get("policy", body.get("Policy")), body.get("policytemplate"), _principals(body)
