@@ -385,3 +385,32 @@ def test_signature_key_life_cycle_and_refusals(client: Client) -> None:
     parse(op["metadata"], sig_service.DeleteAsymmetricSignatureKeyMetadata)
     c.error(c.http.get(f"{SIG}/{key_id}"), 404, 5)
     c.error(c.http.post(f"{SIG}/{key_id}:sign", json={"message": "bQ=="}), 404, 5)
+
+
+# -- the profile owns and cleans the asymmetric keys the generated layer creates -------------------
+
+
+def test_profile_owns_and_cleans_generated_asymmetric_keys() -> None:
+    from tests.test_yandex_protobuf import in_process_profile
+
+    config = MOCK.config()
+    app = MOCK.create_app(config)
+    profile = in_process_profile(app, config)
+    try:
+        ids = {}
+        for collection, operation_id in (
+            (ENC, "createAsymEncryptionKey"),
+            (SIG, "createAsymSignatureKey"),
+        ):
+            body = {"folderId": FOLDER_ID, "deletionProtection": True}
+            answer = profile.client.post(collection, json=body)
+            assert profile.created_key_id(operation_id, answer.json()) == answer.json()["metadata"]["keyId"]
+            profile.adopt_created(operation_id, answer)
+            ids[collection] = answer.json()["metadata"]["keyId"]
+        assert set(ids.values()) <= set(profile.created)
+        cleaned, left = profile.cleanup()
+        assert set(ids.values()) <= set(cleaned) and left == []
+        for collection, key_id in ids.items():
+            assert profile.client.get(f"{collection}/{key_id}").status_code == 404
+    finally:
+        profile.close()

@@ -836,6 +836,12 @@ PROBES: tuple[Probe, ...] = (
 # -- the profile ------------------------------------------------------------------------------------
 
 
+# The asymmetric key collections (specs/yandex.yaml): keys the generated layer creates there are
+# owned by the run and cleaned like scratch keys.
+ASYMMETRIC_COLLECTIONS = ("asymmetricEncryptionKeys", "asymmetricSignatureKeys")
+ASYMMETRIC_CREATES = ("createAsymEncryptionKey", "createAsymSignatureKey")
+
+
 class YandexProfile(Profile):
     vendor: ClassVar[str] = "yandex"
     product: ClassVar[str] = "Yandex Cloud KMS"
@@ -1026,7 +1032,7 @@ class YandexProfile(Profile):
         return None
 
     def created_key_id(self, operation_id: str, body: Any) -> str | None:
-        if operation_id in ("create", "createKey") and isinstance(body, dict):
+        if operation_id in ("create", "createKey", *ASYMMETRIC_CREATES) and isinstance(body, dict):
             return (body.get("metadata") or {}).get("keyId")
         return None
 
@@ -1249,6 +1255,8 @@ class YandexProfile(Profile):
     def cleanup_key(self, key_id: str) -> None:
         outcome = self.call("get", key_id)
         if outcome.status == 404 and outcome.code:
+            # not a symmetric key (any more): an asymmetric key the generated layer created, or gone
+            self._cleanup_asymmetric(key_id)
             return  # already deleted (a documented NOT_FOUND, not a proxy's bare 404)
         if outcome.status != 200 or not isinstance(outcome.body, dict):
             raise CleanupRefused(f"Get answered {outcome.status} {outcome.text[:200]}")
@@ -1262,6 +1270,32 @@ class YandexProfile(Profile):
         raise CleanupRefused(
             f"Delete answered {deleted.status} {deleted.code or ''} {str(deleted.body)[:200]}"
         )
+
+    def _cleanup_asymmetric(self, key_id: str) -> None:
+        """Delete ``key_id`` from the asymmetric collection that has it (unprotecting it first).
+
+        Ids look alike in every collection, and the ledger keeps ids only, so each is asked in turn;
+        a collection that does not know the id (404) or is not served (501) is skipped.
+        """
+        for collection in ASYMMETRIC_COLLECTIONS:
+            path = f"/kms/v1/{collection}/{key_id}"
+            got = self.client.get(path)
+            body = read_json(got)
+            if got.status_code != 200 or not isinstance(body, dict):
+                continue
+            if body.get("deletionProtection"):
+                unprotect = self.client.patch(
+                    path, json={"updateMask": "deletionProtection", "deletionProtection": False}
+                )
+                if unprotect.status_code == 200 and isinstance(read_json(unprotect), dict):
+                    self.wait(read_json(unprotect))
+            deleted = self.client.delete(path)
+            final = read_json(deleted)
+            if deleted.status_code == 200 and isinstance(final, dict):
+                final, _, stuck = self.wait(final)
+                if not stuck and not final.get("error"):
+                    return
+            raise CleanupRefused(f"Delete answered {deleted.status_code} {deleted.text[:200]}")
 
     def not_served(self, outcome: Outcome) -> str | None:
         # gRPC-transcoded services answer an unrouted method with UNIMPLEMENTED (code 12, HTTP 501).
