@@ -119,7 +119,7 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         for result in schemathesis.openapi.from_path(str(spec_path("thales.yaml"))).get_all_operations()
     ]
     ids = {op.definition.raw["operationId"] for op in operations}
-    assert len(operations) == 28
+    assert len(operations) == 30
     assert {
         "createToken",
         "createAwsKey",
@@ -138,6 +138,8 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         "cancelAwsSyncJob",
         "replicateAwsKey",
         "updateAwsKeyPrimaryRegion",
+        "enableAwsKeyRotationJob",
+        "disableAwsKeyRotationJob",
     } <= ids
     for op in operations:
         raw = op.definition.raw

@@ -299,3 +299,19 @@ def test_sdk_replicates_and_moves_the_primary_region(sdk_target: tuple[dict[str,
     assert moved["aws_param"]["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
     former = api.get.call(f"cckm/aws/keys/{primary['id']}")["aws_param"]["MultiRegionConfiguration"]
     assert former["MultiRegionKeyType"] == "REPLICA" and former["PrimaryKey"]["Region"] == "eu-west-1"
+
+
+def test_sdk_rotation_jobs(sdk_target: tuple[dict[str, str], RunningMock]) -> None:
+    """enable-rotation-job / disable-rotation-job through the SDK, read back with the list filter."""
+    creds, _ = sdk_target
+    api = _api(creds)
+    key = api.post.call(
+        "cckm/aws/keys", json={"kms": creds["kms"], "region": creds["region"], "aws_param": {}}
+    )
+    enabled = api.post.call(f"cckm/aws/keys/{key['id']}/enable-rotation-job", json={"job_config_id": "job-9"})
+    assert enabled["labels"] == {"job_config_id": "job-9"}
+    assert api.get.call("cckm/aws/keys", params={"rotation_job_enabled": "true"})["total"] == 1
+    assert api.post.call(f"cckm/aws/keys/{key['id']}/disable-rotation-job")["labels"] == {}
+    refused = api.post.call(f"cckm/aws/keys/{key['id']}/enable-rotation-job", json={})
+    assert refused["response_statistics"]["status_code"] == 400
+    assert "NCERRInvalidParamValue" in refused["error_response"]

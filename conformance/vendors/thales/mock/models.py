@@ -280,6 +280,13 @@ FILTERS: Mapping[str, Callable[[Key, str], bool]] = {
 
 # The policy template applied to a key is recorded as this AWS tag (policy page).
 TEMPLATE_TAG = "cckm_policy_template_id"
+# enable-rotation-job's settings, kept as the key's labels.
+ROTATION_JOB_FIELDS = (
+    "job_config_id",
+    "auto_rotate_disable_encrypt",
+    "auto_rotate_domain_id",
+    "auto_rotate_key_source",
+)
 # source_key_tier of an import -> the key_source name the list filter takes (list page).
 KEY_SOURCES: Mapping[str, str] = {"local": "LOCAL", "dsm": "DSM", "hsm-luna": "LunaHSM"}
 
@@ -790,6 +797,31 @@ class CckmBackend:
             self._move(key, "delete-material")
             key.aws.pop("ValidTo", None)
             key.aws["ExpirationModel"] = ""
+            return self._changed(key)
+
+    # -- scheduled rotation jobs ------------------------------------------------------------------
+
+    def enable_rotation_job(self, key_id: str, settings: Mapping[str, Any]) -> Key:
+        """Put the key under scheduler job ``job_config_id``: its settings become the key's labels
+        (the list filters job_config_id and rotation_job_enabled read them)."""
+        with self.lock:
+            key = self._key(key_id)
+            _refuse_while_pending_deletion(key)
+            labels = {k: v for k, v in key.record["labels"].items() if k not in ROTATION_JOB_FIELDS}
+            for name in ROTATION_JOB_FIELDS:  # labels are strings: a flag reads "true" / "false"
+                value = settings.get(name)
+                if value is not None:
+                    labels[name] = str(value).lower() if isinstance(value, bool) else str(value)
+            key.record["labels"] = labels
+            return self._changed(key)
+
+    def disable_rotation_job(self, key_id: str) -> Key:
+        """Take the key out of its rotation job (a key in none is left as it is)."""
+        with self.lock:
+            key = self._key(key_id)
+            _refuse_while_pending_deletion(key)
+            for name in ROTATION_JOB_FIELDS:
+                key.record["labels"].pop(name, None)
             return self._changed(key)
 
     # -- multi-Region keys -----------------------------------------------------------------------

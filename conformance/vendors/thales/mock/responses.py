@@ -218,6 +218,18 @@ ACTIONS: tuple[Action, ...] = (
     Action("import-material", "importAwsKeyMaterial", True, _import_material),
     Action("replicate-key", "replicateAwsKey", True, _replicate),
     Action(
+        "enable-rotation-job",
+        "enableAwsKeyRotationJob",
+        True,
+        lambda m, key_id, body: m.enable_rotation_job(key_id, body),
+    ),
+    Action(
+        "disable-rotation-job",
+        "disableAwsKeyRotationJob",
+        False,
+        lambda m, key_id, body: m.disable_rotation_job(key_id),
+    ),
+    Action(
         "update-primary-region",
         "updateAwsKeyPrimaryRegion",
         True,

@@ -1,0 +1,96 @@
+"""Thales mock: scheduled CCKM rotation jobs on a key (``enable-rotation-job`` with a scheduler
+``job_config_id``, ``disable-rotation-job``).  The settings become the key's labels, which the
+list filters ``job_config_id`` and ``rotation_job_enabled`` read; a key pending deletion is
+refused.  In-process, through Starlette's TestClient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from conformance.vendors.thales.mock import MOCK
+
+KEYS = "/api/v1/cckm/aws/keys"
+
+
+class Client:
+    def __init__(self, http: httpx.Client, creds: dict[str, str]) -> None:
+        self.http, self.creds = http, creds
+        login = http.post(
+            "/api/v1/auth/tokens", json={"username": creds["username"], "password": creds["password"]}
+        )
+        self.headers = {"Authorization": f"Bearer {login.json()['jwt']}"}
+
+    def create(self, **aws_param: Any) -> dict[str, Any]:
+        body = {"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param}
+        response = self.http.post(KEYS, json=body, headers=self.headers)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def act(self, key_id: str, action: str, body: Any = None) -> httpx.Response:
+        kwargs = {"json": body} if body is not None else {}
+        return self.http.post(f"{KEYS}/{key_id}/{action}", headers=self.headers, **kwargs)
+
+    def ids(self, **params: Any) -> list[str]:
+        page = self.http.get(KEYS, params=params, headers=self.headers).json()
+        return [k["id"] for k in page["resources"]]
+
+
+@pytest.fixture
+def cckm() -> Iterator[Client]:
+    config = MOCK.config()
+    with TestClient(MOCK.create_app(config)) as http:
+        yield Client(http, MOCK.credentials(config))
+
+
+def _refusal(response: httpx.Response, status: int, code: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code and body["codeDesc"].startswith("NCERR"), body
+    return str(body["message"])
+
+
+JOB = {"job_config_id": "job-1", "auto_rotate_disable_encrypt": True, "auto_rotate_key_source": "dsm"}
+
+
+@pytest.mark.parametrize("state", ["Enabled", "Disabled", "PendingImport"])
+def test_enable_then_disable_rotation_job(cckm: Client, state: str) -> None:
+    key = cckm.create(Origin="EXTERNAL") if state == "PendingImport" else cckm.create()
+    if state == "Disabled":
+        cckm.act(key["id"], "disable")
+    other = cckm.create()
+    enabled = cckm.act(key["id"], "enable-rotation-job", JOB)
+    assert enabled.status_code == 200, enabled.text
+    body = enabled.json()
+    assert body["labels"] == {
+        "job_config_id": "job-1",
+        "auto_rotate_disable_encrypt": "true",
+        "auto_rotate_key_source": "dsm",
+    }
+    assert body["aws_param"]["KeyState"] == state
+    assert cckm.ids(rotation_job_enabled="true") == [key["id"]]
+    assert cckm.ids(job_config_id="job-1") == [key["id"]]
+    assert cckm.ids(rotation_job_enabled="false") == [other["id"]]
+    moved = cckm.act(key["id"], "enable-rotation-job", {"job_config_id": "job-2"}).json()
+    assert moved["labels"] == {"job_config_id": "job-2"}  # a new job replaces the old settings
+    disabled = cckm.act(key["id"], "disable-rotation-job")
+    assert disabled.status_code == 200 and disabled.json()["labels"] == {}
+    assert cckm.ids(rotation_job_enabled="true") == []
+    assert cckm.act(key["id"], "disable-rotation-job").json()["labels"] == {}  # none left: unchanged
+
+
+def test_rotation_job_refusals(cckm: Client) -> None:
+    key = cckm.create()
+    for body in ({}, {"job_config_id": ""}, {"job_config_id": "j", "auto_rotate_key_source": "vault"}):
+        _refusal(cckm.act(key["id"], "enable-rotation-job", body), 400, 9)
+    _refusal(cckm.act("00000000-0000-4000-8000-000000000000", "enable-rotation-job", JOB), 404, 16)
+    _refusal(cckm.act("00000000-0000-4000-8000-000000000000", "disable-rotation-job"), 404, 16)
+    cckm.act(key["id"], "enable-rotation-job", JOB)
+    cckm.act(key["id"], "schedule-deletion", {"days": 7})
+    assert "is pending deletion" in _refusal(cckm.act(key["id"], "enable-rotation-job", JOB), 400, 15)
+    assert "is pending deletion" in _refusal(cckm.act(key["id"], "disable-rotation-job"), 400, 15)
