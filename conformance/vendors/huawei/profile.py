@@ -468,6 +468,8 @@ class HuaweiProfile(Profile):
             "showUserQuotas",
             "listGrants",
             "listRetirableGrants",
+            "showPublicKey",
+            "validateSignature",
         }
     )
     lifecycle_operations: ClassVar[frozenset[str]] = frozenset(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from conformance.vendors.huawei.mock import rsa
+from conformance.vendors.huawei.mock import asym, rsa
 from conformance.vendors.huawei.mock.exceptions import KmsError
 
 # -- the mock account ----------------------------------------------------------------------
@@ -113,6 +113,7 @@ class Key:
     has_material: bool = False
     material_digest: bytes | None = None  # SHA-256 of the first material imported; kept after deletion
     material_expiry_s: int | None = None  # import-key-material's expiration_time
+    signer: rsa.RsaKey | asym.EcKey | None = None  # an asymmetric key's private key, made at first use
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,30 @@ def unwrap_material(wrapped_b64: str) -> bytes:
         except rsa.DecryptError:
             continue
     raise KmsError("KMS.0311")
+
+
+# -- asymmetric keys -------------------------------------------------------------------------
+# Sign.html lists the algorithms; which ones a key spec takes follows from their names.
+RSA_BITS: Mapping[str, int] = {"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}
+_RSA_ALGORITHMS = {
+    f"RSASSA_{scheme}_SHA_{bits}": ("pss" if scheme == "PSS" else "pkcs1", f"sha{bits}")
+    for scheme in ("PSS", "PKCS1_V1_5")
+    for bits in (256, 384, 512)
+}
+SIGNING_ALGORITHMS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    **{spec: _RSA_ALGORITHMS for spec in RSA_BITS},
+    "EC_P256": {"ECDSA_SHA_256": ("ecdsa", "sha256")},
+    "SECP256K1": {"ECDSA_SHA_256": ("ecdsa", "sha256")},
+    "EC_P384": {"ECDSA_SHA_384": ("ecdsa", "sha384")},
+}
+ASYMMETRIC_SPECS = frozenset({*SIGNING_ALGORITHMS, "SM2", "ED25519"})
+SIGN_MESSAGE_MAX_BYTES = 4095  # Sign.html: "smaller than 4,096 bytes"
+
+
+@functools.cache
+def rsa_signing_key(bits: int) -> rsa.RsaKey:
+    """One RSA key pair per size and process: pure-Python generation takes seconds (4096: tens)."""
+    return rsa.generate(bits)
 
 
 P = ParamSpec("P")
@@ -675,6 +700,83 @@ class HuaweiKms:
         key.material_expiry_s = None
         key.state = PENDING_IMPORT
         return key
+
+    # -- asymmetric keys -------------------------------------------------------------------
+    def _signer(self, key: Key) -> rsa.RsaKey | asym.EcKey:
+        if key.spec not in SIGNING_ALGORITHMS:
+            raise KmsError("KMS.0308", f"{key.spec} keys are not supported by this mock.")
+        if key.signer is None:
+            bits = RSA_BITS.get(key.spec)
+            key.signer = rsa_signing_key(bits) if bits else asym.ec_generate(key.spec)
+        return key.signer
+
+    @_locked
+    def public_key(self, project: str, key_id: Any) -> tuple[Key, str]:
+        """The PEM public key of an asymmetric key in any state but pending deletion."""
+        key = self.find(project, key_id)
+        if key.spec not in ASYMMETRIC_SPECS:
+            raise KmsError("KMS.0308", "The key is not an asymmetric key.")
+        if key.state == PENDING_DELETION:
+            raise KmsError("KMS.0210")
+        return key, asym.pem(self._signer(key).public_der())
+
+    def _signing(
+        self, project: str, key_id: Any, algorithm: str, message: str, message_type: str
+    ) -> tuple[Key, str, str, bytes]:
+        """(key, scheme, hash, digest) for sign / verify, after the documented refusals."""
+        key = self._usable_for_crypto(project, key_id)
+        if key.spec not in ASYMMETRIC_SPECS or key.usage != "SIGN_VERIFY":
+            raise KmsError(
+                "KMS.0308", "Only an asymmetric key whose key_usage is SIGN_VERIFY signs and verifies."
+            )
+        self._signer(key)
+        allowed = SIGNING_ALGORITHMS[key.spec]
+        if algorithm not in allowed:
+            raise KmsError("KMS.0308", f"signing_algorithm {algorithm} does not fit a {key.spec} key.")
+        scheme, hash_name = allowed[algorithm]
+        try:
+            data = base64.b64decode(message, validate=True)
+        except ValueError:
+            raise KmsError("KMS.0308", "message is not Base64.") from None
+        if not 1 <= len(data) <= SIGN_MESSAGE_MAX_BYTES:
+            raise KmsError("KMS.0308", "message must be 1 to 4095 bytes.")
+        if message_type == "RAW":
+            return key, scheme, hash_name, hashlib.new(hash_name, data).digest()
+        if len(data) != hashlib.new(hash_name).digest_size:
+            raise KmsError(
+                "KMS.0308", f"a {hash_name} digest has {hashlib.new(hash_name).digest_size} bytes."
+            )
+        return key, scheme, hash_name, data
+
+    @_locked
+    def sign(
+        self, project: str, key_id: Any, algorithm: str, message: str, message_type: str
+    ) -> tuple[Key, bytes]:
+        key, scheme, hash_name, digest = self._signing(project, key_id, algorithm, message, message_type)
+        signer = key.signer
+        if isinstance(signer, asym.EcKey):
+            return key, asym.ecdsa_sign(signer, digest)
+        assert isinstance(signer, rsa.RsaKey)
+        if scheme == "pss":
+            return key, asym.rsa_sign_pss(signer, hash_name, digest)
+        return key, asym.rsa_sign_pkcs1(signer, hash_name, digest)
+
+    @_locked
+    def verify(
+        self, project: str, key_id: Any, algorithm: str, message: str, message_type: str, signature: str
+    ) -> tuple[Key, bool]:
+        key, scheme, hash_name, digest = self._signing(project, key_id, algorithm, message, message_type)
+        try:
+            raw = base64.b64decode(signature, validate=True)
+        except ValueError:
+            raise KmsError("KMS.0308", "signature is not Base64.") from None
+        signer = key.signer
+        if isinstance(signer, asym.EcKey):
+            return key, asym.ecdsa_verify(signer, digest, raw)
+        assert isinstance(signer, rsa.RsaKey)
+        if scheme == "pss":
+            return key, asym.rsa_verify_pss(signer, hash_name, digest, raw)
+        return key, asym.rsa_verify_pkcs1(signer, hash_name, digest, raw)
 
     # -- tags ------------------------------------------------------------------------------
     @_locked

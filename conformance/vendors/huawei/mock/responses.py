@@ -119,6 +119,9 @@ POST_ACTIONS = {
     "get-parameters-for-import": "getParametersForImport",
     "import-key-material": "importKeyMaterial",
     "delete-imported-key-material": "deleteImportedKeyMaterial",
+    "get-publickey": "showPublicKey",
+    "sign": "sign",
+    "verify": "validateSignature",
 }
 
 
@@ -236,6 +239,9 @@ class HuaweiResponses:
             "get-parameters-for-import": self.import_parameters,
             "import-key-material": self.import_material,
             "delete-imported-key-material": self.delete_material,
+            "get-publickey": self.public_key,
+            "sign": self.sign,
+            "verify": self.verify,
         }
         assert set(self.actions) == set(POST_ACTIONS), "every routed action has a handler"
 
@@ -544,6 +550,32 @@ class HuaweiResponses:
 
     def delete_material(self, project: str, body: dict[str, Any]) -> None:
         self.kms.delete_material(project, body["key_id"])
+
+    # -- asymmetric keys -------------------------------------------------------------------
+    def public_key(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, pem = self.kms.public_key(project, body["key_id"])
+        return {"key_id": key.key_id, "public_key": pem}
+
+    def sign(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, signature = self.kms.sign(
+            project,
+            body["key_id"],
+            body["signing_algorithm"],
+            body["message"],
+            body.get("message_type", "DIGEST"),
+        )
+        return {"key_id": key.key_id, "signature": base64.b64encode(signature).decode()}
+
+    def verify(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        key, valid = self.kms.verify(
+            project,
+            body["key_id"],
+            body["signing_algorithm"],
+            body["message"],
+            body.get("message_type", "DIGEST"),
+            body["signature"],
+        )
+        return {"key_id": key.key_id, "signature_valid": "true" if valid else "false"}
 
     # -- tags (the key id, if any, is in the path) -----------------------------------------
     @staticmethod
