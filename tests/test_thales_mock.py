@@ -119,7 +119,7 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         for result in schemathesis.openapi.from_path(str(spec_path("thales.yaml"))).get_all_operations()
     ]
     ids = {op.definition.raw["operationId"] for op in operations}
-    assert len(operations) == 30
+    assert len(operations) == 31
     assert {
         "createToken",
         "createAwsKey",
@@ -140,6 +140,7 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         "updateAwsKeyPrimaryRegion",
         "enableAwsKeyRotationJob",
         "disableAwsKeyRotationJob",
+        "getAwsKeyRotationStatus",
     } <= ids
     for op in operations:
         raw = op.definition.raw

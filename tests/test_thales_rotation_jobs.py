@@ -94,3 +94,37 @@ def test_rotation_job_refusals(cckm: Client) -> None:
     cckm.act(key["id"], "schedule-deletion", {"days": 7})
     assert "is pending deletion" in _refusal(cckm.act(key["id"], "enable-rotation-job", JOB), 400, 15)
     assert "is pending deletion" in _refusal(cckm.act(key["id"], "disable-rotation-job"), 400, 15)
+
+
+@pytest.mark.parametrize("state", ["Enabled", "Disabled", "PendingDeletion", "PendingImport"])
+def test_key_rotation_status_in_every_state(cckm: Client, state: str) -> None:
+    """get-key-rotation-status answers AWS's GetKeyRotationStatus fields in every state; keys AWS does
+    not rotate (EXTERNAL, asymmetric) always say false."""
+    key = cckm.create(Origin="EXTERNAL") if state == "PendingImport" else cckm.create()
+    if state != "PendingImport":
+        on = cckm.act(key["id"], "enable-auto-rotation", {"rotation_period_in_days": 90})
+        assert on.status_code == 200, on.text
+    if state == "Disabled":
+        cckm.act(key["id"], "disable")
+    if state == "PendingDeletion":
+        cckm.act(key["id"], "schedule-deletion", {"days": 7})
+    status = cckm.act(key["id"], "get-key-rotation-status")
+    assert status.status_code == 200, status.text
+    body = status.json()
+    assert body["KeyId"] == key["aws_param"]["Arn"]
+    if state == "PendingImport":
+        assert body == {"KeyId": key["aws_param"]["Arn"], "KeyRotationEnabled": False}
+    else:
+        assert body["KeyRotationEnabled"] is True and body["RotationPeriodInDays"] == 90
+        assert body["NextRotationDate"]
+
+
+def test_key_rotation_status_after_disable_and_for_asymmetric_keys(cckm: Client) -> None:
+    key = cckm.create()
+    cckm.act(key["id"], "enable-auto-rotation", {})
+    cckm.act(key["id"], "disable-auto-rotation")
+    assert cckm.act(key["id"], "get-key-rotation-status").json()["KeyRotationEnabled"] is False
+    rsa = cckm.create(CustomerMasterKeySpec="RSA_2048")
+    assert cckm.act(rsa["id"], "get-key-rotation-status").json()["KeyRotationEnabled"] is False
+    _refusal(cckm.act("00000000-0000-4000-8000-000000000000", "get-key-rotation-status"), 404, 16)
+    assert cckm.http.post(f"{KEYS}/{key['id']}/get-key-rotation-status").status_code == 401

@@ -180,7 +180,11 @@ def test_sdk_drives_every_key_action(sdk_target: tuple[dict[str, str], RunningMo
     assert users["key_users"] == ["arn:aws:iam::123456789012:user/alice"]
     rotation = act("enable-auto-rotation", {"rotation_period_in_days": 90})["aws_param"]
     assert rotation["KeyRotationEnabled"] is True and rotation["RotationPeriodInDays"] == 90
+    status = act("get-key-rotation-status")
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 90
+    assert status["KeyId"] == rotation["Arn"] and status["NextRotationDate"] == rotation["NextRotationDate"]
     assert act("disable-auto-rotation")["aws_param"]["KeyRotationEnabled"] is False
+    assert act("get-key-rotation-status")["KeyRotationEnabled"] is False
     assert act("refresh")["message"] == f"AWS key '{key_id}' will be refreshed and persisted"
     assert act("enable")["aws_param"]["KeyState"] == "Enabled"
     rotated = act("rotate", {"retain_alias": True})

@@ -730,6 +730,21 @@ class CckmBackend:
             key.aws.pop("NextRotationDate", None)
             return self._changed(key)
 
+    def key_rotation_status(self, key_id: str) -> dict[str, Any]:
+        """AWS's GetKeyRotationStatus answer for the key: KeyId is its ARN; RotationPeriodInDays and
+        NextRotationDate only while automatic rotation is on (never on for keys AWS does not rotate)."""
+        with self.lock:
+            key = self._key(key_id)
+            aws = key.aws
+            status: dict[str, Any] = {
+                "KeyId": aws["Arn"],
+                "KeyRotationEnabled": bool(aws["KeyRotationEnabled"]),
+            }
+            if status["KeyRotationEnabled"]:
+                status["RotationPeriodInDays"] = aws["RotationPeriodInDays"]
+                status["NextRotationDate"] = aws["NextRotationDate"]
+            return status
+
     def rotate_key(self, key_id: str, description: str | None = None, retain_alias: bool = False) -> Key:
         """CCKM rotation: a new key like this one; the answer is the new key."""
         with self.lock:

@@ -496,6 +496,9 @@ class CckmResponses:
         self.model.delete_key(request.path_params["id"])
         return Response(status_code=204)
 
+    async def key_rotation_status(self, request: Request) -> Response:
+        return JSONResponse(self.model.key_rotation_status(request.path_params["id"]))
+
     async def refresh_key(self, request: Request) -> Response:
         return JSONResponse({"message": self.model.refresh_key(request.path_params["id"])})
 
@@ -532,6 +535,13 @@ class CckmResponses:
             path = f"{KEYS_PATH}/{{id}}/{action.path}"
             routes.append(Route(path, self.endpoint(self.action(action)), methods=["POST"]))
         routes.append(Route(f"{KEYS_PATH}/{{id}}/refresh", self.endpoint(self.refresh_key), methods=["POST"]))
+        routes.append(
+            Route(
+                f"{KEYS_PATH}/{{id}}/get-key-rotation-status",
+                self.endpoint(self.key_rotation_status),
+                methods=["POST"],
+            )
+        )
         return routes
 
     def app(self) -> Starlette:
