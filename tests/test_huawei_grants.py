@@ -250,3 +250,12 @@ def test_the_sdk_drives_every_grant_operation(huawei_mock: Any) -> None:
             )
         )
     assert (only_create.value.status_code, only_create.value.error_code) == (400, "KMS.2401")
+
+
+def test_fault_grant_only_create_grant_accepted_lets_the_refused_list_through() -> None:
+    """The fault that HW-VAL-015 (probe grant-only-create-grant) must notice."""
+    for faults, status in (((), 400), (("grant-only-create-grant-accepted",), 200)):
+        with TestClient(create_app(MOCK.config(faults=faults))) as client:
+            kms = Kms(client)
+            body = {"key_id": kms.key(), "grantee_principal": GRANTEE, "operations": ["create-grant"]}
+            assert kms.post("create-grant", body).status_code == status

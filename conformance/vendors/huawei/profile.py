@@ -57,6 +57,14 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "encrypt": ("encrypt-data", {"key_id": "{key_id}", "plain_text": "kms-conformance"}),
     "datakey": ("create-datakey", {"key_id": "{key_id}"}),
+    "create_grant": (
+        "create-grant",
+        {
+            "key_id": "{key_id}",
+            "grantee_principal": "0d0466b00d0466b00d0466b00d0466b0",
+            "operations": ["describe-key"],
+        },
+    ),
 }
 
 KMS_ENVELOPE = {
@@ -392,6 +400,14 @@ PROBES: tuple[Probe, ...] = (
         codes=frozenset({"KMS.1103"}),
     ),
     _probe("HW-VAL-014", "duplicate-alias", "create_same_alias", status=_400, codes=frozenset({"KMS.1104"})),
+    _probe(
+        "HW-VAL-015",
+        "grant-only-create-grant",
+        "create_grant",
+        body={"operations": ["create-grant"]},
+        status=_400,
+        codes=frozenset({"KMS.2401"}),
+    ),
     # states seen through describe-key
     _probe("HW-STATE-009", "created-key-enabled", "describe", check=_state_is("2", "1")),
     _probe(
@@ -502,6 +518,7 @@ class HuaweiProfile(Profile):
         "update_description": "updateKeyDescription",
         "encrypt": "encryptData",
         "datakey": "createDatakey",
+        "create_grant": "createGrant",
     }
     served_requirement: ClassVar[str] = "HW-API-001"
     transport_requirement: ClassVar[str] = "HW-TRANSPORT-001"

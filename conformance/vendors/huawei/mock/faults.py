@@ -97,6 +97,12 @@ FAULTS = (
         may_also=("HW-GEN-001",),
     ),
     Fault(
+        "grant-only-create-grant-accepted",
+        "HW-VAL-015",
+        "create-grant accepts an operations list that is only create-grant",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
         "datakey-double-length",
         "HW-SHAPE-008",
         "create-datakey's key_spec AES_256 makes a 512-bit data key and AES_128 a 256-bit one",
@@ -227,6 +233,7 @@ FAULT_EFFECTS: dict[str, Effect] = {
     # The named crash hooks (responses.py: validate, parse, handle).
     "crash-on-wrong-type": _set(crash_on_wrong_type=True, crash_as_plain_text=True),
     "bad-json-500": _set(crash_on_bad_json=True, crash_as_plain_text=True),
+    "grant-only-create-grant-accepted": _set(tolerated_values={"operations": (["create-grant"],)}),
     "datakey-double-length": _rule(datakey_bits={"AES_256": 512, "AES_128": 256}),
     "missing-pending-days-defaults": _set(optional_fields=frozenset({"pending_days"})),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
