@@ -240,18 +240,6 @@ def test_encryption_key_access_bindings() -> None:
         c.error(http.get(f"{ENC}/{key_id}:setAccessBindings"), 501, 12)  # wrong method
 
 
-def test_without_cryptography_the_crypto_calls_answer_unimplemented(monkeypatch: pytest.MonkeyPatch) -> None:
-    """cryptography is no dependency of the package: the life cycle still works, crypto answers 501 code 12."""
-    from conformance.vendors.yandex.mock import asymmetric
-
-    monkeypatch.setattr(asymmetric, "_modules", lambda: None)
-    with TestClient(MOCK.create_app(MOCK.config()), headers=AUTH) as http:
-        c = Client(http)
-        key_id = create_enc(c)
-        c.error(http.get(f"{ENC}/{key_id}/publicKey"), 501, 12)
-        c.error(http.post(f"{ENC}/{key_id}:decrypt", json={"ciphertext": b64(b"x" * 256)}), 501, 12)
-
-
 # -- asymmetric signature keys ---------------------------------------------------------------------
 
 SIG = "/kms/v1/asymmetricSignatureKeys"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from conformance.vendors.huawei.mock import asym, rsa
+from conformance.mocks import keypairs
 from conformance.vendors.huawei.mock.exceptions import KmsError
 
 # -- the mock account ----------------------------------------------------------------------
@@ -113,7 +113,7 @@ class Key:
     has_material: bool = False
     material_digest: bytes | None = None  # SHA-256 of the first material imported; kept after deletion
     material_expiry_s: int | None = None  # import-key-material's expiration_time
-    signer: rsa.RsaKey | asym.EcKey | None = None  # an asymmetric key's private key, made at first use
+    signer: keypairs.PrivateKey | None = None  # an asymmetric key's private key, made at first use
 
 
 @dataclass(frozen=True)
@@ -261,8 +261,7 @@ def data_key(key_id: str, bits: int) -> tuple[bytes, bytes]:
 # -- importing key material -----------------------------------------------------------------
 # get-parameters-for-import hands out an RSA-2048 public key (CreateParametersForImport.html:
 # "an RSA_2048 public key is returned by default"); clients wrap 32 bytes of AES_256 material with
-# RSAES-OAEP-SHA-256 (KMS.2604: the material must be 32 bytes).  One wrapping key per process: making
-# one costs about two seconds in pure Python.
+# RSAES-OAEP-SHA-256 (KMS.2604: the material must be 32 bytes).  One wrapping key per process.
 WRAPPING_ALGORITHMS = frozenset({"RSAES_OAEP_SHA_256"})
 IMPORT_TOKEN_SECONDS = 86_400  # inferred: the pages give the expiry, not the lifetime
 MATERIAL_BYTES: Mapping[str, int] = {"AES_256": 32, "SM4": 16}
@@ -271,9 +270,9 @@ _TOKEN_BYTES = 200  # 268 Base64 characters: within import_token's documented 20
 _MAC_BYTES = 32
 
 
-@functools.cache
-def wrapping_key() -> rsa.RsaKey:
-    return rsa.generate(2048)
+def wrapping_key() -> keypairs.rsa.RSAPrivateKey:
+    """The RSA key pair whose public half get-parameters-for-import hands out (one per process)."""
+    return keypairs.shared_rsa_key(2048)
 
 
 def unwrap_material(wrapped_b64: str) -> bytes:
@@ -285,8 +284,8 @@ def unwrap_material(wrapped_b64: str) -> bytes:
         raise KmsError("KMS.0311") from None
     for mgf in ("sha256", "sha1"):
         try:
-            return wrapping_key().oaep_decrypt(wrapped, "sha256", mgf)
-        except rsa.DecryptError:
+            return keypairs.oaep_decrypt(wrapping_key(), wrapped, "sha256", mgf)
+        except keypairs.DecryptError:
             continue
     raise KmsError("KMS.0311")
 
@@ -309,10 +308,8 @@ ASYMMETRIC_SPECS = frozenset({*SIGNING_ALGORITHMS, "SM2", "ED25519"})
 SIGN_MESSAGE_MAX_BYTES = 4095  # Sign.html: "smaller than 4,096 bytes"
 
 
-@functools.cache
-def rsa_signing_key(bits: int) -> rsa.RsaKey:
-    """One RSA key pair per size and process: pure-Python generation takes seconds (4096: tens)."""
-    return rsa.generate(bits)
+# The mock's EC curve names for Huawei's key specs.
+EC_CURVES: Mapping[str, str] = {"EC_P256": "P-256", "EC_P384": "P-384", "SECP256K1": "secp256k1"}
 
 
 P = ParamSpec("P")
@@ -635,7 +632,7 @@ class HuaweiKms:
             # CreateParametersForImport.html: "SM2_ENCRYPT: not supported at some sites" -- the mock is one.
             raise KmsError("KMS.0308", f"wrapping_algorithm {algorithm} is not supported at this site.")
         expiry = int(time.time()) + IMPORT_TOKEN_SECONDS
-        return key, self._import_token(key.key_id, expiry), expiry, wrapping_key().public_der()
+        return key, self._import_token(key.key_id, expiry), expiry, keypairs.public_der(wrapping_key())
 
     def _import_token(self, key_id: str, expiry: int) -> str:
         body = _TOKEN_MAGIC + key_id.encode().ljust(_KEY_ID_BYTES) + expiry.to_bytes(8, "big")
@@ -702,12 +699,13 @@ class HuaweiKms:
         return key
 
     # -- asymmetric keys -------------------------------------------------------------------
-    def _signer(self, key: Key) -> rsa.RsaKey | asym.EcKey:
+    def _signer(self, key: Key) -> keypairs.PrivateKey:
         if key.spec not in SIGNING_ALGORITHMS:
             raise KmsError("KMS.0308", f"{key.spec} keys are not supported by this mock.")
         if key.signer is None:
             bits = RSA_BITS.get(key.spec)
-            key.signer = rsa_signing_key(bits) if bits else asym.ec_generate(key.spec)
+            # RSA pairs are shared per size (generating 4096-bit pairs per key costs seconds).
+            key.signer = keypairs.shared_rsa_key(bits) if bits else keypairs.ec_key(EC_CURVES[key.spec])
         return key.signer
 
     @_locked
@@ -718,7 +716,7 @@ class HuaweiKms:
             raise KmsError("KMS.0308", "The key is not an asymmetric key.")
         if key.state == PENDING_DELETION:
             raise KmsError("KMS.0210")
-        return key, asym.pem(self._signer(key).public_der())
+        return key, keypairs.public_pem(self._signer(key))
 
     def _signing(
         self, project: str, key_id: Any, algorithm: str, message: str, message_type: str
@@ -753,13 +751,8 @@ class HuaweiKms:
         self, project: str, key_id: Any, algorithm: str, message: str, message_type: str
     ) -> tuple[Key, bytes]:
         key, scheme, hash_name, digest = self._signing(project, key_id, algorithm, message, message_type)
-        signer = key.signer
-        if isinstance(signer, asym.EcKey):
-            return key, asym.ecdsa_sign(signer, digest)
-        assert isinstance(signer, rsa.RsaKey)
-        if scheme == "pss":
-            return key, asym.rsa_sign_pss(signer, hash_name, digest)
-        return key, asym.rsa_sign_pkcs1(signer, hash_name, digest)
+        assert key.signer is not None
+        return key, keypairs.sign_digest(key.signer, scheme, hash_name, digest)
 
     @_locked
     def verify(
@@ -770,13 +763,8 @@ class HuaweiKms:
             raw = base64.b64decode(signature, validate=True)
         except ValueError:
             raise KmsError("KMS.0308", "signature is not Base64.") from None
-        signer = key.signer
-        if isinstance(signer, asym.EcKey):
-            return key, asym.ecdsa_verify(signer, digest, raw)
-        assert isinstance(signer, rsa.RsaKey)
-        if scheme == "pss":
-            return key, asym.rsa_verify_pss(signer, hash_name, digest, raw)
-        return key, asym.rsa_verify_pkcs1(signer, hash_name, digest, raw)
+        assert key.signer is not None
+        return key, keypairs.verify_digest(key.signer, scheme, hash_name, digest, raw)
 
     # -- tags ------------------------------------------------------------------------------
     @_locked

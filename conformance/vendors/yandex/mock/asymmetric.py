@@ -1,4 +1,4 @@
-"""Real asymmetric cryptography for the Yandex mock's asymmetric keys (the ``cryptography`` package).
+"""Real asymmetric cryptography for the Yandex mock's asymmetric keys (``conformance/mocks/keypairs.py``).
 
 Where are the algorithms?  ``ENCRYPTION`` and ``SIGNATURE``: every value of the protos'
 AsymmetricEncryptionAlgorithm and AsymmetricSignatureAlgorithm enums (asymmetric_encryption_key.proto,
@@ -10,32 +10,14 @@ Keys travel as PKCS#8 DER bytes; public keys are answered as PEM SubjectPublicKe
 
 from __future__ import annotations
 
-import importlib
+import hashlib
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+
+from conformance.mocks import keypairs
 from conformance.vendors.yandex.mock.exceptions import ApiError
-
-# ``cryptography`` is not a dependency of the package (yandexcloud, a test extra, brings it), so it is
-# imported by name when first needed; without it the asymmetric crypto calls answer 501 (code 12).
-
-
-@lru_cache(maxsize=1)
-def _modules() -> SimpleNamespace | None:
-    try:
-        return SimpleNamespace(
-            exceptions=importlib.import_module("cryptography.exceptions"),
-            hashes=importlib.import_module("cryptography.hazmat.primitives.hashes"),
-            serialization=importlib.import_module("cryptography.hazmat.primitives.serialization"),
-            ec=importlib.import_module("cryptography.hazmat.primitives.asymmetric.ec"),
-            padding=importlib.import_module("cryptography.hazmat.primitives.asymmetric.padding"),
-            rsa=importlib.import_module("cryptography.hazmat.primitives.asymmetric.rsa"),
-            utils=importlib.import_module("cryptography.hazmat.primitives.asymmetric.utils"),
-        )
-    except ImportError:
-        return None
-
 
 HASHES = {"SHA_256": "SHA256", "SHA_384": "SHA384", "SHA_512": "SHA512"}
 # AsymmetricEncryptionAlgorithm -> RSA modulus bits
@@ -58,79 +40,51 @@ SIGNATURE: dict[str, tuple[str, Any, str]] = {
 }
 
 
-def available() -> bool:
-    return _modules() is not None
-
-
-def _need() -> SimpleNamespace:
-    found = _modules()
-    if found is None:
-        raise ApiError(12, "Asymmetric cryptography is not available in this mock")
-    return found
-
-
 def generate(algorithm: str) -> bytes:
     """A fresh private key for ``algorithm`` as PKCS#8 DER."""
-    c = _need()
-    serialization = c.serialization
-    key: Any
+    key: keypairs.PrivateKey
     if algorithm in ENCRYPTION:
-        key = c.rsa.generate_private_key(public_exponent=65537, key_size=ENCRYPTION[algorithm])
+        key = keypairs.rsa_key(ENCRYPTION[algorithm])
     else:
         kind, size, _ = SIGNATURE[algorithm]
-        if kind == "rsa":
-            key = c.rsa.generate_private_key(public_exponent=65537, key_size=size)
-        else:
-            key = c.ec.generate_private_key(getattr(c.ec, size)())
-    return bytes(
-        key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key = keypairs.rsa_key(size) if kind == "rsa" else keypairs.ec_key(_CURVES[size])
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+# The protos' curve names -> keypairs' names.
+_CURVES = {"SECP256R1": "P-256", "SECP384R1": "P-384", "SECP521R1": "P-521", "SECP256K1": "secp256k1"}
 
 
 @lru_cache(maxsize=256)
 def _load(der: bytes) -> Any:
-    return _need().serialization.load_der_private_key(der, password=None)
+    return serialization.load_der_private_key(der, password=None)
 
 
 def public_pem(der: bytes) -> str:
     """The public half as PEM SubjectPublicKeyInfo (``-----BEGIN PUBLIC KEY-----``)."""
-    serialization = _need().serialization
-    return (
-        _load(der)
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    return keypairs.public_pem(_load(der))
 
 
 def decrypt(der: bytes, ciphertext: bytes) -> bytes:
     """RSA-OAEP (SHA-256, MGF1 SHA-256, no label); a ciphertext that does not open is code 3."""
-    c = _need()
-    sha256 = c.hashes.SHA256()
-    oaep = c.padding.OAEP(mgf=c.padding.MGF1(sha256), algorithm=sha256, label=None)
     try:
-        return bytes(_load(der).decrypt(ciphertext, oaep))
-    except (ValueError, c.exceptions.UnsupportedAlgorithm):
+        return keypairs.oaep_decrypt(_load(der), ciphertext)
+    except keypairs.DecryptError:
         raise ApiError(3, "Ciphertext cannot be decrypted with this key") from None
 
 
-def _hash(algorithm: str) -> Any:
-    return getattr(_need().hashes, SIGNATURE[algorithm][2])()
+def _hash_name(algorithm: str) -> str:
+    return SIGNATURE[algorithm][2].lower()
 
 
 def digest_size(algorithm: str) -> int:
-    return int(_hash(algorithm).digest_size)
+    return hashlib.new(_hash_name(algorithm)).digest_size
 
 
 def sign(der: bytes, algorithm: str, data: bytes, *, prehashed: bool) -> bytes:
     """A signature of ``data`` (the message, or its digest when ``prehashed``) with the key's algorithm."""
-    c = _need()
-    h = _hash(algorithm)
-    chosen: Any = c.utils.Prehashed(h) if prehashed else h
-    key = _load(der)
-    if SIGNATURE[algorithm][0] == "rsa":
-        pss = c.padding.PSS(mgf=c.padding.MGF1(h), salt_length=c.padding.PSS.DIGEST_LENGTH)
-        return bytes(key.sign(data, pss, chosen))
-    return bytes(key.sign(data, c.ec.ECDSA(chosen)))
+    name = _hash_name(algorithm)
+    digest = data if prehashed else hashlib.new(name, data).digest()
+    return keypairs.sign_digest(_load(der), "pss", name, digest)
