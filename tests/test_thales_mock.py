@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cckm import KEYS, Cckm, start
 from openapi_spec_validator import validate
-from starlette.testclient import TestClient
 
 from conformance.mocks.base import MockConfig, RunningMock
 from conformance.requirements import load_catalogue
@@ -28,51 +28,9 @@ from conformance.vendors.thales.mock.faults import EFFECTS, Behaviour, behaviour
 from conformance.vendors.thales.mock.models import CckmBackend
 from conformance.vendors.thales.profile import PROFILE, ThalesProfile
 
-KEYS = "/api/v1/cckm/aws/keys"
-
-
-class Cckm:
-    """A logged-in client of one mock: in-process (TestClient) or over a socket (``url``)."""
-
-    def __init__(self, http: httpx.Client, creds: dict[str, str], url: str = "") -> None:
-        self.url = url
-        self.creds = creds
-        self.http = http
-        self.login = self.token(username=creds["username"], password=creds["password"])
-        assert self.login.status_code == 200, self.login.text
-        self.headers = {"Authorization": f"Bearer {self.login.json()['jwt']}"}
-
-    def token(self, **body: Any) -> httpx.Response:
-        return self.http.post("/api/v1/auth/tokens", json={"grant_type": "password", **body})
-
-    def create(self, **aws_param: Any) -> dict[str, Any]:
-        response = self.http.post(
-            KEYS,
-            json={"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param},
-            headers=self.headers,
-        )
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
-    def act(self, key_id: str, action: str, body: Any = None) -> httpx.Response:
-        kwargs = {"json": body} if body is not None else {}
-        return self.http.post(f"{KEYS}/{key_id}/{action}", headers=self.headers, **kwargs)
-
-    def get(self, key_id: str) -> httpx.Response:
-        return self.http.get(f"{KEYS}/{key_id}", headers=self.headers)
-
-    def state(self, key_id: str) -> str:
-        return self.get(key_id).json()["aws_param"]["KeyState"]
-
-    def list(self, **params: Any) -> httpx.Response:
-        return self.http.get(KEYS, params=params, headers=self.headers)
-
 
 def _start(faults: tuple[str, ...] = (), options: dict[str, str] | None = None) -> Iterator[Cckm]:
-    """A fresh mock behind an in-process TestClient."""
-    config = MOCK.config(list(faults), options)
-    with TestClient(MOCK.create_app(config)) as http:
-        yield Cckm(http, MOCK.credentials(config))
+    yield from start(Cckm, faults, options)
 
 
 @pytest.fixture

@@ -11,56 +11,23 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+from cckm import KEYS, Cckm, refusal, start
 
-from conformance.vendors.thales.mock import MOCK
-
-KEYS = "/api/v1/cckm/aws/keys"
-
-
-class Client:
-    def __init__(self, http: httpx.Client, creds: dict[str, str]) -> None:
-        self.http, self.creds = http, creds
-        login = http.post(
-            "/api/v1/auth/tokens", json={"username": creds["username"], "password": creds["password"]}
-        )
-        self.headers = {"Authorization": f"Bearer {login.json()['jwt']}"}
-
-    def create(self, **aws_param: Any) -> dict[str, Any]:
-        body = {"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param}
-        response = self.http.post(KEYS, json=body, headers=self.headers)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
-    def act(self, key_id: str, action: str, body: Any = None) -> httpx.Response:
-        kwargs = {"json": body} if body is not None else {}
-        return self.http.post(f"{KEYS}/{key_id}/{action}", headers=self.headers, **kwargs)
-
-    def get(self, key_id: str) -> dict[str, Any]:
-        return self.http.get(f"{KEYS}/{key_id}", headers=self.headers).json()  # type: ignore[no-any-return]
-
-
-def _start(options: dict[str, str] | None = None) -> Iterator[Client]:
-    config = MOCK.config([], options)
-    with TestClient(MOCK.create_app(config)) as http:
-        yield Client(http, MOCK.credentials(config))
+Client = Cckm
 
 
 @pytest.fixture
 def cckm() -> Iterator[Client]:
-    yield from _start()
+    yield from start(Client)
 
 
 @pytest.fixture
 def mock_with(request: pytest.FixtureRequest) -> Iterator[Client]:
-    yield from _start(request.param)
+    yield from start(Client, options=request.param)
 
 
 def _refusal(response: httpx.Response, status: int, code: int) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code and body["codeDesc"].startswith("NCERR"), body
-    return str(body["message"])
+    return refusal(response, status, code)
 
 
 def _config(key: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +63,9 @@ def test_replicate_shares_the_primary_and_configures_both(cckm: Client) -> None:
     assert replica["key_users"] == ["arn:aws:iam::123456789012:user/al"]
     assert _config(replica)["MultiRegionKeyType"] == "REPLICA"
     assert _config(replica)["PrimaryKey"]["Region"] == "us-east-1"
-    assert _config(cckm.get(primary["id"]))["ReplicaKeys"] == [{"Arn": aws["Arn"], "Region": "eu-west-1"}]
+    assert _config(cckm.get(primary["id"]).json())["ReplicaKeys"] == [
+        {"Arn": aws["Arn"], "Region": "eu-west-1"}
+    ]
     listed = cckm.http.get(KEYS, params={"multi_region_key_type": "REPLICA"}, headers=cckm.headers).json()
     assert [k["id"] for k in listed["resources"]] == [replica["id"]]
 
@@ -142,7 +111,10 @@ def test_replicate_by_primary_state(cckm: Client, state: str) -> None:
         cckm.act(primary["id"], "schedule-deletion", {"days": 7})
     answer = cckm.act(primary["id"], "replicate-key", {"replica_region": "eu-west-1"})
     if state == "Disabled":
-        assert answer.status_code == 200 and cckm.get(primary["id"])["aws_param"]["KeyState"] == "Disabled"
+        assert (
+            answer.status_code == 200
+            and cckm.get(primary["id"]).json()["aws_param"]["KeyState"] == "Disabled"
+        )
     else:
         assert "is pending deletion" in _refusal(answer, 400, 15)
 
@@ -156,7 +128,11 @@ def test_update_primary_region_swaps_the_roles(cckm: Client, by: str) -> None:
     answer = cckm.act(called["id"], "update-primary-region", {"PrimaryRegion": "eu-west-1"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["id"] == called["id"]
-    new, old, third = cckm.get(replica["id"]), cckm.get(primary["id"]), cckm.get(other["id"])
+    new, old, third = (
+        cckm.get(replica["id"]).json(),
+        cckm.get(primary["id"]).json(),
+        cckm.get(other["id"]).json(),
+    )
     assert _config(new)["MultiRegionKeyType"] == "PRIMARY" and _config(old)["MultiRegionKeyType"] == "REPLICA"
     for member in (new, old, third):
         assert _config(member)["PrimaryKey"] == {"Arn": new["aws_param"]["Arn"], "Region": "eu-west-1"}
@@ -186,7 +162,7 @@ def test_update_primary_region_refusals(cckm: Client) -> None:
     cckm.act(replica["id"], "schedule-deletion", {"days": 7})
     pending = cckm.act(primary["id"], "update-primary-region", {"PrimaryRegion": "eu-west-1"})
     assert "is pending deletion" in _refusal(pending, 400, 15)
-    assert _config(cckm.get(primary["id"]))["MultiRegionKeyType"] == "PRIMARY"
+    assert _config(cckm.get(primary["id"]).json())["MultiRegionKeyType"] == "PRIMARY"
 
 
 @pytest.mark.parametrize(

@@ -11,48 +11,21 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
-
-from conformance.vendors.thales.mock import MOCK
-
-KEYS = "/api/v1/cckm/aws/keys"
+from cckm import KEYS, Cckm, refusal, start
 
 
-class Client:
-    def __init__(self, http: httpx.Client, creds: dict[str, str]) -> None:
-        self.http, self.creds = http, creds
-        login = http.post(
-            "/api/v1/auth/tokens", json={"username": creds["username"], "password": creds["password"]}
-        )
-        self.headers = {"Authorization": f"Bearer {login.json()['jwt']}"}
-
-    def create(self, **aws_param: Any) -> dict[str, Any]:
-        body = {"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param}
-        response = self.http.post(KEYS, json=body, headers=self.headers)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
-    def act(self, key_id: str, action: str, body: Any = None) -> httpx.Response:
-        kwargs = {"json": body} if body is not None else {}
-        return self.http.post(f"{KEYS}/{key_id}/{action}", headers=self.headers, **kwargs)
-
+class Client(Cckm):
     def ids(self, **params: Any) -> list[str]:
-        page = self.http.get(KEYS, params=params, headers=self.headers).json()
-        return [k["id"] for k in page["resources"]]
+        return [k["id"] for k in self.list(**params).json()["resources"]]
 
 
 @pytest.fixture
 def cckm() -> Iterator[Client]:
-    config = MOCK.config()
-    with TestClient(MOCK.create_app(config)) as http:
-        yield Client(http, MOCK.credentials(config))
+    yield from start(Client)
 
 
 def _refusal(response: httpx.Response, status: int, code: int) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code and body["codeDesc"].startswith("NCERR"), body
-    return str(body["message"])
+    return refusal(response, status, code)
 
 
 JOB = {"job_config_id": "job-1", "auto_rotate_disable_encrypt": True, "auto_rotate_key_source": "dsm"}

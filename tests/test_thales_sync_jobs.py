@@ -12,23 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+from cckm import KEYS, Cckm, refusal, start
 
-from conformance.vendors.thales.mock import MOCK
-
-KEYS = "/api/v1/cckm/aws/keys"
 JOBS = "/api/v1/cckm/aws/synchronization-jobs"
 CONNECTION_ID = "0b90f8de-8617-498d-ad63-ca18eb717ae7"
 
 
-class Client:
-    def __init__(self, http: httpx.Client, creds: dict[str, str]) -> None:
-        self.http, self.creds = http, creds
-        login = http.post(
-            "/api/v1/auth/tokens", json={"username": creds["username"], "password": creds["password"]}
-        )
-        self.headers = {"Authorization": f"Bearer {login.json()['jwt']}"}
-
+class Client(Cckm):
     def start_raw(self, body: Any) -> httpx.Response:
         return self.http.post(JOBS, json=body, headers=self.headers)
 
@@ -53,30 +43,21 @@ class Client:
         return response.json()
 
     def synced_at(self, key_id: str) -> str:
-        return str(self.http.get(f"{KEYS}/{key_id}", headers=self.headers).json()["synced_at"])
-
-
-def _start(options: dict[str, str] | None = None) -> Iterator[Client]:
-    config = MOCK.config([], options)
-    with TestClient(MOCK.create_app(config)) as http:
-        yield Client(http, MOCK.credentials(config))
+        return str(self.get(key_id).json()["synced_at"])
 
 
 @pytest.fixture
 def cckm() -> Iterator[Client]:
-    yield from _start()
+    yield from start(Client)
 
 
 @pytest.fixture
 def mock_with(request: pytest.FixtureRequest) -> Iterator[Client]:
-    yield from _start(request.param)
+    yield from start(Client, options=request.param)
 
 
 def _refusal(response: httpx.Response, status: int, code: int) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code and body["codeDesc"].startswith("NCERR") and body["requestID"], body
-    return str(body["message"])
+    return refusal(response, status, code, request_id=True)
 
 
 def test_a_job_runs_then_syncs_the_keys_of_its_scope(cckm: Client) -> None:

@@ -12,24 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+from cckm import KEYS, Cckm, refusal, start
 
 from conformance.settings import Settings
-from conformance.vendors.thales.mock import ACCOUNT, MOCK
+from conformance.vendors.thales.mock import ACCOUNT
 from conformance.vendors.thales.profile import ThalesProfile
 
-KEYS = "/api/v1/cckm/aws/keys"
 UPLOAD = "/api/v1/cckm/aws/upload-key"
 
 
-class Client:
-    def __init__(self, http: httpx.Client, creds: dict[str, str]) -> None:
-        self.http, self.creds = http, creds
-        login = http.post(
-            "/api/v1/auth/tokens", json={"username": creds["username"], "password": creds["password"]}
-        )
-        self.headers = {"Authorization": f"Bearer {login.json()['jwt']}"}
-
+class Client(Cckm):
     def upload_raw(self, body: Any = None, **fields: Any) -> httpx.Response:
         if body is None:
             body = {"kms": self.creds["kms"], "region": self.creds["region"], **fields}
@@ -42,36 +34,20 @@ class Client:
         assert response.status_code in (200, 201), response.text
         return response.json()
 
-    def act(self, key_id: str, action: str, body: Any = None) -> httpx.Response:
-        kwargs = {"json": body} if body is not None else {}
-        return self.http.post(f"{KEYS}/{key_id}/{action}", headers=self.headers, **kwargs)
-
-    def state(self, key_id: str) -> str:
-        return self.http.get(f"{KEYS}/{key_id}", headers=self.headers).json()["aws_param"]["KeyState"]
-
-
-def _start(options: dict[str, str] | None = None) -> Iterator[Client]:
-    config = MOCK.config([], options)
-    with TestClient(MOCK.create_app(config)) as http:
-        yield Client(http, MOCK.credentials(config))
-
 
 @pytest.fixture
 def cckm() -> Iterator[Client]:
-    yield from _start()
+    yield from start(Client)
 
 
 @pytest.fixture
 def mock_with(request: pytest.FixtureRequest) -> Iterator[Client]:
-    yield from _start(request.param)
+    yield from start(Client, options=request.param)
 
 
 def _refusal(response: httpx.Response, status: int, code: int) -> str:
     """The refusal's message; code 9 for an invalid value, 15 for a refusal AWS passes through."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code and body["codeDesc"].startswith("NCERR"), body
-    return str(body["message"])
+    return refusal(response, status, code)
 
 
 def test_upload_creates_an_enabled_external_key_with_the_source(cckm: Client) -> None:
