@@ -7,40 +7,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning  # type: ignore[attr-defined]
-
-from conformance.vendors.huawei.mock import MOCK, PROJECT_ID, TOKEN, create_app
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
+from huawei_kms import Kms as BaseKms
+from huawei_kms import start
 
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
 from cryptography.exceptions import InvalidSignature  # noqa: E402
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
 
-BASE = f"/v1.0/{PROJECT_ID}/kms"
 HASHES = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}
 MESSAGE = b"kms-conformance signs this"
 
 
-class Kms:
-    def __init__(self, client: TestClient) -> None:
-        self.client, self.made = client, 0
-
-    def post(self, action: str, body: Any) -> Any:
-        return self.client.post(f"{BASE}/{action}", json=body, headers={"X-Auth-Token": TOKEN})
-
-    def ok(self, action: str, body: Any) -> Any:
-        answer = self.post(action, body)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
+class Kms(BaseKms):
+    alias = "asym"
 
     def key(self, spec: str, **extra: str) -> str:
         self.made += 1
@@ -79,8 +63,7 @@ class Kms:
 
 @pytest.fixture
 def kms() -> Iterator[Kms]:
-    with TestClient(create_app(MOCK.config())) as client:
-        yield Kms(client)
+    yield from start(Kms)
 
 
 def _error(answer: Any) -> tuple[int, str]:

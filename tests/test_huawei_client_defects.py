@@ -12,45 +12,23 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning  # type: ignore[attr-defined]
+from huawei_kms import BASE, start
+from huawei_kms import Kms as BaseKms
 
-from conformance.vendors.huawei.mock import MOCK, PROJECT_ID, TOKEN, create_app
-
-with warnings.catch_warnings():  # Starlette 1.x asks for httpx2 behind TestClient; httpx still works
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
-
-BASE = f"/v1.0/{PROJECT_ID}/kms"
+from conformance.vendors.huawei.mock import TOKEN
 
 
-class Kms:
-    """An in-process client of one mock app with the valid token."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.made = 0
-
-    def post(self, action: str, body: Any) -> Any:
-        return self.client.post(f"{BASE}/{action}", json=body, headers={"X-Auth-Token": TOKEN})
-
-    def ok(self, action: str, body: Any) -> Any:
-        answer = self.post(action, body)
-        assert answer.status_code in (200, 204), answer.text
-        return answer.json() if answer.content else None
-
-    def key(self) -> str:
-        self.made += 1
-        return self.ok("create-key", {"key_alias": f"defects-{self.made}"})["key_info"]["key_id"]
+class Kms(BaseKms):
+    alias = "defects"
+    ok_statuses = (200, 204)
 
 
 def _kms(options: dict[str, str] | None = None) -> Iterator[Kms]:
-    with TestClient(create_app(MOCK.config(options=options))) as client:
-        yield Kms(client)
+    yield from start(Kms, options)
 
 
 @pytest.fixture

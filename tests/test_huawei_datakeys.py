@@ -5,43 +5,23 @@ SDK's request classes (huaweicloudsdkkms)."""
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning  # type: ignore[attr-defined]
+from huawei_kms import Kms as BaseKms
+from huawei_kms import TestClient, start
 
-from conformance.vendors.huawei.mock import MOCK, PROJECT_ID, TOKEN, create_app
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
-
-BASE = f"/v1.0/{PROJECT_ID}/kms"
+from conformance.vendors.huawei.mock import MOCK, create_app
 
 
-class Kms:
-    def __init__(self, client: TestClient) -> None:
-        self.client, self.made = client, 0
-
-    def post(self, action: str, body: Any) -> Any:
-        return self.client.post(f"{BASE}/{action}", json=body, headers={"X-Auth-Token": TOKEN})
-
-    def ok(self, action: str, body: Any) -> Any:
-        answer = self.post(action, body)
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def key(self) -> str:
-        self.made += 1
-        return self.ok("create-key", {"key_alias": f"dek-{self.made}"})["key_info"]["key_id"]
+class Kms(BaseKms):
+    alias = "dek"
 
 
 @pytest.fixture
 def kms() -> Iterator[Kms]:
-    with TestClient(create_app(MOCK.config())) as client:
-        yield Kms(client)
+    yield from start(Kms)
 
 
 def _error(answer: Any) -> tuple[int, str]:

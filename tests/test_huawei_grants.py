@@ -5,39 +5,21 @@ and through the official SDK (huaweicloudsdkkms)."""
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning  # type: ignore[attr-defined]
+from huawei_kms import Kms as BaseKms
+from huawei_kms import TestClient, start
 
-from conformance.vendors.huawei.mock import MOCK, PROJECT_ID, TOKEN, USER_ID, create_app
+from conformance.vendors.huawei.mock import MOCK, USER_ID, create_app
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
-
-BASE = f"/v1.0/{PROJECT_ID}/kms"
 GRANTEE = "0d0466b00d0466b00d0466b00d0466b0"
 UNKNOWN_GRANT = "ab" * 32
 
 
-class Kms:
-    def __init__(self, client: TestClient) -> None:
-        self.client, self.made = client, 0
-
-    def post(self, action: str, body: Any) -> Any:
-        return self.client.post(f"{BASE}/{action}", json=body, headers={"X-Auth-Token": TOKEN})
-
-    def ok(self, action: str, body: Any) -> Any:
-        answer = self.post(action, body)
-        assert answer.status_code == 200, answer.text
-        return answer.json() if answer.content else None
-
-    def key(self, **extra: str) -> str:
-        self.made += 1
-        return self.ok("create-key", {"key_alias": f"grants-{self.made}", **extra})["key_info"]["key_id"]
+class Kms(BaseKms):
+    alias = "grants"
 
     def grant(self, key_id: str, **extra: Any) -> str:
         body = {"key_id": key_id, "grantee_principal": GRANTEE, "operations": ["describe-key"], **extra}
@@ -46,8 +28,7 @@ class Kms:
 
 @pytest.fixture
 def kms() -> Iterator[Kms]:
-    with TestClient(create_app(MOCK.config())) as client:
-        yield Kms(client)
+    yield from start(Kms)
 
 
 def _error(answer: Any) -> tuple[int, str]:

@@ -8,24 +8,17 @@ from __future__ import annotations
 import base64
 import os
 import time
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning  # type: ignore[attr-defined]
-
-from conformance.vendors.huawei.mock import MOCK, PROJECT_ID, TOKEN, create_app
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
+from huawei_kms import Kms as BaseKms
+from huawei_kms import start
 
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
 
-BASE = f"/v1.0/{PROJECT_ID}/kms"
 OAEP = "RSAES_OAEP_SHA_256"
 
 
@@ -37,28 +30,8 @@ def wrap(public_key_b64: str, material: bytes, mgf: Any = None) -> str:
     return base64.b64encode(public.encrypt(material, oaep)).decode()
 
 
-class Kms:
-    def __init__(self, client: TestClient) -> None:
-        self.client, self.made = client, 0
-
-    @property
-    def model(self) -> Any:
-        return self.client.app.state.kms  # type: ignore[attr-defined]
-
-    def post(self, action: str, body: Any) -> Any:
-        return self.client.post(f"{BASE}/{action}", json=body, headers={"X-Auth-Token": TOKEN})
-
-    def ok(self, action: str, body: Any) -> Any:
-        answer = self.post(action, body)
-        assert answer.status_code == 200, answer.text
-        return answer.json() if answer.content else None
-
-    def key(self, **extra: str) -> str:
-        self.made += 1
-        return self.ok("create-key", {"key_alias": f"import-{self.made}", **extra})["key_info"]["key_id"]
-
-    def state(self, key_id: str) -> str:
-        return str(self.ok("describe-key", {"key_id": key_id})["key_info"]["key_state"])
+class Kms(BaseKms):
+    alias = "import"
 
     def params(self, key_id: str) -> dict[str, Any]:
         return dict(self.ok("get-parameters-for-import", {"key_id": key_id, "wrapping_algorithm": OAEP}))
@@ -76,8 +49,7 @@ class Kms:
 
 @pytest.fixture
 def kms() -> Iterator[Kms]:
-    with TestClient(create_app(MOCK.config())) as client:
-        yield Kms(client)
+    yield from start(Kms)
 
 
 def _error(answer: Any) -> tuple[int, str]:
