@@ -2,7 +2,7 @@
 
 ``Kms`` posts to ``/v1.0/{project_id}/kms/<action>`` with the mock's valid token; a file that
 tests one operation family subclasses it with that family's calls.  ``start`` gives a fresh mock
-app behind Starlette's TestClient; ``sdk_client`` an AK/SK-signed huaweicloudsdkkms client.
+app behind Starlette's TestClient.
 """
 
 from __future__ import annotations
@@ -57,13 +57,3 @@ def start(client: type[Kms] = Kms, options: dict[str, str] | None = None) -> Ite
     """A fresh mock app (with ``options``) behind an in-process TestClient, as ``client``."""
     with TestClient(create_app(MOCK.config([], options))) as http:
         yield client(http)
-
-
-def sdk_client(mock: Any) -> Any:
-    """huaweicloudsdkkms's KmsClient for a running mock, signing with the mock's AK/SK."""
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
-    from huaweicloudsdkkms.v2 import KmsClient
-
-    c = mock.credentials
-    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
-    return KmsClient.new_builder().with_credentials(credentials).with_endpoint(mock.url).build()
