@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure
 
+from conformance.concurrency import GENERATION
 from conformance.metrics import REQUESTS
 from conformance.profiles.base import Profile
 from conformance.redaction import CREDENTIAL_HEADERS, Redactor
@@ -180,7 +181,8 @@ class GeneratedRun:
             self.one(case)
 
         try:
-            send()
+            with GENERATION.held():
+                send()
         except Exception:
             self.raise_broke_off()  # the cause, not Hypothesis' view of a target that changed under it
             raise
@@ -231,7 +233,8 @@ class GeneratedRun:
         self.prepare(case)
         kwargs = self.call_kwargs()
         REQUESTS.add()
-        response = case.call(**kwargs)
+        with GENERATION.released():
+            response = case.call(**kwargs)
         if self.is_positive(case):
             self.check_served(case, response)
         self.check(case, response, kwargs["headers"])
@@ -296,6 +299,10 @@ class GeneratedRun:
             def get_call_kwargs(self, case: Any) -> dict[str, Any]:
                 return run.call_kwargs()
 
+            def call(self, case: Any, **kwargs: Any) -> Any:
+                with GENERATION.released():
+                    return super().call(case, **kwargs)
+
             def validate_response(
                 self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
             ) -> None:
@@ -308,18 +315,8 @@ class GeneratedRun:
                 return None
 
         try:
-            Machine.run(
-                settings=hypothesis.settings(
-                    max_examples=max(1, self.settings.max_examples),
-                    stateful_step_count=step_count,
-                    deadline=None,
-                    database=None,
-                    derandomize=True,
-                    phases=[Phase.generate],
-                    suppress_health_check=list(HealthCheck),
-                    verbosity=hypothesis.Verbosity.quiet,
-                )
-            )
+            with GENERATION.held():
+                self._run_machine(Machine, step_count)
         except Exception:
             self.raise_broke_off()
             raise
@@ -327,6 +324,20 @@ class GeneratedRun:
             self.session.close()
             self.bare_session.close()
         self.raise_broke_off()
+
+    def _run_machine(self, machine: Any, step_count: int) -> None:
+        machine.run(
+            settings=hypothesis.settings(
+                max_examples=max(1, self.settings.max_examples),
+                stateful_step_count=step_count,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+                verbosity=hypothesis.Verbosity.quiet,
+            )
+        )
 
     def probe_auth(self, case: Any) -> None:
         """Re-send one valid case without credentials (once per operation): it must be refused.
@@ -344,13 +355,14 @@ class GeneratedRun:
         case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in CREDENTIAL_HEADERS}
         headers = self.profile.headers_for("none")
         REQUESTS.add()
-        response = case.call(
-            base_url=self.settings.base_url,
-            session=self.bare_session,
-            headers=headers,
-            timeout=self.settings.timeout,
-            verify=self.session.verify,
-        )
+        with GENERATION.released():
+            response = case.call(
+                base_url=self.settings.base_url,
+                session=self.bare_session,
+                headers=headers,
+                timeout=self.settings.timeout,
+                verify=self.session.verify,
+            )
         if response.status_code not in (401, 403):
             curl = self.redactor.text(case.as_curl_command(headers=headers, base_url=self.settings.base_url))
             self.verdict.require(

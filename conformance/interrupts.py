@@ -52,7 +52,16 @@ class Interrupts:
         self.signum, self._pending = signum, True
 
     def checkpoint(self) -> None:
-        """Raise the noted interrupt here, once."""
+        """Raise the noted interrupt here, once (on the main thread).
+
+        On another thread -- a check running ahead, a cleanup worker -- a noted interrupt that the
+        main thread has not raised yet is raised too, without using it up: that thread's work
+        stops at its next exchange, and the main thread still raises it where it waits.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            if self._pending:
+                raise KeyboardInterrupt(self._describe(self.signum))
+            return
         if self._pending:
             self._pending = False
             raise KeyboardInterrupt(self._describe(self.signum))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import inspect
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from conformance.concurrency import AheadOfTime, Job, concurrency_for
 from conformance.metrics import REQUESTS
 from conformance.mocks import RunningMock, start_mock
 from conformance.options import (
@@ -79,6 +81,8 @@ class RunContext:
     interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (exit 130), not by the target
     ran: set[str] = field(default_factory=set)  # node ids of the checks that ran
     standalone: bool = False  # built from --kms-* options (plugin mode), not by ``kms-conformance run``
+    ahead: AheadOfTime | None = None  # the checks' bodies running concurrently (--concurrency > 1)
+    ahead_decided: bool = False
 
     @property
     def redactor(self) -> Redactor:
@@ -384,7 +388,9 @@ def _clean(context: RunContext | None, profile: Any) -> None:
     """
     if context is not None and context.cleaned_up:
         return
-    cleaned, left = profile.cleanup()
+    if context is not None and context.ahead is not None:
+        context.ahead.stop()  # nothing may still be talking to the target (or creating keys) now
+    cleaned, left = profile.cleanup(workers=concurrency_for(profile.settings))
     profile.close()
     if context is None:
         return
@@ -485,6 +491,79 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     from conformance.interrupts import INTERRUPTS
 
     INTERRUPTS.checkpoint()
+
+
+# The fixtures a check's body may take to run ahead of pytest (``conformance.concurrency``): the
+# session's profile and settings, its row, and the verdict (a fresh one per body).
+_AHEAD_ARGUMENTS = frozenset(
+    {"kms_profile", "kms_settings", "verdict", "transition", "probe", "api_operation"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A check whose body already ran ahead (``--concurrency`` > 1) takes that body's result.
+
+    The first check of the session starts the pool: every later check the pool can run is
+    submitted then, heaviest first.  The item then reports exactly what its body left -- its
+    verdict, its last exchanges as evidence, the exception it ended with (a skip, a broken step,
+    a target that stopped) -- so the rest of the plugin cannot tell it from an inline run.
+    """
+    context = _context(pyfuncitem.config)
+    profile: Any = pyfuncitem.funcargs.get("kms_profile") if context is not None else None
+    if context is None or profile is None:
+        return None
+    if not context.ahead_decided:
+        context.ahead_decided = True
+        context.ahead = _start_ahead(context, pyfuncitem.session, profile)
+    ahead = context.ahead
+    if ahead is None or not ahead.owns(pyfuncitem.nodeid):
+        return None
+    done = ahead.take(pyfuncitem.nodeid)
+    found = pyfuncitem.funcargs.get("verdict")
+    if isinstance(found, Verdict):
+        found.results.update(done.results)
+        found.notes.update(done.notes)
+    profile.history = done.history
+    if done.error is not None:
+        raise done.error
+    return True
+
+
+def _start_ahead(context: RunContext, session: pytest.Session, profile: Any) -> AheadOfTime | None:
+    workers = concurrency_for(context.settings)
+    if workers <= 1 or hasattr(session.config, "workerinput"):
+        return None  # sequential, or a pytest-xdist worker (which runs only some of the items)
+    jobs = [job for item in session.items if (job := _ahead_job(item, context, profile)) is not None]
+    if len(jobs) < 2:
+        return None
+    ahead = AheadOfTime(profile, workers, Verdict)
+    ahead.start(jobs)
+    return ahead
+
+
+def _ahead_job(item: pytest.Item, context: RunContext, profile: Any) -> Job | None:
+    """The body of ``item`` as a ``Job``, or None when it must run inline (not one of the suite's
+    checks, marked to skip, or taking a fixture the pool cannot give it)."""
+    if not isinstance(item, pytest.Function) or not item.module.__name__.startswith("conformance.checks"):
+        return None
+    if any(True for name in ("skip", "skipif", "xfail") for _ in item.iter_markers(name)):
+        return None
+    names = list(inspect.signature(item.obj).parameters)
+    if "verdict" not in names or not set(names) <= _AHEAD_ARGUMENTS:
+        return None
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    given = {"kms_profile": profile, "kms_settings": context.settings}
+    arguments: dict[str, Any] = {}
+    for name in names:
+        if name == "verdict":
+            continue
+        if name not in given and name not in params:
+            return None
+        arguments[name] = given[name] if name in given else params[name]
+    # Stateful sequences and generated operations send the most requests: they start first.
+    cost = 60 if item.originalname == "test_stateful" else 11 if "api_operation" in names else 3
+    return Job(item.nodeid, item.obj, arguments, cost)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -149,6 +149,16 @@ class Settings:
         "`Retry-After`, within `--throttle-budget`",
         metavar="N",
     )
+    concurrency: int = option(
+        0,
+        "Checks in flight at once against the target (0: automatic -- 8 for a remote target, 4 on loopback).",
+        kind="int",
+        bounds=(0, 64),
+        readme="checks in flight at once against the target (0: automatic -- 8 for a remote target, 4 on "
+        "loopback); every check owns its scratch keys, reports keep their order, and `--max-rps` and "
+        "429 pauses hold for all of them together",
+        metavar="N",
+    )
     max_response_mb: float = option(
         4.0,
         "A larger answer is not read: the check fails with 'response too large'.",

@@ -131,7 +131,8 @@ class TargetHealth:
         self.throttle = Throttle(limits.max_rps)
         self.exchanges = 0  # answered exchanges
         self.streak = 0  # transport failures in a row
-        self.throttled_s = 0.0
+        self.throttled_s = 0.0  # wall time the run has been paused by 429 answers
+        self.paused_until = 0.0  # monotonic time before which no request leaves (a 429's wait)
         self.stopped: str | None = None  # why the run cannot go on, once it cannot
         self._lock = threading.Lock()
 
@@ -162,26 +163,40 @@ class TargetHealth:
 
         ``asked`` is the target's ``Retry-After`` (None without one).  A wait longer than
         ``MAX_WAIT_429``, or beyond what is left of the throttling budget, stops the run.
+
+        The wait is the whole run's, not this exchange's: until it is over no thread sends
+        (``hold``), so a target throttling one check slows every check running beside it.  The
+        budget counts the wall time the run is paused -- several 429s answered at once extend
+        one pause, they do not each spend the budget.
         """
         budget = self.limits.throttle_budget
         seconds = max(0.5 if asked is None else asked, backoff(attempt))
         with self._lock:
+            now = time.monotonic()
+            until = now + min(seconds, MAX_WAIT_429)
+            added = max(0.0, until - max(self.paused_until, now))
             if asked is not None and asked > MAX_WAIT_429:
                 self.stopped = (
                     f"the target throttles every request: it asked to wait {asked:g} s (Retry-After), "
                     f"more than the longest wait honoured ({MAX_WAIT_429:g} s)"
                 )
-            elif self.throttled_s + min(seconds, MAX_WAIT_429) > budget:
+            elif self.throttled_s + added > budget:
                 self.stopped = (
                     f"the target throttles every request: HTTP 429 answers used up the throttling "
                     f"budget of {budget:g} s; raise --throttle-budget or lower --max-rps"
                 )
             else:
-                seconds = min(seconds, MAX_WAIT_429)
-                self.throttled_s += seconds
+                self.throttled_s += added
+                self.paused_until = max(self.paused_until, until)
         if self.stopped:
             raise TargetThrottled(self.stopped)
-        sleep(seconds)
+        self.hold()
+
+    def hold(self) -> None:
+        """Wait until no 429 pause is in force (``wait_throttled``); at once when none is."""
+        left = self.paused_until - time.monotonic()
+        if left > 0:
+            sleep(left)
 
     def resume(self) -> None:
         """Let cleanup try once more after a stop (it gives up on the first transport failure)."""
@@ -286,6 +301,7 @@ class GuardedTransport(httpx.BaseTransport):
         while True:
             INTERRUPTS.checkpoint()  # a Ctrl-C noted since the last exchange ends the run here
             self.health.check()
+            self.health.hold()  # a 429 answered to any thread pauses them all
             self.health.throttle.wait()
             response = self._exchange(request)
             if response.status_code != 429:

@@ -11,9 +11,7 @@ from conformance.profiles.base import Profile
 from conformance.verdict import Verdict
 
 
-def test_generated(
-    kms_profile: Profile, api_operation: Any, verdict: Verdict, request: pytest.FixtureRequest
-) -> None:
+def test_generated(kms_profile: Profile, api_operation: Any, verdict: Verdict) -> None:
     GeneratedRun(kms_profile, api_operation, verdict).run()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import ssl
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import httpx
 import jsonschema
 
 from conformance.auth.tokens import CommandToken, TokenError, TokenSource
+from conformance.concurrency import run_all
 from conformance.ledger import Ledger, LedgerEntry
 from conformance.metrics import REQUESTS
 from conformance.settings import Settings
@@ -274,8 +276,24 @@ class Profile(ABC):
         self.health = TargetHealth(limits_of(settings))
         self._tokens: TokenSource | None = None
         self._ssl: ssl.SSLContext | None = None
-        self.history: list[httpx.Response] = []  # exchanges of the current check, for evidence
         self._client: httpx.Client | None = None
+        # Checks run on several threads at once (``conformance.concurrency``): what they share --
+        # the client, the credentials, the list of owned keys -- is made under this lock, and each
+        # thread keeps the exchanges of the check it is running apart (``history``).
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    @property
+    def history(self) -> list[httpx.Response]:
+        """The last exchanges of the check running on this thread, for a failure's evidence."""
+        found: list[httpx.Response] | None = getattr(self._local, "history", None)
+        if found is None:
+            found = self._local.history = []
+        return found
+
+    @history.setter
+    def history(self, exchanges: list[httpx.Response]) -> None:
+        self._local.history = list(exchanges)
 
     # -- transport -------------------------------------------------------------------------
 
@@ -312,22 +330,28 @@ class Profile(ABC):
 
     @property
     def client(self) -> httpx.Client:
+        """The run's client with valid credentials; one for all threads (httpx clients are thread-safe)."""
         if self._client is None:
-            self._client = self.new_client()
+            with self._lock:
+                if self._client is None:
+                    self._client = self.new_client()
         return self._client
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def token_source(self) -> TokenSource | None:
         """The run's renewable token (``--token-command``, a vendor token fetch) or fixed ``--token``."""
         if self._tokens is None:
-            try:
-                self._tokens = self.make_token_source()
-            except TokenError as exc:
-                raise TargetError(str(exc)) from None
+            with self._lock:
+                if self._tokens is None:
+                    try:
+                        self._tokens = self.make_token_source()
+                    except TokenError as exc:
+                        raise TargetError(str(exc)) from None
         return self._tokens
 
     def make_token_source(self) -> TokenSource | None:
@@ -556,44 +580,58 @@ class Profile(ABC):
     def own(self, key_id: str) -> None:
         """Record a key this run created: the ownership guard allows changes to it, the ledger
         remembers it (before anything else happens to it) and cleanup removes it."""
-        if key_id in self.created:
-            return
-        self.created.append(key_id)
-        if self.ledger is not None:
-            scope = {
-                name: str(getattr(self.settings, name))
-                for name in ("project_id", "folder_id", "kms", "region")
-                if getattr(self.settings, name)
-            }
-            self.ledger.created(LedgerEntry(self.vendor, key_id, self.settings.base_url, scope))
+        with self._lock:
+            if key_id in self.created:
+                return
+            self.created.append(key_id)
+            if self.ledger is not None:
+                scope = {
+                    name: str(getattr(self.settings, name))
+                    for name in ("project_id", "folder_id", "kms", "region")
+                    if getattr(self.settings, name)
+                }
+                self.ledger.created(LedgerEntry(self.vendor, key_id, self.settings.base_url, scope))
 
-    def cleanup(self) -> tuple[list[str], list[str]]:
-        """Schedule deletion of every owned key; returns (cleaned, left) and records both in the ledger."""
-        cleaned: list[str] = []
-        left: list[str] = []
-        gone: str | None = None  # set when the target stops answering: the rest are not tried
+    def cleanup(self, workers: int = 1) -> tuple[list[str], list[str]]:
+        """Schedule deletion of every owned key, ``workers`` at a time; returns (cleaned, left), both
+        in creation order, and records each key's end in the ledger as it happens.
+
+        A key counts as cleaned only when the target confirmed it (``cleanup_key`` returned).  Once
+        the target stops answering, the keys not yet tried are not tried -- each would wait its
+        full timeout -- and stay pending in the ledger, saying why.
+        """
         self.health.resume()
-        for key_id in list(self.created):
-            if gone is not None:
-                left.append(key_id)
-                if self.ledger is not None:
-                    self.ledger.finished(key_id, False, f"not tried: {gone}"[:300])
-                continue
+        keys = list(self.created)
+        confirmed: dict[str, bool] = {}
+        gone: list[str] = []  # why the target is given up on, once it is
+
+        def finish(key_id: str, ok: bool, why: str = "") -> None:
+            confirmed[key_id] = ok
+            if self.ledger is not None:
+                self.ledger.finished(key_id, ok, why[:300])
+
+        def clean(key_id: str) -> None:
+            if gone:
+                finish(key_id, False, f"not tried: {gone[0]}")
+                return
             try:
                 self.cleanup_key(key_id)
             except Exception as exc:  # noqa: BLE001 - one stuck key must not stop the others
-                left.append(key_id)
-                if self.ledger is not None:
-                    self.ledger.finished(key_id, False, f"{type(exc).__name__}: {exc}"[:300])
+                finish(key_id, False, f"{type(exc).__name__}: {exc}")
                 if isinstance(exc, (httpx.TransportError, TargetUnusable)) and not isinstance(
                     exc, ResponseTooLarge
                 ):
-                    gone = f"the target did not answer the deletion of {key_id} ({describe_failure(exc)})"
-                continue
-            cleaned.append(key_id)
-            if self.ledger is not None:
-                self.ledger.finished(key_id, True)
-        return cleaned, left
+                    with self._lock:
+                        if not gone:
+                            gone.append(
+                                f"the target did not answer the deletion of {key_id} ({describe_failure(exc)})"
+                            )
+                return
+            finish(key_id, True)
+
+        run_all(clean, keys, workers, name="kms-cleanup")
+        cleaned = [key for key in keys if confirmed.get(key)]
+        return cleaned, [key for key in keys if not confirmed.get(key)]
 
     def guard_key(self, operation: str, key_id: str) -> None:
         """Ownership guard for profile calls: only keys this run created may be changed."""
