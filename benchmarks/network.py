@@ -6,7 +6,8 @@ half the RTT in each direction (``LatencyProxy``: bounded connections, stops by 
 ``--proxy-lifetime`` seconds), runs ``kms-conformance run --base-url <proxy>`` with the mock's
 credentials (from ``KMS_CONFORMANCE_*`` variables, never on the command line) and prints:
 
-* wall time, requests (``summary.json``), the floor ``requests x RTT / concurrency`` (what
+* wall time, CPU time of the run's process (user + system: a run cannot be faster than its own
+  computation, which one interpreter does on one core), requests (``summary.json``), the floor ``requests x RTT / concurrency`` (what
   the requests cost at that RTT if nothing else took time), wall/floor;
 * peak memory of the run's process tree (the mock and proxy are not counted);
 * the verdict, which must not change with the RTT.
@@ -166,6 +167,7 @@ def run_once(vendor: str, rtt_ms: float, args: argparse.Namespace) -> dict[str, 
         "exit_code": child.exit_code,
         "verdict": summary["verdict"],
         "wall_s": round(child.wall_s, 2),
+        "cpu_s": round(child.cpu_s, 2),
         "requests": requests,
         "floor_s": round(floor, 2),
         "wall_over_floor": round(child.wall_s / floor, 2) if floor else None,
@@ -195,12 +197,13 @@ def main() -> None:
             log(f"  {row['wall_s']} s, {row['requests']} requests, verdict {row['verdict']}")
             rows.append(row)
     table = markdown_table(
-        ["vendor", "RTT ms", "wall s", "requests", "floor s", "wall/floor", "peak MB", "verdict"],
+        ["vendor", "RTT ms", "wall s", "CPU s", "requests", "floor s", "wall/floor", "peak MB", "verdict"],
         [
             [
                 r["vendor"],
                 r["rtt_ms"],
                 r["wall_s"],
+                r["cpu_s"],
                 r["requests"],
                 r["floor_s"],
                 r["wall_over_floor"],

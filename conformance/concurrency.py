@@ -33,7 +33,7 @@ T = TypeVar("T")
 # a load any account's rate limits take (and ``--max-rps`` caps it further).  On loopback the
 # client and the target share this machine's cores: more threads only add switching.
 REMOTE_DEFAULT = 8
-LOOPBACK_DEFAULT = 4
+LOOPBACK_DEFAULT = 2
 
 
 def concurrency_for(settings: Any) -> int:
@@ -115,22 +115,57 @@ class AheadOfTime:
     _futures: dict[str, Future[Done]] = field(default_factory=dict)
     _pool: ThreadPoolExecutor | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    # Generated checks sent to a child process (``conformance.generation_process``): key -> label.
+    _elsewhere: dict[str, str] = field(default_factory=dict)
+    _process: Any = None
+    _counted: bool = False
 
-    def start(self, jobs: Iterable[Job]) -> None:
+    def start(self, jobs: Iterable[Job], elsewhere: Mapping[str, str] | None = None) -> None:
+        """Start every job on the pool, heaviest first; ``elsewhere`` (job key -> operation label):
+        the generated checks to run in a child process instead (their jobs are not run here)."""
+        jobs = list(jobs)
+        if elsewhere:
+            from conformance.generation_process import GenerationProcess
+
+            self._elsewhere = dict(elsewhere)
+            settings = self.profile.settings
+            self._process = GenerationProcess(
+                settings, list(elsewhere.values()), self.workers, self.profile.health
+            )
+            jobs = [job for job in jobs if job.key not in self._elsewhere]
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kms-check")
         ordered = sorted(jobs, key=lambda job: -job.cost)  # stable: equal costs keep pytest's order
         for job in ordered:
             self._futures[job.key] = self._pool.submit(self._run, job)
 
     def owns(self, key: str) -> bool:
-        return key in self._futures
+        return key in self._futures or key in self._elsewhere
 
     def take(self, key: str) -> Done:
         """The result of the body for ``key`` (waiting for it); raises ``NotStarted`` after ``stop``."""
+        if key in self._elsewhere:
+            return self._take_elsewhere(key)
         future = self._futures.pop(key)
         if future.cancelled():
             raise NotStarted(key)
         return wait_for(future)
+
+    def _take_elsewhere(self, key: str) -> Done:
+        from conformance.metrics import REQUESTS
+
+        label = self._elsewhere.pop(key)
+        while True:
+            INTERRUPTS.checkpoint()
+            batch = self._process.result(0.1)
+            if batch is not None:
+                break
+        if not self._counted:
+            self._counted = True
+            REQUESTS.add(batch.requests)
+        done = batch.done.get(label)
+        if done is None:
+            raise NotStarted(key)
+        return Done(done.results, done.notes, [], done.error)
 
     def _run(self, job: Job) -> Done:
         if self._stopping.is_set():
@@ -158,6 +193,10 @@ class AheadOfTime:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._futures.clear()
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+            self.profile.adopt_ledgered()  # keys the child made are cleaned by this run
 
 
 class Baton:

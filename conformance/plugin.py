@@ -537,8 +537,16 @@ def _start_ahead(context: RunContext, session: pytest.Session, profile: Any) -> 
     jobs = [job for item in session.items if (job := _ahead_job(item, context, profile)) is not None]
     if len(jobs) < 2:
         return None
+    from conformance import generation_process
+
+    elsewhere: dict[str, str] = {}  # generated checks for a process of their own, by operation label
+    in_process = context.mock is not None or context.mock_info is not None  # the bundled mock, here
+    if generation_process.wanted(context.settings, workers, target_in_process=in_process):
+        elsewhere = {
+            job.key: job.arguments["api_operation"].label for job in jobs if "api_operation" in job.arguments
+        }
     ahead = AheadOfTime(profile, workers, Verdict)
-    ahead.start(jobs)
+    ahead.start(jobs, elsewhere)
     return ahead
 
 

@@ -42,6 +42,7 @@ MAX_WAIT_429 = 30.0  # the longest single Retry-After wait honoured
 MAX_CONSECUTIVE_FAILURES = 3
 MEBIBYTE = 1024 * 1024
 sleep = INTERRUPTS.sleep  # the 429 waits (a test replaces it): ended early by Ctrl-C
+clock = time.monotonic  # the 429 pauses' clock (a test replacing ``sleep`` replaces it too)
 
 
 def is_loopback(url: str) -> bool:
@@ -131,10 +132,29 @@ class TargetHealth:
         self.throttle = Throttle(limits.max_rps)
         self.exchanges = 0  # answered exchanges
         self.streak = 0  # transport failures in a row
-        self.throttled_s = 0.0  # wall time the run has been paused by 429 answers
-        self.paused_until = 0.0  # monotonic time before which no request leaves (a 429's wait)
         self.stopped: str | None = None  # why the run cannot go on, once it cannot
         self._lock = threading.Lock()
+        # [paused_until, throttled_s]: the monotonic time before which no request leaves (a 429's
+        # wait) and the wall time the run has been paused so far.  A plain list, or an array shared
+        # with a process of the same run (``share_pacing``) so a 429 pauses that process too.
+        self._pacing: Any = [0.0, 0.0]
+        self._pacing_lock: Any = self._lock
+
+    def share_pacing(self, shared: Any) -> None:
+        """Keep the 429 pause and budget in ``shared`` (a ``multiprocessing`` array of two doubles,
+        with ``get_lock()``), which another process of the run uses too: one pause for both."""
+        with shared.get_lock():
+            shared[0] = max(shared[0], self._pacing[0])
+            shared[1] = max(shared[1], self._pacing[1])
+        self._pacing, self._pacing_lock = shared, shared.get_lock()
+
+    @property
+    def paused_until(self) -> float:
+        return float(self._pacing[0])
+
+    @property
+    def throttled_s(self) -> float:
+        return float(self._pacing[1])
 
     def check(self) -> None:
         if self.stopped:
@@ -171,8 +191,8 @@ class TargetHealth:
         """
         budget = self.limits.throttle_budget
         seconds = max(0.5 if asked is None else asked, backoff(attempt))
-        with self._lock:
-            now = time.monotonic()
+        with self._pacing_lock:
+            now = clock()  # (CLOCK_MONOTONIC: the same clock in every process)
             until = now + min(seconds, MAX_WAIT_429)
             added = max(0.0, until - max(self.paused_until, now))
             if asked is not None and asked > MAX_WAIT_429:
@@ -186,15 +206,15 @@ class TargetHealth:
                     f"budget of {budget:g} s; raise --throttle-budget or lower --max-rps"
                 )
             else:
-                self.throttled_s += added
-                self.paused_until = max(self.paused_until, until)
+                self._pacing[1] = self.throttled_s + added
+                self._pacing[0] = max(self.paused_until, until)
         if self.stopped:
             raise TargetThrottled(self.stopped)
         self.hold()
 
     def hold(self) -> None:
         """Wait until no 429 pause is in force (``wait_throttled``); at once when none is."""
-        left = self.paused_until - time.monotonic()
+        left = self.paused_until - clock()
         if left > 0:
             sleep(left)
 
@@ -346,6 +366,9 @@ class GuardedTransport(httpx.BaseTransport):
             for chunk in response.stream:  # type: ignore[union-attr]
                 size += len(chunk)
                 if size > cap:
+                    # Freed now: the exception's traceback keeps this frame (and so the list) alive
+                    # for as long as a report holds the exception -- up to the cap per answer.
+                    chunks.clear()
                     raise ResponseTooLarge(_too_large(cap))
                 chunks.append(chunk)
         finally:

@@ -33,6 +33,9 @@ class StepFailed(Exception):
         self.requirement = requirement
         self.message = message
 
+    def __reduce__(self) -> tuple[type[StepFailed], tuple[str, str]]:
+        return (type(self), (self.requirement, self.message))  # it crosses processes (concurrency)
+
 
 @dataclass
 class Verdict:

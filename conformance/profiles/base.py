@@ -592,6 +592,21 @@ class Profile(ABC):
                 }
                 self.ledger.created(LedgerEntry(self.vendor, key_id, self.settings.base_url, scope))
 
+    def adopt_ledgered(self) -> list[str]:
+        """Own the keys the ledger says were created and not cleaned that this profile does not
+        know -- made by another process of the same run (``conformance.concurrency``) -- so cleanup
+        removes them too.  The ledger already holds them: nothing is written."""
+        if self.ledger is None or not self.ledger.path.exists():
+            return []
+        try:
+            pending = self.ledger.pending()
+        except ValueError:
+            return []
+        with self._lock:
+            new = [entry.key_id for entry in pending if entry.key_id not in self.created]
+            self.created.extend(new)
+        return new
+
     def cleanup(self, workers: int = 1) -> tuple[list[str], list[str]]:
         """Schedule deletion of every owned key, ``workers`` at a time; returns (cleaned, left), both
         in creation order, and records each key's end in the ledger as it happens.
