@@ -146,6 +146,20 @@ class Rules:
     unknown_sort_field: str = "ignored"  # "ignored", or "server-error" (a fault)
     tags_filter: str = "value"  # option tags-filter: what the list filter tags=<v> compares
     sync_job_reads: int = 1  # option sync-job-reads: status reads a synchronization job stays in_progress
+    # what faults change (each True/False is the documented or chosen behaviour)
+    policy_inputs_exclusive: bool = True  # Policy, policytemplate and principal lists exclude each other
+    upload_holds_material: bool = True  # upload-key leaves the new key Enabled (its material uploaded)
+    sync_inputs_exclusive: bool = True  # synchronize_all true excludes kms and regions
+    cancel_sets_abort: bool = True  # cancelling a synchronization job sets its abort flag
+    cancel_only_in_progress: bool = True  # only an in-progress synchronization job can be cancelled
+    sync_id_filter: bool = True  # the job list's id filter is applied
+    replica_shares_key_id: bool = True  # a replica has its primary's KeyID
+    replica_of_external_pending: bool = True  # a replica of an EXTERNAL primary is PendingImport
+    replicate_needs_primary: bool = True  # replicate-key refuses a key that is no multi-Region primary
+    update_primary_region_works: bool = True  # update-primary-region really moves the primary
+    rotation_jobs_while_pending_deletion: bool = False  # rotation-job calls on a key pending deletion
+    rotation_status_works: bool = True  # get-key-rotation-status reads the key's rotation setting
+    rotation_off_while_pending_deletion: bool = True  # AWS: status false while pending deletion
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -320,8 +334,13 @@ def principal_arns(field_name: str, values: list[str]) -> list[str]:
     return [v if v.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:{kind}/{v}" for v in values]
 
 
-def check_policy_inputs(policy: object, template: object, principals: Mapping[str, Any]) -> None:
-    """A policy, a policy template and the principal lists are mutually exclusive (policy page)."""
+def check_policy_inputs(
+    policy: object, template: object, principals: Mapping[str, Any], exclusive: bool = True
+) -> None:
+    """A policy, a policy template and the principal lists are mutually exclusive (create, upload-key,
+    replicate-key and policy pages); ``exclusive`` False is fault policy-inputs-not-exclusive."""
+    if not exclusive:
+        return
     given = [
         name
         for name, present in (
@@ -514,7 +533,7 @@ class CckmBackend:
         ``principals`` (names become IAM ARNs, as on ``policy``) and ``template`` (recorded as the
         cckm_policy_template_id tag) exclude ``param``'s Policy and each other.
         """
-        check_policy_inputs(param.get("Policy"), template, principals)
+        check_policy_inputs(param.get("Policy"), template, principals, self.rules.policy_inputs_exclusive)
         kms = _connection(kms_ref)
         if region not in CONNECTIONS[kms]["regions"]:
             raise InvalidParameter(f"region {region!r} is not configured in AWS KMS connection {kms!r}")
@@ -702,7 +721,7 @@ class CckmBackend:
         """Allowed in every state; principal names become IAM ARNs; a template is recorded as a tag."""
         with self.lock:
             key = self._key(key_id)
-            check_policy_inputs(policy, template, principals)
+            check_policy_inputs(policy, template, principals, self.rules.policy_inputs_exclusive)
             if policy:
                 key.aws["Policy"] = policy
             _apply_principals(key, principals)
@@ -732,14 +751,16 @@ class CckmBackend:
 
     def key_rotation_status(self, key_id: str) -> dict[str, Any]:
         """AWS's GetKeyRotationStatus answer for the key: KeyId is its ARN; RotationPeriodInDays and
-        NextRotationDate only while automatic rotation is on (never on for keys AWS does not rotate)."""
+        NextRotationDate only while automatic rotation is on (never on for keys AWS does not rotate).
+        While the key is pending deletion the status is false, and the setting returns when the
+        deletion is cancelled (AWS GetKeyRotationStatus)."""
         with self.lock:
             key = self._key(key_id)
             aws = key.aws
-            status: dict[str, Any] = {
-                "KeyId": aws["Arn"],
-                "KeyRotationEnabled": bool(aws["KeyRotationEnabled"]),
-            }
+            enabled = bool(aws["KeyRotationEnabled"]) and self.rules.rotation_status_works
+            if key.state in PENDING_DELETION and self.rules.rotation_off_while_pending_deletion:
+                enabled = False
+            status: dict[str, Any] = {"KeyId": aws["Arn"], "KeyRotationEnabled": enabled}
             if status["KeyRotationEnabled"]:
                 status["RotationPeriodInDays"] = aws["RotationPeriodInDays"]
                 status["NextRotationDate"] = aws["NextRotationDate"]
@@ -803,6 +824,8 @@ class CckmBackend:
         key's material, so it leaves the call Enabled like an import into a PendingImport key."""
         with self.lock:
             created = self.create_key(kms_ref, region, {**param, "Origin": "EXTERNAL"}, principals, template)
+            if not self.rules.upload_holds_material:
+                return created
             return self.import_key_material(created.id, source_key_tier, source_key_identifier, valid_to)
 
     def delete_key_material(self, key_id: str) -> Key:
@@ -821,7 +844,8 @@ class CckmBackend:
         (the list filters job_config_id and rotation_job_enabled read them)."""
         with self.lock:
             key = self._key(key_id)
-            _refuse_while_pending_deletion(key)
+            if not self.rules.rotation_jobs_while_pending_deletion:
+                _refuse_while_pending_deletion(key)
             labels = {k: v for k, v in key.record["labels"].items() if k not in ROTATION_JOB_FIELDS}
             for name in ROTATION_JOB_FIELDS:  # labels are strings: a flag reads "true" / "false"
                 value = settings.get(name)
@@ -834,7 +858,8 @@ class CckmBackend:
         """Take the key out of its rotation job (a key in none is left as it is)."""
         with self.lock:
             key = self._key(key_id)
-            _refuse_while_pending_deletion(key)
+            if not self.rules.rotation_jobs_while_pending_deletion:
+                _refuse_while_pending_deletion(key)
             for name in ROTATION_JOB_FIELDS:
                 key.record["labels"].pop(name, None)
             return self._changed(key)
@@ -870,12 +895,13 @@ class CckmBackend:
         """A replica of multi-Region primary ``key_id`` in ``replica_region``: the shared properties
         (KeyID, spec, usage, origin, rotation) are the primary's, the rest comes from ``param``.
         A replica of an EXTERNAL primary has no material yet (PendingImport)."""
-        check_policy_inputs(param.get("Policy"), template, principals)
+        check_policy_inputs(param.get("Policy"), template, principals, self.rules.policy_inputs_exclusive)
         with self.lock:
             primary = self._key(key_id)
             aws = primary.aws
             config = aws.get("MultiRegionConfiguration", {})
-            if not aws["MultiRegion"] or config.get("MultiRegionKeyType") != "PRIMARY":
+            single = not aws["MultiRegion"] or config.get("MultiRegionKeyType") != "PRIMARY"
+            if single and self.rules.replicate_needs_primary:
                 raise AwsRefusal(
                     "UnsupportedOperationException", f"{primary.arn} is not a multi-Region primary key."
                 )
@@ -902,7 +928,9 @@ class CckmBackend:
             }
             replica = self._new_key(kms, replica_region, {**param, **shared})
             replica.record["uri"] = f"kylo:kylo:cckm:aws-replica-key:{replica.id}"
-            key_id_aws = aws["KeyID"]
+            key_id_aws = aws["KeyID"] if self.rules.replica_shares_key_id else replica.aws["KeyID"]
+            if aws["Origin"] == "EXTERNAL" and not self.rules.replica_of_external_pending:
+                replica.set_state("Enabled")
             replica.aws.update(
                 KeyID=key_id_aws,
                 Arn=f"arn:aws:kms:{replica_region}:{ACCOUNT}:key/{key_id_aws}",
@@ -931,6 +959,8 @@ class CckmBackend:
                     f"No replica of {key.aws['KeyID']} exists in {primary_region}",
                 )
             old = members[0]
+            if not self.rules.update_primary_region_works:
+                return self._key(key_id).snapshot()
             if new is old:
                 raise AwsRefusal("UnsupportedOperationException", f"{old.arn} is already the primary key.")
             for member in (old, new):
@@ -947,11 +977,13 @@ class CckmBackend:
     ) -> dict[str, Any]:
         """A new job that downloads the keys of the named connections (every one with
         ``synchronize_all``) in ``regions`` (every configured one when empty)."""
-        if synchronize_all and (kms_refs or regions):
+        if synchronize_all and (kms_refs or regions) and self.rules.sync_inputs_exclusive:
             raise InvalidParameter("synchronize_all and kms, regions are mutually exclusive")
         if not synchronize_all and not kms_refs:
             raise InvalidParameter("specify kms (and regions) or synchronize_all")
-        names = list(CONNECTIONS) if synchronize_all else [_connection(ref) for ref in kms_refs]
+        names = (
+            list(CONNECTIONS) if synchronize_all and not kms_refs else [_connection(ref) for ref in kms_refs]
+        )
         for region in regions:
             if not any(region in CONNECTIONS[name]["regions"] for name in names):
                 raise InvalidParameter(f"region {region!r} is not configured in the AWS KMS connections")
@@ -1023,7 +1055,7 @@ class CckmBackend:
         with self.lock:
             found = []
             for job in reversed(list(self.sync_jobs.values())):
-                if "id" in query and job.record["id"] != query["id"]:
+                if "id" in query and job.record["id"] != query["id"] and self.rules.sync_id_filter:
                     continue
                 if "kms" in query and not {query["kms"], _kms_id(query["kms"])} & set(job.record["kms"]):
                     continue
@@ -1038,9 +1070,9 @@ class CckmBackend:
         """Only an in-progress job can be cancelled: abort is set, and it completes at the next read."""
         with self.lock:
             job = self._job(job_id)
-            if job.record["overall_status"] != "in_progress":
+            if job.record["overall_status"] != "in_progress" and self.rules.cancel_only_in_progress:
                 raise BadRequest(f"synchronization job {job_id} is not in progress")
-            job.record.update(abort=True, updatedAt=timestamp(now()))
+            job.record.update(abort=self.rules.cancel_sets_abort, updatedAt=timestamp(now()))
             job.reads_left = min(job.reads_left, 1)
             return job.snapshot()
 
