@@ -91,6 +91,15 @@ class Rules:
     list_honours_limit: bool = True
     activation_reads: int = 0  # describes that still show a new KMS key as "1" (to be activated)
     datakey_bits: Mapping[str, int] = field(default_factory=lambda: dict(DATAKEY_BITS))  # per key_spec
+    datakey_checks_state: bool = True  # data-key calls refuse disabled / pending-deletion keys
+    list_grants_shows: bool = True  # list-grants lists the key's grants
+    revoke_deletes: bool = True  # revoke-grant removes the grant
+    unknown_grant_code: str | None = "KMS.2501"  # revoke/retire of a grant no key has (None: accepted)
+    import_requires_external: bool = True  # get-parameters-for-import checks origin first (KMS.0309)
+    import_enables: bool = True  # import-key-material moves the key to enabled
+    delete_material_states: frozenset[str] = frozenset({ENABLED, DISABLED})  # KMS.2701 otherwise
+    delete_material_resets: bool = True  # delete-imported-key-material moves the key to pending import
+    publickey_asymmetric_only: bool = True  # get-publickey refuses symmetric keys
 
 
 @dataclass
@@ -359,6 +368,12 @@ class HuaweiKms:
             raise KmsError("KMS.0210")
         return key
 
+    def _usable_for_datakey(self, project: str, key_id: Any) -> Key:
+        """The key for create-datakey, encrypt-datakey and decrypt-datakey (a fault skips the state check)."""
+        if not self.rules.datakey_checks_state:
+            return self.find(project, key_id)
+        return self._usable_for_crypto(project, key_id)
+
     def _usable_for_crypto(self, project: str, key_id: Any) -> Key:
         key = self.find(project, key_id)
         if key.state == DISABLED:
@@ -466,7 +481,7 @@ class HuaweiKms:
     @_locked
     def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
         """(key, plain data key, wrapped data key): ``length`` bits if given, else per ``spec``."""
-        key = self._usable_for_crypto(project, key_id)
+        key = self._usable_for_datakey(project, key_id)
         bits = int(length) if length else self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
@@ -479,12 +494,12 @@ class HuaweiKms:
         plain, digest = plain_and_digest[:length], plain_and_digest[length:]
         if hashlib.sha256(plain).digest() != digest:
             raise KmsError("KMS.2103")
-        return self._usable_for_crypto(project, key_id)
+        return self._usable_for_datakey(project, key_id)
 
     @_locked
     def decrypt_datakey(self, project: str, key_id: Any, wrapped: bytes, length: int) -> bytes:
         """The data key of a create-datakey / encrypt-datakey ciphertext made under ``key_id``."""
-        key = self._usable_for_crypto(project, key_id)
+        key = self._usable_for_datakey(project, key_id)
         plain = unwrap(key.key_id, wrapped)
         if len(plain) != length:
             raise KmsError("KMS.2202")
@@ -577,7 +592,8 @@ class HuaweiKms:
     @_locked
     def list_grants(self, project: str, key_id: Any, marker: Any, limit: Any) -> GrantPage:
         """The key's grants, in any key state."""
-        return _page(list(self.find(project, key_id).grants.values()), marker, limit)
+        grants = list(self.find(project, key_id).grants.values())
+        return _page(grants if self.rules.list_grants_shows else [], marker, limit)
 
     @_locked
     def list_retirable_grants(self, project: str, marker: Any, limit: Any) -> GrantPage:
@@ -596,17 +612,23 @@ class HuaweiKms:
             return key
         if any(grant_id in other.grants for other in self.keys(project).values()):
             raise KmsError("KMS.2502")  # a grant of another key
-        raise KmsError("KMS.2501")
+        if self.rules.unknown_grant_code is None:
+            return key  # fault unknown-grant-accepted: the caller finds nothing to remove
+        raise KmsError(self.rules.unknown_grant_code)
 
     @_locked
     def revoke_grant(self, project: str, key_id: Any, grant_id: Any) -> None:
-        del self._grant(project, key_id, grant_id).grants[grant_id]
+        key = self._grant(project, key_id, grant_id)
+        if self.rules.revoke_deletes:
+            key.grants.pop(grant_id, None)
 
     @_locked
     def retire_grant(self, project: str, key_id: Any, grant_id: Any) -> None:
         """The retiring principal, or a grantee allowed retire-grant, gives the grant up."""
         key = self._grant(project, key_id, grant_id)
-        grant = key.grants[grant_id]
+        grant = key.grants.get(grant_id)
+        if grant is None:
+            return
         if grant.retiring_principal != USER_ID and not (
             grant.grantee_principal == USER_ID and "retire-grant" in grant.operations
         ):
@@ -616,7 +638,7 @@ class HuaweiKms:
     # -- importing key material --------------------------------------------------------------
     def _external(self, project: str, key_id: Any) -> Key:
         key = self.find(project, key_id)
-        if key.origin != "external":
+        if key.origin != "external" and self.rules.import_requires_external:
             raise KmsError("KMS.0309")
         if key.state == PENDING_DELETION:
             raise KmsError("KMS.0210")
@@ -682,7 +704,8 @@ class HuaweiKms:
         key.material_digest = digest
         key.has_material = True
         key.material_expiry_s = expiration
-        key.state = ENABLED
+        if self.rules.import_enables:
+            key.state = ENABLED
         return key
 
     @_locked
@@ -691,11 +714,12 @@ class HuaweiKms:
         key = self.find(project, key_id)
         if key.origin != "external":
             raise KmsError("KMS.0309")
-        if key.state not in (ENABLED, DISABLED):
+        if key.state not in self.rules.delete_material_states:
             raise KmsError("KMS.2701")
         key.has_material = False
         key.material_expiry_s = None
-        key.state = PENDING_IMPORT
+        if self.rules.delete_material_resets:
+            key.state = PENDING_IMPORT
         return key
 
     # -- asymmetric keys -------------------------------------------------------------------
@@ -712,6 +736,8 @@ class HuaweiKms:
     def public_key(self, project: str, key_id: Any) -> tuple[Key, str]:
         """The PEM public key of an asymmetric key in any state but pending deletion."""
         key = self.find(project, key_id)
+        if key.spec not in ASYMMETRIC_SPECS and not self.rules.publickey_asymmetric_only:
+            return key, keypairs.public_pem(keypairs.shared_rsa_key(2048))  # fault publickey-for-symmetric
         if key.spec not in ASYMMETRIC_SPECS:
             raise KmsError("KMS.0308", "The key is not an asymmetric key.")
         if key.state == PENDING_DELETION:
