@@ -46,6 +46,7 @@ GRANTEE = "0d0466b00d0466b00d0466b00d0466b0"
 UNKNOWN_GRANT = "0" * 64  # a well-formed grant id no key has
 SIGNED_MESSAGE = base64.b64encode(b"kms-conformance signed message").decode()
 OTHER_MESSAGE = base64.b64encode(b"kms-conformance other message").decode()
+RSA_PLAINTEXT = "kms-conformance asymmetric plaintext"  # well under RSA_2048 OAEP-SHA-256's 190 bytes
 
 # operation -> (path below /v1.0/{project_id}/kms/, default body with "{key_id}" placeholders;
 # "{grant_id}", "{datakey_cipher}", "{signature}", "{import_token}" and "{wrapped_material}" are
@@ -78,6 +79,23 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "key_spec": "EC_P256",
             "key_usage": "SIGN_VERIFY",
         },
+    ),
+    "create_rsa_encrypt": (
+        "create-key",
+        {
+            "key_alias": "{alias}",
+            "key_description": "{description}",
+            "key_spec": "RSA_2048",
+            "key_usage": "ENCRYPT_DECRYPT",
+        },
+    ),
+    "encrypt_rsa": (
+        "encrypt-data",
+        {"key_id": "{key_id}", "plain_text": RSA_PLAINTEXT, "encryption_algorithm": "RSAES_OAEP_SHA_256"},
+    ),
+    "decrypt_rsa": (
+        "decrypt-data",
+        {"key_id": "{key_id}", "cipher_text": "{rsa_cipher}", "encryption_algorithm": "RSAES_OAEP_SHA_256"},
     ),
     "encrypt_datakey": (
         "encrypt-datakey",
@@ -141,6 +159,8 @@ PREPARED: dict[str, tuple[str, tuple[str, ...]]] = {
     "imported": ("import-ready", ("import_material",)),
     "signing-key": ("enabled", ()),
     "signed": ("signing-key", ("sign",)),
+    "rsa-key": ("enabled", ()),
+    "rsa-sealed": ("rsa-key", ("encrypt_rsa",)),
 }
 # The documented key state each prepared key is in (what describe-key shows).
 PREPARED_STATE: dict[str, str] = {
@@ -151,14 +171,21 @@ PREPARED_STATE: dict[str, str] = {
     "imported": "enabled",
     "signing-key": "enabled",
     "signed": "enabled",
+    "rsa-key": "enabled",
+    "rsa-sealed": "enabled",
 }
 # The create call a state's key starts with (others: "create", a KMS-origin AES_256 key).
-CREATED_BY: dict[str, str] = {"pending-import": "create_external", "signing-key": "create_signing"}
+CREATED_BY: dict[str, str] = {
+    "pending-import": "create_external",
+    "signing-key": "create_signing",
+    "rsa-key": "create_rsa_encrypt",  # RSA_2048, ENCRYPT_DECRYPT
+}
 # call -> {placeholder: field of its answer} remembered for the key.
 REMEMBERED: dict[str, dict[str, str]] = {
     "encrypt_datakey": {"datakey_cipher": "cipher_text"},
     "create_grant": {"grant_id": "grant_id"},
     "sign": {"signature": "signature"},
+    "encrypt_rsa": {"rsa_cipher": "cipher_text"},
 }
 # What a placeholder is when the key has nothing remembered for it.
 PLACEHOLDER_DEFAULTS: dict[str, str] = {
@@ -167,6 +194,7 @@ PLACEHOLDER_DEFAULTS: dict[str, str] = {
     "signature": base64.b64encode(b"\0" * 64).decode(),
     "import_token": "A" * 200,
     "wrapped_material": "A" * 344,
+    "rsa_cipher": "A" * 344,
 }
 
 KMS_ENVELOPE = {
@@ -375,6 +403,14 @@ def _signature_valid(expected: str) -> Callable[[Outcome], str | None]:
         return None
 
     return check
+
+
+def _rsa_plaintext(outcome: Outcome) -> str | None:
+    """decrypt-data of the RSA ciphertext gives back the plaintext encrypt-data took."""
+    got = _body(outcome).get("plain_text")
+    if got != RSA_PLAINTEXT:
+        return f"plain_text should be {RSA_PLAINTEXT!r}, is {got!r}"
+    return None
 
 
 def _public_key(outcome: Outcome) -> str | None:
@@ -654,6 +690,15 @@ PROBES: tuple[Probe, ...] = (
         status=frozenset({200, 400}),
         check=_signature_valid("false"),
     ),
+    _probe("HW-CRYPTO-006", "rsa-round-trip", "decrypt_rsa", key="rsa-sealed", check=_rsa_plaintext),
+    _probe(
+        "HW-CRYPTO-007",
+        "rsa-decrypt-other-algorithm",
+        "decrypt_rsa",
+        key="rsa-sealed",
+        body={"encryption_algorithm": "SYMMETRIC_DEFAULT"},
+        status=_400,
+    ),
     _probe("HW-CRYPTO-004", "publickey-asymmetric", "get_publickey", key="signing-key", check=_public_key),
     _probe("HW-CRYPTO-005", "publickey-symmetric", "get_publickey", status=_400),
     # grants
@@ -810,6 +855,9 @@ class HuaweiProfile(Profile):
         "datakey": "createDatakey",
         "create_grant": "createGrant",
         "create_signing": "createKey",
+        "create_rsa_encrypt": "createKey",
+        "encrypt_rsa": "encryptData",
+        "decrypt_rsa": "decryptData",
         "encrypt_datakey": "encryptDatakey",
         "decrypt_datakey": "decryptDatakey",
         "gen_random": "genRandom",
@@ -840,6 +888,8 @@ class HuaweiProfile(Profile):
         "imported": "HW-IMPORT-001",
         "signing-key": "HW-CRYPTO-004",
         "signed": "HW-CRYPTO-002",
+        "rsa-key": "HW-CRYPTO-006",
+        "rsa-sealed": "HW-CRYPTO-006",
     }
 
     def __init__(self, settings: Any) -> None:
@@ -965,7 +1015,14 @@ class HuaweiProfile(Profile):
         return code if isinstance(code, str) else None
 
     def created_key_id(self, operation_id: str, body: Any) -> str | None:
-        if operation_id in ("createKey", "create", "create_external", "create_same_alias", "create_signing"):
+        if operation_id in (
+            "createKey",
+            "create",
+            "create_external",
+            "create_same_alias",
+            "create_signing",
+            "create_rsa_encrypt",
+        ):
             try:
                 return body["key_info"]["key_id"]
             except (KeyError, TypeError):

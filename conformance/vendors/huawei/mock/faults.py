@@ -158,6 +158,16 @@ FAULTS = (
         "HW-CRYPTO-005",
         "get-publickey answers a public key for a symmetric (AES_256) key",
     ),
+    Fault(
+        "rsa-decrypt-drops-byte",
+        "HW-CRYPTO-006",
+        "decrypt-data of an RSA_2048 ciphertext answers the plaintext without its last byte",
+    ),
+    Fault(
+        "decrypt-ignores-algorithm",
+        "HW-CRYPTO-007",
+        "decrypt-data of an RSA ciphertext succeeds whatever encryption_algorithm says (SYMMETRIC_DEFAULT included)",
+    ),
     Fault("list-grants-empty", "HW-GRANT-001", "list-grants answers no grants, whatever the key has"),
     Fault("revoke-keeps-grant", "HW-GRANT-002", "revoke-grant answers 200 but the grant stays listed"),
     Fault(
@@ -325,6 +335,8 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "verify-always-true": _set(verify_verdict=True),
     "publickey-empty": _set(publickey_empty=True),
     "publickey-for-symmetric": _rule(publickey_asymmetric_only=False),
+    "rsa-decrypt-drops-byte": _rule(asymmetric_plain_dropped=1),
+    "decrypt-ignores-algorithm": _rule(decrypt_ignores_algorithm=True),
     "list-grants-empty": _rule(list_grants_shows=False),
     "revoke-keeps-grant": _rule(revoke_deletes=False),
     "unknown-grant-accepted": _rule(unknown_grant_code=None),

@@ -20,6 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
 from conformance.mocks import keypairs
 from conformance.vendors.huawei.mock.exceptions import KmsError
 
@@ -100,6 +103,8 @@ class Rules:
     delete_material_states: frozenset[str] = frozenset({ENABLED, DISABLED})  # KMS.2701 otherwise
     delete_material_resets: bool = True  # delete-imported-key-material moves the key to pending import
     publickey_asymmetric_only: bool = True  # get-publickey refuses symmetric keys
+    decrypt_ignores_algorithm: bool = False  # decrypt-data of an RSA ciphertext takes any algorithm
+    asymmetric_plain_dropped: int = 0  # decrypt-data of an RSA ciphertext loses this many bytes
 
 
 @dataclass
@@ -315,6 +320,24 @@ SIGNING_ALGORITHMS: Mapping[str, Mapping[str, tuple[str, str]]] = {
 }
 ASYMMETRIC_SPECS = frozenset({*SIGNING_ALGORITHMS, "SM2", "ED25519"})
 SIGN_MESSAGE_MAX_BYTES = 4095  # Sign.html: "smaller than 4,096 bytes"
+# EncryptData.html / DecryptData.html: encryption_algorithm, only for asymmetric keys.  SM2_ENCRYPT
+# is not modelled (the cryptography package has no SM2).
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+RSA_OAEP_SHA_256 = "RSAES_OAEP_SHA_256"
+ASYMMETRIC_ENCRYPTION = frozenset({RSA_OAEP_SHA_256})
+
+
+_OAEP_SHA_256 = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+def _oaep_decrypt(private: keypairs.rsa.RSAPrivateKey, data: bytes) -> bytes:
+    """RSAES-OAEP-SHA-256 (MGF1 with SHA-256) decryption; ValueError when it fails."""
+    return private.decrypt(data, _OAEP_SHA_256)
+
+
+def oaep_max_bytes(key_bits: int) -> int:
+    """The longest plaintext RSAES-OAEP with SHA-256 takes: k - 2 * 32 - 2 bytes (RFC 8017)."""
+    return key_bits // 8 - 2 * 32 - 2
 
 
 # The mock's EC curve names for Huawei's key specs.
@@ -506,8 +529,11 @@ class HuaweiKms:
         return plain
 
     @_locked
-    def encrypt(self, project: str, key_id: Any, plain_text: str) -> tuple[Key, str]:
-        """The ciphertext of ``plain_text`` (UTF-8: its limit is in bytes, not characters)."""
+    def encrypt(
+        self, project: str, key_id: Any, plain_text: str, algorithm: str = SYMMETRIC_DEFAULT
+    ) -> tuple[Key, str]:
+        """The ciphertext of ``plain_text`` (UTF-8: its limit is in bytes, not characters): a symmetric
+        key's ``seal`` blob, or an ENCRYPT_DECRYPT RSA key's RSAES-OAEP-SHA-256 ciphertext (Base64)."""
         try:
             plain = plain_text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate ("\ud800") is no text at all
@@ -515,12 +541,58 @@ class HuaweiKms:
         if not 1 <= len(plain) <= PLAINTEXT_MAX_BYTES:
             raise KmsError("KMS.2101")
         key = self._usable_for_crypto(project, key_id)
-        return key, seal(key.key_id, plain)
+        if key.spec not in ASYMMETRIC_SPECS:
+            if algorithm != SYMMETRIC_DEFAULT:
+                raise KmsError("KMS.0308", f"encryption_algorithm {algorithm} does not fit a symmetric key.")
+            return key, seal(key.key_id, plain)
+        private = self._decrypter(key, algorithm)
+        if len(plain) > oaep_max_bytes(private.key_size):
+            raise KmsError(
+                "KMS.2101", f"RSAES_OAEP_SHA_256 takes at most {oaep_max_bytes(private.key_size)} bytes."
+            )
+        return key, base64.b64encode(private.public_key().encrypt(plain, _OAEP_SHA_256)).decode()
+
+    def _decrypter(self, key: Key, algorithm: str) -> keypairs.rsa.RSAPrivateKey:
+        """The RSA key of an asymmetric ENCRYPT_DECRYPT key for ``algorithm`` (RSAES_OAEP_SHA_256)."""
+        if key.usage != "ENCRYPT_DECRYPT":
+            raise KmsError("KMS.0308", "Only an asymmetric key whose key_usage is ENCRYPT_DECRYPT encrypts.")
+        bits = RSA_BITS.get(key.spec)
+        if bits is None or algorithm == "SM2_ENCRYPT":
+            raise KmsError("KMS.0308", f"{key.spec} / {algorithm} encryption is not supported by this mock.")
+        if algorithm not in ASYMMETRIC_ENCRYPTION:
+            raise KmsError("KMS.0308", f"encryption_algorithm {algorithm} does not fit a {key.spec} key.")
+        if key.signer is None:
+            key.signer = keypairs.shared_rsa_key(bits)
+        assert isinstance(key.signer, keypairs.rsa.RSAPrivateKey)
+        return key.signer
 
     @_locked
-    def decrypt(self, project: str, cipher_text: str) -> tuple[Key, bytes]:
-        key_id, plain = unseal(cipher_text)
-        return self._usable_for_crypto(project, key_id), plain
+    def decrypt(
+        self, project: str, cipher_text: str, key_id: Any = None, algorithm: str = SYMMETRIC_DEFAULT
+    ) -> tuple[Key, bytes]:
+        """A ``seal`` blob names its key; an asymmetric ciphertext needs ``key_id`` and the algorithm it
+        was made with (DecryptData.html: a key or algorithm that does not match fails)."""
+        named = self.find(project, key_id) if key_id is not None else None
+        if named is None or named.spec not in ASYMMETRIC_SPECS:
+            if algorithm != SYMMETRIC_DEFAULT:
+                raise KmsError(
+                    "KMS.0308", f"encryption_algorithm {algorithm} needs the asymmetric key's key_id."
+                )
+            sealed_by, plain = unseal(cipher_text)
+            return self._usable_for_crypto(project, sealed_by), plain
+        key = self._usable_for_crypto(project, key_id)
+        if self.rules.decrypt_ignores_algorithm:
+            algorithm = RSA_OAEP_SHA_256
+        if algorithm == SYMMETRIC_DEFAULT:
+            raise KmsError(
+                "KMS.0308", "An asymmetric ciphertext is decrypted with the algorithm that made it."
+            )
+        private = self._decrypter(key, algorithm)
+        try:
+            plain = _oaep_decrypt(private, base64.b64decode(cipher_text, validate=True))
+        except ValueError:
+            raise KmsError("KMS.2201") from None
+        return key, plain[: len(plain) - self.rules.asymmetric_plain_dropped]
 
     # -- rotation --------------------------------------------------------------------------
     @_locked

@@ -467,11 +467,18 @@ class HuaweiResponses:
         return {"random_data": secrets.token_bytes(size).hex()}
 
     def encrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        key, cipher_text = self.kms.encrypt(project, body["key_id"], body["plain_text"])
+        key, cipher_text = self.kms.encrypt(
+            project, body["key_id"], body["plain_text"], body.get("encryption_algorithm", "SYMMETRIC_DEFAULT")
+        )
         return {"key_id": key.key_id, "cipher_text": cipher_text}
 
     def decrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        key, plain = self.kms.decrypt(project, body["cipher_text"])
+        key, plain = self.kms.decrypt(
+            project,
+            body["cipher_text"],
+            body.get("key_id"),
+            body.get("encryption_algorithm", "SYMMETRIC_DEFAULT"),
+        )
         return {
             "key_id": key.key_id,
             "plain_text": plain.decode("utf-8", errors="replace"),
