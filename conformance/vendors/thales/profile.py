@@ -138,6 +138,8 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     ),
     "disable_rotation_job": ("POST", KEYS + "/{id}/disable-rotation-job", None),
     "rotation_status": ("POST", KEYS + "/{id}/get-key-rotation-status", None),
+    "rotate_material": ("POST", KEYS + "/{id}/rotate-material", None),
+    "rotations": ("GET", KEYS + "/{id}/rotations", {}),
     # Synchronization jobs: {id} is a job id the run started (``key_in`` of a sync-job state).
     "sync_start": ("POST", SYNC_JOBS, {}),
     "sync_list": ("GET", SYNC_JOBS, {}),
@@ -196,6 +198,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     _refuse("TH-STATE-009", "cancel_deletion", "pending-import"),
     _refuse("TH-STATE-018", "enable_rotation_job", "pending-deletion"),
     _refuse("TH-STATE-018", "disable_rotation_job", "pending-deletion"),
+    _allow("TH-STATE-021", "rotate_material", "enabled", "enabled"),
+    Transition(
+        "TH-STATE-022",
+        "rotate_material",
+        "disabled",
+        status=_STATE_ERROR,
+        codes=frozenset({"DisabledException", "KMSInvalidStateException"}),
+    ),
+    _refuse("TH-STATE-022", "rotate_material", "pending-deletion"),
 )
 
 
@@ -475,6 +486,18 @@ def _rotation_on(outcome: Outcome) -> str | None:
         return f"after enable-auto-rotation KeyRotationEnabled should be true: {outcome.text}"
     if body.get("RotationPeriodInDays", 365) != 365:
         return f"the default rotation period is a year (365 days), is {body.get('RotationPeriodInDays')!r}"
+    return None
+
+
+def _rotated(outcome: Outcome) -> str | None:
+    """After one rotate-material the key's one CURRENT material is the ON_DEMAND rotation's."""
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-006", problem)
+    records = [r.get("aws_param") for r in outcome.body["resources"] if isinstance(r, dict)]
+    current = [a for a in records if isinstance(a, dict) and a.get("KeyMaterialState") == "CURRENT"]
+    if len(current) != 1 or current[0].get("RotationType") != "ON_DEMAND":
+        return f"after rotate-material the one CURRENT material should be an ON_DEMAND rotation: {current}"
     return None
 
 
@@ -847,6 +870,23 @@ PROBES: tuple[Probe, ...] = (
         status=_INVALID,
     ),
     _probe(
+        "TH-PAG-006",
+        "rotations-envelope",
+        "rotations",
+        body={"limit": 5, "skip": 0},
+        check=_list_envelope,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-021",
+        "rotations-after-rotate-material",
+        "rotations",
+        key="material-rotated",
+        body={"limit": -1},
+        check=_rotated,
+        read_only=True,
+    ),
+    _probe(
         "TH-SHAPE-006", "rotation-status-shape", "rotation_status", check=_rotation_status, read_only=True
     ),
     _probe(
@@ -877,12 +917,14 @@ KINDS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
     "mrk-replica": ("AWS_KMS", True, ("replicate_key",)),
     "auto-rotation": ("AWS_KMS", False, ("enable_auto_rotation",)),
     "auto-rotation-pending-deletion": ("AWS_KMS", False, ("enable_auto_rotation", "schedule_deletion")),
+    "material-rotated": ("AWS_KMS", False, ("rotate_material",)),
 }
 # A kind's call -> (its set-up step, what its key answer must show).
 _KIND_STEPS: dict[str, tuple[str, Any]] = {
     "schedule_deletion": ("pending-deletion", lambda aws: aws.get("KeyState") == "PendingDeletion"),
     "replicate_key": ("replica", lambda aws: aws.get("MultiRegion") is True),
     "enable_auto_rotation": ("auto-rotation", lambda aws: aws.get("KeyRotationEnabled") is True),
+    "rotate_material": ("material-rotated", lambda aws: aws.get("KeyState") == "Enabled"),
 }
 SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two")
 
@@ -950,6 +992,7 @@ class ThalesProfile(Profile):
             "list",
             "get",
             "rotation_status",
+            "rotations",
             "sync_list",
             "sync_list_by_id",
             "sync_get",
@@ -985,6 +1028,8 @@ class ThalesProfile(Profile):
         "enable_rotation_job": "enableAwsKeyRotationJob",
         "disable_rotation_job": "disableAwsKeyRotationJob",
         "rotation_status": "getAwsKeyRotationStatus",
+        "rotate_material": "rotateAwsKeyMaterial",
+        "rotations": "listAwsKeyRotations",
         "sync_start": "startAwsSyncJob",
         "sync_list": "listAwsSyncJobs",
         "sync_list_by_id": "listAwsSyncJobs",
@@ -1002,6 +1047,7 @@ class ThalesProfile(Profile):
         "replica": "TH-STATE-013",  # a multi-Region replica (replicate-key)
         "auto-rotation": "TH-STATE-019",  # a key with automatic rotation on
         "sync-job": "TH-SHAPE-007",  # a synchronization job started (and read)
+        "material-rotated": "TH-STATE-021",  # a key whose material was rotated on demand
     }
 
     # Renew when less than this share of the JWT lifetime is left (at most a minute).
@@ -1149,7 +1195,7 @@ class ThalesProfile(Profile):
         if operation == "sync_start":
             if not (self.settings.kms and self.settings.region):
                 raise NotCovered("no --kms/--region given: cannot start a synchronization job")
-            return {"kms": [self.settings.kms], "regions": [self.settings.region]}
+            return {"kms": [self.settings.kms], "regions": [self.sync_region()]}
         if operation == "replicate_key":
             return {"replica_region": self.replica_region()}
         if operation == "update_primary_region":
@@ -1168,6 +1214,20 @@ class ThalesProfile(Profile):
                 param.update(body["aws_param"])
             return {"kms": self.settings.kms, "region": self.settings.region, "aws_param": param}
         return {}
+
+    def sync_region(self) -> str:
+        """A region whose CCKM keys (in --kms) are all this run's: a synchronization job refreshes
+        every key of its scope (their synced_at), so it is started only where that touches nothing
+        the run did not create.  NotCovered when every region the run knows holds other keys."""
+        for region in dict.fromkeys((str(self.settings.region), *REPLICA_REGIONS)):
+            listed = self.call("list", None, {"kms": self.settings.kms, "region": region, "limit": -1})
+            resources = _body(listed).get("resources")
+            if listed.status in _OK and isinstance(resources, list):
+                if all(isinstance(k, dict) and k.get("id") in self.created for k in resources):
+                    return region
+        raise NotCovered(
+            "every region the run knows holds keys it did not create: a synchronization job would refresh them"
+        )
 
     def replica_region(self) -> str:
         """The region replicas are made in: the first of REPLICA_REGIONS that is not --region."""
@@ -1285,6 +1345,20 @@ class ThalesProfile(Profile):
         if problem:
             raise self.step_failed("sync-job", problem)
         return outcome.body
+
+    def guard_case(self, case: Any) -> None:
+        """Besides the key ids: a generated synchronization job never reaches beyond the run.  A job
+        refreshes every key of its connections and regions (``synchronize_all``: all of them), so a
+        generated start names the unknown connection instead (answered 404, which the generated
+        checks accept) unless it is malformed anyway."""
+        super().guard_case(case)
+        op_id = case.operation.definition.raw.get("operationId", "")
+        if op_id != "startAwsSyncJob" or not isinstance(case.body, dict):
+            return
+        everything = case.body.get("synchronize_all")
+        if everything is None or isinstance(everything, bool):
+            case.body.pop("synchronize_all", None)
+            case.body["kms"] = [self.unknown_key_id()]
 
     def guard_key(self, operation: str, key_id: str) -> None:
         """Synchronization-job calls may name only jobs this run started (or the probe ids)."""

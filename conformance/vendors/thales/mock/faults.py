@@ -48,6 +48,7 @@ class Behaviour:
     hidden_job_fields: frozenset[str] = frozenset()  # synchronization-job fields left out of answers
     rotation_job_config_required: bool = True  # enable-rotation-job refuses a body without job_config_id
     rotation_flag_as_string: bool = False  # get-key-rotation-status answers KeyRotationEnabled "true"
+    rotation_list_shape: str = "envelope"  # the rotations list: "envelope" or "bare-array"
 
 
 _PARTS = {
@@ -357,6 +358,31 @@ _FAULTS: tuple[tuple[Fault, Effect], ...] = (
             "get-key-rotation-status says true for a key pending deletion whose rotation was on",
         ),
         change(rotation_off_while_pending_deletion=False),
+    ),
+    (
+        Fault(
+            "rotations-bare-array",
+            "TH-PAG-006",
+            "the rotations list answers a bare array",
+            may_also=("TH-GEN-003",),
+        ),
+        change(rotation_list_shape="bare-array"),
+    ),
+    (
+        Fault(
+            "rotate-material-noop",
+            "TH-STATE-021",
+            "rotate-material answers the key but makes no new key material",
+        ),
+        change(rotate_material_works=False),
+    ),
+    (
+        Fault(
+            "rotate-material-while-pending-deletion",
+            "TH-STATE-022",
+            "rotate-material rotates a key pending deletion",
+        ),
+        RowChange("rotate-material", also_stays=PENDING_DELETION),
     ),
 )
 

@@ -95,7 +95,11 @@ TRANSITIONS: Mapping[str, Transition] = {
     "update-primary-region": Transition(
         KEY_STATES - PENDING_DELETION, "", stays=KEY_STATES - PENDING_DELETION
     ),
+    # On-demand rotation of the material changes no state; only an Enabled key is rotated (AWS).
+    "rotate-material": Transition(frozenset({"Enabled"}), "", stays=frozenset({"Enabled"})),
 }
+# AWS: at most this many on-demand rotations per key (RotateKeyOnDemand).
+ON_DEMAND_ROTATIONS = 10
 
 # Texts of a state refusal, after the key's ARN; any other state reads "is <State>.".
 _STATE_TEXTS = {
@@ -160,6 +164,7 @@ class Rules:
     rotation_jobs_while_pending_deletion: bool = False  # rotation-job calls on a key pending deletion
     rotation_status_works: bool = True  # get-key-rotation-status reads the key's rotation setting
     rotation_off_while_pending_deletion: bool = True  # AWS: status false while pending deletion
+    rotate_material_works: bool = True  # rotate-material makes a new current key material
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -462,6 +467,28 @@ def _connection(kms_ref: str) -> str:
     return kms
 
 
+# The rotations list's documented filters.
+ROTATION_FILTERS = (
+    "key_source",
+    "key_material_origin",
+    "ImportState",
+    "KeyMaterialState",
+    "RotationType",
+    "KeyMaterialId",
+)
+
+
+def _filters(query: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [(name, query[name]) for name in ROTATION_FILTERS if name in query]
+
+
+def _rotation_value(record: Mapping[str, Any], name: str) -> Any:
+    """A rotation record's field: a CCKM one, else an aws_param one ("" when absent)."""
+    if name in record:
+        return record[name]
+    return record["aws_param"].get(name, "")
+
+
 def _kms_id(ref: str) -> str:
     """The connection name of id ``ref`` (or ``ref`` itself)."""
     return next((name for name, c in CONNECTIONS.items() if c["id"] == ref), ref)
@@ -480,6 +507,7 @@ class CckmBackend:
         self.keys: dict[str, Key] = {}
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
         self.sync_jobs: dict[str, SyncJob] = {}
+        self.rotations: dict[str, list[dict[str, Any]]] = {}  # key id -> its material's records
 
     # -- users and tokens -----------------------------------------------------------------------
 
@@ -577,7 +605,42 @@ class CckmBackend:
         record.update(extra or {})
         key = Key(record, aws)
         self.keys[key_id] = key
+        self.rotations[key_id] = []
+        if aws["Origin"] == "AWS_KMS" and spec == "SYMMETRIC_DEFAULT":
+            self._new_material(key, None)  # the material the key was made with: no rotation type
         return key
+
+    def _new_material(self, key: Key, rotation_type: str | None) -> None:
+        """A new current key material: the key names it, the old one becomes NON_CURRENT, and the
+        rotations list (newest first) gains its record."""
+        material = secrets.token_hex(32)
+        moment = now()
+        for old in self.rotations[key.id]:
+            old["aws_param"]["KeyMaterialState"] = "NON_CURRENT"
+        rotation_id = str(uuid.uuid4())
+        aws: dict[str, Any] = {
+            "KeyId": key.arn,
+            "KeyMaterialId": material,
+            "KeyMaterialState": "CURRENT",
+            "RotationDate": aws_date(moment),
+        }
+        if rotation_type:
+            aws["RotationType"] = rotation_type
+        self.rotations[key.id].insert(
+            0,
+            {
+                "id": rotation_id,
+                "uri": f"kylo:kylo:cckm:aws-key-rotation:{rotation_id}",
+                "account": "kylo:kylo:admin:accounts:kylo",
+                "createdAt": timestamp(moment),
+                "updatedAt": timestamp(moment),
+                "local_key_id": key.id,
+                "kms_id": key.record["kms_id"],
+                "key_material_origin": key.record["key_material_origin"],
+                "aws_param": aws,
+            },
+        )
+        key.aws["CurrentKeyMaterialId"] = material
 
     def _check_alias_free(self, region: str, alias: str) -> None:
         """An alias names one key per region (AWS)."""
@@ -622,6 +685,7 @@ class CckmBackend:
         """Removes the key from CCKM only (the AWS key is left alone)."""
         with self.lock:
             del self.keys[self._key(key_id).id]
+            self.rotations.pop(key_id, None)
 
     # -- operations on one key: each returns the changed key (updatedAt bumped) ------------------
 
@@ -765,6 +829,55 @@ class CckmBackend:
                 status["RotationPeriodInDays"] = aws["RotationPeriodInDays"]
                 status["NextRotationDate"] = aws["NextRotationDate"]
             return status
+
+    def rotate_key_material(self, key_id: str) -> Key:
+        """On-demand rotation (AWS RotateKeyOnDemand): native symmetric keys, the primary of a
+        multi-Region set, only while Enabled (Disabled: DisabledException), at most
+        ``ON_DEMAND_ROTATIONS`` times; the key keeps its id and gets a new current material."""
+        with self.lock:
+            key = self._key(key_id)
+            aws = key.aws
+            if aws["Origin"] != "AWS_KMS" or aws["CustomerMasterKeySpec"] != "SYMMETRIC_DEFAULT":
+                raise AwsRefusal(
+                    "UnsupportedOperationException",
+                    f"{key.arn} is not a symmetric encryption key of origin AWS_KMS: on-demand rotation is not supported.",
+                )
+            config = aws.get("MultiRegionConfiguration", {})
+            if aws["MultiRegion"] and config.get("MultiRegionKeyType") == "REPLICA":
+                raise AwsRefusal(
+                    "UnsupportedOperationException", f"{key.arn} is a replica: rotate its primary key."
+                )
+            allowed = self.rules.transitions["rotate-material"].allowed_from
+            if key.state == "Disabled" and "Disabled" not in allowed:
+                raise AwsRefusal("DisabledException", f"{key.arn} is disabled.")
+            self._move(key, "rotate-material")
+            done = sum(1 for r in self.rotations[key.id] if r["aws_param"].get("RotationType") == "ON_DEMAND")
+            if done >= ON_DEMAND_ROTATIONS:
+                raise AwsRefusal(
+                    "LimitExceededException",
+                    f"{key.arn} has had the maximum of {ON_DEMAND_ROTATIONS} on-demand rotations.",
+                )
+            if self.rules.rotate_material_works:
+                self._new_material(key, "ON_DEMAND")
+            return self._changed(key)
+
+    def list_rotations(
+        self, key_id: str, query: Mapping[str, str], skip: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total, page) of a key's rotation records matching the documented filters, newest first
+        (``sort`` by a record or aws_param field, ``-`` for descending)."""
+        with self.lock:
+            key = self._key(key_id)
+            found = [
+                r
+                for r in self.rotations[key.id]
+                if all(_rotation_value(r, n) == v for n, v in _filters(query))
+            ]
+            for item in reversed([f.strip() for f in query.get("sort", "").split(",") if f.strip()]):
+                name = item.lstrip("-")
+                found.sort(key=lambda r: str(_rotation_value(r, name)), reverse=item.startswith("-"))
+            page = found[skip:] if limit == -1 else found[skip : skip + limit]
+            return len(found), copy.deepcopy(page)
 
     def rotate_key(self, key_id: str, description: str | None = None, retain_alias: bool = False) -> Key:
         """CCKM rotation: a new key like this one; the answer is the new key."""
@@ -936,6 +1049,10 @@ class CckmBackend:
                 Arn=f"arn:aws:kms:{replica_region}:{ACCOUNT}:key/{key_id_aws}",
                 KeyRotationEnabled=aws["KeyRotationEnabled"],
             )
+            if "CurrentKeyMaterialId" in aws:  # the replica shares its primary's material
+                replica.aws["CurrentKeyMaterialId"] = aws["CurrentKeyMaterialId"]
+                for record in self.rotations[replica.id]:
+                    record["aws_param"].update(KeyId=replica.arn, KeyMaterialId=aws["CurrentKeyMaterialId"])
             _apply_principals(replica, principals)
             if template is not None:
                 _apply_template(replica, template)

@@ -238,6 +238,12 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "delete-material", "deleteAwsKeyMaterial", True, lambda m, key_id, body: m.delete_key_material(key_id)
     ),
+    Action(
+        "rotate-material",
+        "rotateAwsKeyMaterial",
+        False,
+        lambda m, key_id, body: m.rotate_key_material(key_id),
+    ),
 )
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -527,6 +533,16 @@ class CckmResponses:
         self.model.delete_key(request.path_params["id"])
         return Response(status_code=204)
 
+    async def list_rotations(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        self.check_query(request, query, "listAwsKeyRotations")
+        skip = int(query.get("skip", 0))
+        limit = int(query.get("limit", DEFAULT_LIMIT))
+        total, rotations = self.model.list_rotations(request.path_params["id"], query, skip, limit)
+        if self.switches.rotation_list_shape == "bare-array":  # fault rotations-bare-array
+            return JSONResponse(rotations)
+        return JSONResponse({"skip": skip, "limit": limit, "total": total, "resources": rotations})
+
     async def key_rotation_status(self, request: Request) -> Response:
         status = self.model.key_rotation_status(request.path_params["id"])
         if self.switches.rotation_flag_as_string:  # fault rotation-status-flag-string
@@ -569,6 +585,9 @@ class CckmResponses:
             path = f"{KEYS_PATH}/{{id}}/{action.path}"
             routes.append(Route(path, self.endpoint(self.action(action)), methods=["POST"]))
         routes.append(Route(f"{KEYS_PATH}/{{id}}/refresh", self.endpoint(self.refresh_key), methods=["POST"]))
+        routes.append(
+            Route(f"{KEYS_PATH}/{{id}}/rotations", self.endpoint(self.list_rotations), methods=["GET"])
+        )
         routes.append(
             Route(
                 f"{KEYS_PATH}/{{id}}/get-key-rotation-status",
