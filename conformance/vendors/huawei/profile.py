@@ -701,6 +701,15 @@ PROBES: tuple[Probe, ...] = (
     ),
     _probe("HW-CRYPTO-004", "publickey-asymmetric", "get_publickey", key="signing-key", check=_public_key),
     _probe("HW-CRYPTO-005", "publickey-symmetric", "get_publickey", status=_400),
+    # importing key material (states after an import: the rows are transitions, see TRANSITIONS)
+    _probe(
+        "HW-IMPORT-005",
+        "parameters-after-import",
+        "import_parameters",
+        key="imported",
+        status=_400,
+        codes=frozenset({"KMS.0310"}),
+    ),
     # grants
     _probe("HW-GRANT-001", "grant-listed", "list_grants", key="granted", check=_grantee_listed(True)),
     _probe(

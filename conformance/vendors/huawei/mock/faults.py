@@ -191,6 +191,11 @@ FAULTS = (
         "get-parameters-for-import does not check the key's origin: a KMS key gets KMS.0310 (not pending import) instead of KMS.0309",
     ),
     Fault(
+        "import-parameters-any-state",
+        "HW-IMPORT-005",
+        "get-parameters-for-import hands out parameters for an external key whose material is already imported",
+    ),
+    Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
         "delete-imported-key-material accepts a key pending import instead of refusing it with KMS.2701",
@@ -343,6 +348,7 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "import-leaves-pending": _rule(import_enables=False),
     "delete-material-keeps-state": _rule(delete_material_resets=False),
     "import-parameters-any-origin": _rule(import_requires_external=False),
+    "import-parameters-any-state": _rule(import_parameters_pending_only=False),
     "delete-material-while-pending": _rule(
         delete_material_states=frozenset({ENABLED, DISABLED, PENDING_IMPORT})
     ),

@@ -100,6 +100,7 @@ class Rules:
     unknown_grant_code: str | None = "KMS.2501"  # revoke/retire of a grant no key has (None: accepted)
     import_requires_external: bool = True  # get-parameters-for-import checks origin first (KMS.0309)
     import_enables: bool = True  # import-key-material moves the key to enabled
+    import_parameters_pending_only: bool = True  # get-parameters-for-import refuses keys not pending import
     delete_material_states: frozenset[str] = frozenset({ENABLED, DISABLED})  # KMS.2701 otherwise
     delete_material_resets: bool = True  # delete-imported-key-material moves the key to pending import
     publickey_asymmetric_only: bool = True  # get-publickey refuses symmetric keys
@@ -720,7 +721,7 @@ class HuaweiKms:
     def import_parameters(self, project: str, key_id: Any, algorithm: str) -> tuple[Key, str, int, bytes]:
         """(key, import token, its expiry in epoch seconds, DER public key) for a key pending import."""
         key = self._external(project, key_id)
-        if key.state != PENDING_IMPORT:
+        if key.state != PENDING_IMPORT and self.rules.import_parameters_pending_only:
             raise KmsError("KMS.0310")
         if algorithm not in WRAPPING_ALGORITHMS:
             # CreateParametersForImport.html: "SM2_ENCRYPT: not supported at some sites" -- the mock is one.
