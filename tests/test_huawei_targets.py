@@ -117,12 +117,18 @@ def test_kms_403_option_is_accepted_as_documented_alternative(cli) -> None:
     assert result.code == 0, result.stdout[-3000:]
 
 
+# Faults whose requirement is a should (inferred behaviour): test_faults holds them to a passing
+# verdict that still reports the failure.  Every other Huawei fault breaks a documented (must) one.
+SHOULD_FAULTS = {"datakey-ignores-key-state"}  # HW-STATE-013: the codes are documented, their calls inferred
+
+
 def test_every_fault_names_a_catalogued_must_requirement() -> None:
     from conformance.requirements import load_catalogue
 
     catalogue = load_catalogue("huawei")
     for fault in mock_definition("huawei").faults:
-        assert catalogue[fault.requirement].level == "must", fault.name
+        expected = "should" if fault.name in SHOULD_FAULTS else "must"
+        assert catalogue[fault.requirement].level == expected, fault.name
 
 
 def test_iam_password_tokens_are_renewed_mid_run(cli, kms_mock) -> None:

@@ -77,7 +77,7 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         for result in schemathesis.openapi.from_path(str(spec_path("thales.yaml"))).get_all_operations()
     ]
     ids = {op.definition.raw["operationId"] for op in operations}
-    assert len(operations) == 31
+    assert len(operations) == 33
     assert {
         "createToken",
         "createAwsKey",
@@ -99,6 +99,8 @@ def test_spec_is_valid_and_loads_in_schemathesis() -> None:
         "enableAwsKeyRotationJob",
         "disableAwsKeyRotationJob",
         "getAwsKeyRotationStatus",
+        "rotateAwsKeyMaterial",
+        "listAwsKeyRotations",
     } <= ids
     for op in operations:
         raw = op.definition.raw

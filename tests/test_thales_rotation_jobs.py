@@ -85,11 +85,23 @@ def test_key_rotation_status_in_every_state(cckm: Client, state: str) -> None:
     assert status.status_code == 200, status.text
     body = status.json()
     assert body["KeyId"] == key["aws_param"]["Arn"]
-    if state == "PendingImport":
+    if state in ("PendingImport", "PendingDeletion"):  # AWS: false while pending deletion
         assert body == {"KeyId": key["aws_param"]["Arn"], "KeyRotationEnabled": False}
     else:
         assert body["KeyRotationEnabled"] is True and body["RotationPeriodInDays"] == 90
         assert body["NextRotationDate"]
+
+
+def test_key_rotation_status_is_false_while_pending_deletion_and_returns_on_cancel(cckm: Client) -> None:
+    """AWS GetKeyRotationStatus: a key pending deletion has rotation status false; cancelling the
+    deletion restores the setting (the mock answered true before)."""
+    key = cckm.create()
+    cckm.act(key["id"], "enable-auto-rotation", {"rotation_period_in_days": 180})
+    cckm.act(key["id"], "schedule-deletion", {"days": 7})
+    assert cckm.act(key["id"], "get-key-rotation-status").json()["KeyRotationEnabled"] is False
+    assert cckm.act(key["id"], "cancel-deletion").status_code == 200
+    status = cckm.act(key["id"], "get-key-rotation-status").json()
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 180
 
 
 def test_key_rotation_status_after_disable_and_for_asymmetric_keys(cckm: Client) -> None:

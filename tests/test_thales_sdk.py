@@ -319,3 +319,27 @@ def test_sdk_rotation_jobs(sdk_target: tuple[dict[str, str], RunningMock]) -> No
     refused = api.post.call(f"cckm/aws/keys/{key['id']}/enable-rotation-job", json={})
     assert refused["response_statistics"]["status_code"] == 400
     assert "NCERRInvalidParamValue" in refused["error_response"]
+
+
+def test_sdk_rotates_key_material_and_lists_rotations(sdk_target: tuple[dict[str, str], RunningMock]) -> None:
+    """rotate-material and the rotations list through the SDK, as Thales's Terraform provider uses
+    them (the material id changes, the list's total grows); a key pending deletion has rotation
+    status false and refuses rotate-material."""
+    creds, _ = sdk_target
+    api = _api(creds)
+    key = api.post.call(
+        "cckm/aws/keys", json={"kms": creds["kms"], "region": creds["region"], "aws_param": {}}
+    )
+    before = api.get.call(f"cckm/aws/keys/{key['id']}/rotations", params={"limit": -1})
+    rotated = api.post.call(f"cckm/aws/keys/{key['id']}/rotate-material")
+    assert rotated["response_statistics"]["status_code"] == 200
+    assert rotated["aws_param"]["CurrentKeyMaterialId"] != key["aws_param"]["CurrentKeyMaterialId"]
+    after = api.get.call(f"cckm/aws/keys/{key['id']}/rotations", params={"limit": -1})
+    assert (before["total"], after["total"]) == (1, 2)
+    assert after["resources"][0]["aws_param"]["RotationType"] == "ON_DEMAND"
+    api.post.call(f"cckm/aws/keys/{key['id']}/enable-auto-rotation", json={})
+    api.post.call(f"cckm/aws/keys/{key['id']}/schedule-deletion", json={"days": 7})
+    assert api.post.call(f"cckm/aws/keys/{key['id']}/get-key-rotation-status")["KeyRotationEnabled"] is False
+    refused = api.post.call(f"cckm/aws/keys/{key['id']}/rotate-material")
+    assert refused["response_statistics"]["status_code"] == 400
+    assert "KMSInvalidStateException" in refused["error_response"]

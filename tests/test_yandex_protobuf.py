@@ -1,7 +1,7 @@
 """Judge: every response body the Yandex mock produces parses with yandexcloud's protobuf messages.
 
 The mock is wrapped in an ASGI recorder; the whole scenario layer of the profile (every
-transition and probe) plus crypto and access-binding calls run against it in both operation
+transition and probe, the key-pair rows included) plus crypto and access-binding calls run against it in both operation
 modes, and each recorded body goes through ``google.protobuf.json_format.Parse`` strictly
 (unknown fields are errors).  Importing the KMS proto modules registers the Any payload types.
 The profile's requests reach the app in-process, through Starlette's TestClient (no socket).
@@ -65,7 +65,9 @@ MESSAGES: list[tuple[str, str, Any]] = [
 def message_for(method: str, path: str, status: int) -> Any:
     if status >= 400:
         return status_pb2.Status
-    for m, pattern, message in MESSAGES:
+    from tests.test_yandex_asymmetric import ANSWERS  # the key-pair endpoints (the YC-ASYM rows)
+
+    for m, pattern, message in (*MESSAGES, *ANSWERS):
         if m == method and re.fullmatch(pattern, path):
             return message
     raise AssertionError(f"no protobuf message known for {method} {path}")

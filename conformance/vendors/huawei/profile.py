@@ -6,6 +6,9 @@ Where is the Huawei state machine?  ``TRANSITIONS`` below (the checks' view) and
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -36,7 +39,18 @@ STATES: dict[str, str] = {
     "7": "frozen",
 }
 
-# operation -> (path below /v1.0/{project_id}/kms/, default body with "{key_id}" placeholders)
+# Fixed inputs of the data-key, grant and signing rows, so that each check can judge its answer alone.
+DATA_KEY = bytes(range(32))  # encrypt-datakey seals this 32-byte data key ...
+DATA_KEY_INPUT = DATA_KEY.hex() + hashlib.sha256(DATA_KEY).hexdigest()  # ... sent with its SHA-256
+GRANTEE = "0d0466b00d0466b00d0466b00d0466b0"
+UNKNOWN_GRANT = "0" * 64  # a well-formed grant id no key has
+SIGNED_MESSAGE = base64.b64encode(b"kms-conformance signed message").decode()
+OTHER_MESSAGE = base64.b64encode(b"kms-conformance other message").decode()
+RSA_PLAINTEXT = "kms-conformance asymmetric plaintext"  # well under RSA_2048 OAEP-SHA-256's 190 bytes
+
+# operation -> (path below /v1.0/{project_id}/kms/, default body with "{key_id}" placeholders;
+# "{grant_id}", "{datakey_cipher}", "{signature}", "{import_token}" and "{wrapped_material}" are
+# what the key's preparation (PREPARED) remembered)
 OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "create": ("create-key", {"key_alias": "{alias}", "key_description": "{description}"}),
     "create_external": (
@@ -57,14 +71,130 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "encrypt": ("encrypt-data", {"key_id": "{key_id}", "plain_text": "kms-conformance"}),
     "datakey": ("create-datakey", {"key_id": "{key_id}"}),
-    "create_grant": (
-        "create-grant",
+    "create_signing": (
+        "create-key",
         {
-            "key_id": "{key_id}",
-            "grantee_principal": "0d0466b00d0466b00d0466b00d0466b0",
-            "operations": ["describe-key"],
+            "key_alias": "{alias}",
+            "key_description": "{description}",
+            "key_spec": "EC_P256",
+            "key_usage": "SIGN_VERIFY",
         },
     ),
+    "create_rsa_encrypt": (
+        "create-key",
+        {
+            "key_alias": "{alias}",
+            "key_description": "{description}",
+            "key_spec": "RSA_2048",
+            "key_usage": "ENCRYPT_DECRYPT",
+        },
+    ),
+    "encrypt_rsa": (
+        "encrypt-data",
+        {"key_id": "{key_id}", "plain_text": RSA_PLAINTEXT, "encryption_algorithm": "RSAES_OAEP_SHA_256"},
+    ),
+    "decrypt_rsa": (
+        "decrypt-data",
+        {"key_id": "{key_id}", "cipher_text": "{rsa_cipher}", "encryption_algorithm": "RSAES_OAEP_SHA_256"},
+    ),
+    "encrypt_datakey": (
+        "encrypt-datakey",
+        {"key_id": "{key_id}", "plain_text": DATA_KEY_INPUT, "datakey_plain_length": "32"},
+    ),
+    "decrypt_datakey": (
+        "decrypt-datakey",
+        {"key_id": "{key_id}", "cipher_text": "{datakey_cipher}", "datakey_cipher_length": "32"},
+    ),
+    "gen_random": ("gen-random", {"random_data_length": "512"}),
+    "create_grant": (
+        "create-grant",
+        {"key_id": "{key_id}", "grantee_principal": GRANTEE, "operations": ["describe-key"]},
+    ),
+    "list_grants": ("list-grants", {"key_id": "{key_id}"}),
+    "revoke_grant": ("revoke-grant", {"key_id": "{key_id}", "grant_id": "{grant_id}"}),
+    "retire_grant": ("retire-grant", {"key_id": "{key_id}", "grant_id": "{grant_id}"}),
+    "import_parameters": (
+        "get-parameters-for-import",
+        {"key_id": "{key_id}", "wrapping_algorithm": "RSAES_OAEP_SHA_256"},
+    ),
+    "import_material": (
+        "import-key-material",
+        {
+            "key_id": "{key_id}",
+            "import_token": "{import_token}",
+            "encrypted_key_material": "{wrapped_material}",
+        },
+    ),
+    "delete_material": ("delete-imported-key-material", {"key_id": "{key_id}"}),
+    "get_publickey": ("get-publickey", {"key_id": "{key_id}"}),
+    "sign": (
+        "sign",
+        {
+            "key_id": "{key_id}",
+            "message": SIGNED_MESSAGE,
+            "signing_algorithm": "ECDSA_SHA_256",
+            "message_type": "RAW",
+        },
+    ),
+    "verify": (
+        "verify",
+        {
+            "key_id": "{key_id}",
+            "message": SIGNED_MESSAGE,
+            "signature": "{signature}",
+            "signing_algorithm": "ECDSA_SHA_256",
+            "message_type": "RAW",
+        },
+    ),
+}
+
+# Keys some rows need beyond a life-cycle state: state -> (the state it starts from, the calls that
+# prepare it).  Each row makes its own key this way (key_in); what a call answers that a later call
+# needs is remembered per key (REMEMBERED).  "signing-key" is an EC_P256 SIGN_VERIFY key.
+PREPARED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "datakey-sealed": ("enabled", ("encrypt_datakey",)),
+    "granted": ("enabled", ("create_grant",)),
+    "grant-revoked": ("granted", ("revoke_grant",)),
+    "import-ready": ("pending-import", ("import_parameters",)),
+    "imported": ("import-ready", ("import_material",)),
+    "signing-key": ("enabled", ()),
+    "signed": ("signing-key", ("sign",)),
+    "rsa-key": ("enabled", ()),
+    "rsa-sealed": ("rsa-key", ("encrypt_rsa",)),
+}
+# The documented key state each prepared key is in (what describe-key shows).
+PREPARED_STATE: dict[str, str] = {
+    "datakey-sealed": "enabled",
+    "granted": "enabled",
+    "grant-revoked": "enabled",
+    "import-ready": "pending-import",
+    "imported": "enabled",
+    "signing-key": "enabled",
+    "signed": "enabled",
+    "rsa-key": "enabled",
+    "rsa-sealed": "enabled",
+}
+# The create call a state's key starts with (others: "create", a KMS-origin AES_256 key).
+CREATED_BY: dict[str, str] = {
+    "pending-import": "create_external",
+    "signing-key": "create_signing",
+    "rsa-key": "create_rsa_encrypt",  # RSA_2048, ENCRYPT_DECRYPT
+}
+# call -> {placeholder: field of its answer} remembered for the key.
+REMEMBERED: dict[str, dict[str, str]] = {
+    "encrypt_datakey": {"datakey_cipher": "cipher_text"},
+    "create_grant": {"grant_id": "grant_id"},
+    "sign": {"signature": "signature"},
+    "encrypt_rsa": {"rsa_cipher": "cipher_text"},
+}
+# What a placeholder is when the key has nothing remembered for it.
+PLACEHOLDER_DEFAULTS: dict[str, str] = {
+    "grant_id": UNKNOWN_GRANT,
+    "datakey_cipher": "00" * 96,
+    "signature": base64.b64encode(b"\0" * 64).decode(),
+    "import_token": "A" * 200,
+    "wrapped_material": "A" * 344,
+    "rsa_cipher": "A" * 344,
 }
 
 KMS_ENVELOPE = {
@@ -116,6 +246,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     _refuse("HW-STATE-011", "update_alias", "pending-deletion"),
     _refuse("HW-STATE-011", "update_description", "pending-deletion"),
     _refuse("HW-STATE-012", "encrypt", "disabled", "KMS.0209"),
+    _refuse("HW-STATE-013", "datakey", "disabled", "KMS.0209"),
+    _refuse("HW-STATE-013", "datakey", "pending-deletion", "KMS.0210"),
+    _refuse("HW-STATE-013", "encrypt_datakey", "disabled", "KMS.0209"),
+    # importing key material: pending import -> enabled -> (material deleted) pending import
+    Transition("HW-IMPORT-001", "import_material", "import-ready", "enabled"),
+    Transition("HW-IMPORT-002", "delete_material", "imported", "pending-import"),
+    _refuse("HW-IMPORT-003", "import_parameters", "enabled", "KMS.0309"),
+    _refuse("HW-IMPORT-004", "delete_material", "pending-import", "KMS.2701"),
 )
 
 
@@ -216,6 +354,94 @@ def _datakey_bits(bits: int) -> Callable[[Outcome], str | None]:
             return f"create-datakey answered no plain_text: {outcome.text}"
         if len(plain) != bits // 4:
             return f"a {bits}-bit data key is {bits // 4} hex characters, got {len(plain)} ({len(plain) * 4} bits)"
+        return None
+
+    return check
+
+
+def _body(outcome: Outcome) -> dict[str, Any]:
+    return outcome.body if isinstance(outcome.body, dict) else {}
+
+
+def _decrypted_data_key(outcome: Outcome) -> str | None:
+    """decrypt-datakey gives back the data key encrypt-datakey sealed, its length and SHA-256."""
+    body = _body(outcome)
+    got = body.get("data_key")
+    if not isinstance(got, str) or got.lower() != DATA_KEY.hex():
+        return f"data_key should be the sealed data key {DATA_KEY.hex()}, is {got!r}"
+    if str(body.get("datakey_length")) != str(len(DATA_KEY)):
+        return f"datakey_length should be {len(DATA_KEY)} (bytes), is {body.get('datakey_length')!r}"
+    digest = body.get("datakey_dgst")
+    if not isinstance(digest, str) or digest.lower() != hashlib.sha256(DATA_KEY).hexdigest():
+        return f"datakey_dgst should be the data key's SHA-256, is {digest!r}"
+    return None
+
+
+def _random_bits(bits: int) -> Callable[[Outcome], str | None]:
+    """gen-random's random_data is hex, two characters per byte, as long as asked for."""
+
+    def check(outcome: Outcome) -> str | None:
+        data = _body(outcome).get("random_data")
+        if not isinstance(data, str):
+            return f"gen-random answered no random_data: {outcome.text}"
+        if len(data) != bits // 4:
+            return f"{bits} random bits are {bits // 4} hex characters, got {len(data)}"
+        return None
+
+    return check
+
+
+def _signature_valid(expected: str) -> Callable[[Outcome], str | None]:
+    """verify's signature_valid; a refusal the row allows (a bad signature as a 400) has none."""
+
+    def check(outcome: Outcome) -> str | None:
+        if outcome.status != 200:
+            return None
+        valid = _body(outcome).get("signature_valid")
+        if str(valid).lower() != expected:
+            return f'signature_valid should be "{expected}", is {valid!r}'
+        return None
+
+    return check
+
+
+def _rsa_plaintext(outcome: Outcome) -> str | None:
+    """decrypt-data of the RSA ciphertext gives back the plaintext encrypt-data took."""
+    got = _body(outcome).get("plain_text")
+    if got != RSA_PLAINTEXT:
+        return f"plain_text should be {RSA_PLAINTEXT!r}, is {got!r}"
+    return None
+
+
+def _public_key(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    if not isinstance(body.get("key_id"), str) or not isinstance(body.get("public_key"), str):
+        return f"get-publickey should answer key_id and public_key strings: {outcome.text}"
+    if not body["public_key"].strip():
+        return "get-publickey answered an empty public_key"
+    return None
+
+
+def _grantee_listed(listed: bool) -> Callable[[Outcome], str | None]:
+    """list-grants lists (or no longer lists) the grant the key's preparation made for GRANTEE."""
+
+    def check(outcome: Outcome) -> str | None:
+        grants = _body(outcome).get("grants")
+        if not isinstance(grants, list):
+            return f"list-grants answered no grants array: {outcome.text}"
+        found = [
+            g
+            for g in grants
+            if isinstance(g, dict)
+            and g.get("grantee_principal") == GRANTEE
+            and "describe-key" in (g.get("operations") or [])
+        ]
+        if listed and not found:
+            return (
+                f"the grant create-grant made (grantee {GRANTEE}, describe-key) is not listed: {outcome.text}"
+            )
+        if not listed and found:
+            return f"the revoked grant is still listed: {outcome.text}"
         return None
 
     return check
@@ -408,6 +634,107 @@ PROBES: tuple[Probe, ...] = (
         status=_400,
         codes=frozenset({"KMS.2401"}),
     ),
+    # data keys and random numbers
+    _probe(
+        "HW-VAL-016",
+        "datakey_length-8200",
+        "datakey",
+        body={"datakey_length": "8200"},
+        status=_400,
+        codes=frozenset({"KMS.1901"}),
+    ),
+    _probe(
+        "HW-VAL-016",
+        "datakey_length-12",
+        "datakey",
+        body={"datakey_length": "12"},
+        status=_400,
+        codes=frozenset({"KMS.1903", "KMS.1901"}),
+    ),
+    _probe(
+        "HW-VAL-017",
+        "random_data_length-8200",
+        "gen_random",
+        key="none",
+        body={"random_data_length": "8200"},
+        status=_400,
+        read_only=True,
+    ),
+    _probe(
+        "HW-VAL-017",
+        "random_data_length-12",
+        "gen_random",
+        key="none",
+        body={"random_data_length": "12"},
+        status=_400,
+        read_only=True,
+    ),
+    _probe(
+        "HW-SHAPE-009", "gen-random-512", "gen_random", key="none", check=_random_bits(512), read_only=True
+    ),
+    _probe(
+        "HW-CRYPTO-001",
+        "datakey-round-trip",
+        "decrypt_datakey",
+        key="datakey-sealed",
+        check=_decrypted_data_key,
+    ),
+    # asymmetric keys
+    _probe("HW-CRYPTO-002", "sign-then-verify", "verify", key="signed", check=_signature_valid("true")),
+    _probe(
+        "HW-CRYPTO-003",
+        "verify-other-message",
+        "verify",
+        key="signed",
+        body={"message": OTHER_MESSAGE},
+        status=frozenset({200, 400}),
+        check=_signature_valid("false"),
+    ),
+    _probe("HW-CRYPTO-006", "rsa-round-trip", "decrypt_rsa", key="rsa-sealed", check=_rsa_plaintext),
+    _probe(
+        "HW-CRYPTO-007",
+        "rsa-decrypt-other-algorithm",
+        "decrypt_rsa",
+        key="rsa-sealed",
+        body={"encryption_algorithm": "SYMMETRIC_DEFAULT"},
+        status=_400,
+    ),
+    _probe("HW-CRYPTO-004", "publickey-asymmetric", "get_publickey", key="signing-key", check=_public_key),
+    _probe("HW-CRYPTO-005", "publickey-symmetric", "get_publickey", status=_400),
+    # importing key material (states after an import: the rows are transitions, see TRANSITIONS)
+    _probe(
+        "HW-IMPORT-005",
+        "parameters-after-import",
+        "import_parameters",
+        key="imported",
+        status=_400,
+        codes=frozenset({"KMS.0310"}),
+    ),
+    # grants
+    _probe("HW-GRANT-001", "grant-listed", "list_grants", key="granted", check=_grantee_listed(True)),
+    _probe(
+        "HW-GRANT-002",
+        "revoked-grant-unlisted",
+        "list_grants",
+        key="grant-revoked",
+        check=_grantee_listed(False),
+    ),
+    _probe(
+        "HW-GRANT-003",
+        "revoke-unknown-grant",
+        "revoke_grant",
+        body={"grant_id": UNKNOWN_GRANT},
+        status=frozenset({400, 404}),
+        codes=frozenset({"KMS.2501"}),
+    ),
+    _probe(
+        "HW-GRANT-003",
+        "retire-unknown-grant",
+        "retire_grant",
+        body={"grant_id": UNKNOWN_GRANT},
+        status=frozenset({400, 404}),
+        codes=frozenset({"KMS.2501"}),
+    ),
     # states seen through describe-key
     _probe("HW-STATE-009", "created-key-enabled", "describe", check=_state_is("2", "1")),
     _probe(
@@ -445,6 +772,23 @@ PROBES: tuple[Probe, ...] = (
         read_only=True,
     ),
 )
+
+
+def _wrap_material(public_key_b64: str) -> str:
+    """32 fresh bytes of AES_256 key material wrapped for import-key-material: RSAES-OAEP with SHA-256
+    under the public key get-parameters-for-import handed out (Base64 DER), Base64 (CreateParametersForImport.html).
+    A key that cannot be read gives "" (the import is then refused, and that is the finding)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    try:
+        public = serialization.load_der_public_key(base64.b64decode(public_key_b64))
+    except (ValueError, TypeError):
+        return ""
+    if not isinstance(public, rsa.RSAPublicKey):
+        return ""
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    return base64.b64encode(public.encrypt(secrets.token_bytes(32), oaep)).decode()
 
 
 def _token_expired(response: httpx.Response) -> bool:
@@ -519,6 +863,22 @@ class HuaweiProfile(Profile):
         "encrypt": "encryptData",
         "datakey": "createDatakey",
         "create_grant": "createGrant",
+        "create_signing": "createKey",
+        "create_rsa_encrypt": "createKey",
+        "encrypt_rsa": "encryptData",
+        "decrypt_rsa": "decryptData",
+        "encrypt_datakey": "encryptDatakey",
+        "decrypt_datakey": "decryptDatakey",
+        "gen_random": "genRandom",
+        "list_grants": "listGrants",
+        "revoke_grant": "revokeGrant",
+        "retire_grant": "retireGrant",
+        "import_parameters": "getParametersForImport",
+        "import_material": "importKeyMaterial",
+        "delete_material": "deleteImportedKeyMaterial",
+        "get_publickey": "showPublicKey",
+        "sign": "sign",
+        "verify": "validateSignature",
     }
     served_requirement: ClassVar[str] = "HW-API-001"
     transport_requirement: ClassVar[str] = "HW-TRANSPORT-001"
@@ -529,12 +889,23 @@ class HuaweiProfile(Profile):
         "enabled": "HW-STATE-009",
         "disabled": "HW-STATE-001",
         "pending-deletion": "HW-STATE-002",
+        # prepared keys (PREPARED): a broken preparation fails the requirement it serves
+        "datakey-sealed": "HW-CRYPTO-001",
+        "granted": "HW-GRANT-001",
+        "grant-revoked": "HW-GRANT-002",
+        "import-ready": "HW-IMPORT-001",
+        "imported": "HW-IMPORT-001",
+        "signing-key": "HW-CRYPTO-004",
+        "signed": "HW-CRYPTO-002",
+        "rsa-key": "HW-CRYPTO-006",
+        "rsa-sealed": "HW-CRYPTO-006",
     }
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.aliases: dict[str, str] = {}
         self._serial = 0
+        self.remembered: dict[str, dict[str, str]] = {}  # key id -> placeholder -> value (PREPARED)
 
     # -- credentials -----------------------------------------------------------------------
 
@@ -587,6 +958,9 @@ class HuaweiProfile(Profile):
             return self.aliases.get(key_id or "", "")
         if value == "{description}":
             return f"kms-conformance scratch key, run {self.settings.run_id}"
+        name = value[1:-1] if value.startswith("{") and value.endswith("}") else None
+        if name in PLACEHOLDER_DEFAULTS:
+            return self.remembered.get(key_id or "", {}).get(name, PLACEHOLDER_DEFAULTS[name])
         return value
 
     def build_request(
@@ -650,7 +1024,14 @@ class HuaweiProfile(Profile):
         return code if isinstance(code, str) else None
 
     def created_key_id(self, operation_id: str, body: Any) -> str | None:
-        if operation_id in ("createKey", "create", "create_external", "create_same_alias"):
+        if operation_id in (
+            "createKey",
+            "create",
+            "create_external",
+            "create_same_alias",
+            "create_signing",
+            "create_rsa_encrypt",
+        ):
             try:
                 return body["key_info"]["key_id"]
             except (KeyError, TypeError):
@@ -663,20 +1044,54 @@ class HuaweiProfile(Profile):
         outcome = self.call(operation)
         key_id = self.created_key_id("createKey", outcome.body)
         if outcome.status != 200 or not isinstance(key_id, str):
-            raise self.step_failed(
-                "pending-import" if operation == "create_external" else "create",
-                f"create-key answered {outcome.describe()}",
-            )
+            step = {v: k for k, v in CREATED_BY.items()}.get(operation, "create")
+            raise self.step_failed(step, f"create-key answered {outcome.describe()}")
         return key_id
 
     def create_key(self) -> str:
         return self._created("create")
 
+    @staticmethod
+    def _root(state: str) -> str:
+        """The life-cycle state a (prepared) state's key starts from, or the kind of key it is."""
+        while state not in CREATED_BY and state in PREPARED:
+            state = PREPARED[state][0]
+        return state
+
     def key_in(self, state: str) -> str:
-        key_id = self._created("create_external" if state == "pending-import" else "create")
+        key_id = self._created(CREATED_BY.get(self._root(state), "create"))
         self.own(key_id)
-        self.drive_to(key_id, state)
+        self._prepare(key_id, state)
+        if state in PREPARED:
+            reached = self.key_state(key_id)
+            if reached != PREPARED_STATE[state]:
+                raise self.step_failed(
+                    state, f"the prepared key should be {PREPARED_STATE[state]}, is {reached}"
+                )
         return key_id
+
+    def _prepare(self, key_id: str, state: str) -> None:
+        """Drive a new key to ``state``: a life-cycle state, or a PREPARED one through its calls."""
+        if state not in PREPARED:
+            self.drive_to(key_id, state)
+            return
+        base, steps = PREPARED[state]
+        self._prepare(key_id, base)
+        for op in steps:
+            outcome = self.call(op, key_id)
+            if outcome.status != 200:
+                raise self.step_failed(state, f"{op} answered {outcome.describe()}")
+            self._remember(key_id, op, outcome)
+
+    def _remember(self, key_id: str, op: str, outcome: Outcome) -> None:
+        memo = self.remembered.setdefault(key_id, {})
+        body = _body(outcome)
+        for name, field in REMEMBERED.get(op, {}).items():
+            if isinstance(body.get(field), str):
+                memo[name] = body[field]
+        if op == "import_parameters":
+            memo["import_token"] = str(body.get("import_token", ""))
+            memo["wrapped_material"] = _wrap_material(str(body.get("public_key", "")))
 
     def key_state(self, key_id: str) -> str:
         outcome = self.call("describe", key_id)

@@ -34,6 +34,7 @@ from conformance.profiles.base import (
     CleanupRefused,
     NotCovered,
     Outcome,
+    OwnershipError,
     Probe,
     Profile,
     TargetError,
@@ -41,10 +42,19 @@ from conformance.profiles.base import (
     read_json,
 )
 from conformance.redaction import remember_secret
+from conformance.transport import is_loopback
 from conformance.verdict import StepFailed
 
 KEYS = "/api/v1/cckm/aws/keys"
 TOKENS = "/api/v1/auth/tokens"
+UPLOAD = "/api/v1/cckm/aws/upload-key"
+SYNC_JOBS = "/api/v1/cckm/aws/synchronization-jobs"
+# Regions a replica is made in (the first one that is not the run's --region).  The connection must
+# have it; the bundled mock's connection has both.  A real run whose connection lacks them reports
+# the multi-Region rows as refused input (see NOTES.md).
+REPLICA_REGIONS = ("eu-west-1", "us-east-1")
+# The scheduler job configuration named on enable-rotation-job (the docs: created beforehand).
+ROTATION_JOB_CONFIG = "kms-conformance-rotation-job"
 
 # Vendor aws_param.KeyState -> common life-cycle name.  Tables, key_in() and key_state() use
 # the common names.
@@ -74,6 +84,8 @@ CODE_NAMES = {
     15: "NCERRBadRequest",
     16: "NCERRResourceNotFound",
 }
+# Calls that make a new key from kms, region and aws_param (the body's aws_param joins the defaults).
+_NEW_KEY_CALLS = frozenset({"create", "create_external", "upload_key"})
 _AWS_EXCEPTION = re.compile(r"\b([A-Z][A-Za-z]*Exception)\b")
 
 # operation -> (method, path below /api/v1 with {id}, default body or None for no body)
@@ -112,6 +124,28 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     ),
     "delete_material": ("POST", KEYS + "/{id}/delete-material", None),
     "refresh": ("POST", KEYS + "/{id}/refresh", None),
+    "upload_key": (
+        "POST",
+        UPLOAD,
+        {"source_key_tier": "local", "source_key_identifier": "{alias}"},
+    ),
+    "replicate_key": ("POST", KEYS + "/{id}/replicate-key", {}),
+    "update_primary_region": ("POST", KEYS + "/{id}/update-primary-region", {}),
+    "enable_rotation_job": (
+        "POST",
+        KEYS + "/{id}/enable-rotation-job",
+        {"job_config_id": ROTATION_JOB_CONFIG, "auto_rotate_disable_encrypt": False},
+    ),
+    "disable_rotation_job": ("POST", KEYS + "/{id}/disable-rotation-job", None),
+    "rotation_status": ("POST", KEYS + "/{id}/get-key-rotation-status", None),
+    "rotate_material": ("POST", KEYS + "/{id}/rotate-material", None),
+    "rotations": ("GET", KEYS + "/{id}/rotations", {}),
+    # Synchronization jobs: {id} is a job id the run started (``key_in`` of a sync-job state).
+    "sync_start": ("POST", SYNC_JOBS, {}),
+    "sync_list": ("GET", SYNC_JOBS, {}),
+    "sync_list_by_id": ("GET", SYNC_JOBS, {"id": "{id}"}),
+    "sync_get": ("GET", SYNC_JOBS + "/{id}", {}),
+    "sync_cancel": ("POST", SYNC_JOBS + "/{id}/cancel", None),
 }
 
 ERROR_ENVELOPE: dict[str, Any] = {
@@ -162,6 +196,17 @@ TRANSITIONS: tuple[Transition, ...] = (
     _refuse("TH-STATE-009", "cancel_deletion", "enabled"),
     _refuse("TH-STATE-009", "cancel_deletion", "disabled"),
     _refuse("TH-STATE-009", "cancel_deletion", "pending-import"),
+    _refuse("TH-STATE-018", "enable_rotation_job", "pending-deletion"),
+    _refuse("TH-STATE-018", "disable_rotation_job", "pending-deletion"),
+    _allow("TH-STATE-021", "rotate_material", "enabled", "enabled"),
+    Transition(
+        "TH-STATE-022",
+        "rotate_material",
+        "disabled",
+        status=_STATE_ERROR,
+        codes=frozenset({"DisabledException", "KMSInvalidStateException"}),
+    ),
+    _refuse("TH-STATE-022", "rotate_material", "pending-deletion"),
 )
 
 
@@ -322,6 +367,161 @@ def _refresh_message(outcome: Outcome) -> str | None:
     if _body(outcome).get("message") != expected:
         return f"message should be {expected!r}: {outcome.text}"
     return None
+
+
+# -- checks of the operations beyond the life cycle -----------------------------------------
+
+
+def _sent(outcome: Outcome) -> dict[str, Any]:
+    """The JSON body the request sent ({} for none)."""
+    try:
+        body = json.loads(outcome.response.request.content or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _uploaded(outcome: Outcome) -> str | None:
+    aws = _aws(outcome)
+    if aws.get("Origin") != "EXTERNAL":
+        return f"an uploaded key should have Origin EXTERNAL, has {aws.get('Origin')!r}"
+    if aws.get("KeyState") != "Enabled":
+        return f"an uploaded key holds its material and should be Enabled, is {aws.get('KeyState')!r}"
+    return None
+
+
+def _job_shape(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    if not isinstance(body.get("id"), str) or not body["id"]:
+        return f"a synchronization job should have an id: {outcome.text}"
+    if not isinstance(body.get("overall_status"), str) or not body["overall_status"]:
+        return f"a synchronization job should have an overall_status: {outcome.text}"
+    return None
+
+
+def _aborted(outcome: Outcome) -> str | None:
+    if _body(outcome).get("abort") is not True:
+        return f"a cancelled job should answer abort true, has {_body(outcome).get('abort')!r}"
+    return None
+
+
+def _only_job(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-005", problem)
+    wanted = outcome.response.request.url.params.get("id")
+    ids = [r.get("id") for r in outcome.body["resources"] if isinstance(r, dict)]
+    if ids != [wanted]:
+        return f"the list filtered by id={wanted} should hold that job alone, holds {ids}"
+    return None
+
+
+def _member(outcome: Outcome) -> tuple[dict[str, Any], dict[str, Any]]:
+    aws = _aws(outcome)
+    config = aws.get("MultiRegionConfiguration")
+    return aws, config if isinstance(config, dict) else {}
+
+
+def _replica(outcome: Outcome) -> str | None:
+    """The replica shares its primary's key ID, key spec, usage and origin (the primary was made
+    with the defaults: SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS)."""
+    aws, config = _member(outcome)
+    if config.get("MultiRegionKeyType") != "REPLICA":
+        return f"MultiRegionConfiguration.MultiRegionKeyType should be REPLICA: {config or outcome.text}"
+    primary = config.get("PrimaryKey")
+    primary_arn = primary.get("Arn") if isinstance(primary, dict) else None
+    if not isinstance(primary_arn, str) or "/" not in primary_arn:
+        return f"MultiRegionConfiguration.PrimaryKey.Arn is missing: {config}"
+    if aws.get("KeyID") != primary_arn.rsplit("/", 1)[-1]:
+        return f"the replica's KeyID {aws.get('KeyID')!r} is not its primary's ({primary_arn})"
+    spec = aws.get("KeySpec", aws.get("CustomerMasterKeySpec"))
+    shared = {"key spec": spec, "KeyUsage": aws.get("KeyUsage"), "Origin": aws.get("Origin")}
+    expected = {"key spec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT", "Origin": "AWS_KMS"}
+    if shared != expected:
+        return f"the replica should share its primary's {expected}, has {shared}"
+    region = _sent(outcome).get("replica_region")
+    if _body(outcome).get("region") != region:
+        return f"the replica should be in {region}, is in {_body(outcome).get('region')!r}"
+    return None
+
+
+def _replica_pending_import(outcome: Outcome) -> str | None:
+    aws = _aws(outcome)
+    # AWS's replica is Creating for a few seconds before it reaches PendingImport.
+    if aws.get("Origin") != "EXTERNAL" or aws.get("KeyState") not in ("PendingImport", "Creating"):
+        return (
+            "a replica of a primary with imported material should be EXTERNAL and PendingImport, is "
+            f"{aws.get('Origin')!r} {aws.get('KeyState')!r}"
+        )
+    return None
+
+
+def _primary_moved(outcome: Outcome) -> str | None:
+    aws, config = _member(outcome)
+    if aws.get("KeyState") == "Updating":  # AWS: both keys are Updating until the change is done
+        return None
+    region = _sent(outcome).get("PrimaryRegion")
+    primary = config.get("PrimaryKey")
+    where = primary.get("Region") if isinstance(primary, dict) else None
+    if config.get("MultiRegionKeyType") != "PRIMARY" or where != region:
+        return f"the key in {region} should now be the primary: {config or outcome.text}"
+    return None
+
+
+def _rotation_status(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    if not isinstance(body.get("KeyId"), str) or not body["KeyId"]:
+        return f"KeyId should name the key: {outcome.text}"
+    if not isinstance(body.get("KeyRotationEnabled"), bool):
+        return f"KeyRotationEnabled should be a boolean, is {body.get('KeyRotationEnabled')!r}"
+    period = body.get("RotationPeriodInDays")
+    if period is not None and (not isinstance(period, int) or isinstance(period, bool)):
+        return f"RotationPeriodInDays should be an integer, is {period!r}"
+    return None
+
+
+def _rotation_on(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    if body.get("KeyRotationEnabled") is not True:
+        return f"after enable-auto-rotation KeyRotationEnabled should be true: {outcome.text}"
+    if body.get("RotationPeriodInDays", 365) != 365:
+        return f"the default rotation period is a year (365 days), is {body.get('RotationPeriodInDays')!r}"
+    return None
+
+
+def _rotated(outcome: Outcome) -> str | None:
+    """After one rotate-material the key's one CURRENT material is the ON_DEMAND rotation's."""
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-006", problem)
+    records = [r.get("aws_param") for r in outcome.body["resources"] if isinstance(r, dict)]
+    current = [a for a in records if isinstance(a, dict) and a.get("KeyMaterialState") == "CURRENT"]
+    if len(current) != 1 or current[0].get("RotationType") != "ON_DEMAND":
+        return f"after rotate-material the one CURRENT material should be an ON_DEMAND rotation: {current}"
+    return None
+
+
+def _rotation_off(outcome: Outcome) -> str | None:
+    if _body(outcome).get("KeyRotationEnabled") is not False:
+        return f"a key pending deletion should have rotation status false: {outcome.text}"
+    return None
+
+
+# A policy document for the mutually exclusive policy inputs (given with a policy template).
+_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "kms-conformance",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+        }
+    ],
+}
+_TEMPLATE = "kms-conformance-policy-template"
+_BOTH_POLICIES: dict[str, Any] = {"aws_param": {"Policy": _POLICY}, "policytemplate": _TEMPLATE}
 
 
 def _probe(req: str, name: str, op: str, **kw: Any) -> Probe:
@@ -577,7 +777,156 @@ PROBES: tuple[Probe, ...] = (
         status=frozenset(range(200, 500)),
         read_only=True,
     ),
+    # policy inputs (create, upload-key, replicate-key)
+    _probe(
+        "TH-VAL-008", "create-policy-and-template", "create", key="none", body=_BOTH_POLICIES, status=_INVALID
+    ),
+    _probe(
+        "TH-VAL-008",
+        "upload-policy-and-template",
+        "upload_key",
+        key="none",
+        body=_BOTH_POLICIES,
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-VAL-008",
+        "replicate-policy-and-template",
+        "replicate_key",
+        key="mrk-primary",
+        body=_BOTH_POLICIES,
+        status=_INVALID,
+    ),
+    # upload-key
+    _probe("TH-STATE-011", "upload-key-enabled", "upload_key", key="none", status=_CREATED, check=_uploaded),
+    # synchronization jobs
+    _probe("TH-SHAPE-007", "sync-start-shape", "sync_start", key="none", status=_CREATED, check=_job_shape),
+    _probe(
+        "TH-VAL-009",
+        "sync-all-with-kms",
+        "sync_start",
+        key="none",
+        body={"synchronize_all": True},
+        status=_INVALID,
+    ),
+    _probe("TH-SHAPE-005", "sync-cancel-abort", "sync_cancel", key="sync-job-in-progress", check=_aborted),
+    _probe(
+        "TH-STATE-012", "sync-cancel-completed", "sync_cancel", key="sync-job-completed", status=_STATE_ERROR
+    ),
+    _probe(
+        "TH-PAG-005",
+        "sync-list-envelope",
+        "sync_list",
+        key="none",
+        body={"limit": 5, "skip": 0},
+        check=_list_envelope,
+        read_only=True,
+    ),
+    _probe(
+        "TH-VAL-010",
+        "sync-list-by-id",
+        "sync_list_by_id",
+        key="sync-job-among-two",
+        check=_only_job,
+        read_only=True,
+    ),
+    # multi-Region keys
+    _probe("TH-STATE-013", "replicate-shares-key-id", "replicate_key", key="mrk-primary", check=_replica),
+    _probe(
+        "TH-STATE-014",
+        "replicate-external-pending-import",
+        "replicate_key",
+        key="mrk-external-primary",
+        check=_replica_pending_import,
+    ),
+    _probe(
+        "TH-STATE-015",
+        "replicate-single-region",
+        "replicate_key",
+        status=_STATE_ERROR,
+        codes=frozenset({"UnsupportedOperationException"}),
+    ),
+    _probe(
+        "TH-STATE-016",
+        "replicate-pending-deletion",
+        "replicate_key",
+        key="mrk-pending-deletion",
+        status=_STATE_ERROR,
+        codes=_INVALID_STATE,
+    ),
+    _probe(
+        "TH-STATE-017",
+        "update-primary-region",
+        "update_primary_region",
+        key="mrk-replica",
+        check=_primary_moved,
+    ),
+    # rotation jobs and the rotation status
+    _probe(
+        "TH-VAL-011",
+        "rotation-job-without-config",
+        "enable_rotation_job",
+        body={"job_config_id": MISSING},
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-PAG-006",
+        "rotations-envelope",
+        "rotations",
+        body={"limit": 5, "skip": 0},
+        check=_list_envelope,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-021",
+        "rotations-after-rotate-material",
+        "rotations",
+        key="material-rotated",
+        body={"limit": -1},
+        check=_rotated,
+        read_only=True,
+    ),
+    _probe(
+        "TH-SHAPE-006", "rotation-status-shape", "rotation_status", check=_rotation_status, read_only=True
+    ),
+    _probe(
+        "TH-STATE-019",
+        "rotation-status-after-enable",
+        "rotation_status",
+        key="auto-rotation",
+        check=_rotation_on,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-020",
+        "rotation-status-pending-deletion",
+        "rotation_status",
+        key="auto-rotation-pending-deletion",
+        check=_rotation_off,
+        read_only=True,
+    ),
 )
+
+# Scratch keys of other kinds than the life-cycle states (probe ``key`` names ``key_in`` knows):
+# kind -> (origin, multi-Region, the calls that follow the create).  ``mrk-replica`` is the replica
+# the last call makes.  Each row makes its own.
+KINDS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
+    "mrk-primary": ("AWS_KMS", True, ()),
+    "mrk-external-primary": ("EXTERNAL", True, ()),
+    "mrk-pending-deletion": ("AWS_KMS", True, ("schedule_deletion",)),
+    "mrk-replica": ("AWS_KMS", True, ("replicate_key",)),
+    "auto-rotation": ("AWS_KMS", False, ("enable_auto_rotation",)),
+    "auto-rotation-pending-deletion": ("AWS_KMS", False, ("enable_auto_rotation", "schedule_deletion")),
+    "material-rotated": ("AWS_KMS", False, ("rotate_material",)),
+}
+# A kind's call -> (its set-up step, what its key answer must show).
+_KIND_STEPS: dict[str, tuple[str, Any]] = {
+    "schedule_deletion": ("pending-deletion", lambda aws: aws.get("KeyState") == "PendingDeletion"),
+    "replicate_key": ("replica", lambda aws: aws.get("MultiRegion") is True),
+    "enable_auto_rotation": ("auto-rotation", lambda aws: aws.get("KeyRotationEnabled") is True),
+    "rotate_material": ("material-rotated", lambda aws: aws.get("KeyState") == "Enabled"),
+}
+SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two")
 
 
 class _CckmJwt(TokenSource):
@@ -636,7 +985,19 @@ class ThalesProfile(Profile):
             "cancelAwsKeyDeletion",
         }
     )
-    read_only_calls: ClassVar[frozenset[str]] = frozenset({"token_password", "token_refresh", "list", "get"})
+    read_only_calls: ClassVar[frozenset[str]] = frozenset(
+        {
+            "token_password",
+            "token_refresh",
+            "list",
+            "get",
+            "rotation_status",
+            "rotations",
+            "sync_list",
+            "sync_list_by_id",
+            "sync_get",
+        }
+    )
     key_id_fields: ClassVar[tuple[str, ...]] = ("id",)
     operation_ids: ClassVar[Mapping[str, str]] = {
         "token_password": "createToken",
@@ -661,6 +1022,19 @@ class ThalesProfile(Profile):
         "import_material": "importAwsKeyMaterial",
         "delete_material": "deleteAwsKeyMaterial",
         "refresh": "refreshAwsKey",
+        "upload_key": "uploadAwsKey",
+        "replicate_key": "replicateAwsKey",
+        "update_primary_region": "updateAwsKeyPrimaryRegion",
+        "enable_rotation_job": "enableAwsKeyRotationJob",
+        "disable_rotation_job": "disableAwsKeyRotationJob",
+        "rotation_status": "getAwsKeyRotationStatus",
+        "rotate_material": "rotateAwsKeyMaterial",
+        "rotations": "listAwsKeyRotations",
+        "sync_start": "startAwsSyncJob",
+        "sync_list": "listAwsSyncJobs",
+        "sync_list_by_id": "listAwsSyncJobs",
+        "sync_get": "getAwsSyncJob",
+        "sync_cancel": "cancelAwsSyncJob",
     }
     served_requirement: ClassVar[str] = "TH-API-001"
     transport_requirement: ClassVar[str] = "TH-TRANSPORT-001"
@@ -670,6 +1044,10 @@ class ThalesProfile(Profile):
         "disabled": "TH-STATE-004",
         "pending-deletion": "TH-STATE-006",
         "list-envelope": "TH-PAG-001",  # paging checks read the list envelope
+        "replica": "TH-STATE-013",  # a multi-Region replica (replicate-key)
+        "auto-rotation": "TH-STATE-019",  # a key with automatic rotation on
+        "sync-job": "TH-SHAPE-007",  # a synchronization job started (and read)
+        "material-rotated": "TH-STATE-021",  # a key whose material was rotated on demand
     }
 
     # Renew when less than this share of the JWT lifetime is left (at most a minute).
@@ -682,6 +1060,7 @@ class ThalesProfile(Profile):
         self._refresh_token: str | None = None
         self._expires_at = 0.0  # time.monotonic() deadline of the current JWT
         self._duration = 300.0
+        self.jobs: set[str] = set()  # synchronization jobs this run started
 
     # -- credentials -----------------------------------------------------------------------
 
@@ -787,10 +1166,11 @@ class ThalesProfile(Profile):
         alias = self.new_alias()
         merged: dict[str, Any] | None = None
         if defaults is not None or body:
-            merged = {k: (alias if v == "{alias}" else v) for k, v in (defaults or {}).items()}
+            marks = {"{alias}": alias, "{id}": key_id}
+            merged = {k: marks.get(v, v) if isinstance(v, str) else v for k, v in (defaults or {}).items()}
             merged.update(self._defaults_for(operation, alias, body))
             merged.update(
-                {k: v for k, v in body.items() if not (k == "aws_param" and operation.startswith("create"))}
+                {k: v for k, v in body.items() if not (k == "aws_param" and operation in _NEW_KEY_CALLS)}
             )
             merged = {k: v for k, v in merged.items() if v is not MISSING}
         if method in ("GET", "DELETE"):
@@ -812,7 +1192,15 @@ class ThalesProfile(Profile):
             if not token:
                 raise NotCovered("the password grant gave no refresh_token: the refresh grant is not covered")
             return {"refresh_token": token}
-        if operation in ("create", "create_external"):
+        if operation == "sync_start":
+            if not (self.settings.kms and self.settings.region):
+                raise NotCovered("no --kms/--region given: cannot start a synchronization job")
+            return {"kms": [self.settings.kms], "regions": [self.sync_region()]}
+        if operation == "replicate_key":
+            return {"replica_region": self.replica_region()}
+        if operation == "update_primary_region":
+            return {"PrimaryRegion": self.replica_region()}
+        if operation in _NEW_KEY_CALLS:
             if not (self.settings.kms and self.settings.region):
                 raise NotCovered("no --kms/--region given: cannot create scratch keys")
             param: dict[str, Any] = {
@@ -826,6 +1214,24 @@ class ThalesProfile(Profile):
                 param.update(body["aws_param"])
             return {"kms": self.settings.kms, "region": self.settings.region, "aws_param": param}
         return {}
+
+    def sync_region(self) -> str:
+        """A region whose CCKM keys (in --kms) are all this run's: a synchronization job refreshes
+        every key of its scope (their synced_at), so it is started only where that touches nothing
+        the run did not create.  NotCovered when every region the run knows holds other keys."""
+        for region in dict.fromkeys((str(self.settings.region), *REPLICA_REGIONS)):
+            listed = self.call("list", None, {"kms": self.settings.kms, "region": region, "limit": -1})
+            resources = _body(listed).get("resources")
+            if listed.status in _OK and isinstance(resources, list):
+                if all(isinstance(k, dict) and k.get("id") in self.created for k in resources):
+                    return region
+        raise NotCovered(
+            "every region the run knows holds keys it did not create: a synchronization job would refresh them"
+        )
+
+    def replica_region(self) -> str:
+        """The region replicas are made in: the first of REPLICA_REGIONS that is not --region."""
+        return next(r for r in REPLICA_REGIONS if r != self.settings.region)
 
     def new_alias(self) -> str:
         return f"kmsconf-{self.settings.run_id}-{secrets.token_hex(4)}"
@@ -860,10 +1266,12 @@ class ThalesProfile(Profile):
         request = response.request
         if request.method == "POST" and 200 <= response.status_code < 300 and isinstance(result.body, dict):
             path = request.url.path.rstrip("/")
-            if path == KEYS or path.endswith("/rotate"):
+            if path in (KEYS, UPLOAD) or path.endswith(("/rotate", "/replicate-key")):
                 key_id = result.body.get("id")
                 if isinstance(key_id, str):
                     self.own(key_id)
+            elif path == SYNC_JOBS and isinstance(result.body.get("id"), str):
+                self.jobs.add(result.body["id"])
         return result
 
     # -- the generated layer ---------------------------------------------------------------
@@ -878,16 +1286,87 @@ class ThalesProfile(Profile):
 
     # -- scratch keys ----------------------------------------------------------------------
 
-    def create_key(self, origin: str = "AWS_KMS") -> str:
-        outcome = self.call("create_external" if origin == "EXTERNAL" else "create")
+    def create_key(self, origin: str = "AWS_KMS", multi_region: bool = False) -> str:
+        body = {"aws_param": {"MultiRegion": True}} if multi_region else None
+        outcome = self.call("create_external" if origin == "EXTERNAL" else "create", None, body)
         if outcome.status not in _CREATED or not isinstance(_body(outcome).get("id"), str):
             raise self.step_failed("create", f"create answered {outcome.describe()}")
         return outcome.body["id"]
 
     def key_in(self, state: str) -> str:
+        if state in SYNC_JOB_KINDS:
+            return self.sync_job(state)
+        if state in KINDS:
+            return self.key_of_kind(state)
         key_id = self.create_key("EXTERNAL" if state == "pending-import" else "AWS_KMS")
         self.drive_to(key_id, state)
         return key_id
+
+    def key_of_kind(self, kind: str) -> str:
+        """A new key of ``kind`` (``KINDS``); each call's answer is read, no further request made."""
+        origin, multi_region, calls = KINDS[kind]
+        key_id = self.create_key(origin, multi_region)
+        for operation in calls:
+            step, reached = _KIND_STEPS[operation]
+            outcome = self.call(operation, key_id)
+            if outcome.status not in _OK or not reached(_aws(outcome)):
+                raise self.step_failed(step, f"{operation} answered {outcome.describe()}")
+            if operation == "replicate_key":
+                key_id = outcome.body["id"]
+        return key_id
+
+    def sync_job(self, kind: str) -> str:
+        """A synchronization job of the run: in progress (not covered when the target finishes it at
+        once), completed (read until it is, within a bound), or the first of two."""
+        first = self._start_job()
+        if kind == "sync-job-among-two":
+            self._start_job()
+            return first["id"]
+        if kind == "sync-job-in-progress":
+            if first["overall_status"] != "in_progress":
+                raise NotCovered(
+                    f"the synchronization job was {first['overall_status']} when started: nothing to cancel"
+                )
+            return first["id"]
+        pause = 0.0 if is_loopback(self.settings.base_url) else 3.0
+        for _ in range(10):
+            outcome = self.call("sync_get", first["id"])
+            status = _body(outcome).get("overall_status")
+            if outcome.status not in _OK or not isinstance(status, str):
+                raise self.step_failed("sync-job", f"reading the job answered {outcome.describe()}")
+            if status != "in_progress":
+                return first["id"]
+            time.sleep(pause)
+        raise NotCovered("the synchronization job did not complete within 10 reads")
+
+    def _start_job(self) -> dict[str, Any]:
+        outcome = self.call("sync_start")
+        problem = _job_shape(outcome) if outcome.status in _OK else f"start answered {outcome.describe()}"
+        if problem:
+            raise self.step_failed("sync-job", problem)
+        return outcome.body
+
+    def guard_case(self, case: Any) -> None:
+        """Besides the key ids: a generated synchronization job never reaches beyond the run.  A job
+        refreshes every key of its connections and regions (``synchronize_all``: all of them), so a
+        generated start names the unknown connection instead (answered 404, which the generated
+        checks accept) unless it is malformed anyway."""
+        super().guard_case(case)
+        op_id = case.operation.definition.raw.get("operationId", "")
+        if op_id != "startAwsSyncJob" or not isinstance(case.body, dict):
+            return
+        everything = case.body.get("synchronize_all")
+        if everything is None or isinstance(everything, bool):
+            case.body.pop("synchronize_all", None)
+            case.body["kms"] = [self.unknown_key_id()]
+
+    def guard_key(self, operation: str, key_id: str) -> None:
+        """Synchronization-job calls may name only jobs this run started (or the probe ids)."""
+        if operation.startswith("sync_"):
+            if key_id in self.jobs or key_id in (self.unknown_key_id(), self.malformed_key_id()):
+                return
+            raise OwnershipError(f"refusing {operation} on job {key_id}: this run did not start it")
+        super().guard_key(operation, key_id)
 
     def key_state(self, key_id: str) -> str:
         outcome = self.call("get", key_id)

@@ -24,6 +24,7 @@ so refusals accept both "HTTP 400 + code" and "200 + Operation error + code".
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +34,9 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from conformance.auth.tokens import RenewingAuth
 from conformance.grpc_codes import HTTP_OF_CODE
@@ -130,6 +134,146 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any], bool]] = {
         False,
     ),
     "generate_data_key": ("POST", "/kms/v1/keys/{key_id}:generateDataKey", {"dataKeySpec": "AES_256"}, False),
+}
+
+
+# -- asymmetric keys (AsymmetricEncryptionKeyService, AsymmetricSignatureKeyService, their crypto) ----
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A kind of scratch key pair that state names ask for: ``<kind>-<status>`` (``sig-rsa-disabled``)."""
+
+    prefix: str  # the call names' prefix: "enc" or "sig"
+    collection: str  # /kms/v1/<collection>
+    package: str  # the protobuf package of its messages
+    message: str  # the key message
+    algorithm_field: str
+    algorithm: str  # what the scratch key pair is created with
+
+
+KEY_PAIRS: dict[str, KeyPair] = {
+    "enc": KeyPair(
+        "enc",
+        "asymmetricEncryptionKeys",
+        "yandex.cloud.kms.v1.asymmetricencryption.",
+        "AsymmetricEncryptionKey",
+        "encryptionAlgorithm",
+        "RSA_2048_ENC_OAEP_SHA_256",
+    ),
+    "sig": KeyPair(
+        "sig",
+        "asymmetricSignatureKeys",
+        "yandex.cloud.kms.v1.asymmetricsignature.",
+        "AsymmetricSignatureKey",
+        "signatureAlgorithm",
+        "ECDSA_NIST_P256_SHA_256",
+    ),
+    "sig-rsa": KeyPair(
+        "sig",
+        "asymmetricSignatureKeys",
+        "yandex.cloud.kms.v1.asymmetricsignature.",
+        "AsymmetricSignatureKey",
+        "signatureAlgorithm",
+        "RSA_2048_SIGN_PSS_SHA_256",
+    ),
+}
+PAIR_STATUSES = ("enabled", "disabled", "protected", "deleted")
+PAIR_MESSAGE = b"kms-conformance asymmetric check"
+OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+# the protos' algorithm names -> (key kind, RSA bits or curve name, hash)
+PAIR_ALGORITHMS: dict[str, tuple[str, Any, type[hashes.HashAlgorithm]]] = {
+    "RSA_2048_ENC_OAEP_SHA_256": ("rsa", 2048, hashes.SHA256),
+    "RSA_2048_SIGN_PSS_SHA_256": ("rsa", 2048, hashes.SHA256),
+    "ECDSA_NIST_P256_SHA_256": ("ec", "secp256r1", hashes.SHA256),
+}
+
+
+def pair_state(state: str) -> tuple[str, str] | None:
+    """(kind, status) of a key-pair state name, or None for a symmetric key's state."""
+    kind, _, status = state.rpartition("-")
+    return (kind, status) if kind in KEY_PAIRS and status in PAIR_STATUSES else None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _pair_operations(pair: KeyPair) -> dict[str, tuple[str, str, dict[str, Any], bool]]:
+    root = f"/kms/v1/{pair.collection}"
+    key = root + "/{key_id}"
+    p = pair.prefix
+
+    def update(mask: str, value: Any) -> tuple[str, str, dict[str, Any], bool]:
+        return ("PATCH", key, {"updateMask": mask, mask: value}, True)
+
+    ops: dict[str, tuple[str, str, dict[str, Any], bool]] = {
+        f"{p}_create": (
+            "POST",
+            root,
+            {
+                "folderId": "{folder}",
+                "name": "{name}",
+                "labels": "{labels}",
+                "description": "{description}",
+                pair.algorithm_field: pair.algorithm,
+            },
+            True,
+        ),
+        f"{p}_list": ("GET", root, {"folderId": "{folder}", "pageSize": "1000"}, False),
+        f"{p}_get": ("GET", key, {}, False),
+        f"{p}_disable": update("status", "INACTIVE"),
+        f"{p}_enable": update("status", "ACTIVE"),
+        f"{p}_protect": update("deletionProtection", True),
+        f"{p}_unprotect": update("deletionProtection", False),
+        f"{p}_delete": ("DELETE", key, {}, True),
+        f"{p}_public_key": ("GET", key + "/publicKey", {}, False),
+        f"{p}_set_access_bindings": ("POST", key + ":setAccessBindings", {"accessBindings": []}, True),
+    }
+    if p == "enc":
+        ops["enc_decrypt"] = ("POST", key + ":decrypt", {"ciphertext": "{ciphertext}"}, False)
+    else:
+        ops["sig_sign"] = ("POST", key + ":sign", {"message": _b64(PAIR_MESSAGE)}, False)
+        digest = hashlib.sha256(PAIR_MESSAGE).digest()  # the scratch pairs' algorithms hash with SHA-256
+        ops["sig_sign_hash"] = ("POST", key + ":signHash", {"hash": _b64(digest)}, False)
+    return ops
+
+
+OPERATIONS.update(_pair_operations(KEY_PAIRS["enc"]))
+OPERATIONS.update(_pair_operations(KEY_PAIRS["sig"]))
+# Calls made of several requests (``YandexProfile._pair_call``): the public key is read first (a
+# set-up step), the crypto call's outcome carries what the check needs to judge it.
+PAIR_CALLS = {
+    "enc_decrypt_round_trip",
+    "sig_sign_verified",
+    "sig_sign_hash_verified",
+    "enc_list_finds",
+    "sig_list_finds",
+}
+PAIR_OPERATION_IDS: dict[str, str] = {
+    **{
+        f"{p}_{call}": f"{verb}AsymEncryption{noun}" if p == "enc" else f"{verb}AsymSignature{noun}"
+        for p in ("enc", "sig")
+        for call, verb, noun in (
+            ("create", "create", "Key"),
+            ("list", "list", "Keys"),
+            ("list_finds", "list", "Keys"),
+            ("get", "get", "Key"),
+            ("disable", "update", "Key"),
+            ("enable", "update", "Key"),
+            ("protect", "update", "Key"),
+            ("unprotect", "update", "Key"),
+            ("delete", "delete", "Key"),
+            ("public_key", "get", "PublicKey"),
+            ("set_access_bindings", "set", "KeyAccessBindings"),
+        )
+    },
+    "enc_decrypt": "asymmetricDecrypt",
+    "enc_decrypt_round_trip": "asymmetricDecrypt",
+    "sig_sign": "asymmetricSign",
+    "sig_sign_verified": "asymmetricSign",
+    "sig_sign_hash": "asymmetricSignHash",
+    "sig_sign_hash_verified": "asymmetricSignHash",
 }
 CRYPTO_OPERATIONS = {"encrypt", "generate_data_key"}
 # The response type each Operation-returning call declares (the methods' descriptors).
@@ -394,6 +538,179 @@ def _served_operation(outcome: Outcome) -> str | None:
     return None
 
 
+# -- asymmetric key checks --------------------------------------------------------------------------
+
+TYPE = "type.googleapis.com/"
+
+
+@dataclass(frozen=True)
+class PairOutcome(Outcome):
+    """The outcome of a key-pair call made of several requests (``PAIR_CALLS``), with what its check needs."""
+
+    key_id: str = ""
+    public_key: Any = None  # the pair's public key, as ``cryptography`` loaded it
+    sent: bytes = b""  # the message signed, the digest signed, or the plaintext encrypted
+    algorithm: str = ""
+    prehashed: bool = False
+
+
+def _path_key_id(outcome: Outcome) -> str:
+    """The key id a ``/kms/v1/<collection>/{keyId}[/…|:verb]`` request named."""
+    parts = outcome.response.request.url.path.split("/")
+    collections = {pair.collection for pair in KEY_PAIRS.values()}
+    at = next((i for i, part in enumerate(parts) if part in collections), len(parts))
+    return parts[at + 1].partition(":")[0] if at + 1 < len(parts) else ""
+
+
+def public_key_problem(outcome: Outcome) -> str | None:
+    """Why a GetPublicKey answer is not ``{keyId, publicKey}`` with a PEM SubjectPublicKeyInfo, or None."""
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    pem = body.get("publicKey")
+    if outcome.status != 200 or not isinstance(pem, str):
+        return f"GetPublicKey answered {outcome.status} without a publicKey string: {str(outcome.body)[:200]}"
+    if body.get("keyId") != _path_key_id(outcome):
+        return f"GetPublicKey names keyId {body.get('keyId')!r}, not the key asked for"
+    if not pem.lstrip().startswith("-----BEGIN PUBLIC KEY-----"):
+        return f"publicKey is not a PEM SubjectPublicKeyInfo (-----BEGIN PUBLIC KEY-----): {pem[:80]!r}"
+    try:
+        serialization.load_pem_public_key(pem.encode())
+    except (ValueError, TypeError) as exc:
+        return f"publicKey does not load as a PEM SubjectPublicKeyInfo: {exc}"
+    return None
+
+
+def _public_key_of(algorithm: str) -> Callable[[Outcome], str | None]:
+    kind, size, _ = PAIR_ALGORITHMS[algorithm]
+
+    def check(outcome: Outcome) -> str | None:
+        problem = public_key_problem(outcome)
+        if problem:
+            return problem
+        key = serialization.load_pem_public_key(outcome.body["publicKey"].encode())
+        if kind == "rsa":
+            if not isinstance(key, rsa.RSAPublicKey) or key.key_size != size:
+                return f"{algorithm}: the public key should be RSA with a {size}-bit modulus, is {_describe(key)}"
+        elif not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != size:
+            return f"{algorithm}: the public key should be ECDSA on {size}, is {_describe(key)}"
+        return None
+
+    return check
+
+
+def _describe(key: Any) -> str:
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__
+
+
+def _verifies(outcome: Outcome) -> str | None:
+    """The signature in the answer verifies with the pair's public key over what was sent."""
+    if not isinstance(outcome, PairOutcome) or outcome.public_key is None:
+        return "no public key to verify the signature with"
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    if body.get("keyId") != outcome.key_id:
+        return f"the answer names keyId {body.get('keyId')!r}, not {outcome.key_id!r}"
+    try:
+        signature = base64.b64decode(body.get("signature", ""), validate=True)
+    except ValueError:
+        return f"signature is not base64: {str(body.get('signature'))[:80]!r}"
+    _, _, hash_type = PAIR_ALGORITHMS[outcome.algorithm]
+    algorithm: Any = utils.Prehashed(hash_type()) if outcome.prehashed else hash_type()
+    key = outcome.public_key
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, outcome.sent, ec.ECDSA(algorithm))
+        else:
+            # RFC 8017 RSASSA-PSS, MGF1 of the algorithm's hash; the salt length is not documented
+            pss = padding.PSS(mgf=padding.MGF1(hash_type()), salt_length=padding.PSS.AUTO)
+            key.verify(signature, outcome.sent, pss, algorithm)
+    except (InvalidSignature, ValueError):
+        what = "digest" if outcome.prehashed else "message"
+        return f"the {outcome.algorithm} signature does not verify with the key pair's public key over the {what}"
+    return None
+
+
+def _decrypted(outcome: Outcome) -> str | None:
+    if not isinstance(outcome, PairOutcome):
+        return "no plaintext to compare with"
+    body = outcome.body if isinstance(outcome.body, dict) else {}
+    try:
+        plaintext = base64.b64decode(body.get("plaintext", ""), validate=True)
+    except ValueError:
+        return f"plaintext is not base64: {str(body.get('plaintext'))[:80]!r}"
+    if body.get("keyId") != outcome.key_id:
+        return f"the answer names keyId {body.get('keyId')!r}, not {outcome.key_id!r}"
+    if plaintext != outcome.sent:
+        return f"Decrypt answered {plaintext[:64]!r}, but the public key encrypted {outcome.sent!r}"
+    return None
+
+
+def _listed(expected: bool) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        key_id = outcome.key_id if isinstance(outcome, PairOutcome) else ""
+        keys = (outcome.body or {}).get("keys") or [] if isinstance(outcome.body, dict) else []
+        found = any(isinstance(k, dict) and k.get("id") == key_id for k in keys)
+        if found and not expected:
+            return f"the deleted key pair {key_id} is still listed in its folder"
+        if expected and not found:
+            return f"List of the folder does not show key pair {key_id} ({len(keys)} keys listed)"
+        return None
+
+    return check
+
+
+def _pair_operation(pair: KeyPair, method: str) -> Callable[[Outcome], str | None]:
+    """A Create/Delete Operation: metadata ``<Method><Key>Metadata`` naming the key, response the key."""
+    metadata, response = (
+        TYPE + pair.package + f"{method}{pair.message}Metadata",
+        TYPE + pair.package + pair.message,
+    )
+
+    def check(outcome: Outcome) -> str | None:
+        problem = _done(outcome)
+        if problem:
+            return problem
+        body = outcome.body
+        meta = body.get("metadata") or {}
+        if meta.get("@type") != metadata:
+            return f"metadata @type is {meta.get('@type')!r}, expected {metadata!r}"
+        if not meta.get("keyId"):
+            return f"{method} metadata names no keyId: {str(meta)[:200]}"
+        if "error" in body:
+            return f"{method} ended in error: {str(body['error'])[:200]}"
+        key = body.get("response") or {}
+        if key.get("@type") != response:
+            return f"response @type is {key.get('@type')!r}, expected {response!r}"
+        if key.get("id") != meta["keyId"]:
+            return f"the response is key {key.get('id')!r}, the metadata names {meta['keyId']!r}"
+        if method == "Create" and key.get(pair.algorithm_field) != pair.algorithm:
+            return f"the new key's {pair.algorithm_field} is {key.get(pair.algorithm_field)!r}, asked {pair.algorithm!r}"
+        if method == "Create" and key.get("status") != "ACTIVE":
+            return f"the new key pair's status is {key.get('status')!r}, expected 'ACTIVE'"
+        return None
+
+    return check
+
+
+def _bindings_operation(outcome: Outcome) -> str | None:
+    problem = _done(outcome)
+    if problem:
+        return problem
+    body = outcome.body
+    meta = body.get("metadata") or {}
+    expected = TYPE + "yandex.cloud.access.SetAccessBindingsMetadata"
+    if meta.get("@type") != expected:
+        return f"metadata @type is {meta.get('@type')!r}, expected {expected!r}"
+    if meta.get("resourceId") != _path_key_id(outcome):
+        return f"SetAccessBindings metadata names resourceId {meta.get('resourceId')!r}, not the key pair"
+    got = (body.get("response") or {}).get("@type")
+    if "error" in body or got != TYPE + "google.protobuf.Empty":
+        return f"SetAccessBindings should end with google.protobuf.Empty, ended with {str(body.get('error') or got)[:200]}"
+    return None
+
+
 # -- tables -----------------------------------------------------------------------------------------
 
 _PRECONDITION = frozenset({"9", "3"})
@@ -449,6 +766,24 @@ TRANSITIONS: tuple[Transition, ...] = (
     _refuse("YC-STATE-011", "rotate", "deleted", frozenset({"5"}), _NOT_FOUND_STATUS),
     _refuse("YC-STATE-011", "enable", "deleted", frozenset({"5"}), _NOT_FOUND_STATUS),
     _refuse("YC-STATE-011", "delete", "deleted", frozenset({"5"}), _NOT_FOUND_STATUS),
+    # key pairs (asymmetric keys): ACTIVE <-> INACTIVE via Update
+    Transition("YC-ASYM-001", "enc_disable", "enc-enabled", "enc-disabled"),
+    Transition("YC-ASYM-001", "enc_enable", "enc-disabled", "enc-enabled"),
+    Transition("YC-ASYM-001", "sig_disable", "sig-enabled", "sig-disabled"),
+    # an INACTIVE key pair cannot be used (crypto calls answer at once: no Operation form)
+    _refuse("YC-ASYM-002", "enc_decrypt", "enc-disabled", status=frozenset({400})),
+    _refuse("YC-ASYM-002", "sig_sign", "sig-disabled", status=frozenset({400})),
+    _refuse("YC-ASYM-002", "sig_sign_hash", "sig-disabled", status=frozenset({400})),
+    # deletion: the key pair is absent from Get
+    Transition("YC-ASYM-003", "enc_delete", "enc-enabled", "enc-deleted"),
+    Transition("YC-ASYM-003", "sig_delete", "sig-disabled", "sig-deleted"),
+    _refuse("YC-ASYM-003", "enc_get", "enc-deleted", frozenset({"5"}), frozenset({404})),
+    _refuse("YC-ASYM-003", "sig_get", "sig-deleted", frozenset({"5"}), frozenset({404})),
+    # deletion protection
+    Transition("YC-ASYM-004", "enc_protect", "enc-enabled", "enc-protected"),
+    _refuse("YC-ASYM-004", "enc_delete", "enc-protected"),
+    _refuse("YC-ASYM-004", "sig_delete", "sig-protected"),
+    Transition("YC-ASYM-004", "sig_unprotect", "sig-protected", "sig-enabled"),
 )
 
 _400 = frozenset({400})
@@ -830,6 +1165,117 @@ PROBES: tuple[Probe, ...] = (
         check=_durations("604800s"),
     ),
     _probe("YC-SHAPE-004", "new-key-version", "create", key="none", check=_new_key),
+    # key pairs (asymmetric keys)
+    _probe(
+        "YC-ASYM-003",
+        "deleted-key-pair-not-listed",
+        "enc_list_finds",
+        key="enc-deleted",
+        check=_listed(False),
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-005",
+        "enc-create-operation",
+        "enc_create",
+        key="none",
+        check=_pair_operation(KEY_PAIRS["enc"], "Create"),
+    ),
+    _probe(
+        "YC-ASYM-005",
+        "sig-create-operation",
+        "sig_create",
+        key="none",
+        check=_pair_operation(KEY_PAIRS["sig"], "Create"),
+    ),
+    _probe(
+        "YC-ASYM-005",
+        "sig-delete-operation",
+        "sig_delete",
+        key="sig-enabled",
+        check=_pair_operation(KEY_PAIRS["sig"], "Delete"),
+    ),
+    _probe(
+        "YC-ASYM-006",
+        "enc-public-key-pem",
+        "enc_public_key",
+        key="enc-enabled",
+        check=_public_key_of("RSA_2048_ENC_OAEP_SHA_256"),
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-006",
+        "sig-public-key-pem",
+        "sig_public_key",
+        key="sig-enabled",
+        check=_public_key_of("ECDSA_NIST_P256_SHA_256"),
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-007",
+        "ecdsa-sign-verifies",
+        "sig_sign_verified",
+        key="sig-enabled",
+        check=_verifies,
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-007",
+        "rsa-pss-sign-verifies",
+        "sig_sign_verified",
+        key="sig-rsa-enabled",
+        check=_verifies,
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-007",
+        "sign-hash-verifies",
+        "sig_sign_hash_verified",
+        key="sig-enabled",
+        check=_verifies,
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-008",
+        "decrypt-round-trip",
+        "enc_decrypt_round_trip",
+        key="enc-enabled",
+        check=_decrypted,
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-009",
+        "sign-hash-20-bytes",
+        "sig_sign_hash",
+        key="sig-enabled",
+        body={"hash": _b64(bytes(20))},
+        status=_400,
+        codes=_3,
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-010",
+        "enc-list-finds-key",
+        "enc_list_finds",
+        key="enc-enabled",
+        check=_listed(True),
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-010",
+        "sig-list-finds-key",
+        "sig_list_finds",
+        key="sig-enabled",
+        check=_listed(True),
+        read_only=True,
+    ),
+    _probe(
+        "YC-ASYM-011",
+        "set-access-bindings-operation",
+        "enc_set_access_bindings",
+        key="enc-enabled",
+        check=_bindings_operation,
+    ),
 )
 
 
@@ -840,6 +1286,13 @@ PROBES: tuple[Probe, ...] = (
 # owned by the run and cleaned like scratch keys.
 ASYMMETRIC_COLLECTIONS = ("asymmetricEncryptionKeys", "asymmetricSignatureKeys")
 ASYMMETRIC_CREATES = ("createAsymEncryptionKey", "createAsymSignatureKey")
+# the calls and operationIds that create a key pair -> its kind
+PAIR_CREATES = {
+    "enc_create": "enc",
+    "createAsymEncryptionKey": "enc",
+    "sig_create": "sig",
+    "createAsymSignatureKey": "sig",
+}
 
 
 class YandexProfile(Profile):
@@ -896,7 +1349,21 @@ class YandexProfile(Profile):
     )
     key_id_pattern: ClassVar[str] = r"[a-z][a-z0-9]{19}"
     read_only_calls: ClassVar[frozenset[str]] = frozenset(
-        {"list", "get", "list_versions", "list_operations", "get_operation", *CRYPTO_OPERATIONS}
+        {
+            "list",
+            "get",
+            "list_versions",
+            "list_operations",
+            "get_operation",
+            *CRYPTO_OPERATIONS,
+            *(f"{p}_{call}" for p in ("enc", "sig") for call in ("list", "get", "public_key", "list_finds")),
+            "enc_decrypt",
+            "enc_decrypt_round_trip",
+            "sig_sign",
+            "sig_sign_hash",
+            "sig_sign_verified",
+            "sig_sign_hash_verified",
+        }
     )
     key_id_fields: ClassVar[tuple[str, ...]] = ("keyId", "resourceId")
     operation_ids: ClassVar[Mapping[str, str]] = {
@@ -920,6 +1387,7 @@ class YandexProfile(Profile):
         "encrypt": "encrypt",
         "generate_data_key": "generateDataKey",
         "get_operation": "getOperation",
+        **PAIR_OPERATION_IDS,
     }
     served_requirement: ClassVar[str] = "YC-API-001"
     transport_requirement: ClassVar[str] = "YC-TRANSPORT-001"
@@ -936,6 +1404,15 @@ class YandexProfile(Profile):
         "version-scheduled": "YC-STATE-003",
         "deleted": "YC-STATE-011",
         "version-destroyed": "YC-STATE-012",
+        # key pairs (asymmetric keys)
+        "key-pair-create": "YC-ASYM-005",  # Create answers an Operation naming the new key pair
+        "enc-disabled": "YC-ASYM-001",
+        "sig-disabled": "YC-ASYM-001",
+        "enc-deleted": "YC-ASYM-003",
+        "sig-deleted": "YC-ASYM-003",
+        "enc-protected": "YC-ASYM-004",
+        "sig-protected": "YC-ASYM-004",
+        "public-key": "YC-ASYM-006",  # GetPublicKey answers a PEM public key (read before crypto checks)
     }
 
     # How call() polls an Operation until done (pauses, deadlines): see Polling.
@@ -946,6 +1423,8 @@ class YandexProfile(Profile):
         self.subject: dict[str, str] = {}  # key id -> the version created with it
         self._serial = 0
         self._stuck_once = False
+        self.pairs: dict[str, str] = {}  # key-pair id -> its KEY_PAIRS kind (which collection has it)
+        self._public: dict[str, Any] = {}  # key-pair id -> its public key, once read
 
     # -- targets ---------------------------------------------------------------------------------
 
@@ -1005,6 +1484,10 @@ class YandexProfile(Profile):
             return f"kms-conformance scratch key, run {self.settings.run_id}"[:1024]
         if value == "{version}":
             return self.subject.get(key_id or "", self.unknown_key_id())
+        if value == "{ciphertext}":
+            # what the pair's public key encrypted, once read (driving to enc-disabled reads it first)
+            public = self._public.get(key_id or "")
+            return _b64(public.encrypt(PAIR_MESSAGE, OAEP) if public is not None else bytes(256))
         return value
 
     def build_request(
@@ -1032,8 +1515,11 @@ class YandexProfile(Profile):
         return None
 
     def created_key_id(self, operation_id: str, body: Any) -> str | None:
-        if operation_id in ("create", "createKey", *ASYMMETRIC_CREATES) and isinstance(body, dict):
-            return (body.get("metadata") or {}).get("keyId")
+        if operation_id in ("create", "createKey", *PAIR_CREATES) and isinstance(body, dict):
+            key_id = (body.get("metadata") or {}).get("keyId")
+            if key_id and operation_id in PAIR_CREATES:
+                self.pairs.setdefault(key_id, PAIR_CREATES[operation_id])  # cleanup knows its collection
+            return key_id
         return None
 
     def call(
@@ -1047,6 +1533,8 @@ class YandexProfile(Profile):
     ) -> Outcome:
         if operation == "get_operation":
             return self._get_operation(key_id, auth)
+        if operation in PAIR_CALLS:
+            return self._pair_call(operation, key_id, body or {}, auth)
         first = super().call(operation, key_id, body, auth=auth, raw=raw)
         returns_operation = operation in OPERATIONS and OPERATIONS[operation][3]
         if not returns_operation or first.status != 200 or not isinstance(first.body, dict):
@@ -1151,6 +1639,109 @@ class YandexProfile(Profile):
                 client.close()
         return self.outcome(response)
 
+    # -- key pairs (asymmetric keys) ---------------------------------------------------------------
+
+    def _pair_call(self, operation: str, key_id: str | None, body: Mapping[str, Any], auth: str) -> Outcome:
+        """A ``PAIR_CALLS`` call: its crypto or list request, with what the check needs to judge it."""
+        kind = self.pairs.get(key_id or "", operation[:3])
+        pair = KEY_PAIRS[kind]
+        extra: dict[str, Any] = {"key_id": key_id or "", "algorithm": pair.algorithm}
+        if operation.endswith("_list_finds"):
+            outcome = self._list_all(f"{pair.prefix}_list", body, auth)
+        elif operation == "enc_decrypt_round_trip":
+            public = self.public_key(key_id or "")
+            ciphertext = public.encrypt(PAIR_MESSAGE, OAEP)
+            outcome = self.call("enc_decrypt", key_id, {"ciphertext": _b64(ciphertext), **body}, auth=auth)
+            extra["sent"] = PAIR_MESSAGE
+        else:
+            public = self.public_key(key_id or "")
+            _, _, hash_type = PAIR_ALGORITHMS[pair.algorithm]
+            if operation == "sig_sign_verified":
+                sent, request = PAIR_MESSAGE, {"message": _b64(PAIR_MESSAGE)}
+                outcome = self.call("sig_sign", key_id, {**request, **body}, auth=auth)
+            else:
+                digest = hashes.Hash(hash_type())
+                digest.update(PAIR_MESSAGE)
+                sent = digest.finalize()
+                outcome = self.call("sig_sign_hash", key_id, {"hash": _b64(sent), **body}, auth=auth)
+                extra["prehashed"] = True
+            extra.update(sent=sent, public_key=public)
+        return PairOutcome(outcome.status, outcome.code, outcome.body, outcome.response, **extra)
+
+    def _list_all(self, operation: str, body: Mapping[str, Any], auth: str) -> Outcome:
+        """List every page of the folder's key pairs (at most 20 pages of 1000) as one outcome."""
+        outcome = self.call(operation, None, body, auth=auth)
+        keys: list[Any] = []
+        for _ in range(20):
+            if outcome.status != 200 or not isinstance(outcome.body, dict):
+                return outcome
+            keys.extend(outcome.body.get("keys") or [])
+            token = outcome.body.get("nextPageToken")
+            if not token:
+                break
+            outcome = self.call(operation, None, {**body, "pageToken": token}, auth=auth)
+        return Outcome(outcome.status, outcome.code, {**outcome.body, "keys": keys}, outcome.response)
+
+    def public_key(self, key_id: str) -> Any:
+        """The key pair's public key (read once; a broken answer fails the GetPublicKey requirement)."""
+        if key_id in self._public:
+            return self._public[key_id]
+        pair = KEY_PAIRS[self.pairs[key_id]]
+        outcome = self.call(f"{pair.prefix}_public_key", key_id)
+        problem = public_key_problem(outcome)
+        if problem:
+            raise self.step_failed("public-key", f"key pair {key_id}: {problem}")
+        public = serialization.load_pem_public_key(outcome.body["publicKey"].encode())
+        self._public[key_id] = public
+        return public
+
+    def key_in(self, state: str) -> str:
+        found = pair_state(state)
+        if found is None:
+            return super().key_in(state)
+        kind, status = found
+        pair = KEY_PAIRS[kind]
+        outcome = self.call(f"{pair.prefix}_create", None, {pair.algorithm_field: pair.algorithm})
+        key_id = (
+            ((outcome.body or {}).get("metadata") or {}).get("keyId")
+            if isinstance(outcome.body, dict)
+            else None
+        )
+        if outcome.status != 200 or not key_id or outcome.code:
+            raise self.step_failed("key-pair-create", f"Create answered {outcome.describe()}")
+        self.own(key_id)
+        self.pairs[key_id] = kind
+        step = f"{pair.prefix}-{status}"
+        if status == "disabled":
+            if pair.prefix == "enc":
+                self.public_key(key_id)  # decrypt rows need a ciphertext the pair opens
+            self._must(f"{pair.prefix}_disable", key_id, step=step)
+        elif status == "protected":
+            self._must(f"{pair.prefix}_protect", key_id, step=step)
+        elif status == "deleted":
+            self._must(f"{pair.prefix}_delete", key_id, step=step)
+        reached = self.key_state(key_id)
+        if reached != state:
+            raise self.step_failed(
+                step if status != "enabled" else "key-pair-create",
+                f"the key pair should now be {state}, is {reached}",
+            )
+        return key_id
+
+    def _pair_state(self, key_id: str) -> str:
+        kind = self.pairs[key_id]
+        outcome = self.call(f"{KEY_PAIRS[kind].prefix}_get", key_id)
+        if outcome.status == 404:
+            return f"{kind}-deleted"
+        if outcome.status != 200 or not isinstance(outcome.body, dict):
+            return f"unreadable (Get answered {outcome.status})"
+        status = outcome.body.get("status")
+        if status == "INACTIVE":
+            return f"{kind}-disabled"
+        if status != "ACTIVE":
+            return f"{kind}-{status}"
+        return f"{kind}-protected" if outcome.body.get("deletionProtection") else f"{kind}-enabled"
+
     # -- scratch keys ------------------------------------------------------------------------------
 
     def create_key(self) -> str:
@@ -1171,6 +1762,8 @@ class YandexProfile(Profile):
         return outcome.body.get("keyVersions") or []
 
     def key_state(self, key_id: str) -> str:
+        if key_id in self.pairs:
+            return self._pair_state(key_id)
         outcome = self.call("get", key_id)
         if outcome.status == 200 and isinstance(outcome.body, dict):
             snake = _not_camel_case(outcome.body)
@@ -1253,6 +1846,9 @@ class YandexProfile(Profile):
             raise NotCovered("the target has no test clock: DESTROYED versions are not covered")
 
     def cleanup_key(self, key_id: str) -> None:
+        if key_id in self.pairs:
+            self._cleanup_asymmetric(key_id, (KEY_PAIRS[self.pairs[key_id]].collection,))
+            return
         outcome = self.call("get", key_id)
         if outcome.status == 404 and outcome.code:
             # not a symmetric key (any more): an asymmetric key the generated layer created, or gone
@@ -1271,16 +1867,18 @@ class YandexProfile(Profile):
             f"Delete answered {deleted.status} {deleted.code or ''} {str(deleted.body)[:200]}"
         )
 
-    def _cleanup_asymmetric(self, key_id: str) -> None:
+    def _cleanup_asymmetric(self, key_id: str, collections: tuple[str, ...] = ASYMMETRIC_COLLECTIONS) -> None:
         """Delete ``key_id`` from the asymmetric collection that has it (unprotecting it first).
 
         Ids look alike in every collection, and the ledger keeps ids only, so each is asked in turn;
         a collection that does not know the id (404) or is not served (501) is skipped.
         """
-        for collection in ASYMMETRIC_COLLECTIONS:
+        for collection in collections:
             path = f"/kms/v1/{collection}/{key_id}"
             got = self.client.get(path)
             body = read_json(got)
+            if len(collections) == 1 and got.status_code != 200 and not (got.status_code == 404 and body):
+                raise CleanupRefused(f"Get answered {got.status_code} {got.text[:200]}")
             if got.status_code != 200 or not isinstance(body, dict):
                 continue
             if body.get("deletionProtection"):

@@ -19,6 +19,7 @@ from conformance.vendors.huawei.mock.models import (
     DISABLED,
     ENABLED,
     PENDING_DELETION,
+    PENDING_IMPORT,
     STATES_ALL,
     Rules,
 )
@@ -112,6 +113,93 @@ FAULTS = (
         "HW-VAL-009",
         "schedule-key-deletion without pending_days defaults to 7",
     ),
+    Fault(
+        "datakey-ignores-key-state",
+        "HW-STATE-013",
+        "create-datakey, encrypt-datakey and decrypt-datakey serve disabled and pending-deletion keys",
+    ),
+    Fault(
+        "datakey-length-unchecked",
+        "HW-VAL-016",
+        'create-datakey accepts datakey_length "12" and "8200"',
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "random-length-unchecked",
+        "HW-VAL-017",
+        'gen-random accepts random_data_length "12" and "8200"',
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "random-data-double-length",
+        "HW-SHAPE-009",
+        "gen-random answers twice as many random bytes as random_data_length asks for",
+    ),
+    Fault(
+        "decrypt-datakey-truncates",
+        "HW-CRYPTO-001",
+        "decrypt-datakey answers the data key without its last byte",
+    ),
+    Fault(
+        "verify-always-false", "HW-CRYPTO-002", 'verify answers signature_valid "false" for every signature'
+    ),
+    Fault(
+        "verify-always-true",
+        "HW-CRYPTO-003",
+        'verify answers signature_valid "true" for every signature, one over another message included',
+    ),
+    Fault(
+        "publickey-empty",
+        "HW-CRYPTO-004",
+        "get-publickey answers an empty public_key",
+    ),
+    Fault(
+        "publickey-for-symmetric",
+        "HW-CRYPTO-005",
+        "get-publickey answers a public key for a symmetric (AES_256) key",
+    ),
+    Fault(
+        "rsa-decrypt-drops-byte",
+        "HW-CRYPTO-006",
+        "decrypt-data of an RSA_2048 ciphertext answers the plaintext without its last byte",
+    ),
+    Fault(
+        "decrypt-ignores-algorithm",
+        "HW-CRYPTO-007",
+        "decrypt-data of an RSA ciphertext succeeds whatever encryption_algorithm says (SYMMETRIC_DEFAULT included)",
+    ),
+    Fault("list-grants-empty", "HW-GRANT-001", "list-grants answers no grants, whatever the key has"),
+    Fault("revoke-keeps-grant", "HW-GRANT-002", "revoke-grant answers 200 but the grant stays listed"),
+    Fault(
+        "unknown-grant-accepted",
+        "HW-GRANT-003",
+        "revoke-grant and retire-grant of a grant the key does not have answer 200 instead of KMS.2501",
+    ),
+    Fault(
+        "import-leaves-pending",
+        "HW-IMPORT-001",
+        "import-key-material answers 200 but the key stays pending import",
+    ),
+    Fault(
+        "delete-material-keeps-state",
+        "HW-IMPORT-002",
+        "delete-imported-key-material answers 200 but the key stays enabled",
+    ),
+    Fault(
+        "import-parameters-any-origin",
+        "HW-IMPORT-003",
+        "get-parameters-for-import does not check the key's origin: a KMS key gets KMS.0310 (not pending import) instead of KMS.0309",
+    ),
+    Fault(
+        "import-parameters-any-state",
+        "HW-IMPORT-005",
+        "get-parameters-for-import hands out parameters for an external key whose material is already imported",
+    ),
+    Fault(
+        "delete-material-while-pending",
+        "HW-IMPORT-004",
+        "delete-imported-key-material accepts a key pending import instead of refusing it with KMS.2701",
+    ),
 )
 
 OPTIONS = (
@@ -147,6 +235,13 @@ OPTIONS = (
         "flat",
         "API gateway errors (APIGW.xxxx) in the gateway's flat body, or wrapped like KMS errors "
         "(the SDK parses both; sources differ)",
+    ),
+    Option(
+        "invalid-signature",
+        ("false", "refused"),
+        "false",
+        'verify of a signature that does not match: 200 with signature_valid "false", or refused with 400 '
+        "(ValidateSignature.html types signature_valid as a string and is silent on a failed check)",
     ),
     Option(
         "create-state",
@@ -236,6 +331,27 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "grant-only-create-grant-accepted": _set(tolerated_values={"operations": (["create-grant"],)}),
     "datakey-double-length": _rule(datakey_bits={"AES_256": 512, "AES_128": 256}),
     "missing-pending-days-defaults": _set(optional_fields=frozenset({"pending_days"})),
+    "datakey-ignores-key-state": _rule(datakey_checks_state=False),
+    "datakey-length-unchecked": _set(tolerated_values={"datakey_length": ("12", "8200")}),
+    "random-length-unchecked": _set(tolerated_values={"random_data_length": ("12", "8200")}),
+    "random-data-double-length": _set(random_bits_per_byte=4),
+    "decrypt-datakey-truncates": _set(datakey_bytes_dropped=1),
+    "verify-always-false": _set(verify_verdict=False),
+    "verify-always-true": _set(verify_verdict=True),
+    "publickey-empty": _set(publickey_empty=True),
+    "publickey-for-symmetric": _rule(publickey_asymmetric_only=False),
+    "rsa-decrypt-drops-byte": _rule(asymmetric_plain_dropped=1),
+    "decrypt-ignores-algorithm": _rule(decrypt_ignores_algorithm=True),
+    "list-grants-empty": _rule(list_grants_shows=False),
+    "revoke-keeps-grant": _rule(revoke_deletes=False),
+    "unknown-grant-accepted": _rule(unknown_grant_code=None),
+    "import-leaves-pending": _rule(import_enables=False),
+    "delete-material-keeps-state": _rule(delete_material_resets=False),
+    "import-parameters-any-origin": _rule(import_requires_external=False),
+    "import-parameters-any-state": _rule(import_parameters_pending_only=False),
+    "delete-material-while-pending": _rule(
+        delete_material_states=frozenset({ENABLED, DISABLED, PENDING_IMPORT})
+    ),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 
@@ -246,6 +362,7 @@ OPTION_EFFECTS: dict[tuple[str, str], Effect] = {
     ("json-numbers", "accept"): _set(numbers_as_strings=NUMERIC_STRING_FIELDS),
     ("gateway-envelope", "wrapped"): _set(gateway_envelope="wrapped"),
     ("create-state", "1"): _rule(activation_reads=1),
+    ("invalid-signature", "refused"): _set(invalid_signature_refused=True),
 }
 
 assert set(FAULT_EFFECTS) == {f.name for f in FAULTS}, "every fault has one effect"

@@ -20,6 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
 from conformance.mocks import keypairs
 from conformance.vendors.huawei.mock.exceptions import KmsError
 
@@ -91,6 +94,18 @@ class Rules:
     list_honours_limit: bool = True
     activation_reads: int = 0  # describes that still show a new KMS key as "1" (to be activated)
     datakey_bits: Mapping[str, int] = field(default_factory=lambda: dict(DATAKEY_BITS))  # per key_spec
+    datakey_checks_state: bool = True  # data-key calls refuse disabled / pending-deletion keys
+    list_grants_shows: bool = True  # list-grants lists the key's grants
+    revoke_deletes: bool = True  # revoke-grant removes the grant
+    unknown_grant_code: str | None = "KMS.2501"  # revoke/retire of a grant no key has (None: accepted)
+    import_requires_external: bool = True  # get-parameters-for-import checks origin first (KMS.0309)
+    import_enables: bool = True  # import-key-material moves the key to enabled
+    import_parameters_pending_only: bool = True  # get-parameters-for-import refuses keys not pending import
+    delete_material_states: frozenset[str] = frozenset({ENABLED, DISABLED})  # KMS.2701 otherwise
+    delete_material_resets: bool = True  # delete-imported-key-material moves the key to pending import
+    publickey_asymmetric_only: bool = True  # get-publickey refuses symmetric keys
+    decrypt_ignores_algorithm: bool = False  # decrypt-data of an RSA ciphertext takes any algorithm
+    asymmetric_plain_dropped: int = 0  # decrypt-data of an RSA ciphertext loses this many bytes
 
 
 @dataclass
@@ -306,6 +321,24 @@ SIGNING_ALGORITHMS: Mapping[str, Mapping[str, tuple[str, str]]] = {
 }
 ASYMMETRIC_SPECS = frozenset({*SIGNING_ALGORITHMS, "SM2", "ED25519"})
 SIGN_MESSAGE_MAX_BYTES = 4095  # Sign.html: "smaller than 4,096 bytes"
+# EncryptData.html / DecryptData.html: encryption_algorithm, only for asymmetric keys.  SM2_ENCRYPT
+# is not modelled (the cryptography package has no SM2).
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+RSA_OAEP_SHA_256 = "RSAES_OAEP_SHA_256"
+ASYMMETRIC_ENCRYPTION = frozenset({RSA_OAEP_SHA_256})
+
+
+_OAEP_SHA_256 = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+def _oaep_decrypt(private: keypairs.rsa.RSAPrivateKey, data: bytes) -> bytes:
+    """RSAES-OAEP-SHA-256 (MGF1 with SHA-256) decryption; ValueError when it fails."""
+    return private.decrypt(data, _OAEP_SHA_256)
+
+
+def oaep_max_bytes(key_bits: int) -> int:
+    """The longest plaintext RSAES-OAEP with SHA-256 takes: k - 2 * 32 - 2 bytes (RFC 8017)."""
+    return key_bits // 8 - 2 * 32 - 2
 
 
 # The mock's EC curve names for Huawei's key specs.
@@ -358,6 +391,12 @@ class HuaweiKms:
         if key.state == PENDING_DELETION:
             raise KmsError("KMS.0210")
         return key
+
+    def _usable_for_datakey(self, project: str, key_id: Any) -> Key:
+        """The key for create-datakey, encrypt-datakey and decrypt-datakey (a fault skips the state check)."""
+        if not self.rules.datakey_checks_state:
+            return self.find(project, key_id)
+        return self._usable_for_crypto(project, key_id)
 
     def _usable_for_crypto(self, project: str, key_id: Any) -> Key:
         key = self.find(project, key_id)
@@ -466,7 +505,7 @@ class HuaweiKms:
     @_locked
     def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
         """(key, plain data key, wrapped data key): ``length`` bits if given, else per ``spec``."""
-        key = self._usable_for_crypto(project, key_id)
+        key = self._usable_for_datakey(project, key_id)
         bits = int(length) if length else self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
@@ -479,20 +518,23 @@ class HuaweiKms:
         plain, digest = plain_and_digest[:length], plain_and_digest[length:]
         if hashlib.sha256(plain).digest() != digest:
             raise KmsError("KMS.2103")
-        return self._usable_for_crypto(project, key_id)
+        return self._usable_for_datakey(project, key_id)
 
     @_locked
     def decrypt_datakey(self, project: str, key_id: Any, wrapped: bytes, length: int) -> bytes:
         """The data key of a create-datakey / encrypt-datakey ciphertext made under ``key_id``."""
-        key = self._usable_for_crypto(project, key_id)
+        key = self._usable_for_datakey(project, key_id)
         plain = unwrap(key.key_id, wrapped)
         if len(plain) != length:
             raise KmsError("KMS.2202")
         return plain
 
     @_locked
-    def encrypt(self, project: str, key_id: Any, plain_text: str) -> tuple[Key, str]:
-        """The ciphertext of ``plain_text`` (UTF-8: its limit is in bytes, not characters)."""
+    def encrypt(
+        self, project: str, key_id: Any, plain_text: str, algorithm: str = SYMMETRIC_DEFAULT
+    ) -> tuple[Key, str]:
+        """The ciphertext of ``plain_text`` (UTF-8: its limit is in bytes, not characters): a symmetric
+        key's ``seal`` blob, or an ENCRYPT_DECRYPT RSA key's RSAES-OAEP-SHA-256 ciphertext (Base64)."""
         try:
             plain = plain_text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate ("\ud800") is no text at all
@@ -500,12 +542,58 @@ class HuaweiKms:
         if not 1 <= len(plain) <= PLAINTEXT_MAX_BYTES:
             raise KmsError("KMS.2101")
         key = self._usable_for_crypto(project, key_id)
-        return key, seal(key.key_id, plain)
+        if key.spec not in ASYMMETRIC_SPECS:
+            if algorithm != SYMMETRIC_DEFAULT:
+                raise KmsError("KMS.0308", f"encryption_algorithm {algorithm} does not fit a symmetric key.")
+            return key, seal(key.key_id, plain)
+        private = self._decrypter(key, algorithm)
+        if len(plain) > oaep_max_bytes(private.key_size):
+            raise KmsError(
+                "KMS.2101", f"RSAES_OAEP_SHA_256 takes at most {oaep_max_bytes(private.key_size)} bytes."
+            )
+        return key, base64.b64encode(private.public_key().encrypt(plain, _OAEP_SHA_256)).decode()
+
+    def _decrypter(self, key: Key, algorithm: str) -> keypairs.rsa.RSAPrivateKey:
+        """The RSA key of an asymmetric ENCRYPT_DECRYPT key for ``algorithm`` (RSAES_OAEP_SHA_256)."""
+        if key.usage != "ENCRYPT_DECRYPT":
+            raise KmsError("KMS.0308", "Only an asymmetric key whose key_usage is ENCRYPT_DECRYPT encrypts.")
+        bits = RSA_BITS.get(key.spec)
+        if bits is None or algorithm == "SM2_ENCRYPT":
+            raise KmsError("KMS.0308", f"{key.spec} / {algorithm} encryption is not supported by this mock.")
+        if algorithm not in ASYMMETRIC_ENCRYPTION:
+            raise KmsError("KMS.0308", f"encryption_algorithm {algorithm} does not fit a {key.spec} key.")
+        if key.signer is None:
+            key.signer = keypairs.shared_rsa_key(bits)
+        assert isinstance(key.signer, keypairs.rsa.RSAPrivateKey)
+        return key.signer
 
     @_locked
-    def decrypt(self, project: str, cipher_text: str) -> tuple[Key, bytes]:
-        key_id, plain = unseal(cipher_text)
-        return self._usable_for_crypto(project, key_id), plain
+    def decrypt(
+        self, project: str, cipher_text: str, key_id: Any = None, algorithm: str = SYMMETRIC_DEFAULT
+    ) -> tuple[Key, bytes]:
+        """A ``seal`` blob names its key; an asymmetric ciphertext needs ``key_id`` and the algorithm it
+        was made with (DecryptData.html: a key or algorithm that does not match fails)."""
+        named = self.find(project, key_id) if key_id is not None else None
+        if named is None or named.spec not in ASYMMETRIC_SPECS:
+            if algorithm != SYMMETRIC_DEFAULT:
+                raise KmsError(
+                    "KMS.0308", f"encryption_algorithm {algorithm} needs the asymmetric key's key_id."
+                )
+            sealed_by, plain = unseal(cipher_text)
+            return self._usable_for_crypto(project, sealed_by), plain
+        key = self._usable_for_crypto(project, key_id)
+        if self.rules.decrypt_ignores_algorithm:
+            algorithm = RSA_OAEP_SHA_256
+        if algorithm == SYMMETRIC_DEFAULT:
+            raise KmsError(
+                "KMS.0308", "An asymmetric ciphertext is decrypted with the algorithm that made it."
+            )
+        private = self._decrypter(key, algorithm)
+        try:
+            plain = _oaep_decrypt(private, base64.b64decode(cipher_text, validate=True))
+        except ValueError:
+            raise KmsError("KMS.2201") from None
+        return key, plain[: len(plain) - self.rules.asymmetric_plain_dropped]
 
     # -- rotation --------------------------------------------------------------------------
     @_locked
@@ -577,7 +665,8 @@ class HuaweiKms:
     @_locked
     def list_grants(self, project: str, key_id: Any, marker: Any, limit: Any) -> GrantPage:
         """The key's grants, in any key state."""
-        return _page(list(self.find(project, key_id).grants.values()), marker, limit)
+        grants = list(self.find(project, key_id).grants.values())
+        return _page(grants if self.rules.list_grants_shows else [], marker, limit)
 
     @_locked
     def list_retirable_grants(self, project: str, marker: Any, limit: Any) -> GrantPage:
@@ -596,17 +685,23 @@ class HuaweiKms:
             return key
         if any(grant_id in other.grants for other in self.keys(project).values()):
             raise KmsError("KMS.2502")  # a grant of another key
-        raise KmsError("KMS.2501")
+        if self.rules.unknown_grant_code is None:
+            return key  # fault unknown-grant-accepted: the caller finds nothing to remove
+        raise KmsError(self.rules.unknown_grant_code)
 
     @_locked
     def revoke_grant(self, project: str, key_id: Any, grant_id: Any) -> None:
-        del self._grant(project, key_id, grant_id).grants[grant_id]
+        key = self._grant(project, key_id, grant_id)
+        if self.rules.revoke_deletes:
+            key.grants.pop(grant_id, None)
 
     @_locked
     def retire_grant(self, project: str, key_id: Any, grant_id: Any) -> None:
         """The retiring principal, or a grantee allowed retire-grant, gives the grant up."""
         key = self._grant(project, key_id, grant_id)
-        grant = key.grants[grant_id]
+        grant = key.grants.get(grant_id)
+        if grant is None:
+            return
         if grant.retiring_principal != USER_ID and not (
             grant.grantee_principal == USER_ID and "retire-grant" in grant.operations
         ):
@@ -616,7 +711,7 @@ class HuaweiKms:
     # -- importing key material --------------------------------------------------------------
     def _external(self, project: str, key_id: Any) -> Key:
         key = self.find(project, key_id)
-        if key.origin != "external":
+        if key.origin != "external" and self.rules.import_requires_external:
             raise KmsError("KMS.0309")
         if key.state == PENDING_DELETION:
             raise KmsError("KMS.0210")
@@ -626,7 +721,7 @@ class HuaweiKms:
     def import_parameters(self, project: str, key_id: Any, algorithm: str) -> tuple[Key, str, int, bytes]:
         """(key, import token, its expiry in epoch seconds, DER public key) for a key pending import."""
         key = self._external(project, key_id)
-        if key.state != PENDING_IMPORT:
+        if key.state != PENDING_IMPORT and self.rules.import_parameters_pending_only:
             raise KmsError("KMS.0310")
         if algorithm not in WRAPPING_ALGORITHMS:
             # CreateParametersForImport.html: "SM2_ENCRYPT: not supported at some sites" -- the mock is one.
@@ -682,7 +777,8 @@ class HuaweiKms:
         key.material_digest = digest
         key.has_material = True
         key.material_expiry_s = expiration
-        key.state = ENABLED
+        if self.rules.import_enables:
+            key.state = ENABLED
         return key
 
     @_locked
@@ -691,11 +787,12 @@ class HuaweiKms:
         key = self.find(project, key_id)
         if key.origin != "external":
             raise KmsError("KMS.0309")
-        if key.state not in (ENABLED, DISABLED):
+        if key.state not in self.rules.delete_material_states:
             raise KmsError("KMS.2701")
         key.has_material = False
         key.material_expiry_s = None
-        key.state = PENDING_IMPORT
+        if self.rules.delete_material_resets:
+            key.state = PENDING_IMPORT
         return key
 
     # -- asymmetric keys -------------------------------------------------------------------
@@ -712,6 +809,8 @@ class HuaweiKms:
     def public_key(self, project: str, key_id: Any) -> tuple[Key, str]:
         """The PEM public key of an asymmetric key in any state but pending deletion."""
         key = self.find(project, key_id)
+        if key.spec not in ASYMMETRIC_SPECS and not self.rules.publickey_asymmetric_only:
+            return key, keypairs.public_pem(keypairs.shared_rsa_key(2048))  # fault publickey-for-symmetric
         if key.spec not in ASYMMETRIC_SPECS:
             raise KmsError("KMS.0308", "The key is not an asymmetric key.")
         if key.state == PENDING_DELETION:

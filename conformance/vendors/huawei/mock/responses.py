@@ -150,6 +150,11 @@ class Behaviour:
     wrapped_answers: frozenset[str] = WRAPPED_ANSWERS
     state_as_number: bool = False  # describe-key's key_state
     truncated_as_boolean: bool = False  # list-keys' truncated
+    random_bits_per_byte: int = 8  # gen-random answers random_data_length / this many bytes
+    datakey_bytes_dropped: int = 0  # decrypt-datakey answers the data key short of this many bytes
+    verify_verdict: bool | None = None  # verify answers this whatever the signature (None: the truth)
+    invalid_signature_refused: bool = False  # verify refuses a bad signature (400) instead of "false"
+    publickey_empty: bool = False  # get-publickey answers an empty public_key
 
 
 def _whole_bits_missing(value: Any) -> bool:
@@ -450,6 +455,7 @@ class HuaweiResponses:
         plain = self.kms.decrypt_datakey(
             project, body["key_id"], bytes.fromhex(body["cipher_text"]), int(body["datakey_cipher_length"])
         )
+        plain = plain[: len(plain) - self.behaviour.datakey_bytes_dropped]
         return {
             "data_key": plain.hex(),
             "datakey_length": str(len(plain)),
@@ -457,14 +463,22 @@ class HuaweiResponses:
         }
 
     def gen_random(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        return {"random_data": secrets.token_bytes(int(body["random_data_length"]) // 8).hex()}
+        size = int(body["random_data_length"]) // self.behaviour.random_bits_per_byte
+        return {"random_data": secrets.token_bytes(size).hex()}
 
     def encrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        key, cipher_text = self.kms.encrypt(project, body["key_id"], body["plain_text"])
+        key, cipher_text = self.kms.encrypt(
+            project, body["key_id"], body["plain_text"], body.get("encryption_algorithm", "SYMMETRIC_DEFAULT")
+        )
         return {"key_id": key.key_id, "cipher_text": cipher_text}
 
     def decrypt_data(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        key, plain = self.kms.decrypt(project, body["cipher_text"])
+        key, plain = self.kms.decrypt(
+            project,
+            body["cipher_text"],
+            body.get("key_id"),
+            body.get("encryption_algorithm", "SYMMETRIC_DEFAULT"),
+        )
         return {
             "key_id": key.key_id,
             "plain_text": plain.decode("utf-8", errors="replace"),
@@ -554,7 +568,7 @@ class HuaweiResponses:
     # -- asymmetric keys -------------------------------------------------------------------
     def public_key(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         key, pem = self.kms.public_key(project, body["key_id"])
-        return {"key_id": key.key_id, "public_key": pem}
+        return {"key_id": key.key_id, "public_key": "" if self.behaviour.publickey_empty else pem}
 
     def sign(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         key, signature = self.kms.sign(
@@ -575,6 +589,10 @@ class HuaweiResponses:
             body.get("message_type", "DIGEST"),
             body["signature"],
         )
+        if self.behaviour.verify_verdict is not None:
+            valid = self.behaviour.verify_verdict
+        if not valid and self.behaviour.invalid_signature_refused:
+            raise KmsError("KMS.0308", "The signature is invalid.")
         return {"key_id": key.key_id, "signature_valid": "true" if valid else "false"}
 
     # -- tags (the key id, if any, is in the path) -----------------------------------------

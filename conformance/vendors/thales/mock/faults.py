@@ -44,6 +44,11 @@ class Behaviour:
     hidden_key_fields: frozenset[str] = frozenset()  # key fields left out of answers
     list_total: str = "matches"  # what list's total counts: "matches" or "page"
     list_shape: str = "envelope"  # "envelope" ({skip, limit, total, resources}) or "bare-array"
+    sync_list_shape: str = "envelope"  # the synchronization-job list: "envelope" or "bare-array"
+    hidden_job_fields: frozenset[str] = frozenset()  # synchronization-job fields left out of answers
+    rotation_job_config_required: bool = True  # enable-rotation-job refuses a body without job_config_id
+    rotation_flag_as_string: bool = False  # get-key-rotation-status answers KeyRotationEnabled "true"
+    rotation_list_shape: str = "envelope"  # the rotations list: "envelope" or "bare-array"
 
 
 _PARTS = {
@@ -83,16 +88,23 @@ def change(**values: Any) -> Change:
 
 @dataclass(frozen=True)
 class RowChange:
-    """An effect on one row of the state table: more states allowed, or another resulting state."""
+    """An effect on one row of the state table: more states allowed (``also_stays``: allowed and left
+    as they are), or another resulting state."""
 
     operation: str
     also_from: frozenset[str] = frozenset()
     to: str | None = None
+    also_stays: frozenset[str] = frozenset()
 
     def apply(self, behaviour: Behaviour) -> Behaviour:
         rules = behaviour.rules
         row = rules.transitions[self.operation]
-        row = replace(row, allowed_from=row.allowed_from | self.also_from, to=self.to or row.to)
+        row = replace(
+            row,
+            allowed_from=row.allowed_from | self.also_from | self.also_stays,
+            to=self.to or row.to,
+            stays=row.stays | self.also_stays,
+        )
         transitions = {**rules.transitions, self.operation: row}
         return replace(behaviour, rules=replace(rules, transitions=transitions))
 
@@ -203,6 +215,174 @@ _FAULTS: tuple[tuple[Fault, Effect], ...] = (
             may_also=("TH-GEN-003",),
         ),
         change(list_shape="bare-array"),
+    ),
+    # -- the operations added later: upload-key, synchronization jobs, multi-Region, rotation ------
+    (
+        Fault(
+            "policy-inputs-not-exclusive",
+            "TH-VAL-008",
+            "create, upload-key and replicate-key take a Policy together with a policytemplate",
+            may_also=("TH-GEN-004",),
+        ),
+        change(policy_inputs_exclusive=False),
+    ),
+    (
+        Fault(
+            "upload-leaves-pending-import",
+            "TH-STATE-011",
+            "upload-key leaves the new key PendingImport, as if no material had been uploaded",
+        ),
+        change(upload_holds_material=False),
+    ),
+    (
+        Fault(
+            "sync-exclusive-accepted",
+            "TH-VAL-009",
+            "a synchronization job is started with synchronize_all true and kms both given",
+            may_also=("TH-GEN-004",),
+        ),
+        change(sync_inputs_exclusive=False),
+    ),
+    (
+        Fault(
+            "sync-job-without-status",
+            "TH-SHAPE-007",
+            "synchronization-job answers lack overall_status",
+            may_also=("TH-GEN-003",),
+        ),
+        change(hidden_job_fields=frozenset({"overall_status"})),
+    ),
+    (
+        Fault(
+            "sync-cancel-abort-false",
+            "TH-SHAPE-005",
+            "cancelling a synchronization job answers (and leaves) abort false",
+        ),
+        change(cancel_sets_abort=False),
+    ),
+    (
+        Fault(
+            "sync-cancel-any-status",
+            "TH-STATE-012",
+            "a completed synchronization job can be cancelled again",
+        ),
+        change(cancel_only_in_progress=False),
+    ),
+    (
+        Fault(
+            "sync-list-bare-array",
+            "TH-PAG-005",
+            "the synchronization-job list answers a bare array",
+            may_also=("TH-GEN-003",),
+        ),
+        change(sync_list_shape="bare-array"),
+    ),
+    (
+        Fault("sync-list-ignores-id", "TH-VAL-010", "the synchronization-job list ignores its id filter"),
+        change(sync_id_filter=False),
+    ),
+    (
+        Fault("replica-new-key-id", "TH-STATE-013", "a replica gets a KeyID of its own, not its primary's"),
+        change(replica_shares_key_id=False),
+    ),
+    (
+        Fault(
+            "replica-of-external-enabled",
+            "TH-STATE-014",
+            "a replica of a primary with imported material is Enabled instead of PendingImport",
+        ),
+        change(replica_of_external_pending=False),
+    ),
+    (
+        Fault(
+            "replicate-single-region-accepted",
+            "TH-STATE-015",
+            "replicate-key replicates a single-Region key",
+        ),
+        change(replicate_needs_primary=False),
+    ),
+    (
+        Fault(
+            "replicate-while-pending-deletion",
+            "TH-STATE-016",
+            "replicate-key replicates a primary that is pending deletion",
+        ),
+        RowChange("replicate-key", also_stays=PENDING_DELETION),
+    ),
+    (
+        Fault(
+            "update-primary-region-noop",
+            "TH-STATE-017",
+            "update-primary-region answers success but the primary stays where it was",
+        ),
+        change(update_primary_region_works=False),
+    ),
+    (
+        Fault(
+            "rotation-job-config-optional",
+            "TH-VAL-011",
+            "enable-rotation-job takes a body without job_config_id",
+            may_also=("TH-GEN-004",),
+        ),
+        change(rotation_job_config_required=False),
+    ),
+    (
+        Fault(
+            "rotation-job-while-pending-deletion",
+            "TH-STATE-018",
+            "enable-rotation-job and disable-rotation-job change a key pending deletion",
+        ),
+        change(rotation_jobs_while_pending_deletion=True),
+    ),
+    (
+        Fault(
+            "rotation-status-flag-string",
+            "TH-SHAPE-006",
+            'get-key-rotation-status answers KeyRotationEnabled as a string ("false")',
+            may_also=("TH-GEN-003",),
+        ),
+        change(rotation_flag_as_string=True),
+    ),
+    (
+        Fault(
+            "rotation-status-always-off",
+            "TH-STATE-019",
+            "get-key-rotation-status says false after enable-auto-rotation",
+        ),
+        change(rotation_status_works=False),
+    ),
+    (
+        Fault(
+            "rotation-status-on-while-pending-deletion",
+            "TH-STATE-020",
+            "get-key-rotation-status says true for a key pending deletion whose rotation was on",
+        ),
+        change(rotation_off_while_pending_deletion=False),
+    ),
+    (
+        Fault(
+            "rotations-bare-array",
+            "TH-PAG-006",
+            "the rotations list answers a bare array",
+            may_also=("TH-GEN-003",),
+        ),
+        change(rotation_list_shape="bare-array"),
+    ),
+    (
+        Fault(
+            "rotate-material-noop",
+            "TH-STATE-021",
+            "rotate-material answers the key but makes no new key material",
+        ),
+        change(rotate_material_works=False),
+    ),
+    (
+        Fault(
+            "rotate-material-while-pending-deletion",
+            "TH-STATE-022",
+            "rotate-material rotates a key pending deletion",
+        ),
+        RowChange("rotate-material", also_stays=PENDING_DELETION),
     ),
 )
 

@@ -95,7 +95,11 @@ TRANSITIONS: Mapping[str, Transition] = {
     "update-primary-region": Transition(
         KEY_STATES - PENDING_DELETION, "", stays=KEY_STATES - PENDING_DELETION
     ),
+    # On-demand rotation of the material changes no state; only an Enabled key is rotated (AWS).
+    "rotate-material": Transition(frozenset({"Enabled"}), "", stays=frozenset({"Enabled"})),
 }
+# AWS: at most this many on-demand rotations per key (RotateKeyOnDemand).
+ON_DEMAND_ROTATIONS = 10
 
 # Texts of a state refusal, after the key's ARN; any other state reads "is <State>.".
 _STATE_TEXTS = {
@@ -146,6 +150,21 @@ class Rules:
     unknown_sort_field: str = "ignored"  # "ignored", or "server-error" (a fault)
     tags_filter: str = "value"  # option tags-filter: what the list filter tags=<v> compares
     sync_job_reads: int = 1  # option sync-job-reads: status reads a synchronization job stays in_progress
+    # what faults change (each True/False is the documented or chosen behaviour)
+    policy_inputs_exclusive: bool = True  # Policy, policytemplate and principal lists exclude each other
+    upload_holds_material: bool = True  # upload-key leaves the new key Enabled (its material uploaded)
+    sync_inputs_exclusive: bool = True  # synchronize_all true excludes kms and regions
+    cancel_sets_abort: bool = True  # cancelling a synchronization job sets its abort flag
+    cancel_only_in_progress: bool = True  # only an in-progress synchronization job can be cancelled
+    sync_id_filter: bool = True  # the job list's id filter is applied
+    replica_shares_key_id: bool = True  # a replica has its primary's KeyID
+    replica_of_external_pending: bool = True  # a replica of an EXTERNAL primary is PendingImport
+    replicate_needs_primary: bool = True  # replicate-key refuses a key that is no multi-Region primary
+    update_primary_region_works: bool = True  # update-primary-region really moves the primary
+    rotation_jobs_while_pending_deletion: bool = False  # rotation-job calls on a key pending deletion
+    rotation_status_works: bool = True  # get-key-rotation-status reads the key's rotation setting
+    rotation_off_while_pending_deletion: bool = True  # AWS: status false while pending deletion
+    rotate_material_works: bool = True  # rotate-material makes a new current key material
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -320,8 +339,13 @@ def principal_arns(field_name: str, values: list[str]) -> list[str]:
     return [v if v.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:{kind}/{v}" for v in values]
 
 
-def check_policy_inputs(policy: object, template: object, principals: Mapping[str, Any]) -> None:
-    """A policy, a policy template and the principal lists are mutually exclusive (policy page)."""
+def check_policy_inputs(
+    policy: object, template: object, principals: Mapping[str, Any], exclusive: bool = True
+) -> None:
+    """A policy, a policy template and the principal lists are mutually exclusive (create, upload-key,
+    replicate-key and policy pages); ``exclusive`` False is fault policy-inputs-not-exclusive."""
+    if not exclusive:
+        return
     given = [
         name
         for name, present in (
@@ -443,6 +467,28 @@ def _connection(kms_ref: str) -> str:
     return kms
 
 
+# The rotations list's documented filters.
+ROTATION_FILTERS = (
+    "key_source",
+    "key_material_origin",
+    "ImportState",
+    "KeyMaterialState",
+    "RotationType",
+    "KeyMaterialId",
+)
+
+
+def _filters(query: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [(name, query[name]) for name in ROTATION_FILTERS if name in query]
+
+
+def _rotation_value(record: Mapping[str, Any], name: str) -> Any:
+    """A rotation record's field: a CCKM one, else an aws_param one ("" when absent)."""
+    if name in record:
+        return record[name]
+    return record["aws_param"].get(name, "")
+
+
 def _kms_id(ref: str) -> str:
     """The connection name of id ``ref`` (or ``ref`` itself)."""
     return next((name for name, c in CONNECTIONS.items() if c["id"] == ref), ref)
@@ -461,6 +507,7 @@ class CckmBackend:
         self.keys: dict[str, Key] = {}
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
         self.sync_jobs: dict[str, SyncJob] = {}
+        self.rotations: dict[str, list[dict[str, Any]]] = {}  # key id -> its material's records
 
     # -- users and tokens -----------------------------------------------------------------------
 
@@ -514,7 +561,7 @@ class CckmBackend:
         ``principals`` (names become IAM ARNs, as on ``policy``) and ``template`` (recorded as the
         cckm_policy_template_id tag) exclude ``param``'s Policy and each other.
         """
-        check_policy_inputs(param.get("Policy"), template, principals)
+        check_policy_inputs(param.get("Policy"), template, principals, self.rules.policy_inputs_exclusive)
         kms = _connection(kms_ref)
         if region not in CONNECTIONS[kms]["regions"]:
             raise InvalidParameter(f"region {region!r} is not configured in AWS KMS connection {kms!r}")
@@ -558,7 +605,42 @@ class CckmBackend:
         record.update(extra or {})
         key = Key(record, aws)
         self.keys[key_id] = key
+        self.rotations[key_id] = []
+        if aws["Origin"] == "AWS_KMS" and spec == "SYMMETRIC_DEFAULT":
+            self._new_material(key, None)  # the material the key was made with: no rotation type
         return key
+
+    def _new_material(self, key: Key, rotation_type: str | None) -> None:
+        """A new current key material: the key names it, the old one becomes NON_CURRENT, and the
+        rotations list (newest first) gains its record."""
+        material = secrets.token_hex(32)
+        moment = now()
+        for old in self.rotations[key.id]:
+            old["aws_param"]["KeyMaterialState"] = "NON_CURRENT"
+        rotation_id = str(uuid.uuid4())
+        aws: dict[str, Any] = {
+            "KeyId": key.arn,
+            "KeyMaterialId": material,
+            "KeyMaterialState": "CURRENT",
+            "RotationDate": aws_date(moment),
+        }
+        if rotation_type:
+            aws["RotationType"] = rotation_type
+        self.rotations[key.id].insert(
+            0,
+            {
+                "id": rotation_id,
+                "uri": f"kylo:kylo:cckm:aws-key-rotation:{rotation_id}",
+                "account": "kylo:kylo:admin:accounts:kylo",
+                "createdAt": timestamp(moment),
+                "updatedAt": timestamp(moment),
+                "local_key_id": key.id,
+                "kms_id": key.record["kms_id"],
+                "key_material_origin": key.record["key_material_origin"],
+                "aws_param": aws,
+            },
+        )
+        key.aws["CurrentKeyMaterialId"] = material
 
     def _check_alias_free(self, region: str, alias: str) -> None:
         """An alias names one key per region (AWS)."""
@@ -603,6 +685,7 @@ class CckmBackend:
         """Removes the key from CCKM only (the AWS key is left alone)."""
         with self.lock:
             del self.keys[self._key(key_id).id]
+            self.rotations.pop(key_id, None)
 
     # -- operations on one key: each returns the changed key (updatedAt bumped) ------------------
 
@@ -702,7 +785,7 @@ class CckmBackend:
         """Allowed in every state; principal names become IAM ARNs; a template is recorded as a tag."""
         with self.lock:
             key = self._key(key_id)
-            check_policy_inputs(policy, template, principals)
+            check_policy_inputs(policy, template, principals, self.rules.policy_inputs_exclusive)
             if policy:
                 key.aws["Policy"] = policy
             _apply_principals(key, principals)
@@ -732,18 +815,69 @@ class CckmBackend:
 
     def key_rotation_status(self, key_id: str) -> dict[str, Any]:
         """AWS's GetKeyRotationStatus answer for the key: KeyId is its ARN; RotationPeriodInDays and
-        NextRotationDate only while automatic rotation is on (never on for keys AWS does not rotate)."""
+        NextRotationDate only while automatic rotation is on (never on for keys AWS does not rotate).
+        While the key is pending deletion the status is false, and the setting returns when the
+        deletion is cancelled (AWS GetKeyRotationStatus)."""
         with self.lock:
             key = self._key(key_id)
             aws = key.aws
-            status: dict[str, Any] = {
-                "KeyId": aws["Arn"],
-                "KeyRotationEnabled": bool(aws["KeyRotationEnabled"]),
-            }
+            enabled = bool(aws["KeyRotationEnabled"]) and self.rules.rotation_status_works
+            if key.state in PENDING_DELETION and self.rules.rotation_off_while_pending_deletion:
+                enabled = False
+            status: dict[str, Any] = {"KeyId": aws["Arn"], "KeyRotationEnabled": enabled}
             if status["KeyRotationEnabled"]:
                 status["RotationPeriodInDays"] = aws["RotationPeriodInDays"]
                 status["NextRotationDate"] = aws["NextRotationDate"]
             return status
+
+    def rotate_key_material(self, key_id: str) -> Key:
+        """On-demand rotation (AWS RotateKeyOnDemand): native symmetric keys, the primary of a
+        multi-Region set, only while Enabled (Disabled: DisabledException), at most
+        ``ON_DEMAND_ROTATIONS`` times; the key keeps its id and gets a new current material."""
+        with self.lock:
+            key = self._key(key_id)
+            aws = key.aws
+            if aws["Origin"] != "AWS_KMS" or aws["CustomerMasterKeySpec"] != "SYMMETRIC_DEFAULT":
+                raise AwsRefusal(
+                    "UnsupportedOperationException",
+                    f"{key.arn} is not a symmetric encryption key of origin AWS_KMS: on-demand rotation is not supported.",
+                )
+            config = aws.get("MultiRegionConfiguration", {})
+            if aws["MultiRegion"] and config.get("MultiRegionKeyType") == "REPLICA":
+                raise AwsRefusal(
+                    "UnsupportedOperationException", f"{key.arn} is a replica: rotate its primary key."
+                )
+            allowed = self.rules.transitions["rotate-material"].allowed_from
+            if key.state == "Disabled" and "Disabled" not in allowed:
+                raise AwsRefusal("DisabledException", f"{key.arn} is disabled.")
+            self._move(key, "rotate-material")
+            done = sum(1 for r in self.rotations[key.id] if r["aws_param"].get("RotationType") == "ON_DEMAND")
+            if done >= ON_DEMAND_ROTATIONS:
+                raise AwsRefusal(
+                    "LimitExceededException",
+                    f"{key.arn} has had the maximum of {ON_DEMAND_ROTATIONS} on-demand rotations.",
+                )
+            if self.rules.rotate_material_works:
+                self._new_material(key, "ON_DEMAND")
+            return self._changed(key)
+
+    def list_rotations(
+        self, key_id: str, query: Mapping[str, str], skip: int, limit: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total, page) of a key's rotation records matching the documented filters, newest first
+        (``sort`` by a record or aws_param field, ``-`` for descending)."""
+        with self.lock:
+            key = self._key(key_id)
+            found = [
+                r
+                for r in self.rotations[key.id]
+                if all(_rotation_value(r, n) == v for n, v in _filters(query))
+            ]
+            for item in reversed([f.strip() for f in query.get("sort", "").split(",") if f.strip()]):
+                name = item.lstrip("-")
+                found.sort(key=lambda r: str(_rotation_value(r, name)), reverse=item.startswith("-"))
+            page = found[skip:] if limit == -1 else found[skip : skip + limit]
+            return len(found), copy.deepcopy(page)
 
     def rotate_key(self, key_id: str, description: str | None = None, retain_alias: bool = False) -> Key:
         """CCKM rotation: a new key like this one; the answer is the new key."""
@@ -803,6 +937,8 @@ class CckmBackend:
         key's material, so it leaves the call Enabled like an import into a PendingImport key."""
         with self.lock:
             created = self.create_key(kms_ref, region, {**param, "Origin": "EXTERNAL"}, principals, template)
+            if not self.rules.upload_holds_material:
+                return created
             return self.import_key_material(created.id, source_key_tier, source_key_identifier, valid_to)
 
     def delete_key_material(self, key_id: str) -> Key:
@@ -821,7 +957,8 @@ class CckmBackend:
         (the list filters job_config_id and rotation_job_enabled read them)."""
         with self.lock:
             key = self._key(key_id)
-            _refuse_while_pending_deletion(key)
+            if not self.rules.rotation_jobs_while_pending_deletion:
+                _refuse_while_pending_deletion(key)
             labels = {k: v for k, v in key.record["labels"].items() if k not in ROTATION_JOB_FIELDS}
             for name in ROTATION_JOB_FIELDS:  # labels are strings: a flag reads "true" / "false"
                 value = settings.get(name)
@@ -834,7 +971,8 @@ class CckmBackend:
         """Take the key out of its rotation job (a key in none is left as it is)."""
         with self.lock:
             key = self._key(key_id)
-            _refuse_while_pending_deletion(key)
+            if not self.rules.rotation_jobs_while_pending_deletion:
+                _refuse_while_pending_deletion(key)
             for name in ROTATION_JOB_FIELDS:
                 key.record["labels"].pop(name, None)
             return self._changed(key)
@@ -870,12 +1008,13 @@ class CckmBackend:
         """A replica of multi-Region primary ``key_id`` in ``replica_region``: the shared properties
         (KeyID, spec, usage, origin, rotation) are the primary's, the rest comes from ``param``.
         A replica of an EXTERNAL primary has no material yet (PendingImport)."""
-        check_policy_inputs(param.get("Policy"), template, principals)
+        check_policy_inputs(param.get("Policy"), template, principals, self.rules.policy_inputs_exclusive)
         with self.lock:
             primary = self._key(key_id)
             aws = primary.aws
             config = aws.get("MultiRegionConfiguration", {})
-            if not aws["MultiRegion"] or config.get("MultiRegionKeyType") != "PRIMARY":
+            single = not aws["MultiRegion"] or config.get("MultiRegionKeyType") != "PRIMARY"
+            if single and self.rules.replicate_needs_primary:
                 raise AwsRefusal(
                     "UnsupportedOperationException", f"{primary.arn} is not a multi-Region primary key."
                 )
@@ -902,12 +1041,18 @@ class CckmBackend:
             }
             replica = self._new_key(kms, replica_region, {**param, **shared})
             replica.record["uri"] = f"kylo:kylo:cckm:aws-replica-key:{replica.id}"
-            key_id_aws = aws["KeyID"]
+            key_id_aws = aws["KeyID"] if self.rules.replica_shares_key_id else replica.aws["KeyID"]
+            if aws["Origin"] == "EXTERNAL" and not self.rules.replica_of_external_pending:
+                replica.set_state("Enabled")
             replica.aws.update(
                 KeyID=key_id_aws,
                 Arn=f"arn:aws:kms:{replica_region}:{ACCOUNT}:key/{key_id_aws}",
                 KeyRotationEnabled=aws["KeyRotationEnabled"],
             )
+            if "CurrentKeyMaterialId" in aws:  # the replica shares its primary's material
+                replica.aws["CurrentKeyMaterialId"] = aws["CurrentKeyMaterialId"]
+                for record in self.rotations[replica.id]:
+                    record["aws_param"].update(KeyId=replica.arn, KeyMaterialId=aws["CurrentKeyMaterialId"])
             _apply_principals(replica, principals)
             if template is not None:
                 _apply_template(replica, template)
@@ -931,6 +1076,8 @@ class CckmBackend:
                     f"No replica of {key.aws['KeyID']} exists in {primary_region}",
                 )
             old = members[0]
+            if not self.rules.update_primary_region_works:
+                return self._key(key_id).snapshot()
             if new is old:
                 raise AwsRefusal("UnsupportedOperationException", f"{old.arn} is already the primary key.")
             for member in (old, new):
@@ -947,11 +1094,13 @@ class CckmBackend:
     ) -> dict[str, Any]:
         """A new job that downloads the keys of the named connections (every one with
         ``synchronize_all``) in ``regions`` (every configured one when empty)."""
-        if synchronize_all and (kms_refs or regions):
+        if synchronize_all and (kms_refs or regions) and self.rules.sync_inputs_exclusive:
             raise InvalidParameter("synchronize_all and kms, regions are mutually exclusive")
         if not synchronize_all and not kms_refs:
             raise InvalidParameter("specify kms (and regions) or synchronize_all")
-        names = list(CONNECTIONS) if synchronize_all else [_connection(ref) for ref in kms_refs]
+        names = (
+            list(CONNECTIONS) if synchronize_all and not kms_refs else [_connection(ref) for ref in kms_refs]
+        )
         for region in regions:
             if not any(region in CONNECTIONS[name]["regions"] for name in names):
                 raise InvalidParameter(f"region {region!r} is not configured in the AWS KMS connections")
@@ -1023,7 +1172,7 @@ class CckmBackend:
         with self.lock:
             found = []
             for job in reversed(list(self.sync_jobs.values())):
-                if "id" in query and job.record["id"] != query["id"]:
+                if "id" in query and job.record["id"] != query["id"] and self.rules.sync_id_filter:
                     continue
                 if "kms" in query and not {query["kms"], _kms_id(query["kms"])} & set(job.record["kms"]):
                     continue
@@ -1038,9 +1187,9 @@ class CckmBackend:
         """Only an in-progress job can be cancelled: abort is set, and it completes at the next read."""
         with self.lock:
             job = self._job(job_id)
-            if job.record["overall_status"] != "in_progress":
+            if job.record["overall_status"] != "in_progress" and self.rules.cancel_only_in_progress:
                 raise BadRequest(f"synchronization job {job_id} is not in progress")
-            job.record.update(abort=True, updatedAt=timestamp(now()))
+            job.record.update(abort=self.rules.cancel_sets_abort, updatedAt=timestamp(now()))
             job.reads_left = min(job.reads_left, 1)
             return job.snapshot()
 

@@ -238,9 +238,19 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "delete-material", "deleteAwsKeyMaterial", True, lambda m, key_id, body: m.delete_key_material(key_id)
     ),
+    Action(
+        "rotate-material",
+        "rotateAwsKeyMaterial",
+        False,
+        lambda m, key_id, body: m.rotate_key_material(key_id),
+    ),
 )
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# Operations whose bodies take the mutually exclusive policy inputs.
+_POLICY_INPUT_OPERATIONS = frozenset(
+    {"createAwsKey", "uploadAwsKey", "replicateAwsKey", "updateAwsKeyPolicy"}
+)
 
 
 class CckmResponses:
@@ -345,21 +355,45 @@ class CckmResponses:
 
     def validate(self, operation_id: str, body: Any) -> None:
         """The body against the spec's request schema; the first problem is the answer."""
-        problems = self.validator.body_problems(operation_id, body)
+        problems = self.validator.body_problems(operation_id, self.schema_view(operation_id, body))
         if problems:
             problem = problems[0]
             where = f"{problem.field}: " if problem.field else ""
             raise InvalidParameter(f"Validation errors:\n{where}{problem.message}")
 
+    def schema_view(self, operation_id: str, body: Any) -> Any:
+        """What the schema sees of ``body``: the spec encodes some documented rules, so a fault that
+        turns one off (policy-inputs-not-exclusive, sync-exclusive-accepted,
+        rotation-job-config-optional) hides from the schema what it would refuse."""
+        if not isinstance(body, dict):
+            return body
+        rules = self.switches.rules
+        view = dict(body)
+        if not rules.policy_inputs_exclusive and operation_id in _POLICY_INPUT_OPERATIONS:
+            view.pop("policytemplate", None)
+        if not rules.sync_inputs_exclusive and operation_id == "startAwsSyncJob" and view.get("kms"):
+            view.pop("synchronize_all", None)
+        if not self.switches.rotation_job_config_required and operation_id == "enableAwsKeyRotationJob":
+            view.setdefault("job_config_id", "default")
+        return view
+
+    def exclusive(self, body: dict[str, Any], policy: object) -> None:
+        """The documented rule, unless fault policy-inputs-not-exclusive turns it off."""
+        check_policy_inputs(
+            policy, body.get("policytemplate"), _principals(body), self.switches.rules.policy_inputs_exclusive
+        )
+
+    def job_answer(self, job: dict[str, Any]) -> dict[str, Any]:
+        """A synchronization job as answered (fault sync-job-without-status hides a field)."""
+        return {k: v for k, v in job.items() if k not in self.switches.hidden_job_fields}
+
     def check_body(self, operation_id: str, body: Any) -> None:
         if operation_id == "replicateAwsKey" and isinstance(body, dict):
             aws_param = body.get("aws_param")
             policy = aws_param.get("Policy") if isinstance(aws_param, dict) else None
-            check_policy_inputs(policy, body.get("policytemplate"), _principals(body))
+            self.exclusive(body, policy)
         if operation_id == "updateAwsKeyPolicy" and isinstance(body, dict):
-            check_policy_inputs(
-                body.get("policy", body.get("Policy")), body.get("policytemplate"), _principals(body)
-            )
+            self.exclusive(body, body.get("policy", body.get("Policy")))
         if operation_id == "scheduleAwsKeyDeletion" and isinstance(body, dict) and self.lenient_days(body):
             return
         self.validate(operation_id, body)
@@ -437,7 +471,7 @@ class CckmResponses:
         if isinstance(body, dict):  # the documented rule answers before the schema's wording of it
             aws_param = body.get("aws_param")
             policy = aws_param.get("Policy") if isinstance(aws_param, dict) else None
-            check_policy_inputs(policy, body.get("policytemplate"), _principals(body))
+            self.exclusive(body, policy)
         self.validate("createAwsKey", body)
         param = body.get("aws_param") or {}
         key = self.model.create_key(
@@ -451,7 +485,7 @@ class CckmResponses:
         if isinstance(body, dict):
             aws_param = body.get("aws_param")
             policy = aws_param.get("Policy") if isinstance(aws_param, dict) else None
-            check_policy_inputs(policy, body.get("policytemplate"), _principals(body))
+            self.exclusive(body, policy)
         self.validate("uploadAwsKey", body)
         expires = body.get("key_expiration", body.get("KeyExpiration"))
         key = self.model.upload_key(
@@ -473,7 +507,7 @@ class CckmResponses:
         job = self.model.start_sync_job(
             body.get("kms") or [], body.get("regions") or [], bool(body.get("synchronize_all"))
         )
-        return JSONResponse(job, status_code=self.switches.create_status)
+        return JSONResponse(self.job_answer(job), status_code=self.switches.create_status)
 
     async def list_sync_jobs(self, request: Request) -> Response:
         query = dict(request.query_params)
@@ -481,13 +515,16 @@ class CckmResponses:
         skip = int(query.get("skip", 0))
         limit = int(query.get("limit", DEFAULT_LIMIT))
         total, jobs = self.model.list_sync_jobs(query, skip, limit)
-        return JSONResponse({"skip": skip, "limit": limit, "total": total, "resources": jobs})
+        resources = [self.job_answer(job) for job in jobs]
+        if self.switches.sync_list_shape == "bare-array":  # fault sync-list-bare-array
+            return JSONResponse(resources)
+        return JSONResponse({"skip": skip, "limit": limit, "total": total, "resources": resources})
 
     async def get_sync_job(self, request: Request) -> Response:
-        return JSONResponse(self.model.get_sync_job(request.path_params["id"]))
+        return JSONResponse(self.job_answer(self.model.get_sync_job(request.path_params["id"])))
 
     async def cancel_sync_job(self, request: Request) -> Response:
-        return JSONResponse(self.model.cancel_sync_job(request.path_params["id"]))
+        return JSONResponse(self.job_answer(self.model.cancel_sync_job(request.path_params["id"])))
 
     async def get_key(self, request: Request) -> Response:
         return JSONResponse(self.render(self.model.get_key(request.path_params["id"])))
@@ -496,8 +533,21 @@ class CckmResponses:
         self.model.delete_key(request.path_params["id"])
         return Response(status_code=204)
 
+    async def list_rotations(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        self.check_query(request, query, "listAwsKeyRotations")
+        skip = int(query.get("skip", 0))
+        limit = int(query.get("limit", DEFAULT_LIMIT))
+        total, rotations = self.model.list_rotations(request.path_params["id"], query, skip, limit)
+        if self.switches.rotation_list_shape == "bare-array":  # fault rotations-bare-array
+            return JSONResponse(rotations)
+        return JSONResponse({"skip": skip, "limit": limit, "total": total, "resources": rotations})
+
     async def key_rotation_status(self, request: Request) -> Response:
-        return JSONResponse(self.model.key_rotation_status(request.path_params["id"]))
+        status = self.model.key_rotation_status(request.path_params["id"])
+        if self.switches.rotation_flag_as_string:  # fault rotation-status-flag-string
+            status["KeyRotationEnabled"] = str(status["KeyRotationEnabled"]).lower()
+        return JSONResponse(status)
 
     async def refresh_key(self, request: Request) -> Response:
         return JSONResponse({"message": self.model.refresh_key(request.path_params["id"])})
@@ -535,6 +585,9 @@ class CckmResponses:
             path = f"{KEYS_PATH}/{{id}}/{action.path}"
             routes.append(Route(path, self.endpoint(self.action(action)), methods=["POST"]))
         routes.append(Route(f"{KEYS_PATH}/{{id}}/refresh", self.endpoint(self.refresh_key), methods=["POST"]))
+        routes.append(
+            Route(f"{KEYS_PATH}/{{id}}/rotations", self.endpoint(self.list_rotations), methods=["GET"])
+        )
         routes.append(
             Route(
                 f"{KEYS_PATH}/{{id}}/get-key-rotation-status",

@@ -147,6 +147,89 @@ SWITCHES: tuple[Switch, ...] = (
         ),
         rules={"delete_honours_protection": False},
     ),
+    # -- asymmetric keys (AsymmetricEncryptionKeyService, AsymmetricSignatureKeyService, their crypto) --
+    Switch(
+        Fault("asym-no-deactivate", "YC-ASYM-001", "Update of an asymmetric key silently ignores status"),
+        rules={"asym_status_settable": False},
+    ),
+    Switch(
+        Fault(
+            "inactive-key-pair-usable",
+            "YC-ASYM-002",
+            "an INACTIVE asymmetric key pair still decrypts, signs and signs hashes",
+        ),
+        rules={"asym_inactive_usable": True},
+    ),
+    Switch(
+        Fault(
+            "deleted-key-pair-visible",
+            "YC-ASYM-003",
+            "a deleted asymmetric key pair still answers Get and shows in List",
+        ),
+        rules={"asym_deleted_hidden": False},
+    ),
+    Switch(
+        Fault(
+            "key-pair-delete-ignores-protection",
+            "YC-ASYM-004",
+            "Delete of an asymmetric key pair succeeds although deletionProtection is on",
+        ),
+        rules={"asym_delete_honours_protection": False},
+    ),
+    Switch(
+        Fault(
+            "key-pair-create-response-empty",
+            "YC-ASYM-005",
+            "the Operation of an asymmetric Create ends with google.protobuf.Empty instead of the key",
+            may_also=("YC-GEN-003",),
+        ),
+        behaviour={"asym_create_response_empty": True},
+    ),
+    Switch(
+        Fault(
+            "public-key-not-pem",
+            "YC-ASYM-006",
+            "GetPublicKey answers the key as bare base64 DER, without the PEM armour",
+        ),
+        behaviour={"public_key_pem": False},
+    ),
+    Switch(
+        Fault(
+            "sign-wrong-hash",
+            "YC-ASYM-007",
+            "Sign hashes the message with another hash than the algorithm names: the signature does not verify",
+        ),
+        behaviour={"sign_wrong_hash": True},
+    ),
+    Switch(
+        Fault(
+            "decrypt-drops-last-byte",
+            "YC-ASYM-008",
+            "asymmetric Decrypt answers the plaintext without its last byte",
+        ),
+        behaviour={"decrypt_drops_last_byte": True},
+    ),
+    Switch(
+        Fault(
+            "sign-hash-any-length",
+            "YC-ASYM-009",
+            "SignHash signs a hash of any length (padded or cut to the algorithm's digest size)",
+        ),
+        behaviour={"sign_hash_any_length": True},
+    ),
+    Switch(
+        Fault("key-pair-list-empty", "YC-ASYM-010", "List of asymmetric keys answers no keys in any folder"),
+        behaviour={"asym_list_empty": True},
+    ),
+    Switch(
+        Fault(
+            "bindings-metadata-without-resource",
+            "YC-ASYM-011",
+            "SetAccessBindings / UpdateAccessBindings metadata does not name the resourceId",
+            may_also=("YC-GEN-003",),
+        ),
+        behaviour={"bindings_metadata_names_resource": False},
+    ),
     # -- envelope --
     Switch(
         Fault(
@@ -274,6 +357,13 @@ OPTIONS: tuple[Option, ...] = (
         "(a later cloudapi revision of ListSymmetricKeysRequest); the version, operation and access-binding lists take 100",
     ),
     Option(
+        "inactive-public-key",
+        ("refused", "served"),
+        "refused",
+        "GetPublicKey of an INACTIVE key pair: refused with the precondition code like the crypto calls, or "
+        "answered (the concept pages say an INACTIVE key pair cannot be used, not whether its public key is shown)",
+    ),
+    Option(
         "list-operations-response",
         ("full", "empty"),
         "full",
@@ -289,6 +379,7 @@ def _rules_from_options(config: MockConfig) -> Rules:
         async_seconds=float(config.option("async-seconds", "1")),
         precondition_in_operation=config.option("precondition-errors", "http") != "http",
         precondition_code=int(config.option("precondition-code", "9")),
+        inactive_public_key=config.option("inactive-public-key", "refused") == "served",
     )
 
 

@@ -91,6 +91,12 @@ class Rules:
     async_seconds: float = 1.0  # ... or after this long
     precondition_in_operation: bool = False  # state-rule refusals as HTTP 200 + Operation error
     precondition_code: int = 9  # FAILED_PRECONDITION (or 3)
+    # -- asymmetric keys --
+    asym_status_settable: bool = True  # Update sets an asymmetric key's status
+    asym_inactive_usable: bool = False  # an INACTIVE key pair decrypts and signs
+    asym_deleted_hidden: bool = True  # a deleted key pair is absent from Get and List
+    asym_delete_honours_protection: bool = True
+    inactive_public_key: bool = False  # option: GetPublicKey of an INACTIVE key pair is answered
 
 
 @dataclass
@@ -584,7 +590,7 @@ class YandexKms:
     def get_asym(self, family: str, key_id: str) -> AsymKey:
         """The live asymmetric key of ``family``; a missing, deleted or other-family id is code 5."""
         k = self.asym.get(key_id)
-        if k is None or k.deleted or k.family != family:
+        if k is None or (k.deleted and self.rules.asym_deleted_hidden) or k.family != family:
             raise ApiError(5, f"Asymmetric {family} key {key_id!r} not found")
         for op in list(self.operations.values()):
             if op.key_id == k.id:
@@ -596,7 +602,9 @@ class YandexKms:
         return [
             self.get_asym(family, k.id)
             for k in list(self.asym.values())
-            if k.family == family and k.folder_id == folder_id and not k.deleted
+            if k.family == family
+            and k.folder_id == folder_id
+            and not (k.deleted and self.rules.asym_deleted_hidden)
         ]
 
     @_locked
@@ -635,7 +643,7 @@ class YandexKms:
                 elif attribute == "deletion_protection":
                     k.deletion_protection = bool(False if value is MISSING else value)
                 elif attribute == "status":
-                    if value is not MISSING:
+                    if value is not MISSING and self.rules.asym_status_settable:
                         k.status = value
                 else:
                     setattr(k, attribute, "" if value is MISSING else value)
@@ -646,16 +654,24 @@ class YandexKms:
     @_locked
     def delete_asym(self, key: AsymKey, idem: str | None) -> Operation:
         def effect(k: AsymKey) -> Result:
-            if k.deletion_protection and self.rules.delete_honours_protection:
+            if k.deletion_protection and self.rules.asym_delete_honours_protection:
                 raise self.precondition("Deletion protection is enabled; disable it before deleting the key")
             k.deleted = True
             return copy.deepcopy(k)
 
         return self.run_operation("asym-delete", f"Delete asymmetric {key.family} key", key, effect, idem)
 
-    def usable_asym(self, k: AsymKey) -> bytes:
-        """The private key of an ACTIVE key (made now if this is its first use)."""
-        if k.status != ACTIVE:
+    def usable_asym(self, k: AsymKey, *, public: bool = False) -> bytes:
+        """The private key of an ACTIVE key (made now if this is its first use).
+
+        ``public``: only the public half is wanted (GetPublicKey), which the option
+        ``inactive-public-key`` may serve for an INACTIVE key pair.
+        """
+        usable = k.status == ACTIVE or (
+            k.status == INACTIVE
+            and (self.rules.asym_inactive_usable or (public and self.rules.inactive_public_key))
+        )
+        if not usable:
             raise self.precondition(f"Key {k.id} is {k.status} and cannot be used")
         if not k.private_der:
             k.private_der = asymmetric.generate(k.algorithm)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -239,6 +240,14 @@ class Behaviour:
     both_results: bool = False  # a finished operation carries error and response
     empty_with_value: bool = False  # google.protobuf.Empty as {@type, value: {}}
     listed_responses_empty: bool = False  # ListOperations shows every response as Empty
+    # -- asymmetric keys --
+    asym_create_response_empty: bool = False  # Create's Operation response is Empty, not the key
+    public_key_pem: bool = True  # False: GetPublicKey answers bare base64 DER, no PEM armour
+    sign_wrong_hash: bool = False  # Sign hashes the message with another hash than the algorithm's
+    decrypt_drops_last_byte: bool = False
+    sign_hash_any_length: bool = False  # SignHash signs a digest of any length
+    asym_list_empty: bool = False  # List of asymmetric keys answers no keys
+    bindings_metadata_names_resource: bool = True  # False: access-binding metadata lacks resourceId
 
 
 # -- proto3 JSON ---------------------------------------------------------------------------------
@@ -503,6 +512,8 @@ class YandexResponses:
             return {"@type": TYPE + name, "keyId": op.key_id}
         message, fields = METADATA[op.kind]
         out: dict[str, Any] = {"@type": TYPE + message}
+        if op.kind.endswith("-bindings") and not self.behaviour.bindings_metadata_names_resource:
+            fields = ()
         for name, attribute in fields:
             value = getattr(op, attribute)
             out[name] = self.ts(value) if isinstance(value, datetime) else value
@@ -523,7 +534,9 @@ class YandexResponses:
         if op.error is not None:
             out["error"] = status_body(op.error.code, op.error.message, op.error.request_id)
         if op.response is not None:
-            if listed and self.behaviour.listed_responses_empty:
+            if op.kind == "asym-create" and self.behaviour.asym_create_response_empty:
+                out["response"] = self.empty_any()
+            elif listed and self.behaviour.listed_responses_empty:
                 out["response"] = self.empty_any()
             else:
                 out["response"] = self.result_any(op.response)
@@ -752,7 +765,7 @@ class YandexResponses:
                 raise ApiError(3, "Request validation error: folderId: required, length 1..50")
             size, start = self.page(query, token_limit=PAGE_TOKEN_MAX)
             keys = [self.asym_json(k) for k in self.kms.asym_in(family.name, folder)]
-            return paged("keys", keys, size, start)
+            return paged("keys", [] if self.behaviour.asym_list_empty else keys, size, start)
 
         return work
 
@@ -796,7 +809,10 @@ class YandexResponses:
     def asym_public_key(self, family: Family) -> Work:
         def work(request: Request, body: dict[str, Any]) -> Any:
             k = self.asym_key(family, request.path_params["key_id"])
-            return {"keyId": k.id, "publicKey": asymmetric.public_pem(self.kms.usable_asym(k))}
+            pem = asymmetric.public_pem(self.kms.usable_asym(k, public=True))
+            if not self.behaviour.public_key_pem:
+                pem = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+            return {"keyId": k.id, "publicKey": pem}
 
         return work
 
@@ -848,6 +864,8 @@ class YandexResponses:
             self.validate("AsymmetricDecryptRequest", body)
             ciphertext = byte_field(body, "ciphertext", PLAINTEXT_MAX)
             plaintext = asymmetric.decrypt(self.kms.usable_asym(k), ciphertext)
+            if self.behaviour.decrypt_drops_last_byte:
+                plaintext = plaintext[:-1]
             out = {"keyId": k.id}
             if plaintext:
                 out["plaintext"] = b64e(plaintext)
@@ -855,12 +873,21 @@ class YandexResponses:
         if verb == "sign":
             self.validate("AsymmetricSignRequest", body)
             message = byte_field(body, "message", PLAINTEXT_MAX)
-            signature = asymmetric.sign(self.kms.usable_asym(k), k.algorithm, message, prehashed=False)
+            private = self.kms.usable_asym(k)
+            if self.behaviour.sign_wrong_hash:
+                size = asymmetric.digest_size(k.algorithm)
+                wrong = hashlib.sha512(message) if size != 64 else hashlib.sha256(message)
+                digest = (wrong.digest() * 2)[:size]
+                signature = asymmetric.sign(private, k.algorithm, digest, prehashed=True)
+            else:
+                signature = asymmetric.sign(private, k.algorithm, message, prehashed=False)
             return {"keyId": k.id, "signature": b64e(signature)}
         self.validate("AsymmetricSignHashRequest", body)
         digest = byte_field(body, "hash", SIGN_HASH_MAX)
         private = self.kms.usable_asym(k)
         size = asymmetric.digest_size(k.algorithm)
+        if len(digest) != size and self.behaviour.sign_hash_any_length:
+            digest = (digest + bytes(size))[:size]
         if len(digest) != size:
             raise ApiError(3, f"Request validation error: hash: {k.algorithm} signs a {size}-byte digest")
         signature = asymmetric.sign(private, k.algorithm, digest, prehashed=True)
