@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -904,7 +905,7 @@ class HuaweiProfile(Profile):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.aliases: dict[str, str] = {}
-        self._serial = 0
+        self._serial = itertools.count(1)  # next() is atomic: names stay unique across threads
         self.remembered: dict[str, dict[str, str]] = {}  # key id -> placeholder -> value (PREPARED)
 
     # -- credentials -----------------------------------------------------------------------
@@ -952,8 +953,7 @@ class HuaweiProfile(Profile):
         if value == "{key_id}":
             return key_id
         if value == "{alias}":
-            self._serial += 1
-            return f"{self.settings.run_id}-{self._serial}-{int(time.time() * 1000) % 10**8}"
+            return f"{self.settings.run_id}-{next(self._serial)}-{int(time.time() * 1000) % 10**8}"
         if value == "{alias_of_key}":
             return self.aliases.get(key_id or "", "")
         if value == "{description}":

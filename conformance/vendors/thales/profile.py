@@ -1390,7 +1390,9 @@ class ThalesProfile(Profile):
 
     def unknown_key_id(self) -> str:
         if not hasattr(self, "_unknown"):
-            self._unknown = str(uuid.uuid4())  # one per run: names no key, and the guard recognises it
+            with self._lock:  # one per run, whichever thread asks first
+                if not hasattr(self, "_unknown"):
+                    self._unknown = str(uuid.uuid4())  # names no key, and the guard recognises it
         return self._unknown
 
     def malformed_key_id(self) -> str:

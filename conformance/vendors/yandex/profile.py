@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -1421,7 +1422,7 @@ class YandexProfile(Profile):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.subject: dict[str, str] = {}  # key id -> the version created with it
-        self._serial = 0
+        self._serial = itertools.count(1)  # next() is atomic: names stay unique across threads
         self._stuck_once = False
         self.pairs: dict[str, str] = {}  # key-pair id -> its KEY_PAIRS kind (which collection has it)
         self._public: dict[str, Any] = {}  # key-pair id -> its public key, once read
@@ -1476,8 +1477,7 @@ class YandexProfile(Profile):
         if value == "{folder}":
             return self.settings.folder_id
         if value == "{name}":
-            self._serial += 1
-            return f"{self.settings.run_id}-{self._serial}"[:100]
+            return f"{self.settings.run_id}-{next(self._serial)}"[:100]
         if value == "{labels}":
             return self._labels()
         if value == "{description}":
