@@ -115,24 +115,33 @@ class AheadOfTime:
     _futures: dict[str, Future[Done]] = field(default_factory=dict)
     _pool: ThreadPoolExecutor | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
-    # Generated checks sent to a child process (``conformance.generation_process``): key -> label.
-    _elsewhere: dict[str, str] = field(default_factory=dict)
-    _process: Any = None
-    _counted: bool = False
+    # Generated checks sent to child processes (``conformance.generation_process``): key ->
+    # (the child, the operation label); a child's request count is added once, when first read.
+    _elsewhere: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    _processes: list[Any] = field(default_factory=list)
+    _counted: set[int] = field(default_factory=set)
 
     def start(self, jobs: Iterable[Job], elsewhere: Mapping[str, str] | None = None) -> None:
         """Start every job on the pool, heaviest first; ``elsewhere`` (job key -> operation label):
-        the generated checks to run in a child process instead (their jobs are not run here)."""
+        the generated checks to run in child processes instead (their jobs are not run here).
+
+        At most ``workers`` exchanges are in flight at once across the run and its children:
+        every exchange takes one of ``workers`` slots (``TargetHealth.slot``).
+        """
         jobs = list(jobs)
         if elsewhere:
-            from conformance.generation_process import GenerationProcess
+            from conformance.generation_process import GenerationProcess, split
 
-            self._elsewhere = dict(elsewhere)
             settings = self.profile.settings
-            self._process = GenerationProcess(
-                settings, list(elsewhere.values()), self.workers, self.profile.health
-            )
+            for keys in split(list(elsewhere)):
+                child = GenerationProcess(
+                    settings, [elsewhere[key] for key in keys], self.workers, self.profile.health
+                )
+                self._processes.append(child)
+                self._elsewhere.update({key: (child, elsewhere[key]) for key in keys})
             jobs = [job for job in jobs if job.key not in self._elsewhere]
+        else:
+            self.profile.health.share_slots(threading.BoundedSemaphore(self.workers))
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kms-check")
         ordered = sorted(jobs, key=lambda job: -job.cost)  # stable: equal costs keep pytest's order
         for job in ordered:
@@ -153,14 +162,14 @@ class AheadOfTime:
     def _take_elsewhere(self, key: str) -> Done:
         from conformance.metrics import REQUESTS
 
-        label = self._elsewhere.pop(key)
+        child, label = self._elsewhere.pop(key)
         while True:
             INTERRUPTS.checkpoint()
-            batch = self._process.result(0.1)
+            batch = child.result(0.1)
             if batch is not None:
                 break
-        if not self._counted:
-            self._counted = True
+        if id(child) not in self._counted:
+            self._counted.add(id(child))
             REQUESTS.add(batch.requests)
         done = batch.done.get(label)
         if done is None:
@@ -170,6 +179,7 @@ class AheadOfTime:
     def _run(self, job: Job) -> Done:
         if self._stopping.is_set():
             raise NotStarted(job.key)
+        INTERRUPTS.mark_check_thread()
         verdict = self.new_verdict()
         self.profile.history = []
         started = time.monotonic()
@@ -193,10 +203,11 @@ class AheadOfTime:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._futures.clear()
-        if self._process is not None:
-            self._process.stop()
-            self._process = None
-            self.profile.adopt_ledgered()  # keys the child made are cleaned by this run
+        if self._processes:
+            for child in self._processes:
+                child.stop()
+            self._processes.clear()
+            self.profile.adopt_ledgered()  # keys the children made are cleaned by this run
 
 
 class Baton:

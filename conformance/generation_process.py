@@ -3,9 +3,9 @@
 Drawing and judging generated cases is most of a run's computation, and one interpreter computes
 on one core however many threads wait on the network.  So whenever checks run concurrently
 against a target in another process (a remote one, a server on this machine),
-``GenerationProcess`` runs the generated checks (``test_generated``) in a child process --
-concurrently there too, behind the same baton -- while the run's own threads do the scenario
-checks.  The child sends back each check's verdict and how it ended; pytest reports
+``GenerationProcess`` runs generated checks (``test_generated``) in a child process -- one
+child per core (``split``), each running its share concurrently behind its own baton -- while
+the run's own threads do the scenario checks.  The child sends back each check's verdict and how it ended; pytest reports
 them in the usual order, as for any check that ran ahead (``conformance.concurrency``).
 
 What stays exact across the two processes:
@@ -14,9 +14,10 @@ What stays exact across the two processes:
   line each, atomic between processes), and the run adopts every pending ledger key before
   cleanup (``Profile.adopt_ledgered``) -- so a key made by the child, even by one that was
   killed, is cleaned by the run or reported left;
-* a 429 pauses both processes: their ``TargetHealth`` share the pause and the budget
+* a 429 pauses every process: their ``TargetHealth`` share the pause and the budget
   (``TargetHealth.share_pacing``);
-* ``--max-rps`` is a cap for one process's requests, so a run with a cap keeps one process;
+* ``--concurrency`` bounds the exchanges in flight in all processes together (one shared
+  semaphore), and ``--max-rps`` is a cap for one process's requests, so a run with a cap keeps one process;
 * Ctrl-C is the run's: the child ignores it and is terminated when the run stops;
 * the child's request count is added to the run's.
 """
@@ -24,6 +25,7 @@ What stays exact across the two processes:
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 from collections.abc import Sequence
@@ -39,7 +41,9 @@ from conformance.transport import (
 )
 from conformance.verdict import StepFailed
 
-_shared_pacing: Any = None  # the child's copy of the run's 429 pause (set by ``_child_start``)
+# The child's handles on the run's 429 pause and its in-flight slots (set by ``_child``).
+_shared_pacing: Any = None
+_shared_slots: Any = None
 
 
 class BrokeOff(Exception):
@@ -54,6 +58,18 @@ def wanted(settings: Settings, workers: int, *, target_in_process: bool) -> bool
     answers the child's requests on this process's core too, so the child would only add its
     start-up to the run."""
     return workers > 1 and not settings.max_rps and not target_in_process
+
+
+# Operations per child at least: each child costs an interpreter's start (imports, the spec).
+MIN_PER_CHILD = 8
+
+
+def split(keys: list[str], cores: int | None = None) -> list[list[str]]:
+    """The generated checks (in order, heaviest first) dealt to one child per core, round-robin --
+    but never fewer than ``MIN_PER_CHILD`` to a child, and at most four children."""
+    cores = cores or os.cpu_count() or 1
+    children = max(1, min(4, cores, len(keys) // MIN_PER_CHILD))
+    return [keys[i::children] for i in range(children)]
 
 
 @dataclass
@@ -86,11 +102,13 @@ def portable(exc: BaseException | None) -> BaseException | None:
     return BrokeOff(str(exc).strip() or type(exc).__name__)
 
 
-def _child(connection: Any, shared: Any, settings: Settings, labels: list[str], workers: int) -> None:
+def _child(
+    connection: Any, shared: Any, slots: Any, settings: Settings, labels: list[str], workers: int
+) -> None:
     """The child's whole life: run the batch, send it (or why it failed) back, and end."""
-    global _shared_pacing
+    global _shared_pacing, _shared_slots
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run handles Ctrl-C and ends this process
-    _shared_pacing = shared
+    _shared_pacing, _shared_slots = shared, slots
     try:
         outcome: Any = run_batch(settings, labels, workers)
     except BaseException as exc:  # noqa: BLE001 - the run reports it for every generated check
@@ -110,6 +128,8 @@ def run_batch(settings: Settings, labels: Sequence[str], workers: int) -> Batch:
     profile = profile_class(settings.vendor)(settings)
     if _shared_pacing is not None:
         profile.health.share_pacing(_shared_pacing)
+    if _shared_slots is not None:
+        profile.health.share_slots(_shared_slots)
     operations = {op.label: op for op in selected_operations(type(profile), settings)}
     batch = Batch()
     lock = threading.Lock()
@@ -143,10 +163,13 @@ class GenerationProcess:
         context = multiprocessing.get_context("spawn")  # a clean interpreter: no copied threads or locks
         shared = context.Array("d", 2)
         health.share_pacing(shared)
+        if health.slots is None or not hasattr(health.slots, "_semlock"):
+            health.share_slots(context.BoundedSemaphore(workers))  # one bound for every process
+        slots = health.slots
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_child,
-            args=(send, shared, settings, list(labels), workers),
+            args=(send, shared, slots, settings, list(labels), workers),
             name="kms-generated",
             daemon=True,
         )

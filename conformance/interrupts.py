@@ -42,6 +42,12 @@ class Interrupts:
     def __init__(self) -> None:
         self.signum: int | None = None
         self._pending = False
+        self._local = threading.local()
+
+    def mark_check_thread(self) -> None:
+        """This thread runs checks ahead of pytest: once a signal is noted, its next safe point
+        raises it, even after the main thread has (a cleanup thread goes on talking)."""
+        self._local.check = True
 
     def reset(self) -> None:
         self.signum, self._pending = None, False
@@ -56,10 +62,12 @@ class Interrupts:
 
         On another thread -- a check running ahead, a cleanup worker -- a noted interrupt that the
         main thread has not raised yet is raised too, without using it up: that thread's work
-        stops at its next exchange, and the main thread still raises it where it waits.
+        stops at its next exchange, and the main thread still raises it where it waits.  A check
+        thread (``mark_check_thread``) keeps raising it after that; a cleanup thread does not.
         """
         if threading.current_thread() is not threading.main_thread():
-            if self._pending:
+            stopping = self.signum is not None and getattr(self._local, "check", False)
+            if self._pending or stopping:
                 raise KeyboardInterrupt(self._describe(self.signum))
             return
         if self._pending:

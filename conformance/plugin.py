@@ -97,6 +97,7 @@ class RunContext:
         if not self.standalone:
             report.title = f"kms-conformance {self.settings.vendor}: every check of the run"
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Ctrl-C or SIGTERM mid-run: the run is stopped, not finished.
 
@@ -110,6 +111,10 @@ class RunContext:
             why = str(excinfo.value) or "Ctrl-C"
             self.stopped = f"interrupted ({why}) before the checks finished"
         self.interrupted = True
+        if self.ahead is not None:
+            # Before pytest formats the interrupt: the checks still running stop at their next
+            # exchange and the children end (Hypothesis' threads must not outlive the session).
+            self.ahead.stop()
 
     def record(
         self,

@@ -22,10 +22,12 @@ run, eat the machine's memory, or turn into a verdict about something else. One
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import io
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +141,26 @@ class TargetHealth:
         # with a process of the same run (``share_pacing``) so a 429 pauses that process too.
         self._pacing: Any = [0.0, 0.0]
         self._pacing_lock: Any = self._lock
+        # The run's in-flight slots (``--concurrency``): a semaphore every exchange takes one of,
+        # shared with the run's other processes; None: no bound beyond the callers' own.
+        self.slots: Any = None
+
+    def share_slots(self, slots: Any) -> None:
+        """Bound the exchanges in flight by ``slots`` (a threading or multiprocessing semaphore)."""
+        self.slots = slots
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """One exchange in flight (waiting, in short slices, for a free slot when all are taken)."""
+        if self.slots is None:
+            yield
+            return
+        while not self.slots.acquire(timeout=0.1):
+            INTERRUPTS.checkpoint()
+        try:
+            yield
+        finally:
+            self.slots.release()
 
     def share_pacing(self, shared: Any) -> None:
         """Keep the 429 pause and budget in ``shared`` (a ``multiprocessing`` array of two doubles,
@@ -323,7 +345,8 @@ class GuardedTransport(httpx.BaseTransport):
             self.health.check()
             self.health.hold()  # a 429 answered to any thread pauses them all
             self.health.throttle.wait()
-            response = self._exchange(request)
+            with self.health.slot():
+                response = self._exchange(request)
             if response.status_code != 429:
                 return response
             self.health.wait_throttled(retry_after(response.headers.get("Retry-After")), attempt)

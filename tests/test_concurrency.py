@@ -112,8 +112,12 @@ def test_a_concurrent_run_overlaps_requests_and_reports_like_a_sequential_one(
     assert 1 < peak_three <= 3
     assert _order(one.report_dir) == _order(three.report_dir)
     assert _statuses(one.summary) == _statuses(three.summary)
-    assert three.summary["cleanup"]["left"] == []
-    assert len(three.summary["cleanup"]["cleaned"]) == len(one.summary["cleanup"]["cleaned"])
+    # Every key the run made -- its threads' and the generated checks' child's -- is cleaned.
+    for run in (one, three):
+        records = [json.loads(line) for line in (run.report_dir / "ledger.jsonl").read_text().splitlines()]
+        made = {r["key_id"] for r in records if r["event"] == "created"}
+        assert run.summary["cleanup"]["left"] == []
+        assert set(run.summary["cleanup"]["cleaned"]) == made and made
 
 
 # (Every fault of every vendor also runs at the default concurrency in test_faults.py.)
@@ -187,6 +191,7 @@ def test_a_check_body_keeps_its_own_exchanges_as_evidence() -> None:
 
         def __init__(self) -> None:
             self._local = threading.local()
+            self.health = TargetHealth(Limits())
 
         @property
         def history(self) -> list[Any]:  # type: ignore[override]
@@ -277,3 +282,52 @@ def test_run_all_raises_a_noted_interrupt_and_starts_nothing_more(monkeypatch: p
     finally:
         INTERRUPTS.reset()
     assert len(started) < 40
+
+
+def test_generated_checks_are_dealt_to_one_child_per_core_with_a_floor() -> None:
+    from conformance.generation_process import split
+
+    keys = [f"op{i}" for i in range(39)]
+    assert split(keys, cores=2) == [keys[0::2], keys[1::2]]
+    assert split(keys[:9], cores=2) == [keys[:9]]  # too few to pay for a second interpreter
+    assert len(split(keys, cores=64)) == 4
+    assert sorted(sum(split(keys, cores=3), [])) == sorted(keys)
+
+
+def test_what_a_child_sends_back_crosses_processes_as_itself() -> None:
+    import pickle
+
+    from conformance.generation_process import BrokeOff, portable
+    from conformance.transport import ResponseTooLarge, TargetStopped
+    from conformance.verdict import StepFailed
+
+    step = pickle.loads(pickle.dumps(portable(StepFailed("HW-API-001", "not served"))))
+    assert isinstance(step, StepFailed) and (step.requirement, step.message) == ("HW-API-001", "not served")
+    for exc in (TargetStopped("gone"), ResponseTooLarge("too large")):
+        back = pickle.loads(pickle.dumps(portable(exc)))
+        assert type(back) is type(exc) and str(back) == str(exc)
+    other = pickle.loads(pickle.dumps(portable(ExceptionGroup("many", [ValueError("x")]))))
+    assert isinstance(other, BrokeOff) and "many" in str(other)
+
+
+def test_a_child_that_dies_ends_its_checks_as_not_completed_never_passed(tmp_path: Path) -> None:
+    from conformance.generation_process import BrokeOff, GenerationProcess
+
+    definition = mock_definition("huawei")
+    config = definition.config([], {})
+    with RunningMock(definition.create_app(config)) as server:
+        settings = Settings(
+            vendor="huawei",
+            base_url=server.url,
+            ledger=str(tmp_path / "l.jsonl"),
+            **definition.credentials(config),
+        )
+        child = GenerationProcess(
+            settings, ["POST /v1.0/{project_id}/kms/create-key"], 2, TargetHealth(Limits())
+        )
+        child._process.kill()
+        deadline = time.monotonic() + 30
+        with pytest.raises(BrokeOff, match="ended abnormally"):
+            while child.result(0.1) is None:
+                assert time.monotonic() < deadline, "a dead child was never noticed"
+        child.stop()
