@@ -161,11 +161,15 @@ class GenerationProcess:
 
     def __init__(self, settings: Settings, labels: Sequence[str], workers: int, health: Any) -> None:
         context = multiprocessing.get_context("spawn")  # a clean interpreter: no copied threads or locks
-        shared = context.Array("d", 2)
-        health.share_pacing(shared)
+        # One pause and one in-flight bound for the run and all its children, made by the first.
+        if not health.pacing_shared:
+            health.share_pacing(context.Array("d", 2))
         if health.slots is None or not hasattr(health.slots, "_semlock"):
-            health.share_slots(context.BoundedSemaphore(workers))  # one bound for every process
-        slots = health.slots
+            health.share_slots(context.BoundedSemaphore(workers))
+        shared, slots = health.shared_pacing, health.slots
+        # Held for the child's life: a semaphore the parent frees is unlinked before the child
+        # has reopened it (``Process.start`` drops its arguments once the child is spawned).
+        self._shared = (shared, slots)
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_child,

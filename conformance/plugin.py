@@ -626,7 +626,9 @@ def _record_item(
     name = item.nodeid.split("::", 1)[-1]
     found = item.stash.get(_verdict_key, None) or Verdict()
     declared = _declared_requirements(item)
-    requirements = list(dict.fromkeys([*declared, *found.results]))
+    # A generated check answers for the generated layer's requirements even when it ended before
+    # saying so in its verdict (a broken-off child process, a crash): blocked, never silent.
+    requirements = list(dict.fromkeys([*declared, *_generated_ids(context, item), *found.results]))
     item.user_properties.extend(
         p
         for p in requirement_properties(context.settings.vendor, requirements)
@@ -694,6 +696,18 @@ def _record_item(
             context.record(req, name, PASSED, "; ".join(found.notes.get(req, [])))
     for property_name, value in (("requirements", " ".join(requirements)), ("failed", " ".join(failures))):
         item.user_properties.append((property_name, value))
+
+
+def _generated_ids(context: RunContext, item: pytest.Item) -> list[str]:
+    """The requirements a generated check (an operation's cases, the stateful sequences) proves."""
+    if "api_operation" not in getattr(item, "fixturenames", ()) and (
+        getattr(item, "originalname", "") != "test_stateful"
+    ):
+        return []
+    from conformance.fuzz import generated_requirements
+    from conformance.profiles import profile_class
+
+    return list(dict.fromkeys(generated_requirements(profile_class(context.settings.vendor)).values()))
 
 
 def _step_failure(exc: BaseException | None) -> StepFailed | None:

@@ -110,6 +110,11 @@ def test_a_concurrent_run_overlaps_requests_and_reports_like_a_sequential_one(
     (one, peak_one), (three, peak_three) = runs[1], runs[3]
     assert peak_one == 1
     assert 1 < peak_three <= 3
+    # Every check completed in both -- the generated ones in their child process too.
+    for run in (one, three):
+        junit = ET.parse(run.report_dir / "junit.xml")
+        assert [c.get("name") for c in junit.iter("testcase") if c.find("failure") is not None] == []
+        assert [c.get("name") for c in junit.iter("testcase") if c.find("error") is not None] == []
     assert _order(one.report_dir) == _order(three.report_dir)
     assert _statuses(one.summary) == _statuses(three.summary)
     # Every key the run made -- its threads' and the generated checks' child's -- is cleaned.
@@ -331,3 +336,20 @@ def test_a_child_that_dies_ends_its_checks_as_not_completed_never_passed(tmp_pat
             while child.result(0.1) is None:
                 assert time.monotonic() < deadline, "a dead child was never noticed"
         child.stop()
+
+
+def test_generated_checks_whose_process_failed_are_blocked_never_passed(
+    tmp_path: Path, counted_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conformance import generation_process
+
+    def broken(self: Any, timeout: float) -> None:
+        raise generation_process.BrokeOff("the generated checks' process ended abnormally: killed")
+
+    monkeypatch.setattr(generation_process.GenerationProcess, "result", broken)
+    url, credentials, _ = counted_mock("thales")
+    run = run_target("thales", url, tmp_path, concurrency=3, scope="lifecycle", **credentials)
+    generated = {row["id"] for row in run.summary["requirements"] if row["area"] == "generated"}
+    assert generated and generated <= run.with_status("blocked", "failed"), run.explain()
+    assert run.code != 0
+    assert "ended abnormally" in run.row(sorted(generated)[0])["message"]
