@@ -57,3 +57,14 @@ def start(client: type[Kms] = Kms, options: dict[str, str] | None = None) -> Ite
     """A fresh mock app (with ``options``) behind an in-process TestClient, as ``client``."""
     with TestClient(create_app(MOCK.config([], options))) as http:
         yield client(http)
+
+
+def sdk_client(mock: Any) -> Any:
+    """huaweicloudsdkkms' ``KmsClient`` for a running Huawei mock (a ``kms_mock`` handle), signing
+    with the mock's AK/SK -- the one way the Huawei test files build the vendor's own client."""
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkkms import v2 as sdk
+
+    c = mock.credentials
+    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
+    return sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(mock.url).build()

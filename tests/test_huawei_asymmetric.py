@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from huawei_kms import Kms as BaseKms
-from huawei_kms import start
+from huawei_kms import sdk_client, start
 
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
 from cryptography.exceptions import InvalidSignature  # noqa: E402
@@ -188,12 +188,9 @@ def test_key_states_refuse_sign_and_verify(kms: Kms, step: str, code: str) -> No
 
 def test_the_sdk_signs_and_verifies(huawei_mock: Any) -> None:
     sdk = pytest.importorskip("huaweicloudsdkkms.v2")
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
-    c = huawei_mock.credentials
-    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
-    client = sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(huawei_mock.url).build()
+    client = sdk_client(huawei_mock)
     key_id = client.create_key(
         sdk.CreateKeyRequest(
             body=sdk.CreateKeyRequestBody(key_alias="sdk-sign", key_spec="EC_P256", key_usage="SIGN_VERIFY")

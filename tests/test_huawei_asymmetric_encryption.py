@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from huawei_kms import Kms as BaseKms
-from huawei_kms import start
+from huawei_kms import sdk_client, start
 
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
 from cryptography.hazmat.primitives import hashes  # noqa: E402
@@ -99,12 +99,9 @@ def test_symmetric_ciphertext_ignores_a_symmetric_key_id(kms: Kms) -> None:
 
 def test_the_sdk_encrypts_and_decrypts_with_an_rsa_key(huawei_mock: Any) -> None:
     sdk = pytest.importorskip("huaweicloudsdkkms.v2")
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
-    c = huawei_mock.credentials
-    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
-    client = sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(huawei_mock.url).build()
+    client = sdk_client(huawei_mock)
     key_id = client.create_key(
         sdk.CreateKeyRequest(
             body=sdk.CreateKeyRequestBody(

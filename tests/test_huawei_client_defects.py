@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from huawei_kms import BASE, start
 from huawei_kms import Kms as BaseKms
+from huawei_kms import sdk_client as build_sdk_client
 
 from conformance.vendors.huawei.mock import TOKEN
 
@@ -185,11 +186,8 @@ def test_accepted_numbers_still_meet_the_documented_ranges() -> None:
 
 @pytest.fixture
 def sdk_client(huawei_mock: Any) -> Any:
-    sdk = pytest.importorskip("huaweicloudsdkkms.v2")
-    credentials_module = pytest.importorskip("huaweicloudsdkcore.auth.credentials")
-    c = huawei_mock.credentials
-    credentials = credentials_module.BasicCredentials(c["ak"], c["sk"], c["project_id"])
-    return sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(huawei_mock.url).build()
+    pytest.importorskip("huaweicloudsdkkms.v2")
+    return build_sdk_client(huawei_mock)
 
 
 def _sdk_key(client: Any, alias: str) -> str:
@@ -273,13 +271,10 @@ def test_sdk_deletes_a_tag_key_with_a_slash(sdk_client: Any) -> None:
 def test_sdk_ints_follow_the_json_numbers_option(kms_mock: Any, choice: str) -> None:
     """The SDK sends pending_days / datakey_length given as ints as JSON numbers."""
     sdk = pytest.importorskip("huaweicloudsdkkms.v2")
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
     mock = kms_mock("huawei", options={"json-numbers": choice})
-    c = mock.credentials
-    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
-    client = sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(mock.url).build()
+    client = build_sdk_client(mock)
     key_id = _sdk_key(client, f"sdk-numbers-{choice}")
     datakey = sdk.CreateDatakeyRequest(body=sdk.CreateDatakeyRequestBody(key_id=key_id, datakey_length=256))
     schedule = sdk.DeleteKeyRequest(body=sdk.ScheduleKeyDeletionRequestBody(key_id=key_id, pending_days=7))

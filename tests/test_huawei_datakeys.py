@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from huawei_kms import Kms as BaseKms
-from huawei_kms import TestClient, start
+from huawei_kms import TestClient, sdk_client, start
 
 from conformance.vendors.huawei.mock import MOCK, create_app
 
@@ -131,12 +131,9 @@ def test_gen_random_sizes(kms: Kms, bits: str) -> None:
 
 def test_the_sdk_request_classes_drive_the_data_key_operations(huawei_mock: Any) -> None:
     sdk = pytest.importorskip("huaweicloudsdkkms.v2")
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
-    c = huawei_mock.credentials
-    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
-    client = sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(huawei_mock.url).build()
+    client = sdk_client(huawei_mock)
     key_id = client.create_key(
         sdk.CreateKeyRequest(body=sdk.CreateKeyRequestBody(key_alias="sdk-datakeys"))
     ).key_info.key_id

@@ -16,6 +16,7 @@ import pytest
 
 from conformance.vendors.huawei import profile as hw
 from conformance.vendors.huawei.profile import HuaweiProfile
+from tests.huawei_kms import sdk_client
 
 
 def _profile(mock: Any) -> HuaweiProfile:
@@ -80,13 +81,10 @@ def test_a_signature_over_another_message_is_never_valid(kms_mock: Any, choice: 
 
 def test_the_sdk_sees_a_refused_bad_signature_as_a_400(kms_mock: Any) -> None:
     sdk = pytest.importorskip("huaweicloudsdkkms.v2")
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
     mock = kms_mock("huawei", options={"invalid-signature": "refused"})
-    c = mock.credentials
-    credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
-    client = sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(mock.url).build()
+    client = sdk_client(mock)
     key_id = client.create_key(
         sdk.CreateKeyRequest(
             body=sdk.CreateKeyRequestBody(
