@@ -105,7 +105,10 @@ def test_list_filters_and_paging(cckm: Client) -> None:
     assert cckm.jobs(kms=cckm.creds["kms"]).json()["total"] == 2
     assert cckm.jobs(kms=CONNECTION_ID).json()["total"] == 2
     assert cckm.jobs(kms="other").json()["total"] == 0
-    # the reads above completed both jobs (sync-job-reads 1)
+    # listings show jobs as they are; a read by id moves each on (sync-job-reads 1)
+    assert cckm.jobs(overall_status="in_progress").json()["total"] == 2
+    for job_id in (first, second):
+        assert cckm.job(job_id).status_code == 200
     assert cckm.jobs(overall_status="completed").json()["total"] == 2
     assert cckm.jobs(overall_status="in_progress").json()["total"] == 0
     assert len(cckm.jobs(limit=-1).json()["resources"]) == 2

@@ -465,7 +465,7 @@ OPTIONS: tuple[Option, ...] = (
         "sync-job-reads",
         ("1", "0", "3"),
         "1",
-        "status reads (get or list) a synchronization job stays in_progress before it completes; 0: "
+        "reads of a synchronization job by id it stays in_progress before it completes; 0: "
         "complete when started, so nothing is left to cancel (job timing undocumented)",
     ),
 )

@@ -1148,7 +1148,7 @@ class CckmBackend:
         record.update(overall_status="completed", completed_at=moment, updatedAt=moment)
 
     def _read_job(self, job: SyncJob) -> dict[str, Any]:
-        """A status read: an in-progress job completes after ``sync_job_reads`` of them."""
+        """A read of the job by id: an in-progress job completes after ``sync_job_reads`` of them."""
         if job.record["overall_status"] == "in_progress":
             job.reads_left -= 1
             if job.reads_left <= 0:
@@ -1176,7 +1176,10 @@ class CckmBackend:
                     continue
                 if "kms" in query and not {query["kms"], _kms_id(query["kms"])} & set(job.record["kms"]):
                     continue
-                record = self._read_job(job)
+                # A listing shows jobs as they are; only a job's own read moves it on.  (Rows run
+                # concurrently: one listing jobs must not finish the job another row is about to
+                # cancel.)
+                record = job.snapshot()
                 if "overall_status" in query and record["overall_status"] != query["overall_status"]:
                     continue
                 found.append(record)
