@@ -207,6 +207,9 @@ class AheadOfTime:
             for child in self._processes:
                 child.stop()
             self._processes.clear()
+            # A child ended mid-exchange never gave its slot back: the run's own (cleanup next)
+            # gets a fresh bound, which no one else holds now that the children are gone.
+            self.profile.health.share_slots(threading.BoundedSemaphore(self.workers))
             self.profile.adopt_ledgered()  # keys the children made are cleaned by this run
 
 

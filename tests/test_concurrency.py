@@ -353,3 +353,37 @@ def test_generated_checks_whose_process_failed_are_blocked_never_passed(
     assert generated and generated <= run.with_status("blocked", "failed"), run.explain()
     assert run.code != 0
     assert "ended abnormally" in run.row(sorted(generated)[0])["message"]
+
+
+def test_slots_a_stopped_child_held_do_not_block_cleanup() -> None:
+    """A child terminated mid-exchange never releases its in-flight slot: once the children are
+    stopped, the run's own exchanges (cleanup) get a fresh bound instead of waiting forever."""
+    import multiprocessing
+
+    class Child:
+        def stop(self) -> None:
+            pass
+
+    class Owner:
+        settings = Settings(vendor="huawei", base_url="http://127.0.0.1:9")
+        health = TargetHealth(Limits())
+
+        def adopt_ledgered(self) -> list[str]:
+            return []
+
+    owner = Owner()
+    slots = multiprocessing.get_context("spawn").BoundedSemaphore(2)
+    owner.health.share_slots(slots)
+    assert slots.acquire(timeout=1) and slots.acquire(timeout=1)  # held by children now gone
+    ahead = AheadOfTime(owner, 2, Verdict)
+    ahead._processes = [Child()]
+    ahead.stop()
+    done = threading.Event()
+
+    def exchange() -> None:
+        with owner.health.slot():
+            done.set()
+
+    thread = threading.Thread(target=exchange, daemon=True)
+    thread.start()
+    assert done.wait(2), "an exchange after the children stopped waited for their slots"
