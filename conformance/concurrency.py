@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -40,9 +39,8 @@ def concurrency_for(settings: Any) -> int:
     """The number of checks in flight at once for ``settings`` (``--concurrency``, 0: automatic)."""
     from conformance.transport import is_loopback
 
-    asked = int(getattr(settings, "concurrency", 0) or 0)
-    if asked > 0:
-        return asked
+    if settings.concurrency > 0:
+        return int(settings.concurrency)
     return LOOPBACK_DEFAULT if is_loopback(settings.base_url) else REMOTE_DEFAULT
 
 
@@ -83,7 +81,6 @@ class Done:
     notes: dict[str, list[str]]
     history: list[Any]
     error: BaseException | None = None
-    seconds: float = 0.0
 
 
 class NotStarted(Exception):
@@ -130,13 +127,13 @@ class AheadOfTime:
         """
         jobs = list(jobs)
         if elsewhere:
-            from conformance.generation_process import GenerationProcess, split
+            from conformance.generation_process import GenerationProcess, SharedLimits, split
 
+            shared = SharedLimits.create(self.workers)  # one pause and one bound for every process
+            shared.install(self.profile.health)
             settings = self.profile.settings
             for keys in split(list(elsewhere)):
-                child = GenerationProcess(
-                    settings, [elsewhere[key] for key in keys], self.workers, self.profile.health
-                )
+                child = GenerationProcess(settings, [elsewhere[key] for key in keys], self.workers, shared)
                 self._processes.append(child)
                 self._elsewhere.update({key: (child, elsewhere[key]) for key in keys})
             jobs = [job for job in jobs if job.key not in self._elsewhere]
@@ -182,19 +179,12 @@ class AheadOfTime:
         INTERRUPTS.mark_check_thread()
         verdict = self.new_verdict()
         self.profile.history = []
-        started = time.monotonic()
         error: BaseException | None = None
         try:
             job.function(**job.arguments, verdict=verdict)
         except BaseException as exc:  # noqa: BLE001 - handed to pytest on the main thread as is
             error = exc
-        return Done(
-            verdict.results,
-            verdict.notes,
-            list(self.profile.history),
-            error,
-            time.monotonic() - started,
-        )
+        return Done(verdict.results, verdict.notes, list(self.profile.history), error)
 
     def stop(self) -> None:
         """Cancel the bodies not started; wait for the running ones (each exchange is bounded)."""

@@ -316,7 +316,18 @@ class GeneratedRun:
 
         try:
             with GENERATION.held():
-                self._run_machine(Machine, step_count)
+                Machine.run(
+                    settings=hypothesis.settings(
+                        max_examples=max(1, self.settings.max_examples),
+                        stateful_step_count=step_count,
+                        deadline=None,
+                        database=None,
+                        derandomize=True,
+                        phases=[Phase.generate],
+                        suppress_health_check=list(HealthCheck),
+                        verbosity=hypothesis.Verbosity.quiet,
+                    )
+                )
         except Exception:
             self.raise_broke_off()
             raise
@@ -324,20 +335,6 @@ class GeneratedRun:
             self.session.close()
             self.bare_session.close()
         self.raise_broke_off()
-
-    def _run_machine(self, machine: Any, step_count: int) -> None:
-        machine.run(
-            settings=hypothesis.settings(
-                max_examples=max(1, self.settings.max_examples),
-                stateful_step_count=step_count,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-                verbosity=hypothesis.Verbosity.quiet,
-            )
-        )
 
     def probe_auth(self, case: Any) -> None:
         """Re-send one valid case without credentials (once per operation): it must be refused.

@@ -15,7 +15,7 @@ What stays exact across the two processes:
   cleanup (``Profile.adopt_ledgered``) -- so a key made by the child, even by one that was
   killed, is cleaned by the run or reported left;
 * a 429 pauses every process: their ``TargetHealth`` share the pause and the budget
-  (``TargetHealth.share_pacing``);
+  (``SharedLimits``, made once per run);
 * ``--concurrency`` bounds the exchanges in flight in all processes together (one shared
   semaphore), and ``--max-rps`` is a cap for one process's requests, so a run with a cap keeps one process;
 * Ctrl-C is the run's: the child ignores it and is terminated when the run stops;
@@ -33,17 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.settings import Settings
-from conformance.transport import (
-    ResponseTooLarge,
-    TargetStopped,
-    TargetThrottled,
-    TargetUnusable,
-)
+from conformance.transport import ResponseTooLarge, TargetUnusable
 from conformance.verdict import StepFailed
-
-# The child's handles on the run's 429 pause and its in-flight slots (set by ``_child``).
-_shared_pacing: Any = None
-_shared_slots: Any = None
 
 
 class BrokeOff(Exception):
@@ -72,6 +63,24 @@ def split(keys: list[str], cores: int | None = None) -> list[list[str]]:
     return [keys[i::children] for i in range(children)]
 
 
+@dataclass(frozen=True)
+class SharedLimits:
+    """The run's 429 pause and in-flight slots in shared memory: made once per run (``create``),
+    installed in the ``TargetHealth`` of the run and of every child (``install``)."""
+
+    pacing: Any  # [paused_until, throttled_s]: see ``TargetHealth.share_pacing``
+    slots: Any  # a semaphore of ``--concurrency`` slots: see ``TargetHealth.slot``
+
+    @classmethod
+    def create(cls, workers: int) -> SharedLimits:
+        context = multiprocessing.get_context("spawn")
+        return cls(context.Array("d", 2), context.BoundedSemaphore(workers))
+
+    def install(self, health: Any) -> None:
+        health.share_pacing(self.pacing)
+        health.share_slots(self.slots)
+
+
 @dataclass
 class Portable:
     """What one generated check left, in a form that crosses processes."""
@@ -96,29 +105,29 @@ def portable(exc: BaseException | None) -> BaseException | None:
         return None
     if isinstance(exc, StepFailed):
         return StepFailed(exc.requirement, exc.message)
-    for kind in (TargetThrottled, TargetStopped, TargetUnusable, ResponseTooLarge):
-        if isinstance(exc, kind):
-            return kind(str(exc))
+    if isinstance(exc, (TargetUnusable, ResponseTooLarge)):
+        return type(exc)(str(exc))  # its kind says why the run stopped, or what was too large
     return BrokeOff(str(exc).strip() or type(exc).__name__)
 
 
 def _child(
-    connection: Any, shared: Any, slots: Any, settings: Settings, labels: list[str], workers: int
+    connection: Any, settings: Settings, labels: list[str], workers: int, shared: SharedLimits
 ) -> None:
     """The child's whole life: run the batch, send it (or why it failed) back, and end."""
-    global _shared_pacing, _shared_slots
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run handles Ctrl-C and ends this process
-    _shared_pacing, _shared_slots = shared, slots
     try:
-        outcome: Any = run_batch(settings, labels, workers)
+        outcome: Any = run_batch(settings, labels, workers, shared)
     except BaseException as exc:  # noqa: BLE001 - the run reports it for every generated check
         outcome = BrokeOff(f"{type(exc).__name__}: {exc}")
     connection.send(outcome)
     connection.close()
 
 
-def run_batch(settings: Settings, labels: Sequence[str], workers: int) -> Batch:
-    """In the child: the generated checks for ``labels``, ``workers`` at a time."""
+def run_batch(
+    settings: Settings, labels: Sequence[str], workers: int, shared: SharedLimits | None = None
+) -> Batch:
+    """In the child: the generated checks for ``labels``, ``workers`` at a time, under the run's
+    ``shared`` pause and in-flight bound."""
     from conformance.concurrency import run_all
     from conformance.fuzz import GeneratedRun, selected_operations
     from conformance.metrics import REQUESTS
@@ -126,10 +135,8 @@ def run_batch(settings: Settings, labels: Sequence[str], workers: int) -> Batch:
     from conformance.verdict import Verdict
 
     profile = profile_class(settings.vendor)(settings)
-    if _shared_pacing is not None:
-        profile.health.share_pacing(_shared_pacing)
-    if _shared_slots is not None:
-        profile.health.share_slots(_shared_slots)
+    if shared is not None:
+        shared.install(profile.health)
     operations = {op.label: op for op in selected_operations(type(profile), settings)}
     batch = Batch()
     lock = threading.Lock()
@@ -159,21 +166,15 @@ class GenerationProcess:
     once -- its end of the pipe closes -- instead of leaving a result that never comes.
     """
 
-    def __init__(self, settings: Settings, labels: Sequence[str], workers: int, health: Any) -> None:
+    def __init__(self, settings: Settings, labels: Sequence[str], workers: int, shared: SharedLimits) -> None:
         context = multiprocessing.get_context("spawn")  # a clean interpreter: no copied threads or locks
-        # One pause and one in-flight bound for the run and all its children, made by the first.
-        if not health.pacing_shared:
-            health.share_pacing(context.Array("d", 2))
-        if health.slots is None or not hasattr(health.slots, "_semlock"):
-            health.share_slots(context.BoundedSemaphore(workers))
-        shared, slots = health.shared_pacing, health.slots
         # Held for the child's life: a semaphore the parent frees is unlinked before the child
         # has reopened it (``Process.start`` drops its arguments once the child is spawned).
-        self._shared = (shared, slots)
+        self._shared = shared
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_child,
-            args=(send, shared, slots, settings, list(labels), workers),
+            args=(send, settings, list(labels), workers, shared),
             name="kms-generated",
             daemon=True,
         )

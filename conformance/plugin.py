@@ -203,12 +203,17 @@ def check_requirements(profile: Any, item: pytest.Item) -> frozenset[str] | None
     declared = set(_declared_requirements(item))
     if declared:
         return frozenset(declared | shared)
-    if (
-        "api_operation" in getattr(item, "fixturenames", ())
-        or getattr(item, "originalname", "") == "test_stateful"
-    ):
+    if _is_generated(item):
         return frozenset(set(generated_requirements(profile).values()) | shared)
     return None
+
+
+def _is_generated(item: pytest.Item) -> bool:
+    """Whether ``item`` is a generated check: an operation's cases or the stateful sequences."""
+    return (
+        "api_operation" in getattr(item, "fixturenames", ())
+        or getattr(item, "originalname", "") == "test_stateful"
+    )
 
 
 def _context_from_options(config: pytest.Config, vendor: str) -> RunContext:
@@ -699,10 +704,8 @@ def _record_item(
 
 
 def _generated_ids(context: RunContext, item: pytest.Item) -> list[str]:
-    """The requirements a generated check (an operation's cases, the stateful sequences) proves."""
-    if "api_operation" not in getattr(item, "fixturenames", ()) and (
-        getattr(item, "originalname", "") != "test_stateful"
-    ):
+    """The requirements a generated check (``_is_generated``) proves."""
+    if not _is_generated(item):
         return []
     from conformance.fuzz import generated_requirements
     from conformance.profiles import profile_class

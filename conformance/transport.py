@@ -171,15 +171,6 @@ class TargetHealth:
         self._pacing, self._pacing_lock = shared, shared.get_lock()
 
     @property
-    def pacing_shared(self) -> bool:
-        return hasattr(self._pacing, "get_lock")
-
-    @property
-    def shared_pacing(self) -> Any:
-        """The array ``share_pacing`` installed (None while the pacing is this process's own)."""
-        return self._pacing if self.pacing_shared else None
-
-    @property
     def paused_until(self) -> float:
         return float(self._pacing[0])
 

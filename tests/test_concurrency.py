@@ -316,7 +316,7 @@ def test_what_a_child_sends_back_crosses_processes_as_itself() -> None:
 
 
 def test_a_child_that_dies_ends_its_checks_as_not_completed_never_passed(tmp_path: Path) -> None:
-    from conformance.generation_process import BrokeOff, GenerationProcess
+    from conformance.generation_process import BrokeOff, GenerationProcess, SharedLimits
 
     definition = mock_definition("huawei")
     config = definition.config([], {})
@@ -328,7 +328,7 @@ def test_a_child_that_dies_ends_its_checks_as_not_completed_never_passed(tmp_pat
             **definition.credentials(config),
         )
         child = GenerationProcess(
-            settings, ["POST /v1.0/{project_id}/kms/create-key"], 2, TargetHealth(Limits())
+            settings, ["POST /v1.0/{project_id}/kms/create-key"], 2, SharedLimits.create(2)
         )
         child._process.kill()
         deadline = time.monotonic() + 30
