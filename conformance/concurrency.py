@@ -210,7 +210,8 @@ class Baton:
     3.11's ``ast`` module, among others, keeps per-process state they share).  A generated check
     holds the baton while it draws and judges cases and lets go while a case is sent
     (``GeneratedRun``), so several generated checks still overlap their waits for the target --
-    which is all a remote run waits for -- and the other checks never take it.
+    which is all a remote run waits for -- and the other checks never take it.  The main thread
+    takes it while pytest builds a check's report: showing a failure parses source with ``ast``.
 
     It is let go only around a case's exchange, where the thread holds no other lock: letting go
     inside a token refresh (which holds the profile's token lock) could deadlock against a thread

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from conformance.concurrency import AheadOfTime, Job, concurrency_for
+from conformance.concurrency import GENERATION, AheadOfTime, Job, concurrency_for
 from conformance.metrics import REQUESTS
 from conformance.mocks import RunningMock, start_mock
 from conformance.options import (
@@ -597,7 +597,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
+    # pytest parses source (``ast``) to show a failure; with generated checks running on other
+    # threads that must wait for the baton, as their own Hypothesis does (``concurrency.Baton``).
+    with GENERATION.held():
+        report = yield
     context = _context(item.config)
     if context is None:
         return report
