@@ -32,7 +32,7 @@ T = TypeVar("T")
 # a load any account's rate limits take (and ``--max-rps`` caps it further).  On loopback the
 # client and the target share this machine's cores: more threads only add switching.
 REMOTE_DEFAULT = 8
-LOOPBACK_DEFAULT = 2
+LOOPBACK_DEFAULT = 1
 
 
 def concurrency_for(settings: Any) -> int:

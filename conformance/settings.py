@@ -151,10 +151,10 @@ class Settings:
     )
     concurrency: int = option(
         0,
-        "Checks in flight at once against the target (0: automatic -- 8 for a remote target, 2 on loopback).",
+        "Checks in flight at once against the target (0: automatic -- 8 for a remote target, 1 on loopback).",
         kind="int",
         bounds=(0, 64),
-        readme="checks in flight at once against the target (0: automatic -- 8 for a remote target, 2 on "
+        readme="checks in flight at once against the target (0: automatic -- 8 for a remote target, 1 on "
         "loopback); every check owns its scratch keys, reports keep their order, and `--max-rps` and "
         "429 pauses hold for all of them together",
         metavar="N",
