@@ -144,6 +144,8 @@ def run(**values: Any) -> None:
     vendors = list(registry.names()) if vendor == "all" else [vendor]
     gate = ("must",) if asked.level == "must" else ("must", "should")
     report_dir = asked.report_dir
+    if len(vendors) > 1 and asked.record:
+        raise UsageProblem("--record writes one vendor's exchanges; use a single --vendor")
     if len(vendors) > 1:
         if asked.mock_fault or asked.mock_option:
             raise UsageProblem("--mock-fault/--mock-option name one vendor's switches; use a single --vendor")
@@ -170,6 +172,7 @@ def run(**values: Any) -> None:
             asked.mock_fault,
             options,
             asked.verbose,
+            Path(asked.record) if asked.record else None,
         )
         codes = [run_vendor(request).exit_code]
     ran = vendors[: len(codes)]  # the vendors not yet started when a run is interrupted are not run
@@ -316,6 +319,62 @@ def cleanup(ledger_path: str, **values: Any) -> None:
     from conformance.cleanup import cleanup_ledger
 
     sys.exit(cleanup_ledger(Path(ledger_path), {k: v for k, v in values.items() if v not in (None, False)}))
+
+
+@cli.command()
+@click.argument("har_file", type=click.Path(dir_okay=False))
+@click_options("parity", registry.names)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(file_okay=False),
+    default="reports/parity",
+    show_default=True,
+    help="Directory for parity.json and parity.html.",
+)
+@click.option("--no-calibrate", is_flag=True, help="Bundled mock only: do not search its options.")
+@click.option(
+    "--calibration-budget",
+    type=click.FloatRange(1, 3600),
+    default=180.0,
+    show_default=True,
+    help="Seconds calibration may take, over all its trials.",
+)
+def parity(har_file: str, output: str, no_calibrate: bool, calibration_budget: float, **values: Any) -> None:
+    """Replay a recording (run --record FILE.har) against a target (or the bundled mock) and compare.
+
+    Every answer is held to the recorded one structurally: status, error code, body fields and
+    their JSON types, state values.  Exit status 0 when every exchange matches, 1 on a divergence.
+    Against the bundled mock, the option set that matches the recording best is searched too.
+    """
+    from conformance.parity.session import ParityRequest, ParityUsage, TargetDown, run_parity
+
+    check_environment()
+    vendor = values.pop("vendor")
+    faults = tuple(values.pop("mock_fault", ()) or ())
+    options = _name_values(tuple(values.pop("mock_option", ()) or ()), "--mock-option")
+    base_url = values.get("base_url")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise UsageProblem(f"--base-url must start with http:// or https://, got {base_url!r}")
+    given = {k: v for k, v in values.items() if v not in (None, False, ())}
+    request = ParityRequest(
+        Path(har_file),
+        vendor,
+        given,
+        faults,
+        options,
+        Path(output),
+        calibrate=not no_calibrate,
+        calibration_budget=calibration_budget,
+    )
+    try:
+        code = run_parity(request)
+    except ParityUsage as exc:
+        raise UsageProblem(str(exc)) from None
+    except TargetDown as exc:
+        click.echo(f"kms-conformance: {exc}", err=True)
+        sys.exit(EXIT_TARGET)
+    sys.exit(code)
 
 
 @cli.command()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from conformance.interrupts import INTERRUPTS
+from conformance.parity import har
 
 T = TypeVar("T")
 
@@ -180,6 +181,7 @@ class AheadOfTime:
         verdict = self.new_verdict()
         self.profile.history = []
         error: BaseException | None = None
+        har.set_check(job.key)  # a recording names the check each exchange came from
         try:
             job.function(**job.arguments, verdict=verdict)
         except BaseException as exc:  # noqa: BLE001 - handed to pytest on the main thread as is

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.parity import har
 from conformance.settings import Settings
 from conformance.transport import ResponseTooLarge, TargetUnusable
 from conformance.verdict import StepFailed
@@ -144,6 +145,7 @@ def run_batch(
     def one(label: str) -> None:
         verdict = Verdict()
         error: BaseException | None = None
+        har.set_check(f"generated[{label}]")
         try:
             GeneratedRun(profile, operations[label], verdict).run()
         except BaseException as exc:  # noqa: BLE001 - reported by the run, like any check's end
@@ -151,10 +153,16 @@ def run_batch(
         with lock:
             batch.done[label] = Portable(label, verdict.results, verdict.notes, error)
 
+    parts = har.child_part_dir()  # the run records (--record): this process's exchanges too
+    recorder = har.Recorder(har.run_credentials(settings)) if parts is not None else None
+    if recorder is not None:
+        har.install(recorder)
     try:
         run_all(one, list(labels), workers, name="kms-generated")
     finally:
         profile.close()
+        if parts is not None and recorder is not None:
+            har.write_part(parts, recorder)
     batch.requests = REQUESTS.value
     return batch
 

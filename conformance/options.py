@@ -184,6 +184,15 @@ class RunOptions:
         kind="pairs",
         metavar="NAME=VALUE",
     )
+    record: str | None = option(
+        None,
+        "Write every exchange of the run to FILE as an HTTP Archive (HAR 1.2), credentials redacted.",
+        kind="file",
+        commands=RUN_ONLY,
+        metavar="FILE",
+        readme="write every exchange of the run to FILE as an HTTP Archive (HAR 1.2; credentials and key "
+        "material redacted) for `kms-conformance parity` (see `docs/parity.md`)",
+    )
     verbose: bool = option(
         False,
         "Show every check and full failure tracebacks.",
@@ -201,7 +210,20 @@ def table() -> list[Row]:
     return rows_of(Settings) + rows_of(RunOptions)
 
 
+# ``kms-conformance parity`` takes the rows that say where the target is and how to reach it.
+PARITY_ROWS = frozenset(
+    {
+        "vendor", "base_url", "token", "token_command", "project_id", "domain", "iam_url", "ak", "sk",
+        "username", "password", "kms", "region", "folder_id", "operation_url", "forbidden_token",
+        "expired_token", "ca_bundle", "insecure", "timeout", "max_rps", "max_response_mb",
+        "throttle_budget", "mock_fault", "mock_option",
+    }
+)  # fmt: skip
+
+
 def rows_for(command: str) -> list[Row]:
+    if command == "parity":
+        return [row for row in table() if row.name in PARITY_ROWS]
     return [row for row in table() if command in row.opt.commands]
 
 

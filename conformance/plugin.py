@@ -499,8 +499,10 @@ def _declared_requirements(item: pytest.Item) -> list[str]:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A Ctrl-C noted during the last check (and not yet raised by an exchange) ends the run here."""
     from conformance.interrupts import INTERRUPTS
+    from conformance.parity import har
 
     INTERRUPTS.checkpoint()
+    har.set_check(item.nodeid)  # a recording (--record) names the check each exchange came from
 
 
 # The fixtures a check's body may take to run ahead of pytest (``conformance.concurrency``): the

@@ -52,6 +52,7 @@ class RunRequest:
     mock_faults: tuple[str, ...] = ()
     mock_options: Mapping[str, str] = field(default_factory=dict)
     verbose: bool = False
+    record: Path | None = None  # --record: the HAR file every exchange of the run is written to
 
 
 @dataclass
@@ -161,6 +162,12 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
         selected_requirements(request.vendor, request.values.get("requirement") or ())
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
+    if request.record is not None:
+        from conformance.parity.har import check_writable
+
+        problem = check_writable(request.record)
+        if problem:
+            raise UsageProblem(problem)
     use_hypothesis_home()
     started = dt.datetime.now(dt.UTC)
     report_dir = request.report_dir or default_report_dir(request.vendor, started)
@@ -169,6 +176,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
         target_settings(request, run_id, report_dir / "ledger.jsonl") as (settings, mock_info),
         INTERRUPTS.installed(),
         InterruptWatchdog(grace_for(settings.timeout), report_dir, report_dir / "ledger.jsonl"),
+        recording(request.record, settings, mock_info),
     ):
         redactor = Redactor(settings.secrets())
         profile = profile_class(request.vendor)(settings)
@@ -216,6 +224,42 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
     return RunResult(
         request.vendor, EXIT_PASS if summary["verdict"] == "pass" else EXIT_FAIL, summary, report_dir
     )
+
+
+@contextlib.contextmanager
+def recording(path: Path | None, settings: Settings, mock_info: Mapping[str, Any] | None) -> Iterator[None]:
+    """``--record``: every exchange of the run (this process and its generated-check children)
+    goes into ``path`` as a redacted HAR when the run ends, however it ends."""
+    if path is None:
+        yield
+        return
+    import os
+    import shutil
+
+    from conformance.parity import har, recording_meta
+    from conformance.parity.rules import rules_for
+
+    recorder = har.Recorder(har.run_credentials(settings))
+    parts = Path(tempfile.mkdtemp(prefix="kms-conformance-har-"))
+    os.environ[har.PART_DIR_ENV] = str(parts)
+    har.install(recorder)
+    try:
+        yield
+    finally:
+        har.install(None)
+        os.environ.pop(har.PART_DIR_ENV, None)
+        har.merge_parts(parts, recorder)
+        shutil.rmtree(parts, ignore_errors=True)
+        document = har.archive(
+            recorder.ordered(),
+            recording_meta(settings, mock_info),
+            Redactor(settings.secrets()),
+            rules_for(settings.vendor).secret_fields,
+        )
+        try:
+            har.write(path, document)
+        except OSError as exc:
+            print(f"kms-conformance: cannot write --record {path}: {exc.strerror or exc}", file=sys.stderr)
 
 
 def _pytest_args(report_dir: Path, verbose: bool, scratch: Path) -> list[str]:

@@ -39,6 +39,7 @@ from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
 from conformance.interrupts import INTERRUPTS
+from conformance.parity import har
 
 MAX_WAIT_429 = 30.0  # the longest single Retry-After wait honoured
 MAX_CONSECUTIVE_FAILURES = 3
@@ -354,20 +355,28 @@ class GuardedTransport(httpx.BaseTransport):
 
     def _exchange(self, request: httpx.Request) -> httpx.Response:
         """One exchange within the deadline; the body is read here (at most the size cap)."""
+        recorder = har.active()  # ``--record``: every exchange of the run, in start order
+        started = recorder.begin() if recorder is not None else None
         _deadline.at = time.monotonic() + self.limits.timeout
         try:
             try:
                 response = self.inner.handle_request(request)
                 content = self._read_capped(response)
-            except ResponseTooLarge:
+            except ResponseTooLarge as exc:
                 self.health.answered()
+                if recorder is not None and started is not None:
+                    recorder.add(started, request, 0, [], b"", str(exc))
                 raise
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if recorder is not None and started is not None:
+                    recorder.add(started, request, 0, [], b"", describe_failure(exc))
                 self.health.failed(exc)
                 raise
         finally:
             _deadline.at = None
         self.health.answered()
+        if recorder is not None and started is not None:
+            recorder.add(started, request, response.status_code, response.headers.multi_items(), content)
         # ``stream=``: the client decodes (Content-Encoding) as it would have from the socket.
         return httpx.Response(
             response.status_code,

@@ -160,6 +160,11 @@ def _ssl_context(verify: bool | str, stamp: tuple[int, int] | None) -> ssl.SSLCo
     return httpx.create_ssl_context(verify=verify)
 
 
+def _mark_auth(mode: str, request: httpx.Request) -> None:
+    """Say which credential mode a request carries (a recording replays it with the same mode)."""
+    request.extensions = {**request.extensions, "kms_auth": mode}
+
+
 class Profile(ABC):
     """A vendor: how to authenticate, make scratch keys, read states and call operations."""
 
@@ -316,7 +321,7 @@ class Profile(ABC):
             transport=self.transport(),
             auth=self.auth_for(auth),
             headers=self.headers_for(auth),
-            event_hooks={"response": [self._record]},
+            event_hooks={"request": [functools.partial(_mark_auth, auth)], "response": [self._record]},
         )
 
     def transport(self) -> GuardedTransport:
