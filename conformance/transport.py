@@ -27,7 +27,7 @@ import email.utils
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -328,9 +328,15 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 class GuardedTransport(httpx.BaseTransport):
     """httpx transport with the run's bounds (see the module docstring) around a normal one."""
 
-    def __init__(self, health: TargetHealth, verify: Any = True) -> None:
+    def __init__(
+        self,
+        health: TargetHealth,
+        verify: Any = True,
+        on_request: Callable[[httpx.Request], None] | None = None,
+    ) -> None:
         self.health = health
         self.limits = health.limits
+        self.on_request = on_request  # told of every request before it leaves (once, not per retry)
         self.inner = httpx.HTTPTransport(verify=verify)
         # The same pool httpx builds, on a socket backend that enforces the exchange deadline.
         ssl_context = self.inner._pool._ssl_context
@@ -339,6 +345,8 @@ class GuardedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.on_request is not None:
+            self.on_request(request)
         attempt = 0
         while True:
             INTERRUPTS.checkpoint()  # a Ctrl-C noted since the last exchange ends the run here

@@ -1291,6 +1291,9 @@ class ThalesProfile(Profile):
         outcome = self.call("create_external" if origin == "EXTERNAL" else "create", None, body)
         if outcome.status not in _CREATED or not isinstance(_body(outcome).get("id"), str):
             raise self.step_failed("create", f"create answered {outcome.describe()}")
+        state = STATES.get(str(_aws(outcome).get("KeyState")))
+        if state:  # the key resource comes back: its state needs no second read
+            self.answered_in(outcome.body["id"], state)
         return outcome.body["id"]
 
     def key_in(self, state: str) -> str:
