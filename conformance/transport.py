@@ -489,6 +489,11 @@ class HttpxAdapter(BaseAdapter):
 def guarded_session(transport: GuardedTransport) -> requests.Session:
     """A requests session (for Schemathesis) sending through ``transport``."""
     session = requests.Session()
+    # Not from the environment: proxies (the transport ignores them, like the profiles' httpx
+    # clients), CA bundles (each request passes ``verify``) and netrc credentials.  Reading them
+    # also iterates ``os.environ`` on every request, which raises when another thread changes it
+    # meanwhile -- pytest sets PYTEST_CURRENT_TEST for each check while generated ones run ahead.
+    session.trust_env = False
     adapter = HttpxAdapter(transport)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

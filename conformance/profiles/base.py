@@ -324,6 +324,7 @@ class Profile(ABC):
             auth=self.auth_for(auth),
             headers=self.headers_for(auth),
             event_hooks={"response": [self._record]},
+            trust_env=False,  # nothing from the environment (see ``transport.guarded_session``)
         )
 
     def transport(self) -> GuardedTransport:

@@ -1073,6 +1073,7 @@ class ThalesProfile(Profile):
             base_url=self.settings.base_url,
             timeout=httpx.Timeout(self.settings.timeout),
             transport=self.transport(),
+            trust_env=False,
         )
 
     def _grant(self, body: dict[str, Any]) -> httpx.Response:
