@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -48,6 +49,8 @@ UNKNOWN_GRANT = "0" * 64  # a well-formed grant id no key has
 SIGNED_MESSAGE = base64.b64encode(b"kms-conformance signed message").decode()
 OTHER_MESSAGE = base64.b64encode(b"kms-conformance other message").decode()
 RSA_PLAINTEXT = "kms-conformance asymmetric plaintext"  # well under RSA_2048 OAEP-SHA-256's 190 bytes
+SYMMETRIC_PLAINTEXT = "kms-conformance"  # what the "encrypt" call seals
+ROTATION_INTERVAL = 30  # update-key-rotation-interval's value (the documented minimum; the default is 365)
 
 # operation -> (path below /v1.0/{project_id}/kms/, default body with "{key_id}" placeholders;
 # "{grant_id}", "{datakey_cipher}", "{signature}", "{import_token}" and "{wrapped_material}" are
@@ -70,7 +73,19 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "update-key-description",
         {"key_id": "{key_id}", "key_description": "{description}"},
     ),
-    "encrypt": ("encrypt-data", {"key_id": "{key_id}", "plain_text": "kms-conformance"}),
+    "update_description_new": (
+        "update-key-description",
+        {"key_id": "{key_id}", "key_description": "{new_description}"},
+    ),
+    "encrypt": ("encrypt-data", {"key_id": "{key_id}", "plain_text": SYMMETRIC_PLAINTEXT}),
+    "decrypt": ("decrypt-data", {"cipher_text": "{sym_cipher}"}),  # the key id travels in the ciphertext
+    "rotation_status": ("get-key-rotation-status", {"key_id": "{key_id}"}),
+    "enable_rotation": ("enable-key-rotation", {"key_id": "{key_id}"}),
+    "disable_rotation": ("disable-key-rotation", {"key_id": "{key_id}"}),
+    "update_rotation_interval": (
+        "update-key-rotation-interval",
+        {"key_id": "{key_id}", "rotation_interval": ROTATION_INTERVAL},
+    ),
     "datakey": ("create-datakey", {"key_id": "{key_id}"}),
     "create_signing": (
         "create-key",
@@ -162,6 +177,12 @@ PREPARED: dict[str, tuple[str, tuple[str, ...]]] = {
     "signed": ("signing-key", ("sign",)),
     "rsa-key": ("enabled", ()),
     "rsa-sealed": ("rsa-key", ("encrypt_rsa",)),
+    "alias-updated": ("enabled", ("update_alias",)),
+    "description-updated": ("enabled", ("update_description_new",)),
+    "sealed": ("enabled", ("encrypt",)),
+    "rotating": ("enabled", ("enable_rotation",)),
+    "rotation-interval-set": ("rotating", ("update_rotation_interval",)),
+    "rotation-disabled": ("rotating", ("disable_rotation",)),
 }
 # The documented key state each prepared key is in (what describe-key shows).
 PREPARED_STATE: dict[str, str] = {
@@ -174,6 +195,12 @@ PREPARED_STATE: dict[str, str] = {
     "signed": "enabled",
     "rsa-key": "enabled",
     "rsa-sealed": "enabled",
+    "alias-updated": "enabled",
+    "description-updated": "enabled",
+    "sealed": "enabled",
+    "rotating": "enabled",
+    "rotation-interval-set": "enabled",
+    "rotation-disabled": "enabled",
 }
 # The create call a state's key starts with (others: "create", a KMS-origin AES_256 key).
 CREATED_BY: dict[str, str] = {
@@ -187,6 +214,7 @@ REMEMBERED: dict[str, dict[str, str]] = {
     "create_grant": {"grant_id": "grant_id"},
     "sign": {"signature": "signature"},
     "encrypt_rsa": {"rsa_cipher": "cipher_text"},
+    "encrypt": {"sym_cipher": "cipher_text"},
 }
 # What a placeholder is when the key has nothing remembered for it.
 PLACEHOLDER_DEFAULTS: dict[str, str] = {
@@ -196,6 +224,7 @@ PLACEHOLDER_DEFAULTS: dict[str, str] = {
     "import_token": "A" * 200,
     "wrapped_material": "A" * 344,
     "rsa_cipher": "A" * 344,
+    "sym_cipher": "A" * 188,
 }
 
 KMS_ENVELOPE = {
@@ -450,6 +479,144 @@ def _grantee_listed(listed: bool) -> Callable[[Outcome], str | None]:
 
 def _request_id(outcome: Outcome) -> str | None:
     return None if outcome.response.headers.get("X-Request-Id") else "response has no X-Request-Id header"
+
+
+# key id -> the key_alias / key_description last sent for it with a 200 answer (create-key,
+# update-key-alias, update-key-description), so a later describe-key can be compared with it.
+# Key ids are unique, so one table serves every profile and thread of the process.
+SENT: dict[str, dict[str, str]] = {}
+_SENT_FIELDS = ("key_alias", "key_description")
+
+
+def _request_json(outcome: Outcome) -> dict[str, Any]:
+    try:
+        sent = json.loads(outcome.response.request.content or b"{}")
+    except ValueError:
+        return {}
+    return sent if isinstance(sent, dict) else {}
+
+
+def _info(outcome: Outcome) -> dict[str, Any]:
+    info = _body(outcome).get("key_info")
+    return info if isinstance(info, dict) else {}
+
+
+def _shows_sent(*fields: str) -> Callable[[Outcome], str | None]:
+    """describe-key shows the ``fields`` the last successful create/update sent for the key."""
+
+    def check(outcome: Outcome) -> str | None:
+        key_id = _request_json(outcome).get("key_id")
+        sent = SENT.get(str(key_id), {})
+        info = _info(outcome)
+        for name in fields:
+            if name not in sent:
+                return f"nothing was sent for {name} of key {key_id}"
+            if info.get(name) != sent[name]:
+                return f"{name} should be {sent[name]!r} (what was sent), is {info.get(name)!r}"
+        return None
+
+    return check
+
+
+def _details_equal(**expected: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        info = _info(outcome)
+        for name, value in expected.items():
+            if info.get(name) != value:
+                return f"key_info.{name} should be {value!r}, is {info.get(name)!r}"
+        return None
+
+    return check
+
+
+def _epoch_seconds(value: Any) -> float | None:
+    """A date string in seconds or milliseconds (the pages say seconds, the examples have 13 digits)."""
+    text = str(value).strip()
+    if not text.isdigit():
+        return None
+    number = int(text)
+    return number / 1000 if number > 10**11 else float(number)
+
+
+def _deletion_in(days: int) -> Callable[[Outcome], str | None]:
+    """scheduled_deletion_date is ``days`` after now (a day's slack for clocks and rounding)."""
+
+    def check(outcome: Outcome) -> str | None:
+        raw = _info(outcome).get("scheduled_deletion_date")
+        when = _epoch_seconds(raw)
+        if when is None:
+            return f"scheduled_deletion_date should be the deletion time, is {raw!r}"
+        ahead = (when - time.time()) / 86400
+        if abs(ahead - days) > 1:
+            return f"scheduled_deletion_date is {ahead:.1f} days on; pending_days was {days}"
+        return None
+
+    return check
+
+
+def _listed(outcome: Outcome) -> list[dict[str, Any]] | str:
+    details = _body(outcome).get("key_details")
+    if not isinstance(details, list):
+        return f"list-keys answered no key_details array: {outcome.text}"
+    return [d for d in details if isinstance(d, dict)]
+
+
+def _only_listed(field_name: str, value: str, own: bool = True) -> Callable[[Outcome], str | None]:
+    """Every listed key has ``field_name`` == ``value``; with ``own``, the row's own key makes at
+    least one (without, the row's key is one the filter leaves out)."""
+
+    def check(outcome: Outcome) -> str | None:
+        details = _listed(outcome)
+        if isinstance(details, str):
+            return details
+        if own and not details:
+            return f"nothing listed, yet the row's own key has {field_name} {value!r}"
+        others = sorted({str(d.get(field_name)) for d in details} - {value})
+        if others:
+            return f"keys with {field_name} {others} are listed; only {value!r} should be"
+        return None
+
+    return check
+
+
+def _lists_other_than(field_name: str, value: str) -> Callable[[Outcome], str | None]:
+    """At least one listed key has another ``field_name`` (the row's own asymmetric key)."""
+
+    def check(outcome: Outcome) -> str | None:
+        details = _listed(outcome)
+        if isinstance(details, str):
+            return details
+        if all(str(d.get(field_name)) == value for d in details):
+            return f"only {field_name} {value!r} keys are listed; the row's asymmetric key is not"
+        return None
+
+    return check
+
+
+def _rotation(enabled: bool, interval: int | None = None) -> Callable[[Outcome], str | None]:
+    """get-key-rotation-status: key_rotation_enabled (a boolean, or the string of the older pages)
+    and rotation_interval (an integer, or its string)."""
+
+    def check(outcome: Outcome) -> str | None:
+        body = _body(outcome)
+        shown = str(body.get("key_rotation_enabled")).lower()
+        if shown != str(enabled).lower():
+            return f"key_rotation_enabled should be {str(enabled).lower()}, is {body.get('key_rotation_enabled')!r}"
+        if interval is not None and str(body.get("rotation_interval")) != str(interval):
+            return f"rotation_interval should be {interval}, is {body.get('rotation_interval')!r}"
+        return None
+
+    return check
+
+
+def _plaintext(expected: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        got = _body(outcome).get("plain_text")
+        if got != expected:
+            return f"plain_text should be {expected!r}, is {got!r}"
+        return None
+
+    return check
 
 
 _AUTH_CODES = frozenset({"APIGW.0301", "KMS.0301", "KMS.0302"})
@@ -762,6 +929,126 @@ PROBES: tuple[Probe, ...] = (
     _probe(
         "HW-SHAPE-008", "datakey-aes-128", "datakey", body={"key_spec": "AES_128"}, check=_datakey_bits(128)
     ),
+    # what later reads show
+    _probe(
+        "HW-PERSIST-001",
+        "create-persists-alias-description",
+        "describe",
+        check=_shows_sent("key_alias", "key_description"),
+    ),
+    _probe(
+        "HW-PERSIST-002",
+        "create-defaults",
+        "describe",
+        check=_details_equal(key_spec="AES_256", origin="kms"),
+    ),
+    _probe(
+        "HW-PERSIST-003",
+        "alias-updated-shown",
+        "describe",
+        key="alias-updated",
+        check=_shows_sent("key_alias"),
+    ),
+    _probe(
+        "HW-PERSIST-004",
+        "description-updated-shown",
+        "describe",
+        key="description-updated",
+        check=_shows_sent("key_description"),
+    ),
+    _probe(
+        "HW-PERSIST-005",
+        "deletion-date-pending-days",
+        "describe",
+        key="pending-deletion",
+        check=_deletion_in(7),
+    ),
+    # listing
+    _probe(
+        "HW-LIST-001",
+        "list-default-aes-only",
+        "list",
+        key="signing-key",
+        check=_only_listed("key_spec", "AES_256", own=False),
+    ),
+    _probe(
+        "HW-LIST-002",
+        "list-all-asymmetric",
+        "list",
+        key="signing-key",
+        body={"key_spec": "ALL"},
+        check=_lists_other_than("key_spec", "AES_256"),
+    ),
+    _probe(
+        "HW-LIST-003",
+        "list-key-state-filter",
+        "list",
+        key="disabled",
+        body={"key_state": "3"},
+        check=_only_listed("key_state", "3"),
+    ),
+    _probe(
+        "HW-LIST-003",
+        "list-key-state-filter-excludes",
+        "list",
+        key="disabled",
+        body={"key_state": "2"},
+        check=_only_listed("key_state", "2", own=False),
+    ),
+    # symmetric encryption
+    _probe(
+        "HW-CRYPTO-008",
+        "symmetric-round-trip",
+        "decrypt",
+        key="sealed",
+        check=_plaintext(SYMMETRIC_PLAINTEXT),
+    ),
+    # rotation
+    _probe("HW-ROT-001", "rotation-off-by-default", "rotation_status", check=_rotation(False)),
+    _probe(
+        "HW-ROT-002", "rotation-enabled-shown", "rotation_status", key="rotating", check=_rotation(True, 365)
+    ),
+    _probe(
+        "HW-ROT-003",
+        "enable-rotation-twice",
+        "enable_rotation",
+        key="rotating",
+        status=_400,
+        codes=frozenset({"KMS.2901"}),
+    ),
+    _probe(
+        "HW-ROT-004",
+        "rotation-interval-29",
+        "update_rotation_interval",
+        key="rotating",
+        body={"rotation_interval": 29},
+        status=_400,
+        codes=frozenset({"KMS.3001"}),
+    ),
+    _probe(
+        "HW-ROT-004",
+        "rotation-interval-366",
+        "update_rotation_interval",
+        key="rotating",
+        body={"rotation_interval": 366},
+        status=_400,
+        codes=frozenset({"KMS.3001"}),
+    ),
+    _probe(
+        "HW-ROT-005",
+        "rotation-interval-shown",
+        "rotation_status",
+        key="rotation-interval-set",
+        check=_rotation(True, ROTATION_INTERVAL),
+    ),
+    _probe(
+        "HW-ROT-006",
+        "rotation-disabled-shown",
+        "rotation_status",
+        key="rotation-disabled",
+        check=_rotation(False),
+    ),
+    _probe("HW-ROT-007", "rotation-external-refused", "enable_rotation", key="pending-import", status=_400),
     _probe("HW-SHAPE-007", "request-id-on-success", "list", key="none", check=_request_id, read_only=True),
     _probe(
         "HW-SHAPE-007",
@@ -880,6 +1167,12 @@ class HuaweiProfile(Profile):
         "get_publickey": "showPublicKey",
         "sign": "sign",
         "verify": "validateSignature",
+        "update_description_new": "updateKeyDescription",
+        "decrypt": "decryptData",
+        "rotation_status": "getKeyRotationStatus",
+        "enable_rotation": "enableKeyRotation",
+        "disable_rotation": "disableKeyRotation",
+        "update_rotation_interval": "updateKeyRotationInterval",
     }
     served_requirement: ClassVar[str] = "HW-API-001"
     transport_requirement: ClassVar[str] = "HW-TRANSPORT-001"
@@ -900,6 +1193,12 @@ class HuaweiProfile(Profile):
         "signed": "HW-CRYPTO-002",
         "rsa-key": "HW-CRYPTO-006",
         "rsa-sealed": "HW-CRYPTO-006",
+        "alias-updated": "HW-PERSIST-003",
+        "description-updated": "HW-PERSIST-004",
+        "sealed": "HW-CRYPTO-008",
+        "rotating": "HW-ROT-002",
+        "rotation-interval-set": "HW-ROT-005",
+        "rotation-disabled": "HW-ROT-006",
     }
 
     def __init__(self, settings: Any) -> None:
@@ -958,6 +1257,8 @@ class HuaweiProfile(Profile):
             return self.aliases.get(key_id or "", "")
         if value == "{description}":
             return f"kms-conformance scratch key, run {self.settings.run_id}"
+        if value == "{new_description}":
+            return f"kms-conformance updated description, run {self.settings.run_id}"
         name = value[1:-1] if value.startswith("{") and value.endswith("}") else None
         if name in PLACEHOLDER_DEFAULTS:
             return self.remembered.get(key_id or "", {}).get(name, PLACEHOLDER_DEFAULTS[name])
@@ -985,16 +1286,31 @@ class HuaweiProfile(Profile):
         raw: bytes | None = None,
     ) -> Outcome:
         outcome = super().call(operation, key_id, body, auth=auth, raw=raw)
+        self._record_sent(operation, outcome)
         if operation.startswith("create") and outcome.status == 200:
             sent = outcome.response.request.content
             try:
-                import json
-
                 alias = json.loads(sent).get("key_alias")
                 self.aliases[outcome.body["key_info"]["key_id"]] = alias
             except (ValueError, KeyError, TypeError, AttributeError):
                 pass
         return outcome
+
+    def _record_sent(self, operation: str, outcome: Outcome) -> None:
+        """Note the alias and description a successful create or update sent (SENT)."""
+        if outcome.status != 200 or self.operation_ids.get(operation) not in (
+            "createKey",
+            "updateKeyAlias",
+            "updateKeyDescription",
+        ):
+            return
+        sent = _request_json(outcome)
+        key_id = sent.get("key_id") or self.created_key_id(operation, outcome.body)
+        if isinstance(key_id, str):
+            fields = {k: v for k, v in sent.items() if k in _SENT_FIELDS and isinstance(v, str)}
+            if self.operation_ids[operation] == "createKey":
+                fields.setdefault("key_description", "")
+            SENT[key_id] = {**SENT.get(key_id, {}), **fields}
 
     def envelope_problem(self, outcome: Outcome) -> str | None:
         """The envelope follows the error's origin: a KMS error (``KMS.xxxx``) is always wrapped in

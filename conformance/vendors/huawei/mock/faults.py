@@ -195,6 +195,66 @@ FAULTS = (
         "HW-IMPORT-005",
         "get-parameters-for-import hands out parameters for an external key whose material is already imported",
     ),
+    # what later reads show
+    Fault(
+        "create-drops-description", "HW-PERSIST-001", "create-key answers 200 but stores no key_description"
+    ),
+    Fault(
+        "default-key-spec-sm4", "HW-PERSIST-002", "create-key without key_spec makes an SM4 key, not AES_256"
+    ),
+    Fault(
+        "update-alias-not-stored",
+        "HW-PERSIST-003",
+        "update-key-alias answers 200 but the key keeps its old alias",
+    ),
+    Fault(
+        "update-description-not-stored",
+        "HW-PERSIST-004",
+        "update-key-description answers 200 but the key keeps its old description",
+    ),
+    Fault(
+        "deletion-date-30-days",
+        "HW-PERSIST-005",
+        "schedule-key-deletion sets the deletion date 30 days on, whatever pending_days says",
+    ),
+    Fault(
+        "symmetric-decrypt-drops-byte",
+        "HW-CRYPTO-008",
+        "decrypt-data of an AES_256 ciphertext answers the plaintext without its last byte",
+    ),
+    # listing
+    Fault("list-every-spec", "HW-LIST-001", "list-keys without key_spec lists asymmetric keys too"),
+    Fault("list-all-only-aes", "HW-LIST-002", "list-keys with key_spec ALL lists only AES_256 keys"),
+    Fault("list-ignores-key-state", "HW-LIST-003", "list-keys ignores the key_state filter"),
+    # rotation
+    Fault("rotation-on-by-default", "HW-ROT-001", "a new key's rotation is on"),
+    Fault(
+        "enable-rotation-not-stored",
+        "HW-ROT-002",
+        "enable-key-rotation answers 200 but get-key-rotation-status still shows rotation off",
+    ),
+    Fault(
+        "enable-rotation-twice",
+        "HW-ROT-003",
+        "enable-key-rotation accepts a key whose rotation is already on",
+    ),
+    Fault(
+        "rotation-interval-unchecked",
+        "HW-ROT-004",
+        "update-key-rotation-interval accepts intervals of 29 and 366 days",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "rotation-interval-not-stored",
+        "HW-ROT-005",
+        "update-key-rotation-interval answers 200 but the interval stays 365",
+    ),
+    Fault(
+        "disable-rotation-not-stored",
+        "HW-ROT-006",
+        "disable-key-rotation answers 200 but get-key-rotation-status still shows rotation on",
+    ),
+    Fault("rotation-external-allowed", "HW-ROT-007", "enable-key-rotation accepts an external key"),
     Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
@@ -352,6 +412,22 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "delete-material-while-pending": _rule(
         delete_material_states=frozenset({ENABLED, DISABLED, PENDING_IMPORT})
     ),
+    "create-drops-description": _rule(create_keeps_description=False),
+    "default-key-spec-sm4": _set(default_key_spec="SM4"),
+    "update-alias-not-stored": _rule(update_alias_stores=False),
+    "update-description-not-stored": _rule(update_description_stores=False),
+    "deletion-date-30-days": _rule(deletion_days=30),
+    "symmetric-decrypt-drops-byte": _rule(symmetric_plain_dropped=1),
+    "list-every-spec": _set(list_default_spec="ALL"),
+    "list-all-only-aes": _rule(list_all_every_spec=False),
+    "list-ignores-key-state": _rule(list_filters_state=False),
+    "rotation-on-by-default": _rule(rotation_default_on=True),
+    "enable-rotation-not-stored": _rule(enable_rotation_stores=False),
+    "enable-rotation-twice": _rule(enable_rotation_refuses_twice=False),
+    "rotation-interval-unchecked": _set(tolerated_values={"rotation_interval": (29, 366)}),
+    "rotation-interval-not-stored": _rule(rotation_interval_stores=False),
+    "disable-rotation-not-stored": _rule(disable_rotation_stores=False),
+    "rotation-external-allowed": _rule(rotation_refuses_external=False),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 

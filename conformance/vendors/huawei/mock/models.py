@@ -106,6 +106,22 @@ class Rules:
     publickey_asymmetric_only: bool = True  # get-publickey refuses symmetric keys
     decrypt_ignores_algorithm: bool = False  # decrypt-data of an RSA ciphertext takes any algorithm
     asymmetric_plain_dropped: int = 0  # decrypt-data of an RSA ciphertext loses this many bytes
+    # -- what later reads show (each a fault's switch) --
+    create_keeps_description: bool = True  # create-key stores key_description
+    update_alias_stores: bool = True  # update-key-alias changes the stored alias
+    update_description_stores: bool = True  # update-key-description changes the stored description
+    deletion_days: int | None = None  # scheduled_deletion_date this many days on, whatever pending_days says
+    symmetric_plain_dropped: int = 0  # decrypt-data of a symmetric ciphertext loses this many bytes
+    # -- listing --
+    list_all_every_spec: bool = True  # list-keys key_spec ALL lists every key spec
+    list_filters_state: bool = True  # list-keys key_state lists only keys in that state
+    # -- rotation --
+    rotation_default_on: bool = False  # a new key's rotation is on
+    enable_rotation_stores: bool = True  # enable-key-rotation turns rotation on
+    enable_rotation_refuses_twice: bool = True  # KMS.2901 when rotation is already on
+    rotation_interval_stores: bool = True  # update-key-rotation-interval changes the interval
+    disable_rotation_stores: bool = True  # disable-key-rotation turns rotation off
+    rotation_refuses_external: bool = True  # external keys cannot be rotated (KMS.0312)
 
 
 @dataclass
@@ -423,7 +439,7 @@ class HuaweiKms:
         key = Key(
             key_id=str(uuid.uuid4()),
             alias=alias,
-            description=description,
+            description=description if self.rules.create_keeps_description else "",
             spec=spec,
             usage=usage or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else "SIGN_VERIFY"),
             origin=origin,
@@ -432,6 +448,7 @@ class HuaweiKms:
         )
         if origin != "external":
             key.activation_reads = self.rules.activation_reads
+            key.rotation_enabled = self.rules.rotation_default_on
         keys[key.key_id] = key
         return key
 
@@ -450,7 +467,8 @@ class HuaweiKms:
         matching = [
             k
             for k in self.keys(project).values()
-            if (spec == "ALL" or k.spec == spec) and (state is None or k.state == state)
+            if (k.spec == spec or (spec == "ALL" and (self.rules.list_all_every_spec or k.spec == "AES_256")))
+            and (state is None or k.state == state or not self.rules.list_filters_state)
         ]
         start = int(marker or 0)
         size = int(limit or 0) or len(matching) or 1
@@ -475,7 +493,7 @@ class HuaweiKms:
             days = int(pending_days)
             if days > self.rules.pending_days_max:
                 raise KmsError("KMS.1401")
-            key.deletion_ms = now_ms() + days * 86_400_000
+            key.deletion_ms = now_ms() + (self.rules.deletion_days or days) * 86_400_000
             key.state = row.target
         elif operation == "cancel-key-deletion":
             key.deletion_ms = None
@@ -492,13 +510,15 @@ class HuaweiKms:
             raise KmsError("KMS.1101")
         if any(k.alias == alias and k is not key for k in self.keys(project).values()):
             raise KmsError("KMS.1104")
-        key.alias = alias
+        if self.rules.update_alias_stores:
+            key.alias = alias
         return key
 
     @_locked
     def update_description(self, project: str, key_id: Any, description: str) -> Key:
         key = self._usable_for_edit(project, key_id)
-        key.description = description
+        if self.rules.update_description_stores:
+            key.description = description
         return key
 
     # -- crypto ----------------------------------------------------------------------------
@@ -580,7 +600,9 @@ class HuaweiKms:
                     "KMS.0308", f"encryption_algorithm {algorithm} needs the asymmetric key's key_id."
                 )
             sealed_by, plain = unseal(cipher_text)
-            return self._usable_for_crypto(project, sealed_by), plain
+            return self._usable_for_crypto(project, sealed_by), plain[
+                : len(plain) - self.rules.symmetric_plain_dropped
+            ]
         key = self._usable_for_crypto(project, key_id)
         if self.rules.decrypt_ignores_algorithm:
             algorithm = RSA_OAEP_SHA_256
@@ -602,7 +624,7 @@ class HuaweiKms:
 
     def _rotatable(self, project: str, key_id: Any) -> Key:
         key = self.find(project, key_id)
-        if key.origin == "external":
+        if key.origin == "external" and self.rules.rotation_refuses_external:
             raise KmsError("KMS.0312")
         if key.state == PENDING_DELETION:
             raise KmsError("KMS.0210")
@@ -611,9 +633,10 @@ class HuaweiKms:
     @_locked
     def enable_rotation(self, project: str, key_id: Any) -> None:
         key = self._rotatable(project, key_id)
-        if key.rotation_enabled:
+        if key.rotation_enabled and self.rules.enable_rotation_refuses_twice:
             raise KmsError("KMS.2901")
-        key.rotation_enabled = True
+        if self.rules.enable_rotation_stores:
+            key.rotation_enabled = True
 
     def _rotating(self, project: str, key_id: Any) -> Key:
         key = self._rotatable(project, key_id)
@@ -623,11 +646,15 @@ class HuaweiKms:
 
     @_locked
     def disable_rotation(self, project: str, key_id: Any) -> None:
-        self._rotating(project, key_id).rotation_enabled = False
+        key = self._rotating(project, key_id)
+        if self.rules.disable_rotation_stores:
+            key.rotation_enabled = False
 
     @_locked
     def set_rotation_interval(self, project: str, key_id: Any, interval: Any) -> None:
-        self._rotating(project, key_id).rotation_interval = interval
+        key = self._rotating(project, key_id)
+        if self.rules.rotation_interval_stores:
+            key.rotation_interval = interval
 
     # -- grants ----------------------------------------------------------------------------
     @_locked

@@ -155,6 +155,8 @@ class Behaviour:
     verify_verdict: bool | None = None  # verify answers this whatever the signature (None: the truth)
     invalid_signature_refused: bool = False  # verify refuses a bad signature (400) instead of "false"
     publickey_empty: bool = False  # get-publickey answers an empty public_key
+    default_key_spec: str = "AES_256"  # create-key without key_spec (CreateKey.html)
+    list_default_spec: str = "AES_256"  # list-keys without key_spec lists only these (ListKeys.html)
 
 
 def _whole_bits_missing(value: Any) -> bool:
@@ -385,7 +387,7 @@ class HuaweiResponses:
             project,
             alias=body["key_alias"],
             description=body.get("key_description", ""),
-            spec=body.get("key_spec", "AES_256"),
+            spec=body.get("key_spec", self.behaviour.default_key_spec),
             usage=body.get("key_usage"),
             origin=body.get("origin", "kms"),
         )
@@ -401,7 +403,7 @@ class HuaweiResponses:
     def list_keys(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         page = self.kms.list_keys(
             project,
-            spec=body.get("key_spec", "AES_256"),
+            spec=body.get("key_spec", self.behaviour.list_default_spec),
             state=body.get("key_state"),
             marker=body.get("marker", "0"),
             limit=body.get("limit", "0"),
