@@ -149,3 +149,57 @@ def coverage(vendor: str) -> Coverage | None:
         inferred_checked=sum(f.checked for f in inferred),
         not_checked=dict(sorted(Counter(f.reason_kind for f in documented if not f.checked).items())),
     )
+
+
+# Which run statuses count as what for a checked fact: the worst status of its requirements.
+_RUN_ORDER = ("failed", "blocked", "not_covered", "allowed", "passed")
+
+
+def run_coverage(vendor: str, statuses: dict[str, str]) -> dict[str, object] | None:
+    """The map's coverage for summary.json: the counts of ``coverage`` and, for the documented
+    facts the map checks, what this run made of them (``statuses``: requirement id -> status).
+
+    A fact is as good as the worst of its requirements: "failed" when one failed or was blocked,
+    "not_covered" when one was not covered here (outside --scope, no --forbidden-token), else
+    "passed" (passed or allowed by the baseline).
+    """
+    counts = coverage(vendor)
+    if counts is None:
+        return None
+    run = {"passed": 0, "failed": 0, "not_covered": 0}
+    for fact in load_facts(vendor):
+        if not (fact.documented and fact.checked):
+            continue
+        worst = min((statuses.get(r, "not_covered") for r in fact.requirements), key=_rank)
+        run[
+            "failed"
+            if worst in ("failed", "blocked")
+            else "not_covered"
+            if worst == "not_covered"
+            else "passed"
+        ] += 1
+    return {**counts.as_dict(), "this_run": run}
+
+
+def _rank(status: str) -> int:
+    return _RUN_ORDER.index(status) if status in _RUN_ORDER else 0
+
+
+def coverage_line(data: dict[str, object]) -> str:
+    """One line for the terminal and the report: checked of documented, and why not the rest."""
+    reasons = data.get("not_checked") or {}
+    assert isinstance(reasons, dict)
+    why = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+    run = data.get("this_run") or {}
+    assert isinstance(run, dict)
+    share = float(data["checked_share"]) * 100  # type: ignore[arg-type]
+    line = (
+        f"{data['checked']} of {data['documented']} documented behaviours have a requirement ({share:.0f}%)"
+        + (f"; not checked: {why}" if why else "")
+    )
+    if run:
+        line += (
+            f"; this run: {run.get('passed', 0)} held, {run.get('failed', 0)} broken, "
+            f"{run.get('not_covered', 0)} not covered here"
+        )
+    return line

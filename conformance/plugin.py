@@ -812,6 +812,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )
     if context.mock_info:
         context.summary["mock"] = context.mock_info
+    from conformance.facts import FactMapError, run_coverage
+
+    try:
+        statuses = {row["id"]: row["status"] for row in context.summary["requirements"]}
+        context.summary["coverage"] = run_coverage(settings.vendor, statuses)
+    except FactMapError as exc:  # checked before the run starts; a map edited mid-run says so
+        context.summary["coverage"] = {"error": str(exc)}
     context.summary["cleanup"] = context.cleanup
     context.summary["stopped"] = context.spell(context.stopped) if context.stopped else None
     if context.stopped:

@@ -77,3 +77,51 @@ def test_a_row_without_a_decision_is_refused(tmp_path, monkeypatch) -> None:
             facts.load_facts("huawei")
     finally:
         facts.load_facts.cache_clear()
+
+
+# -- the report shows coverage -------------------------------------------------------------------
+
+
+def test_a_fact_is_as_good_as_the_worst_of_its_requirements() -> None:
+    vendor = MAPPED[0]
+    checked = [f for f in facts.load_facts(vendor) if f.documented and f.checked]
+    everything = {r: "passed" for f in checked for r in f.requirements}
+    held = facts.run_coverage(vendor, everything)
+    assert held is not None and held["this_run"] == {"passed": len(checked), "failed": 0, "not_covered": 0}
+    broken = checked[0].requirements[0]
+    owning = sum(broken in f.requirements for f in checked)
+    for status, bucket in (("failed", "failed"), ("blocked", "failed"), ("not_covered", "not_covered")):
+        run = facts.run_coverage(vendor, {**everything, broken: status})
+        assert run is not None
+        assert run["this_run"][bucket] == owning and run["this_run"]["passed"] == len(checked) - owning
+    assert held["checked"] + sum(held["not_checked"].values()) == held["documented"]
+
+
+def test_summary_terminal_and_report_show_coverage(tmp_path) -> None:
+    from tests.runs import run_mock
+
+    vendor = MAPPED[0]
+    run = run_mock(vendor, tmp_path, requirement=(next(iter(load_catalogue(vendor))),))
+    coverage = run.summary["coverage"]
+    expected = facts.coverage(vendor)
+    assert expected is not None and coverage["documented"] == expected.documented
+    assert coverage["this_run"]["not_covered"] > 0  # a run limited to one requirement covers little
+    line = facts.coverage_line(coverage)
+    assert f"coverage: {line}" in run.output
+    html = (run.report_dir / "report.html").read_text(encoding="utf-8")
+    assert "documented behaviours have a requirement" in html
+
+
+def test_a_broken_fact_map_stops_the_run_before_any_check(tmp_path, monkeypatch) -> None:
+    from conformance.runner import UsageProblem
+    from tests.runs import run_mock
+
+    bad = tmp_path / "facts.toml"
+    bad.write_text("[[fact]]\nid = 'X'\nkind = 'nonsense'\n", encoding="utf-8")
+    monkeypatch.setattr(facts, "path_for", lambda vendor: bad)
+    facts.load_facts.cache_clear()
+    try:
+        with pytest.raises(UsageProblem, match="facts.toml"):
+            run_mock("huawei", tmp_path)
+    finally:
+        facts.load_facts.cache_clear()
