@@ -35,4 +35,9 @@ def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
     if probe.check is not None and outcome.status in probe.status:
         problem = probe.check(outcome)
         verdict.require(req, problem is None, f"{probe.name}: {problem}")
+    if probe.hides_key and key_id and 200 <= outcome.status < 300:
+        verdict.require(req, key_id not in outcome.text, f"{probe.name}: the answer names key {key_id}")
+    if probe.unchanged and key_id and probe.key not in ("none", "unknown", "malformed"):
+        after = kms_profile.key_state(key_id)
+        verdict.require(req, after == probe.key, f"{probe.name}: the key is now {after}, was {probe.key}")
     expect_envelope(verdict, kms_profile, outcome)

@@ -125,6 +125,11 @@ class Probe:
     codes: frozenset[str] = frozenset()
     check: Callable[[Outcome], str | None] | None = None
     read_only: bool = False  # True: the request itself changes nothing on the target
+    # Tenant isolation rows (``auth="other"``): a successful answer must not name the key
+    # (``hides_key``: a listing of the other scope), and afterwards the key, read with the run's own
+    # credentials, must still be in ``key``'s state (``unchanged``: a refused change changed nothing).
+    hides_key: bool = False
+    unchanged: bool = False
 
     @property
     def id(self) -> str:
@@ -428,12 +433,45 @@ class Profile(ABC):
             return {header: value.format(token=token)} if token else {}
         if mode == "invalid":
             return {header: value.format(token=self.invalid_token)}
+        if mode == "other":
+            self.require_other_scope()
+            token = self.settings.other_token
+            return {header: value.format(token=token)} if token else self.headers_for("valid")
         if mode not in _OTHER_CREDENTIALS:
             raise ValueError(f"unknown auth mode {mode!r}")
         token = getattr(self.settings, f"{mode}_token")
         if not token:
             raise NotCovered(_OTHER_CREDENTIALS[mode])
         return {header: value.format(token=token)}
+
+    # -- a second tenant scope (``--other-*``: the tenant isolation requirements) -------------
+
+    # The settings the "other" auth mode needs; a vendor where the run's own credential can reach
+    # the second scope (Thales: another connection or region) leaves ``other_token`` out.
+    other_scope: ClassVar[tuple[tuple[str, ...], ...]] = (("other_token",),)
+
+    def require_other_scope(self) -> None:
+        """Raise ``NotCovered`` unless the run was given a second scope (every setting of one
+        group of ``other_scope``)."""
+        if any(all(getattr(self.settings, name) for name in group) for group in self.other_scope):
+            return
+        wanted = " or ".join(
+            " and ".join(f"--{name.replace('_', '-')}" for name in group) for group in self.other_scope
+        )
+        raise NotCovered(f"no second tenant scope given ({wanted}): tenant isolation is not covered")
+
+    def in_other_scope(self) -> bool:
+        """Whether the call being built is sent through the second scope (``auth="other"``)."""
+        return bool(getattr(self._local, "other", False))
+
+    def scoped(self, name: str) -> Any:
+        """A scope setting (``project_id``, ``folder_id``, ``kms``, ``region``) of the scope the call
+        being built uses: the run's own, or with ``auth="other"`` the ``other_<name>`` one when given."""
+        if self.in_other_scope():
+            other = getattr(self.settings, f"other_{name}", None)
+            if other:
+                return other
+        return getattr(self.settings, name)
 
     # The one request preflight sends: (profile call, whether it names the unknown key id, body).
     preflight_call: ClassVar[tuple[str, bool, Mapping[str, Any]]] = ("describe", True, {})
@@ -513,6 +551,7 @@ class Profile(ABC):
         if key_id is not None and operation not in self.read_only_calls:
             self.guard_key(operation, key_id)
         client = self.client if auth == "valid" else self.new_client(auth)
+        self._local.other = auth == "other"  # build_request reads the scope through ``scoped``
         try:
             request = self.build_request(client, operation, key_id, body or {})
             if raw is not None:
@@ -521,6 +560,7 @@ class Profile(ABC):
                 )
             response = client.send(request)
         finally:
+            self._local.other = False
             if client is not self.client:
                 client.close()
         self.adopt_created(operation, response)

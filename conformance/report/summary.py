@@ -164,6 +164,10 @@ REPRODUCED_SETTINGS = (
     "region",
     "folder_id",
     "operation_url",
+    "other_project_id",
+    "other_folder_id",
+    "other_kms",
+    "other_region",
 )
 
 

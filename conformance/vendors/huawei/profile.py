@@ -1084,6 +1084,32 @@ def _token_expired(response: httpx.Response) -> bool:
     return response.status_code == 401 or (response.status_code == 403 and b"KMS.0303" in response.read())
 
 
+# Tenant isolation: a key of the run's project, through a token of another project and that
+# project's URL (``--other-token``, ``--other-project-id``).  The key is not that project's: the
+# documented answers are "no such key" (KMS.0207) or a 403 refusal; a listing there does not name it;
+# and a refused change leaves the key as it was.
+# The DEW error-code page's 403 codes for a request without access permission.
+NO_PERMISSION_CODES = frozenset({"KMS.0306", "KMS.0307", "KMS.0326", "KMS.0330"})
+_NOT_THERE: dict[str, Any] = {
+    "status": frozenset({403, 404}),
+    "codes": frozenset({"KMS.0207", *NO_PERMISSION_CODES}),
+}
+ISOLATION_PROBES: tuple[Probe, ...] = (
+    _probe("HW-ISO-001", "other-project-describe", "describe", auth="other", **_NOT_THERE),
+    _probe("HW-ISO-001", "other-project-list", "list", auth="other", hides_key=True),
+    _probe("HW-ISO-001", "other-project-disable", "disable", auth="other", unchanged=True, **_NOT_THERE),
+    _probe(
+        "HW-ISO-001",
+        "other-project-schedule-deletion",
+        "schedule_deletion",
+        auth="other",
+        unchanged=True,
+        **_NOT_THERE,
+    ),
+    _probe("HW-ISO-001", "other-project-encrypt", "encrypt", auth="other", **_NOT_THERE),
+)
+
+
 class HuaweiProfile(Profile):
     vendor: ClassVar[str] = "huawei"
     product: ClassVar[str] = "Huawei Cloud KMS"
@@ -1093,7 +1119,9 @@ class HuaweiProfile(Profile):
     # A new key that first reads "1" (to be activated) is read again until it is enabled.
     polling: Polling = Polling(first_delay=0.1, max_delay=1.0, deadline_loopback=10.0, deadline_remote=30.0)
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
-    probes: ClassVar[tuple[Probe, ...]] = PROBES
+    probes: ClassVar[tuple[Probe, ...]] = PROBES + ISOLATION_PROBES
+    # Tenant isolation needs a token of a second project, and that project (``auth="other"``).
+    other_scope: ClassVar[tuple[tuple[str, ...], ...]] = (("other_token", "other_project_id"),)
     envelope_requirement: ClassVar[str] = "HW-ENV-001"
     error_schemas: ClassVar[tuple[Mapping[str, Any], ...]] = (KMS_ENVELOPE, GATEWAY_ENVELOPE)
     generated_requirements: ClassVar[Mapping[str, str]] = {
@@ -1273,7 +1301,7 @@ class HuaweiProfile(Profile):
             payload.pop("key_id", None)
         payload.update(body)
         payload = {k: v for k, v in payload.items() if v is not MISSING}
-        url = f"/v1.0/{self.settings.project_id}/kms/{path}"
+        url = f"/v1.0/{self.scoped('project_id')}/kms/{path}"
         return client.build_request("POST", url, json=payload)
 
     def call(

@@ -93,6 +93,7 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "token_password": ("POST", TOKENS, {"grant_type": "password"}),
     "token_refresh": ("POST", TOKENS, {"grant_type": "refresh_token"}),
     "list": ("GET", KEYS, {}),
+    "list_in_scope": ("GET", KEYS, {}),  # filtered by the call's connection and region (``scoped``)
     "create": ("POST", KEYS, {}),
     "create_external": ("POST", KEYS, {}),
     "get": ("GET", KEYS + "/{id}", {}),
@@ -948,6 +949,14 @@ def _jwt_expired(response: httpx.Response) -> bool:
     return response.status_code == 401 and not response.request.url.path.startswith(TOKENS)
 
 
+# Tenant isolation: a key belongs to the connection and region it was created in; the key list
+# filtered by another connection or region (``--other-kms`` / ``--other-region``, through
+# ``--other-token`` when given) does not name it.
+ISOLATION_PROBES: tuple[Probe, ...] = (
+    _probe("TH-ISO-001", "other-scope-list", "list_in_scope", auth="other", hides_key=True, read_only=True),
+)
+
+
 class ThalesProfile(Profile):
     vendor: ClassVar[str] = "thales"
     product: ClassVar[str] = "CipherTrust Manager (CCKM)"
@@ -961,7 +970,10 @@ class ThalesProfile(Profile):
     }
     step_statuses: ClassVar[frozenset[int]] = _OK
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
-    probes: ClassVar[tuple[Probe, ...]] = PROBES
+    probes: ClassVar[tuple[Probe, ...]] = PROBES + ISOLATION_PROBES
+    # Tenant isolation needs a second connection or region; --other-token is optional (the run's
+    # own credentials list there otherwise).
+    other_scope: ClassVar[tuple[tuple[str, ...], ...]] = (("other_kms",), ("other_region",))
     envelope_requirement: ClassVar[str] = "TH-ENV-001"
     error_schemas: ClassVar[tuple[Mapping[str, Any], ...]] = (ERROR_ENVELOPE,)
     generated_requirements: ClassVar[Mapping[str, str]] = {
@@ -1003,6 +1015,7 @@ class ThalesProfile(Profile):
         "token_password": "createToken",
         "token_refresh": "createToken",
         "list": "listAwsKeys",
+        "list_in_scope": "listAwsKeys",
         "create": "createAwsKey",
         "create_external": "createAwsKey",
         "get": "getAwsKey",
@@ -1193,6 +1206,8 @@ class ThalesProfile(Profile):
             if not token:
                 raise NotCovered("the password grant gave no refresh_token: the refresh grant is not covered")
             return {"refresh_token": token}
+        if operation == "list_in_scope":
+            return {"kms": self.scoped("kms"), "region": self.scoped("region"), "limit": -1}
         if operation == "sync_start":
             if not (self.settings.kms and self.settings.region):
                 raise NotCovered("no --kms/--region given: cannot start a synchronization job")

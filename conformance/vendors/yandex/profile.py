@@ -1296,12 +1296,28 @@ PAIR_CREATES = {
 }
 
 
+# Tenant isolation: a key of the run's folder, through an IAM token of another folder
+# (``--other-token``, ``--other-folder-id``).  The documented answers for a resource the caller
+# may not see are PERMISSION_DENIED (7, HTTP 403) or NOT_FOUND (5, HTTP 404); a listing of the
+# other folder does not name the key; a refused change leaves it as it was.
+_NOT_THERE: dict[str, Any] = {"status": frozenset({403, 404}), "codes": frozenset({"5", "7"})}
+ISOLATION_PROBES: tuple[Probe, ...] = (
+    Probe("YC-ISO-001", "other-folder-get", "get", auth="other", **_NOT_THERE),
+    Probe("YC-ISO-001", "other-folder-list", "list", auth="other", hides_key=True),
+    Probe("YC-ISO-001", "other-folder-disable", "disable", auth="other", unchanged=True, **_NOT_THERE),
+    Probe("YC-ISO-001", "other-folder-delete", "delete", auth="other", unchanged=True, **_NOT_THERE),
+    Probe("YC-ISO-001", "other-folder-encrypt", "encrypt", auth="other", **_NOT_THERE),
+)
+
+
 class YandexProfile(Profile):
     vendor: ClassVar[str] = "yandex"
     product: ClassVar[str] = "Yandex Cloud KMS"
     preflight_call = ("list", False, {"pageSize": "1"})
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
-    probes: ClassVar[tuple[Probe, ...]] = PROBES
+    probes: ClassVar[tuple[Probe, ...]] = PROBES + ISOLATION_PROBES
+    # Tenant isolation needs an IAM token with access to a second folder, and that folder.
+    other_scope: ClassVar[tuple[tuple[str, ...], ...]] = (("other_token", "other_folder_id"),)
     envelope_requirement: ClassVar[str] = "YC-ENV-001"
     error_schemas: ClassVar[tuple[Mapping[str, Any], ...]] = (STATUS_SCHEMA,)
     generated_requirements: ClassVar[Mapping[str, str]] = {
@@ -1475,7 +1491,7 @@ class YandexProfile(Profile):
 
     def _fill(self, value: Any, key_id: str | None) -> Any:
         if value == "{folder}":
-            return self.settings.folder_id
+            return self.scoped("folder_id")
         if value == "{name}":
             return f"{self.settings.run_id}-{next(self._serial)}"[:100]
         if value == "{labels}":

@@ -26,6 +26,11 @@ from conformance.vendors.huawei.mock.models import (
 from conformance.vendors.huawei.mock.responses import NUMERIC_STRING_FIELDS, Behaviour
 
 FAULTS = (
+    Fault(
+        "projects-not-isolated",
+        "HW-ISO-001",
+        "a key is found, listed and changed through any project of the account, not only its own",
+    ),
     Fault("enable-from-any-state", "HW-STATE-006", "enable-key succeeds from every state, not only disabled"),
     Fault(
         "disable-from-any-state", "HW-STATE-007", "disable-key succeeds from every state, not only enabled"
@@ -367,6 +372,7 @@ def _every_state(current: frozenset[str]) -> frozenset[str]:
 # fault -> its effect, applied in this order (after the options): bare-error-body comes last
 # because it replaces every envelope, including the one kms-errors-flat chose.
 FAULT_EFFECTS: dict[str, Effect] = {
+    "projects-not-isolated": _rule(projects_isolated=False),
     "enable-from-any-state": _row("enable-key", allowed=_every_state),
     "disable-from-any-state": _row("disable-key", allowed=_every_state),
     "cancel-to-enabled": _row("cancel-key-deletion", target=ENABLED),

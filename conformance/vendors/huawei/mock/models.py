@@ -30,6 +30,9 @@ from conformance.vendors.huawei.mock.exceptions import KmsError
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 DOMAIN_ID = "b168fe00ff56492495a7d22974df2d0b"
 TOKEN = "hw-mock-token-7d1c5a9e"
+# A second project of the account and a token scoped to it (tenant isolation).
+OTHER_PROJECT_ID = "fedcba9876543210fedcba9876543210"
+OTHER_TOKEN = "hw-mock-other-project-token-5e0a"
 FORBIDDEN_TOKEN = "hw-mock-forbidden-token-41b2"
 EXPIRED_TOKEN = "hw-mock-expired-token-93fe"
 AK = "HWMOCKACCESSKEY0001"
@@ -90,6 +93,7 @@ class Rules:
 
     transitions: Mapping[str, Transition] = field(default_factory=lambda: dict(TRANSITIONS))
     unknown_key_code: str = "KMS.0207"  # a well-formed key_id no key has
+    projects_isolated: bool = True  # a request sees the keys of its own project only
     pending_days_max: int = 1096  # the spec refuses more; a fault lowers it
     list_honours_limit: bool = True
     activation_reads: int = 0  # describes that still show a new KMS key as "1" (to be activated)
@@ -396,8 +400,14 @@ class HuaweiKms:
         return self.projects.setdefault(project, {})
 
     @_locked
+    def visible(self, project: str) -> dict[str, Key]:
+        """The keys a request in ``project`` sees: that project's (a fault: every project's)."""
+        if self.rules.projects_isolated:
+            return self.keys(project)
+        return {key_id: key for keys in self.projects.values() for key_id, key in keys.items()}
+
     def find(self, project: str, key_id: Any) -> Key:
-        key = self.keys(project).get(key_id)
+        key = self.visible(project).get(key_id)
         if key is None:
             raise KmsError(self.rules.unknown_key_code)
         return key
@@ -466,7 +476,7 @@ class HuaweiKms:
         """Keys of ``spec`` (``ALL``: every spec) and ``state`` (None: any); marker/limit page them."""
         matching = [
             k
-            for k in self.keys(project).values()
+            for k in self.visible(project).values()
             if (k.spec == spec or (spec == "ALL" and (self.rules.list_all_every_spec or k.spec == "AES_256")))
             and (state is None or k.state == state or not self.rules.list_filters_state)
         ]

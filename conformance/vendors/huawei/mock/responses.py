@@ -56,6 +56,8 @@ from conformance.vendors.huawei.mock.models import (
     IAM_PASSWORD,
     IAM_USER,
     KEY_QUOTA,
+    OTHER_PROJECT_ID,
+    OTHER_TOKEN,
     PROJECT_ID,
     SK,
     TO_BE_ACTIVATED,
@@ -123,6 +125,9 @@ POST_ACTIONS = {
     "sign": "sign",
     "verify": "validateSignature",
 }
+
+# The project each token of the mock account is scoped to.
+TOKEN_PROJECTS = {TOKEN: PROJECT_ID, OTHER_TOKEN: OTHER_PROJECT_ID}
 
 
 @dataclass(frozen=True)
@@ -303,15 +308,20 @@ class HuaweiResponses:
             self._refuse("missing")
             return
         self._refuse(self._token_kind(token))
-        if project != PROJECT_ID:
-            raise KmsError("KMS.0321")
+        if project != TOKEN_PROJECTS.get(token, PROJECT_ID):
+            raise KmsError("KMS.0321")  # a token is scoped to one project
 
     def _token_kind(self, token: str) -> str:
         """A CREDENTIAL_REFUSALS row: valid, expired, forbidden or invalid."""
         expiry = self.kms.iam_token_expiry(token)
         if expiry is not None:
             return "expired" if time.time() >= expiry else "valid"
-        return {EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden", TOKEN: "valid"}.get(token, "invalid")
+        return {
+            EXPIRED_TOKEN: "expired",
+            FORBIDDEN_TOKEN: "forbidden",
+            TOKEN: "valid",
+            OTHER_TOKEN: "valid",
+        }.get(token, "invalid")
 
     def _refuse(self, kind: str) -> None:
         refusal = self.behaviour.refusals.get(kind)

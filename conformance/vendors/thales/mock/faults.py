@@ -115,6 +115,14 @@ Effect = Change | RowChange
 _FAULTS: tuple[tuple[Fault, Effect], ...] = (
     (
         Fault(
+            "scope-filters-ignored",
+            "TH-ISO-001",
+            "the key list ignores its kms and region filters: keys of every connection and region are listed",
+        ),
+        change(scope_filters=False),
+    ),
+    (
+        Fault(
             "cancel-to-enabled", "TH-STATE-008", "cancel-deletion leaves the key Enabled instead of Disabled"
         ),
         RowChange("cancel-deletion", to="Enabled"),

@@ -47,6 +47,7 @@ CONNECTIONS: dict[str, dict[str, Any]] = {
 }
 DEFAULT_KMS = "aws-conformance"
 DEFAULT_REGION = "us-east-1"
+OTHER_REGION = "ap-south-1"  # a second region of the connection (tenant isolation)
 # The IAM principal lists of a key (create and policy bodies); names become ARNs on policy.
 PRINCIPAL_FIELDS = ("external_accounts", "key_admins", "key_admins_roles", "key_users", "key_users_roles")
 
@@ -143,6 +144,7 @@ class Rules:
     """The business rules a switch can change; the defaults are the documented (or chosen) ones."""
 
     transitions: Mapping[str, Transition] = field(default_factory=lambda: dict(TRANSITIONS))
+    scope_filters: bool = True  # the key list's kms and region filters keep other scopes' keys out
     password_checked: bool = True  # the password grant compares the password
     refresh_grant_works: bool = True  # a known refresh token gets a new JWT
     refresh_token_rotation: str = "same"  # option refresh-token-rotation: "same" or "new"
@@ -654,6 +656,8 @@ class CckmBackend:
     def list_keys(self, query: Mapping[str, str], skip: int, limit: int) -> KeyPage:
         """The keys matching the query's filters, sorted by its ``sort``; ``limit`` -1 means all."""
         with self.lock:
+            if not self.rules.scope_filters:
+                query = {name: value for name, value in query.items() if name not in ("kms", "region")}
             found = [k for k in self.keys.values() if matches(k, query, self.rules.tags_filter)]
             self._sort(found, query.get("sort"))
             page = found[skip:] if limit == -1 else found[skip : skip + limit]

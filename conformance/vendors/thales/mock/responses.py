@@ -49,6 +49,7 @@ from conformance.vendors.thales.mock.models import (
     DEFAULT_KMS,
     DEFAULT_REGION,
     FORBIDDEN_USERNAME,
+    OTHER_REGION,
     PASSWORD,
     PRINCIPAL_FIELDS,
     USERNAME,
@@ -618,6 +619,7 @@ def credentials(config: MockConfig) -> dict[str, str]:
         "password": PASSWORD,
         "kms": DEFAULT_KMS,
         "region": DEFAULT_REGION,
+        "other_region": OTHER_REGION,
         "forbidden_token": mint_jwt(FORBIDDEN_USERNAME, now, now + 86400),
         "expired_token": mint_jwt(USERNAME, now - 3600, now - 3300),
     }

@@ -38,6 +38,15 @@ class Switch:
 
 
 SWITCHES: tuple[Switch, ...] = (
+    # -- tenant isolation --
+    Switch(
+        Fault(
+            "folders-not-isolated",
+            "YC-ISO-001",
+            "a token sees, lists and changes the keys of every folder, not only the folders it has access to",
+        ),
+        behaviour={"folders_isolated": False},
+    ),
     # -- auth: rows of responses.AUTH --
     Switch(
         Fault(

@@ -34,6 +34,7 @@ from conformance.vendors.yandex.mock.exceptions import ApiError
 
 # -- the mock account ----------------------------------------------------------------------------
 FOLDER_ID = "b1gmockfolder0000001"
+OTHER_FOLDER_ID = "b1gmockfolder0000002"  # a second folder, with a token of its own (tenant isolation)
 USER_ID = "ajemockuser000000001"  # who the valid token belongs to: every Operation's createdBy
 
 # -- statuses (enum names on the wire) -----------------------------------------------------------

@@ -43,6 +43,7 @@ from conformance.vendors.yandex.mock.exceptions import (
 )
 from conformance.vendors.yandex.mock.models import (
     MISSING,
+    OTHER_FOLDER_ID,
     USER_ID,
     AsymKey,
     AsymKeySpec,
@@ -57,6 +58,7 @@ from conformance.vendors.yandex.mock.models import (
 
 # -- the mock's tokens (IAM tokens of the mock account) ------------------------------------------
 TOKEN = "yc-mock-iam-token"
+OTHER_TOKEN = "yc-mock-iam-token-other-folder"  # sees OTHER_FOLDER_ID only; TOKEN sees every other folder
 FORBIDDEN_TOKEN = "yc-mock-iam-token-without-roles"
 EXPIRED_TOKEN = "yc-mock-iam-token-expired"
 
@@ -224,6 +226,7 @@ class Behaviour:
     # -- reading requests --
     auth: Mapping[str, tuple[int, str] | None] = field(default_factory=lambda: dict(AUTH))
     key_id_lengths_checked: bool = True
+    folders_isolated: bool = True  # a token sees the keys of its own folders only
     labels_checked: bool = True
     max_page_size: int | None = 1000
     list_keys_token_limit: int = PAGE_TOKEN_MAX  # pageToken length ListSymmetricKeys allows (100 or 256)
@@ -304,7 +307,15 @@ def token_class(header: str | None) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return "malformed"
-    return {TOKEN: "valid", EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden"}.get(token, "unknown")
+    return {TOKEN: "valid", OTHER_TOKEN: "valid", EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden"}.get(
+        token, "unknown"
+    )
+
+
+def may_see(header: str | None, folder_id: str) -> bool:
+    """Whether the caller's token has access to ``folder_id`` (each token to its own folders)."""
+    token = (header or "").partition(" ")[2]
+    return (folder_id == OTHER_FOLDER_ID) == (token == OTHER_TOKEN)
 
 
 def family_of(name: str) -> Family:
@@ -337,6 +348,12 @@ class YandexResponses:
     def __init__(self, kms: YandexKms, behaviour: Behaviour) -> None:
         self.kms = kms
         self.behaviour = behaviour
+        self.caller: str | None = None  # the Authorization header of the request being served
+
+    def check_folder(self, folder_id: str) -> None:
+        """PERMISSION_DENIED unless the caller's token has access to ``folder_id``."""
+        if self.behaviour.folders_isolated and not may_see(self.caller, folder_id):
+            raise ApiError(7, "Permission denied")
 
     # -- errors, auth, bodies --------------------------------------------------------------------
 
@@ -370,6 +387,7 @@ class YandexResponses:
                 self.authenticate(request)
                 body = await self.read_json(request) if request.method in ("POST", "PATCH") else {}
                 with self.kms.lock:
+                    self.caller = request.headers.get("authorization")  # read by ``check_folder``
                     result = work(request, body)
                 return JSONResponse(result)
             except ApiError as exc:
@@ -393,7 +411,9 @@ class YandexResponses:
             raise ApiError(3, "Request validation error: keyId: required")
         if len(key_id) > limit and self.behaviour.key_id_lengths_checked:
             raise ApiError(3, f"Request validation error: keyId: length must be <= {limit}")
-        return self.kms.get_key(key_id)
+        key = self.kms.get_key(key_id)
+        self.check_folder(key.folder_id)
+        return key
 
     def page(self, query: Mapping[str, str], token_limit: int) -> tuple[int, int]:
         """(page size, offset) from pageSize/pageToken; size 0 means the default, 100."""
@@ -554,6 +574,7 @@ class YandexResponses:
 
     def create(self, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
         self.validate("CreateSymmetricKeyRequest", body, labels=self.behaviour.labels_checked)
+        self.check_folder(body["folderId"])
         spec = KeySpec(
             folder_id=body["folderId"],
             default_algorithm=enum_name(body["defaultAlgorithm"], ALGORITHMS),
@@ -569,6 +590,7 @@ class YandexResponses:
         folder = query.get("folderId")
         if not folder or len(folder) > _folder_max():
             raise ApiError(3, "Request validation error: folderId: required, length 1..50")
+        self.check_folder(folder)
         if self.behaviour.page_token_crashes and query.get("pageToken"):
             raise RuntimeError("the mock's fault: page tokens crash the listing")
         size, start = self.page(query, token_limit=self.behaviour.list_keys_token_limit)
@@ -753,7 +775,9 @@ class YandexResponses:
             raise ApiError(3, "Request validation error: keyId: required")
         if len(key_id) > limit and self.behaviour.key_id_lengths_checked:
             raise ApiError(3, f"Request validation error: keyId: length must be <= {limit}")
-        return self.kms.get_asym(family.name, key_id)
+        key = self.kms.get_asym(family.name, key_id)
+        self.check_folder(key.folder_id)
+        return key
 
     def asym_root(self, family: Family) -> Work:
         def work(request: Request, body: dict[str, Any]) -> Any:
