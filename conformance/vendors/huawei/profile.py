@@ -10,6 +10,7 @@ import base64
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -87,6 +88,7 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         {"key_id": "{key_id}", "rotation_interval": ROTATION_INTERVAL},
     ),
     "datakey": ("create-datakey", {"key_id": "{key_id}"}),
+    "datakey_without_plaintext": ("create-datakey-without-plaintext", {"key_id": "{key_id}"}),
     "create_signing": (
         "create-key",
         {
@@ -180,6 +182,8 @@ PREPARED: dict[str, tuple[str, tuple[str, ...]]] = {
     "alias-updated": ("enabled", ("update_alias",)),
     "description-updated": ("enabled", ("update_description_new",)),
     "sealed": ("enabled", ("encrypt",)),
+    # material imported, deleted, and new parameters fetched: the key waits for the same material again
+    "reimport-ready": ("imported", ("delete_material", "import_parameters")),
     "rotating": ("enabled", ("enable_rotation",)),
     "rotation-interval-set": ("rotating", ("update_rotation_interval",)),
     "rotation-disabled": ("rotating", ("disable_rotation",)),
@@ -198,6 +202,7 @@ PREPARED_STATE: dict[str, str] = {
     "alias-updated": "enabled",
     "description-updated": "enabled",
     "sealed": "enabled",
+    "reimport-ready": "pending-import",
     "rotating": "enabled",
     "rotation-interval-set": "enabled",
     "rotation-disabled": "enabled",
@@ -617,6 +622,64 @@ def _plaintext(expected: str) -> Callable[[Outcome], str | None]:
         return None
 
     return check
+
+
+def _import_parameters(outcome: Outcome) -> str | None:
+    """get-parameters-for-import: key_id, import_token, expiration_time and the wrapping key as
+    Base64 of its DER SubjectPublicKeyInfo (an RSA key by default)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    body = _body(outcome)
+    for name in ("key_id", "import_token"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            return f"get-parameters-for-import should answer a {name} string: {outcome.text}"
+    if _epoch_seconds(body.get("expiration_time")) is None:
+        return f"expiration_time should be the token's expiry time, is {body.get('expiration_time')!r}"
+    try:
+        public = serialization.load_der_public_key(
+            base64.b64decode(str(body.get("public_key")), validate=True)
+        )
+    except (ValueError, TypeError):
+        return f"public_key should be Base64 of a DER public key, is {str(body.get('public_key'))[:80]!r}"
+    if not isinstance(public, rsa.RSAPublicKey):
+        return "public_key should be the RSA wrapping key (RSA_2048 by default)"
+    return None
+
+
+def _sealed_only(outcome: Outcome) -> str | None:
+    """create-datakey-without-plaintext: the data key only encrypted, {key_id, cipher_text}."""
+    body = _body(outcome)
+    if "plain_text" in body:
+        return "create-datakey-without-plaintext answered the plaintext data key"
+    cipher = body.get("cipher_text")
+    if not isinstance(body.get("key_id"), str) or not isinstance(cipher, str) or not cipher:
+        return f"expected {{key_id, cipher_text}}: {outcome.text}"
+    try:
+        bytes.fromhex(cipher)
+    except ValueError:
+        return f"cipher_text should be hex, is {cipher[:80]!r}"
+    return None
+
+
+def _grant_id(outcome: Outcome) -> str | None:
+    grant_id = _body(outcome).get("grant_id")
+    if not isinstance(grant_id, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", grant_id):
+        return f"grant_id should be 64 hexadecimal characters, is {grant_id!r}"
+    return None
+
+
+def _grant_page(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    if not isinstance(body.get("grants"), list):
+        return f"grants must be an array: {outcome.text}"
+    if body.get("truncated") not in ("true", "false"):
+        return f'truncated must be the string "true" or "false", is {body.get("truncated")!r}'
+    if not isinstance(body.get("total"), int) or isinstance(body.get("total"), bool):
+        return f"total must be an integer, is {body.get('total')!r}"
+    if not isinstance(body.get("next_marker", ""), str):
+        return f"next_marker must be a string, is {body.get('next_marker')!r}"
+    return None
 
 
 _AUTH_CODES = frozenset({"APIGW.0301", "KMS.0301", "KMS.0302"})
@@ -1049,6 +1112,139 @@ PROBES: tuple[Probe, ...] = (
         check=_rotation(False),
     ),
     _probe("HW-ROT-007", "rotation-external-refused", "enable_rotation", key="pending-import", status=_400),
+    # validation and refusals on the other operations
+    _probe(
+        "HW-VAL-018",
+        "update-alias-bad-characters",
+        "update_alias",
+        body={"key_alias": "bad alias!"},
+        status=_400,
+        codes=frozenset({"KMS.1101"}),
+    ),
+    _probe(
+        "HW-VAL-018",
+        "update-description-256",
+        "update_description",
+        body={"key_description": "d" * 256},
+        status=_400,
+        codes=frozenset({"KMS.1103"}),
+    ),
+    _probe("HW-VAL-019", "plain_text-4097", "encrypt", body={"plain_text": "a" * 4097}, status=_400),
+    _probe(
+        "HW-VAL-019", "plain_text-4098-bytes", "encrypt", body={"plain_text": "\u00e9" * 2049}, status=_400
+    ),  # 2049 characters, 4098 bytes in UTF-8
+    _probe(
+        "HW-IMPORT-006",
+        "import-unissued-token",
+        "import_material",
+        key="import-ready",
+        body={"import_token": "A" * 200},
+        status=_400,
+        codes=frozenset({"KMS.2605"}),
+    ),
+    _probe(
+        "HW-IMPORT-007",
+        "import-unwrappable-material",
+        "import_material",
+        key="import-ready",
+        body={"encrypted_key_material": "A" * 344},
+        status=_400,
+        codes=frozenset({"KMS.0311"}),
+    ),
+    _probe(
+        "HW-IMPORT-008",
+        "import-past-expiration",
+        "import_material",
+        key="import-ready",
+        body={"expiration_time": 1},
+        status=_400,
+        codes=frozenset({"KMS.2602"}),
+    ),
+    _probe(
+        "HW-IMPORT-009",
+        "import-again",
+        "import_material",
+        key="imported",
+        status=_400,
+        codes=frozenset({"KMS.0310"}),
+    ),
+    _probe(
+        "HW-IMPORT-010",
+        "reimport-other-material",
+        "import_material",
+        key="reimport-ready",
+        status=_400,
+        codes=frozenset({"KMS.2606"}),
+    ),
+    _probe(
+        "HW-SHAPE-010",
+        "import-parameters-shape",
+        "import_parameters",
+        key="pending-import",
+        check=_import_parameters,
+    ),
+    _probe("HW-CRYPTO-009", "sign-symmetric-key", "sign", status=_400),
+    _probe(
+        "HW-CRYPTO-009",
+        "sign-encrypt-decrypt-key",
+        "sign",
+        key="rsa-key",
+        body={"signing_algorithm": "RSASSA_PSS_SHA_256"},
+        status=_400,
+    ),
+    _probe("HW-CRYPTO-009", "verify-symmetric-key", "verify", status=_400),
+    _probe(
+        "HW-VAL-020",
+        "sign-message-4096",
+        "sign",
+        key="signing-key",
+        body={"message": base64.b64encode(b"m" * 4096).decode()},
+        status=_400,
+    ),
+    _probe(
+        "HW-SHAPE-011",
+        "datakey-length-wins",
+        "datakey",
+        body={"key_spec": "AES_128", "datakey_length": "512"},
+        check=_datakey_bits(512),
+    ),
+    _probe(
+        "HW-SHAPE-012", "datakey-without-plaintext-shape", "datakey_without_plaintext", check=_sealed_only
+    ),
+    _probe(
+        "HW-VAL-021",
+        "without-plaintext-length-8200",
+        "datakey_without_plaintext",
+        body={"datakey_length": "8200"},
+        status=_400,
+        codes=frozenset({"KMS.2001"}),
+    ),
+    _probe(
+        "HW-VAL-022",
+        "datakey-digest-mismatch",
+        "encrypt_datakey",
+        body={"plain_text": DATA_KEY.hex() + "00" * 32},
+        status=_400,
+        codes=frozenset({"KMS.2103"}),
+    ),
+    _probe(
+        "HW-VAL-023",
+        "datakey_plain_length-1025",
+        "encrypt_datakey",
+        body={"datakey_plain_length": "1025"},
+        status=_400,
+        codes=frozenset({"KMS.2102"}),
+    ),
+    _probe("HW-GRANT-004", "grant-id-shape", "create_grant", check=_grant_id),
+    _probe(
+        "HW-VAL-024",
+        "grant-bad-grantee",
+        "create_grant",
+        body={"grantee_principal": "bad principal!"},
+        status=_400,
+        codes=frozenset({"KMS.2402"}),
+    ),
+    _probe("HW-GRANT-005", "list-grants-shape", "list_grants", key="granted", check=_grant_page),
     _probe("HW-SHAPE-007", "request-id-on-success", "list", key="none", check=_request_id, read_only=True),
     _probe(
         "HW-SHAPE-007",
@@ -1168,6 +1364,7 @@ class HuaweiProfile(Profile):
         "sign": "sign",
         "verify": "validateSignature",
         "update_description_new": "updateKeyDescription",
+        "datakey_without_plaintext": "createDatakeyWithoutPlaintext",
         "decrypt": "decryptData",
         "rotation_status": "getKeyRotationStatus",
         "enable_rotation": "enableKeyRotation",
@@ -1196,6 +1393,7 @@ class HuaweiProfile(Profile):
         "alias-updated": "HW-PERSIST-003",
         "description-updated": "HW-PERSIST-004",
         "sealed": "HW-CRYPTO-008",
+        "reimport-ready": "HW-IMPORT-010",
         "rotating": "HW-ROT-002",
         "rotation-interval-set": "HW-ROT-005",
         "rotation-disabled": "HW-ROT-006",
@@ -1435,6 +1633,8 @@ class HuaweiProfile(Profile):
         if steps is None:
             step = "pending-import" if state == "pending-import" else "create"
             raise self.step_failed(step, f"a new key is {current}, cannot be driven to {state}")
+        if not steps:
+            return  # already there: the state was just read
         for op in steps:
             outcome = self.call(op, key_id)
             if outcome.status != 200:

@@ -255,6 +255,85 @@ FAULTS = (
         "disable-key-rotation answers 200 but get-key-rotation-status still shows rotation on",
     ),
     Fault("rotation-external-allowed", "HW-ROT-007", "enable-key-rotation accepts an external key"),
+    # validation and refusals
+    Fault(
+        "update-alias-unchecked",
+        "HW-VAL-018",
+        "update-key-alias accepts an alias outside the documented pattern",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "plaintext-counts-characters",
+        "HW-VAL-019",
+        "encrypt-data's 4096 limit counts characters, so 2049 two-byte characters (4098 bytes) are accepted",
+    ),
+    Fault("import-token-unchecked", "HW-IMPORT-006", "import-key-material takes any import_token"),
+    Fault(
+        "unwrap-failure-2604",
+        "HW-IMPORT-007",
+        "material that does not unwrap is answered KMS.2604 (wrong length) instead of KMS.0311",
+    ),
+    Fault(
+        "import-expiry-unchecked", "HW-IMPORT-008", "import-key-material takes an expiration_time in the past"
+    ),
+    Fault(
+        "import-twice",
+        "HW-IMPORT-009",
+        "import-key-material imports again into a key whose material is already imported",
+    ),
+    Fault(
+        "reimport-any-material",
+        "HW-IMPORT-010",
+        "after its material is deleted a key takes other material than the one imported before",
+    ),
+    Fault(
+        "import-public-key-pem",
+        "HW-SHAPE-010",
+        "get-parameters-for-import answers the wrapping key as PEM text, not Base64 DER",
+    ),
+    Fault(
+        "sign-ignores-usage",
+        "HW-CRYPTO-009",
+        "an RSA key whose key_usage is ENCRYPT_DECRYPT signs and verifies",
+    ),
+    Fault("sign-message-4096", "HW-VAL-020", "sign takes a message of 4096 bytes"),
+    Fault(
+        "datakey-length-ignored",
+        "HW-SHAPE-011",
+        "create-datakey with key_spec and datakey_length follows key_spec",
+    ),
+    Fault(
+        "without-plaintext-leaks",
+        "HW-SHAPE-012",
+        "create-datakey-without-plaintext answers the plaintext data key too",
+    ),
+    Fault(
+        "without-plaintext-length-code-1901",
+        "HW-VAL-021",
+        "create-datakey-without-plaintext answers create-datakey's KMS.1901 for a bad datakey_length, not KMS.2001",
+    ),
+    Fault(
+        "datakey-digest-unchecked",
+        "HW-VAL-022",
+        "encrypt-datakey does not compare the SHA-256 that follows the data key",
+    ),
+    Fault(
+        "datakey-plain-length-code-2101",
+        "HW-VAL-023",
+        "encrypt-datakey answers a datakey_plain_length out of range with KMS.2101 (plain_text's code), not KMS.2102",
+    ),
+    Fault("grant-id-uuid", "HW-GRANT-004", "create-grant answers a UUID as grant_id, not 64 hex characters"),
+    Fault(
+        "grantee-code-0308",
+        "HW-VAL-024",
+        "create-grant answers an invalid grantee_principal with KMS.0308, not KMS.2402",
+    ),
+    Fault(
+        "grants-truncated-boolean",
+        "HW-GRANT-005",
+        "list-grants answers truncated as a JSON boolean",
+        may_also=("HW-GEN-003",),
+    ),
     Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
@@ -428,6 +507,24 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "rotation-interval-not-stored": _rule(rotation_interval_stores=False),
     "disable-rotation-not-stored": _rule(disable_rotation_stores=False),
     "rotation-external-allowed": _rule(rotation_refuses_external=False),
+    "update-alias-unchecked": _set(unchecked_fields={"updateKeyAlias": frozenset({"key_alias"})}),
+    "plaintext-counts-characters": _rule(plaintext_counts_bytes=False),
+    "import-token-unchecked": _rule(import_checks_token=False),
+    "unwrap-failure-2604": _rule(unwrap_failure_code="KMS.2604"),
+    "import-expiry-unchecked": _rule(import_checks_expiration=False),
+    "import-twice": _rule(import_requires_pending=False),
+    "reimport-any-material": _rule(reimport_same_material=False),
+    "import-public-key-pem": _set(import_public_key_pem=True),
+    "sign-ignores-usage": _rule(sign_checks_usage=False),
+    "sign-message-4096": _rule(sign_message_max=4096),
+    "datakey-length-ignored": _rule(datakey_length_wins=False),
+    "without-plaintext-leaks": _set(without_plaintext_leaks=True),
+    "without-plaintext-length-code-1901": _set(without_plaintext_length_code="KMS.1901"),
+    "datakey-digest-unchecked": _rule(datakey_checks_digest=False),
+    "datakey-plain-length-code-2101": _field_code("datakey_plain_length", "KMS.2101"),
+    "grant-id-uuid": _rule(grant_id_hex=False),
+    "grantee-code-0308": _field_code("grantee_principal", "KMS.0308"),
+    "grants-truncated-boolean": _set(grants_truncated_boolean=True),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 

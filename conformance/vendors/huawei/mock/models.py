@@ -122,6 +122,18 @@ class Rules:
     rotation_interval_stores: bool = True  # update-key-rotation-interval changes the interval
     disable_rotation_stores: bool = True  # disable-key-rotation turns rotation off
     rotation_refuses_external: bool = True  # external keys cannot be rotated (KMS.0312)
+    # -- validation the model does --
+    plaintext_counts_bytes: bool = True  # encrypt-data's 4096 limit counts UTF-8 bytes, not characters
+    import_checks_token: bool = True  # import-key-material verifies the import token (KMS.2605/2603/2601)
+    import_checks_expiration: bool = True  # an expiration_time not in the future is KMS.2602
+    import_requires_pending: bool = True  # import-key-material on a key not pending import is KMS.0310
+    unwrap_failure_code: str = "KMS.0311"  # material that does not unwrap
+    reimport_same_material: bool = True  # material re-imported after a deletion must be the same (KMS.2606)
+    sign_checks_usage: bool = True  # only SIGN_VERIFY keys sign and verify
+    sign_message_max: int = 4095  # Sign.html: a message smaller than 4096 bytes
+    datakey_length_wins: bool = True  # create-datakey: datakey_length wins over key_spec
+    datakey_checks_digest: bool = True  # encrypt-datakey: the SHA-256 must be the data key's (KMS.2103)
+    grant_id_hex: bool = True  # grant ids are 64 hexadecimal characters (else a UUID)
 
 
 @dataclass
@@ -526,7 +538,8 @@ class HuaweiKms:
     def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
         """(key, plain data key, wrapped data key): ``length`` bits if given, else per ``spec``."""
         key = self._usable_for_datakey(project, key_id)
-        bits = int(length) if length else self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
+        by_spec = self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
+        bits = int(length) if length and (self.rules.datakey_length_wins or not spec) else by_spec
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
 
@@ -536,7 +549,7 @@ class HuaweiKms:
         if len(plain_and_digest) != length + DIGEST_BYTES:
             raise KmsError("KMS.2102")
         plain, digest = plain_and_digest[:length], plain_and_digest[length:]
-        if hashlib.sha256(plain).digest() != digest:
+        if hashlib.sha256(plain).digest() != digest and self.rules.datakey_checks_digest:
             raise KmsError("KMS.2103")
         return self._usable_for_datakey(project, key_id)
 
@@ -559,7 +572,11 @@ class HuaweiKms:
             plain = plain_text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate ("\ud800") is no text at all
             raise KmsError("KMS.2101") from None
-        if not 1 <= len(plain) <= PLAINTEXT_MAX_BYTES:
+        if (
+            not 1
+            <= (len(plain) if self.rules.plaintext_counts_bytes else len(plain_text))
+            <= PLAINTEXT_MAX_BYTES
+        ):
             raise KmsError("KMS.2101")
         key = self._usable_for_crypto(project, key_id)
         if key.spec not in ASYMMETRIC_SPECS:
@@ -676,7 +693,7 @@ class HuaweiKms:
         if len(key.grants) >= GRANT_QUOTA:
             raise KmsError("KMS.2404")
         grant = Grant(
-            grant_id=secrets.token_hex(32),
+            grant_id=secrets.token_hex(32) if self.rules.grant_id_hex else str(uuid.uuid4()),
             key_id=key.key_id,
             grantee_principal=grantee,
             grantee_type=grantee_type,
@@ -787,19 +804,27 @@ class HuaweiKms:
     ) -> Key:
         """Unwrap the material (RSAES-OAEP-SHA-256) and enable the key."""
         key = self._external(project, key_id)
-        if key.state != PENDING_IMPORT:
+        if key.state != PENDING_IMPORT and self.rules.import_requires_pending:
             raise KmsError("KMS.0310")
-        self._check_token(key.key_id, token)
-        if expiration is not None and expiration <= time.time():
+        if self.rules.import_checks_token:
+            self._check_token(key.key_id, token)
+        if expiration is not None and expiration <= time.time() and self.rules.import_checks_expiration:
             raise KmsError("KMS.2602")
         size = MATERIAL_BYTES.get(key.spec)
         if size is None:  # asymmetric and HMAC material (encrypted_privatekey) is not modelled
             raise KmsError("KMS.0308", f"importing {key.spec} material is not supported by this mock.")
-        material = unwrap_material(wrapped)
+        try:
+            material = unwrap_material(wrapped)
+        except KmsError:
+            raise KmsError(self.rules.unwrap_failure_code) from None
         if len(material) != size:
             raise KmsError("KMS.2604")
         digest = hashlib.sha256(material).digest()
-        if key.material_digest is not None and not hmac.compare_digest(digest, key.material_digest):
+        if (
+            key.material_digest is not None
+            and not hmac.compare_digest(digest, key.material_digest)
+            and self.rules.reimport_same_material
+        ):
             raise KmsError("KMS.2606")
         key.material_digest = digest
         key.has_material = True
@@ -849,7 +874,7 @@ class HuaweiKms:
     ) -> tuple[Key, str, str, bytes]:
         """(key, scheme, hash, digest) for sign / verify, after the documented refusals."""
         key = self._usable_for_crypto(project, key_id)
-        if key.spec not in ASYMMETRIC_SPECS or key.usage != "SIGN_VERIFY":
+        if key.spec not in ASYMMETRIC_SPECS or (key.usage != "SIGN_VERIFY" and self.rules.sign_checks_usage):
             raise KmsError(
                 "KMS.0308", "Only an asymmetric key whose key_usage is SIGN_VERIFY signs and verifies."
             )
@@ -862,7 +887,7 @@ class HuaweiKms:
             data = base64.b64decode(message, validate=True)
         except ValueError:
             raise KmsError("KMS.0308", "message is not Base64.") from None
-        if not 1 <= len(data) <= SIGN_MESSAGE_MAX_BYTES:
+        if not 1 <= len(data) <= self.rules.sign_message_max:
             raise KmsError("KMS.0308", "message must be 1 to 4095 bytes.")
         if message_type == "RAW":
             return key, scheme, hash_name, hashlib.new(hash_name, data).digest()

@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 import secrets
+import textwrap
 import time
 import urllib.parse
 import uuid
@@ -138,6 +139,12 @@ class Behaviour:
     numbers_as_strings: tuple[str, ...] = ()  # JSON numbers read as their decimal strings
     tolerated_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # accepted against the spec
     optional_fields: frozenset[str] = frozenset()  # required fields whose absence is accepted
+    unchecked_fields: Mapping[str, frozenset[str]] = field(
+        default_factory=dict
+    )  # operationId -> fields not validated
+    without_plaintext_length_code: str = (
+        WITHOUT_PLAINTEXT_LENGTH  # create-datakey-without-plaintext's datakey_length
+    )
     crash_on_wrong_type: bool = False  # a field of the wrong JSON type raises
     crash_on_bad_json: bool = False  # a body that is not JSON raises
     crash_as_plain_text: bool = False  # an unexpected exception answers text/plain, not KMS.0101
@@ -157,6 +164,9 @@ class Behaviour:
     publickey_empty: bool = False  # get-publickey answers an empty public_key
     default_key_spec: str = "AES_256"  # create-key without key_spec (CreateKey.html)
     list_default_spec: str = "AES_256"  # list-keys without key_spec lists only these (ListKeys.html)
+    import_public_key_pem: bool = False  # get-parameters-for-import answers PEM instead of Base64 DER
+    without_plaintext_leaks: bool = False  # create-datakey-without-plaintext answers plain_text too
+    grants_truncated_boolean: bool = False  # list-grants' truncated as a JSON boolean
 
 
 def _whole_bits_missing(value: Any) -> bool:
@@ -202,6 +212,12 @@ def grant_details(grant: Grant) -> dict[str, Any]:
         "name": grant.name,
         "retiring_principal": grant.retiring_principal,
     }
+
+
+def _pem(der: bytes) -> str:
+    """A DER public key as PEM text (what fault import-public-key-pem answers)."""
+    lines = textwrap.wrap(base64.b64encode(der).decode(), 64)
+    return "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
 
 
 def _tag_list(key: Key) -> list[dict[str, str]]:
@@ -336,7 +352,8 @@ class HuaweiResponses:
             self._read_numbers_as_strings(body)
         problems = self.validator.body_problems(operation_id, body)
         if isinstance(body, dict):
-            problems = [p for p in problems if not self._tolerated(p, body)]
+            unchecked = self.behaviour.unchecked_fields.get(operation_id, frozenset())
+            problems = [p for p in problems if not self._tolerated(p, body) and p.field not in unchecked]
             if self.behaviour.crash_on_wrong_type and any(p.kind == "type" and p.field for p in problems):
                 raise RuntimeError("simulated crash on a field of the wrong type")
         if not problems:
@@ -352,7 +369,7 @@ class HuaweiResponses:
         """The documented code of a field's problem: the field's code, or a more specific one."""
         value = body.get(problem.field) if isinstance(body, dict) and problem.field else None
         if operation_id == "createDatakeyWithoutPlaintext" and problem.path == ("datakey_length",):
-            return WITHOUT_PLAINTEXT_LENGTH
+            return self.behaviour.without_plaintext_length_code
         if problem.path == ("datakey_length",) and _whole_bits_missing(value):
             return NOT_WHOLE_BYTES  # within 8..8192 but not a multiple of 8
         if problem.path == ("tags",) and value == []:
@@ -441,6 +458,8 @@ class HuaweiResponses:
 
     def create_datakey_without_plaintext(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = self.create_datakey(project, body)
+        if self.behaviour.without_plaintext_leaks:
+            return answer
         return {"key_id": answer["key_id"], "cipher_text": answer["cipher_text"]}
 
     def encrypt_datakey(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -533,7 +552,9 @@ class HuaweiResponses:
         return {
             "grants": [grant_details(g) for g in page.grants],
             "next_marker": page.next_marker,
-            "truncated": "true" if page.truncated else "false",
+            "truncated": page.truncated
+            if self.behaviour.grants_truncated_boolean
+            else ("true" if page.truncated else "false"),
             "total": page.total,
         }
 
@@ -552,7 +573,9 @@ class HuaweiResponses:
             "key_id": key.key_id,
             "import_token": token,
             "expiration_time": expiry,
-            "public_key": base64.b64encode(public_der).decode(),
+            "public_key": _pem(public_der)
+            if self.behaviour.import_public_key_pem
+            else base64.b64encode(public_der).decode(),
         }
 
     def import_material(self, project: str, body: dict[str, Any]) -> None:
