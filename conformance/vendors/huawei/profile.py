@@ -51,6 +51,8 @@ SIGNED_MESSAGE = base64.b64encode(b"kms-conformance signed message").decode()
 OTHER_MESSAGE = base64.b64encode(b"kms-conformance other message").decode()
 RSA_PLAINTEXT = "kms-conformance asymmetric plaintext"  # well under RSA_2048 OAEP-SHA-256's 190 bytes
 SYMMETRIC_PLAINTEXT = "kms-conformance"  # what the "encrypt" call seals
+TAG_KEY, TAG_VALUE = "kmsconf-team", "conformance"  # the tag the tag rows add (1-36 / 0-43 characters)
+TAG = {"key": TAG_KEY, "value": TAG_VALUE}
 ROTATION_INTERVAL = 30  # update-key-rotation-interval's value (the documented minimum; the default is 365)
 
 # operation -> (path below /v1.0/{project_id}/kms/, default body with "{key_id}" placeholders;
@@ -81,6 +83,27 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "encrypt": ("encrypt-data", {"key_id": "{key_id}", "plain_text": SYMMETRIC_PLAINTEXT}),
     "decrypt": ("decrypt-data", {"cipher_text": "{sym_cipher}"}),  # the key id travels in the ciphertext
     "rotation_status": ("get-key-rotation-status", {"key_id": "{key_id}"}),
+    # tags: the key id travels in the path (METHODS gives the verbs that are not POST)
+    "create_tag": ("{key_id}/tags", {"tag": TAG}),
+    "show_tags": ("{key_id}/tags", {}),
+    "batch_ten_tags": (
+        "{key_id}/tags/action",
+        {"action": "create", "tags": [{"key": f"kmsconf-{n}", "value": "v"} for n in range(10)]},
+    ),
+    "batch_tags": ("{key_id}/tags/action", {"action": "create", "tags": [TAG]}),
+    "batch_delete_tags": ("{key_id}/tags/action", {"action": "delete", "tags": [TAG]}),
+    "delete_tag": ("{key_id}/tags/" + TAG_KEY, {}),
+    "list_project_tags": ("tags", {}),
+    "tag_filter": (
+        "resource_instances/action",
+        {"action": "filter", "tags": [{"key": TAG_KEY, "values": [TAG_VALUE]}]},
+    ),
+    "tag_count": (
+        "resource_instances/action",
+        {"action": "count", "tags": [{"key": TAG_KEY, "values": [TAG_VALUE]}]},
+    ),
+    "user_instances": ("user-instances", {}),
+    "user_quotas": ("user-quotas", {}),
     "enable_rotation": ("enable-key-rotation", {"key_id": "{key_id}"}),
     "disable_rotation": ("disable-key-rotation", {"key_id": "{key_id}"}),
     "update_rotation_interval": (
@@ -166,6 +189,15 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 
+# The calls that are not a POST with a JSON body.
+METHODS: dict[str, str] = {
+    "show_tags": "GET",
+    "delete_tag": "DELETE",
+    "list_project_tags": "GET",
+    "user_instances": "GET",
+    "user_quotas": "GET",
+}
+
 # Keys some rows need beyond a life-cycle state: state -> (the state it starts from, the calls that
 # prepare it).  Each row makes its own key this way (key_in); what a call answers that a later call
 # needs is remembered per key (REMEMBERED).  "signing-key" is an EC_P256 SIGN_VERIFY key.
@@ -184,6 +216,10 @@ PREPARED: dict[str, tuple[str, tuple[str, ...]]] = {
     "sealed": ("enabled", ("encrypt",)),
     # material imported, deleted, and new parameters fetched: the key waits for the same material again
     "reimport-ready": ("imported", ("delete_material", "import_parameters")),
+    "tagged": ("enabled", ("create_tag",)),
+    "ten-tags": ("enabled", ("batch_ten_tags",)),
+    "tags-batch-deleted": ("tagged", ("batch_delete_tags",)),
+    "tag-deleted": ("tagged", ("delete_tag",)),
     "rotating": ("enabled", ("enable_rotation",)),
     "rotation-interval-set": ("rotating", ("update_rotation_interval",)),
     "rotation-disabled": ("rotating", ("disable_rotation",)),
@@ -203,6 +239,10 @@ PREPARED_STATE: dict[str, str] = {
     "description-updated": "enabled",
     "sealed": "enabled",
     "reimport-ready": "pending-import",
+    "tagged": "enabled",
+    "ten-tags": "enabled",
+    "tags-batch-deleted": "enabled",
+    "tag-deleted": "enabled",
     "rotating": "enabled",
     "rotation-interval-set": "enabled",
     "rotation-disabled": "enabled",
@@ -680,6 +720,107 @@ def _grant_page(outcome: Outcome) -> str | None:
     if not isinstance(body.get("next_marker", ""), str):
         return f"next_marker must be a string, is {body.get('next_marker')!r}"
     return None
+
+
+def _key_tags(outcome: Outcome) -> dict[str, Any] | str:
+    body = _body(outcome)
+    tags = body.get("tags")
+    if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
+        return f"show-kms-tags should answer a tags array of {{key, value}}: {outcome.text}"
+    return {str(t.get("key")): t.get("value") for t in tags}
+
+
+def _tag_shown(outcome: Outcome) -> str | None:
+    """show-kms-tags: {tags: [{key, value}], existTagsNum}, the added tag among them."""
+    tags = _key_tags(outcome)
+    if isinstance(tags, str):
+        return tags
+    if tags.get(TAG_KEY) != TAG_VALUE:
+        return f"the tag {TAG_KEY}={TAG_VALUE} create-kms-tag added is not shown: {outcome.text}"
+    body = _body(outcome)
+    count = body.get("existTagsNum", body.get("existTagNum"))  # OTC's field table spells it existTagNum
+    if not isinstance(count, int) or isinstance(count, bool) or count != len(tags):
+        return f"existTagsNum should count the tags ({len(tags)}), is {count!r}"
+    return None
+
+
+def _tag_gone(outcome: Outcome) -> str | None:
+    tags = _key_tags(outcome)
+    if isinstance(tags, str):
+        return tags
+    return f"the removed tag {TAG_KEY} is still shown: {outcome.text}" if TAG_KEY in tags else None
+
+
+def _project_tag_listed(outcome: Outcome) -> str | None:
+    """list-kms-tags: {tags: [{key, values}]}, the row's tag with its value among them."""
+    tags = _body(outcome).get("tags")
+    if not isinstance(tags, list):
+        return f"list-kms-tags should answer a tags array: {outcome.text}"
+    for tag in tags:
+        if isinstance(tag, dict) and tag.get("key") == TAG_KEY and TAG_VALUE in (tag.get("values") or []):
+            return None
+    return f"the tag {TAG_KEY}={TAG_VALUE} a key of the project carries is not listed: {outcome.text}"
+
+
+def _filtered_by_tag(own: bool) -> Callable[[Outcome], str | None]:
+    """list-kms-by-tags (filter): every listed key carries the filter's tag; with ``own``, the row's
+    own tagged key makes at least one."""
+
+    def check(outcome: Outcome) -> str | None:
+        (wanted,) = _request_json(outcome).get("tags") or [{}]
+        resources = _body(outcome).get("resources")
+        if not isinstance(resources, list):
+            return f"list-kms-by-tags should answer a resources array: {outcome.text}"
+        if own and not resources:
+            return "no key is listed, yet the row's own key carries the tag"
+        for item in resources:
+            tags = {t.get("key"): t.get("value") for t in (item.get("tags") or []) if isinstance(t, dict)}
+            if tags.get(wanted.get("key")) not in wanted.get("values", []):
+                return f"{item.get('resource_id')} is listed without the tag {wanted}: {tags}"
+        return None
+
+    return check
+
+
+def _counted(outcome: Outcome) -> str | None:
+    total = _body(outcome).get("total_count")
+    if not isinstance(total, int) or isinstance(total, bool) or total < 1:
+        return f"total_count should count the row's own tagged key (at least 1), is {total!r}"
+    return None
+
+
+def _instances(outcome: Outcome) -> str | None:
+    number = _body(outcome).get("instance_num")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        return f"instance_num should count the project's keys, the row's own among them, is {number!r}"
+    return None
+
+
+def _quotas(outcome: Outcome) -> str | None:
+    quotas = _body(outcome).get("quotas")
+    resources = quotas.get("resources") if isinstance(quotas, dict) else None
+    if not isinstance(resources, list):
+        return f"user-quotas should answer quotas.resources: {outcome.text}"
+    for item in resources:
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            return f"each quota names its type: {item!r}"
+        if not all(
+            isinstance(item.get(n), int) and not isinstance(item.get(n), bool) for n in ("used", "quota")
+        ):
+            return f"each quota has integer used and quota: {item!r}"
+    if "CMK" not in {item["type"] for item in resources}:
+        return f"no CMK quota is listed: {outcome.text}"
+    return None
+
+
+def _rotation_fields(outcome: Outcome) -> str | None:
+    body = _body(outcome)
+    missing = [
+        n
+        for n in ("key_rotation_enabled", "rotation_interval", "last_rotation_time", "number_of_rotations")
+        if n not in body
+    ]
+    return f"get-key-rotation-status lacks {missing}: {outcome.text}" if missing else None
 
 
 _AUTH_CODES = frozenset({"APIGW.0301", "KMS.0301", "KMS.0302"})
@@ -1245,6 +1386,71 @@ PROBES: tuple[Probe, ...] = (
         codes=frozenset({"KMS.2402"}),
     ),
     _probe("HW-GRANT-005", "list-grants-shape", "list_grants", key="granted", check=_grant_page),
+    # tags
+    _probe("HW-TAG-001", "tag-shown", "show_tags", key="tagged", check=_tag_shown),
+    _probe(
+        "HW-TAG-002", "eleventh-tag", "create_tag", key="ten-tags", status=_400, codes=frozenset({"KMS.0409"})
+    ),
+    _probe(
+        "HW-TAG-003",
+        "tag-key-37",
+        "create_tag",
+        body={"tag": {"key": "k" * 37, "value": "v"}},
+        status=_400,
+        codes=frozenset({"KMS.0406"}),
+    ),
+    _probe("HW-TAG-004", "batch-deleted-tag-gone", "show_tags", key="tags-batch-deleted", check=_tag_gone),
+    _probe(
+        "HW-TAG-005",
+        "empty-tag-list",
+        "batch_tags",
+        body={"tags": []},
+        status=_400,
+        codes=frozenset({"KMS.0401"}),
+    ),
+    _probe("HW-TAG-006", "deleted-tag-gone", "show_tags", key="tag-deleted", check=_tag_gone),
+    _probe(
+        "HW-TAG-007",
+        "delete-unknown-tag",
+        "delete_tag",
+        status=frozenset({404}),
+        codes=frozenset({"KMS.0416"}),
+    ),
+    _probe("HW-TAG-008", "project-tags-listed", "list_project_tags", key="tagged", check=_project_tag_listed),
+    _probe("HW-TAG-009", "tag-filter", "tag_filter", key="tagged", check=_filtered_by_tag(own=True)),
+    _probe(
+        "HW-TAG-009",
+        "tag-filter-excludes",
+        "tag_filter",
+        key="tagged",
+        body={"tags": [{"key": TAG_KEY, "values": ["kmsconf-absent"]}]},
+        check=_filtered_by_tag(own=False),
+    ),
+    _probe("HW-TAG-010", "tag-count", "tag_count", key="tagged", check=_counted),
+    # the project's counts and quotas, rotation status fields, list-keys paging codes
+    _probe("HW-LIST-004", "instances-count", "user_instances", check=_instances),
+    _probe("HW-SHAPE-013", "quotas-shape", "user_quotas", key="none", check=_quotas, read_only=True),
+    _probe("HW-ROT-008", "rotation-status-fields", "rotation_status", check=_rotation_fields),
+    _probe(
+        "HW-LIST-005",
+        "list-limit-abc",
+        "list",
+        key="none",
+        body={"limit": "abc"},
+        status=_400,
+        codes=frozenset({"KMS.1601"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-LIST-005",
+        "list-marker-negative",
+        "list",
+        key="none",
+        body={"limit": "1", "marker": "-1"},
+        status=_400,
+        codes=frozenset({"KMS.1602"}),
+        read_only=True,
+    ),
     _probe("HW-SHAPE-007", "request-id-on-success", "list", key="none", check=_request_id, read_only=True),
     _probe(
         "HW-SHAPE-007",
@@ -1365,6 +1571,17 @@ class HuaweiProfile(Profile):
         "verify": "validateSignature",
         "update_description_new": "updateKeyDescription",
         "datakey_without_plaintext": "createDatakeyWithoutPlaintext",
+        "create_tag": "createKmsTag",
+        "show_tags": "showKmsTags",
+        "batch_ten_tags": "batchKmsTags",
+        "batch_tags": "batchKmsTags",
+        "batch_delete_tags": "batchKmsTags",
+        "delete_tag": "deleteKmsTag",
+        "list_project_tags": "listKmsTags",
+        "tag_filter": "listKmsByTags",
+        "tag_count": "listKmsByTags",
+        "user_instances": "showUserInstances",
+        "user_quotas": "showUserQuotas",
         "decrypt": "decryptData",
         "rotation_status": "getKeyRotationStatus",
         "enable_rotation": "enableKeyRotation",
@@ -1394,6 +1611,10 @@ class HuaweiProfile(Profile):
         "description-updated": "HW-PERSIST-004",
         "sealed": "HW-CRYPTO-008",
         "reimport-ready": "HW-IMPORT-010",
+        "tagged": "HW-TAG-001",
+        "ten-tags": "HW-TAG-002",
+        "tags-batch-deleted": "HW-TAG-004",
+        "tag-deleted": "HW-TAG-006",
         "rotating": "HW-ROT-002",
         "rotation-interval-set": "HW-ROT-005",
         "rotation-disabled": "HW-ROT-006",
@@ -1467,11 +1688,14 @@ class HuaweiProfile(Profile):
     ) -> httpx.Request:
         path, defaults = OPERATIONS[operation]
         payload = {name: self._fill(value, key_id) for name, value in defaults.items()}
-        if key_id is None:
+        if key_id is None or "{key_id}" in path:
             payload.pop("key_id", None)
         payload.update(body)
         payload = {k: v for k, v in payload.items() if v is not MISSING}
-        url = f"/v1.0/{self.settings.project_id}/kms/{path}"
+        url = f"/v1.0/{self.settings.project_id}/kms/{path.replace('{key_id}', key_id or '')}"
+        method = METHODS.get(operation, "POST")
+        if method != "POST":
+            return client.build_request(method, url)
         return client.build_request("POST", url, json=payload)
 
     def call(
@@ -1593,7 +1817,7 @@ class HuaweiProfile(Profile):
         self._prepare(key_id, base)
         for op in steps:
             outcome = self.call(op, key_id)
-            if outcome.status != 200:
+            if outcome.status not in (200, 204):  # the tag calls answer 204
                 raise self.step_failed(state, f"{op} answered {outcome.describe()}")
             self._remember(key_id, op, outcome)
 

@@ -334,6 +334,55 @@ FAULTS = (
         "list-grants answers truncated as a JSON boolean",
         may_also=("HW-GEN-003",),
     ),
+    # tags, account, rotation answers, list-keys paging codes
+    Fault(
+        "tag-not-stored", "HW-TAG-001", "create-kms-tag answers 204 but show-kms-tags does not list the tag"
+    ),
+    Fault("tags-unbounded", "HW-TAG-002", "a key takes an 11th tag"),
+    Fault(
+        "tag-key-unchecked",
+        "HW-TAG-003",
+        "create-kms-tag takes a tag key of 37 characters",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "batch-delete-ignored",
+        "HW-TAG-004",
+        "batch-create-kms-tags with action delete answers 204 but the tags stay",
+    ),
+    Fault(
+        "empty-tag-list-accepted",
+        "HW-TAG-005",
+        "batch-create-kms-tags takes an empty tags list",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault("delete-tag-not-removed", "HW-TAG-006", "delete-tag answers 204 but the tag stays"),
+    Fault(
+        "delete-unknown-tag-accepted",
+        "HW-TAG-007",
+        "delete-tag of a tag the key does not have answers 204 instead of 404 KMS.0416",
+    ),
+    Fault("project-tags-empty", "HW-TAG-008", "list-kms-tags lists no tags, whatever the keys carry"),
+    Fault("tag-filter-ignored", "HW-TAG-009", "list-kms-by-tags lists keys whatever their tags"),
+    Fault("tag-count-zero", "HW-TAG-010", "list-kms-by-tags with action count answers total_count 0"),
+    Fault("instances-zero", "HW-LIST-004", "user-instances answers instance_num 0 whatever the keys"),
+    Fault(
+        "quotas-flat",
+        "HW-SHAPE-013",
+        "user-quotas answers resources at top level instead of inside quotas",
+        may_also=("HW-GEN-003",),
+    ),
+    Fault(
+        "rotation-status-partial",
+        "HW-ROT-008",
+        "get-key-rotation-status leaves out last_rotation_time and number_of_rotations",
+        may_also=("HW-GEN-003",),
+    ),
+    Fault(
+        "list-limit-code-0308",
+        "HW-LIST-005",
+        "list-keys answers an invalid limit with KMS.0308 instead of KMS.1601",
+    ),
     Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
@@ -525,6 +574,20 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "grant-id-uuid": _rule(grant_id_hex=False),
     "grantee-code-0308": _field_code("grantee_principal", "KMS.0308"),
     "grants-truncated-boolean": _set(grants_truncated_boolean=True),
+    "tag-not-stored": _rule(tags_stored=False),
+    "tags-unbounded": _rule(max_tags=1000),
+    "tag-key-unchecked": _set(unchecked_fields={"createKmsTag": frozenset({"tag"})}),
+    "batch-delete-ignored": _rule(batch_delete_removes=False),
+    "empty-tag-list-accepted": _set(tolerated_values={"tags": ([],)}),
+    "delete-tag-not-removed": _rule(delete_tag_removes=False),
+    "delete-unknown-tag-accepted": _rule(unknown_tag_code=None),
+    "project-tags-empty": _set(project_tags_listed=False),
+    "tag-filter-ignored": _rule(search_filters_tags=False),
+    "tag-count-zero": _set(tag_count_zero=True),
+    "instances-zero": _set(instances_zero=True),
+    "quotas-flat": _set(quotas_flat=True),
+    "rotation-status-partial": _set(rotation_status_partial=True),
+    "list-limit-code-0308": _field_code("limit", "KMS.0308"),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 

@@ -134,6 +134,13 @@ class Rules:
     datakey_length_wins: bool = True  # create-datakey: datakey_length wins over key_spec
     datakey_checks_digest: bool = True  # encrypt-datakey: the SHA-256 must be the data key's (KMS.2103)
     grant_id_hex: bool = True  # grant ids are 64 hexadecimal characters (else a UUID)
+    # -- tags --
+    tags_stored: bool = True  # create-kms-tag / batch create add the tags
+    max_tags: int = MAX_TAGS  # KMS.0409 beyond it
+    batch_delete_removes: bool = True  # batch-create-kms-tags action delete removes the tags
+    delete_tag_removes: bool = True  # delete-tag removes the tag
+    unknown_tag_code: str | None = "KMS.0416"  # delete-tag of a tag the key does not have (None: accepted)
+    search_filters_tags: bool = True  # list-kms-by-tags keeps only keys carrying the tags
 
 
 @dataclass
@@ -931,22 +938,26 @@ class HuaweiKms:
     def add_tags(self, project: str, key_id: Any, tags: list[tuple[Any, Any]]) -> None:
         key = self.find(project, key_id)
         merged = {**key.tags, **dict(tags)}
-        if len(merged) > MAX_TAGS:
+        if len(merged) > self.rules.max_tags:
             raise KmsError("KMS.0409")
-        key.tags = merged
+        if self.rules.tags_stored:
+            key.tags = merged
 
     @_locked
     def remove_tags(self, project: str, key_id: Any, names: list[Any]) -> None:
         key = self.find(project, key_id)
-        for name in names:
+        for name in names if self.rules.batch_delete_removes else ():
             key.tags.pop(name, None)
 
     @_locked
     def delete_tag(self, project: str, key_id: Any, name: Any) -> None:
         key = self.find(project, key_id)
         if name not in key.tags:
-            raise KmsError("KMS.0416")
-        del key.tags[name]
+            if self.rules.unknown_tag_code is None:
+                return
+            raise KmsError(self.rules.unknown_tag_code)
+        if self.rules.delete_tag_removes:
+            del key.tags[name]
 
     @_locked
     def search(self, project: str, tags: list[tuple[Any, Any]], names: list[Any]) -> list[Key]:
@@ -954,7 +965,10 @@ class HuaweiKms:
         return [
             key
             for key in self.keys(project).values()
-            if all(t in key.tags and (not values or key.tags[t] in values) for t, values in tags)
+            if (
+                all(t in key.tags and (not values or key.tags[t] in values) for t, values in tags)
+                or not self.rules.search_filters_tags
+            )
             and all(n in key.alias for n in names)
         ]
 

@@ -167,6 +167,13 @@ class Behaviour:
     import_public_key_pem: bool = False  # get-parameters-for-import answers PEM instead of Base64 DER
     without_plaintext_leaks: bool = False  # create-datakey-without-plaintext answers plain_text too
     grants_truncated_boolean: bool = False  # list-grants' truncated as a JSON boolean
+    project_tags_listed: bool = True  # list-kms-tags lists the project's tags
+    tag_count_zero: bool = False  # list-kms-by-tags action count answers total_count 0
+    instances_zero: bool = False  # user-instances answers instance_num 0
+    quotas_flat: bool = False  # user-quotas answers resources at top level, not in quotas
+    rotation_status_partial: bool = (
+        False  # get-key-rotation-status without last_rotation_time / number_of_rotations
+    )
 
 
 def _whole_bits_missing(value: Any) -> bool:
@@ -509,12 +516,15 @@ class HuaweiResponses:
     # -- rotation --------------------------------------------------------------------------
     def rotation_status(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         key = self.kms.rotation_status(project, body["key_id"])
-        return {
+        status: dict[str, Any] = {
             "key_rotation_enabled": key.rotation_enabled,
             "rotation_interval": key.rotation_interval,
             "last_rotation_time": "",
             "number_of_rotations": 0,
         }
+        if self.behaviour.rotation_status_partial:
+            del status["last_rotation_time"], status["number_of_rotations"]
+        return status
 
     def enable_rotation(self, project: str, body: dict[str, Any]) -> None:
         self.kms.enable_rotation(project, body["key_id"])
@@ -629,7 +639,8 @@ class HuaweiResponses:
         return key_id
 
     def list_tags(self, project: str, path: Mapping[str, str], body: Any) -> dict[str, Any]:
-        return {"tags": [{"key": name, "values": values} for name, values in self.kms.project_tags(project)]}
+        tags = self.kms.project_tags(project) if self.behaviour.project_tags_listed else []
+        return {"tags": [{"key": name, "values": values} for name, values in tags]}
 
     def list_by_tags(self, project: str, path: Mapping[str, str], body: Any) -> dict[str, Any]:
         found = self.kms.search(
@@ -638,7 +649,7 @@ class HuaweiResponses:
             [m["value"] for m in body.get("matches") or []],
         )
         if body["action"] == "count":
-            return {"total_count": len(found)}
+            return {"total_count": 0 if self.behaviour.tag_count_zero else len(found)}
         offset = int(body.get("offset", "0"))
         limit = int(body.get("limit", "10"))
         return {
@@ -692,17 +703,16 @@ class HuaweiResponses:
 
     # -- account ---------------------------------------------------------------------------
     def instances(self, project: str) -> dict[str, Any]:
-        return {"instance_num": self.kms.key_count(project)}
+        return {"instance_num": 0 if self.behaviour.instances_zero else self.kms.key_count(project)}
 
     def quotas(self, project: str) -> dict[str, Any]:
-        return {
-            "quotas": {
-                "resources": [
-                    {"type": "CMK", "used": self.kms.key_count(project), "quota": KEY_QUOTA},
-                    {"type": "grant_per_CMK", "used": 0, "quota": 100},
-                ]
-            }
+        resources = {
+            "resources": [
+                {"type": "CMK", "used": self.kms.key_count(project), "quota": KEY_QUOTA},
+                {"type": "grant_per_CMK", "used": 0, "quota": 100},
+            ]
         }
+        return resources if self.behaviour.quotas_flat else {"quotas": resources}
 
     # -- endpoints -------------------------------------------------------------------------
     async def post_action(self, request: Request) -> Response:
