@@ -65,6 +65,33 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any]]] = {
         {"key_alias": "{alias}", "key_description": "{description}", "origin": "external"},
     ),
     "create_same_alias": ("create-key", {"key_alias": "{alias_of_key}"}),
+    "create_ec_default": (
+        "create-key",
+        {"key_alias": "{alias}", "key_description": "{description}", "key_spec": "EC_P256"},
+    ),
+    # a second key a row's preparation makes beside its own (its id, alias, grant or token remembered)
+    "create_other": ("create-key", {"key_alias": "{alias}", "key_description": "{description}"}),
+    "create_other_external": (
+        "create-key",
+        {"key_alias": "{alias}", "key_description": "{description}", "origin": "external"},
+    ),
+    "import_parameters_other": (
+        "get-parameters-for-import",
+        {"key_id": "{other_key_id}", "wrapping_algorithm": "RSAES_OAEP_SHA_256"},
+    ),
+    "create_grant_on_other": (
+        "create-grant",
+        {"key_id": "{other_key_id}", "grantee_principal": GRANTEE, "operations": ["describe-key"]},
+    ),
+    "update_alias_to_other": ("update-key-alias", {"key_id": "{key_id}", "key_alias": "{other_alias}"}),
+    "import_material_other_token": (
+        "import-key-material",
+        {
+            "key_id": "{key_id}",
+            "import_token": "{other_import_token}",
+            "encrypted_key_material": "{other_wrapped_material}",
+        },
+    ),
     "describe": ("describe-key", {"key_id": "{key_id}"}),
     "list": ("list-keys", {}),
     "enable": ("enable-key", {"key_id": "{key_id}"}),
@@ -217,6 +244,11 @@ PREPARED: dict[str, tuple[str, tuple[str, ...]]] = {
     # material imported, deleted, and new parameters fetched: the key waits for the same material again
     "reimport-ready": ("imported", ("delete_material", "import_parameters")),
     "tagged": ("enabled", ("create_tag",)),
+    "datakey-made": ("enabled", ("datakey",)),
+    "ec-default-key": ("enabled", ()),  # EC_P256, created without key_usage
+    "other-key": ("enabled", ("create_other",)),
+    "other-key-grant": ("enabled", ("create_other", "create_grant_on_other")),
+    "other-key-token": ("pending-import", ("create_other_external", "import_parameters_other")),
     "ten-tags": ("enabled", ("batch_ten_tags",)),
     "tags-batch-deleted": ("tagged", ("batch_delete_tags",)),
     "tag-deleted": ("tagged", ("delete_tag",)),
@@ -240,6 +272,11 @@ PREPARED_STATE: dict[str, str] = {
     "sealed": "enabled",
     "reimport-ready": "pending-import",
     "tagged": "enabled",
+    "datakey-made": "enabled",
+    "ec-default-key": "enabled",
+    "other-key": "enabled",
+    "other-key-grant": "enabled",
+    "other-key-token": "pending-import",
     "ten-tags": "enabled",
     "tags-batch-deleted": "enabled",
     "tag-deleted": "enabled",
@@ -252,6 +289,7 @@ CREATED_BY: dict[str, str] = {
     "pending-import": "create_external",
     "signing-key": "create_signing",
     "rsa-key": "create_rsa_encrypt",  # RSA_2048, ENCRYPT_DECRYPT
+    "ec-default-key": "create_ec_default",  # EC_P256 without key_usage
 }
 # call -> {placeholder: field of its answer} remembered for the key.
 REMEMBERED: dict[str, dict[str, str]] = {
@@ -260,6 +298,8 @@ REMEMBERED: dict[str, dict[str, str]] = {
     "sign": {"signature": "signature"},
     "encrypt_rsa": {"rsa_cipher": "cipher_text"},
     "encrypt": {"sym_cipher": "cipher_text"},
+    "datakey": {"datakey_cipher": "cipher_text"},
+    "create_grant_on_other": {"grant_id": "grant_id"},
 }
 # What a placeholder is when the key has nothing remembered for it.
 PLACEHOLDER_DEFAULTS: dict[str, str] = {
@@ -270,6 +310,10 @@ PLACEHOLDER_DEFAULTS: dict[str, str] = {
     "wrapped_material": "A" * 344,
     "rsa_cipher": "A" * 344,
     "sym_cipher": "A" * 188,
+    "other_key_id": "0000dead-0000-4000-8000-00000000c0de",
+    "other_alias": "kmsconf-no-other-key",
+    "other_import_token": "A" * 200,
+    "other_wrapped_material": "A" * 344,
 }
 
 KMS_ENVELOPE = {
@@ -294,6 +338,7 @@ GATEWAY_ENVELOPE = {
 }
 
 _400 = frozenset({400})
+BAD_SIGNATURE_MODE = "bad-signature"  # the vendor auth mode HuaweiProfile.auth_for adds
 
 
 def _refuse(req: str, op: str, state: str, *codes: str) -> Transition:
@@ -530,6 +575,8 @@ def _request_id(outcome: Outcome) -> str | None:
 # update-key-alias, update-key-description), so a later describe-key can be compared with it.
 # Key ids are unique, so one table serves every profile and thread of the process.
 SENT: dict[str, dict[str, str]] = {}
+# create-datakey's cipher_text (lower-case hex) -> the plain_text it answered with it.
+DATAKEYS: dict[str, str] = {}
 _SENT_FIELDS = ("key_alias", "key_description")
 
 
@@ -821,6 +868,21 @@ def _rotation_fields(outcome: Outcome) -> str | None:
         if n not in body
     ]
     return f"get-key-rotation-status lacks {missing}: {outcome.text}" if missing else None
+
+
+def _datakey_matches(outcome: Outcome) -> str | None:
+    """decrypt-datakey of create-datakey's cipher_text gives back the plain_text it answered."""
+    sent = str(_request_json(outcome).get("cipher_text", "")).lower()
+    expected = DATAKEYS.get(sent)
+    if expected is None:
+        return "no create-datakey answer is known for this cipher_text"
+    body = _body(outcome)
+    got = str(body.get("data_key", "")).lower()
+    if got != expected:
+        return f"data_key should be create-datakey's plain_text {expected[:16]}..., is {got[:16]!r}..."
+    if str(body.get("datakey_length")) != str(len(expected) // 2):
+        return f"datakey_length should be {len(expected) // 2} (bytes), is {body.get('datakey_length')!r}"
+    return None
 
 
 _AUTH_CODES = frozenset({"APIGW.0301", "KMS.0301", "KMS.0302"})
@@ -1386,6 +1448,58 @@ PROBES: tuple[Probe, ...] = (
         codes=frozenset({"KMS.2402"}),
     ),
     _probe("HW-GRANT-005", "list-grants-shape", "list_grants", key="granted", check=_grant_page),
+    # AK/SK, data keys, a second key
+    _probe(
+        "HW-AUTH-005",
+        "bad-signature",
+        "describe",
+        key="unknown",
+        auth=BAD_SIGNATURE_MODE,
+        status=frozenset({401}),
+        codes=frozenset({"APIGW.0301"}),
+        read_only=True,
+    ),
+    _probe(
+        "HW-CRYPTO-010",
+        "datakey-decrypts-to-plain",
+        "decrypt_datakey",
+        key="datakey-made",
+        check=_datakey_matches,
+    ),
+    _probe(
+        "HW-PERSIST-006",
+        "asymmetric-default-usage",
+        "describe",
+        key="ec-default-key",
+        check=_details_equal(key_usage="SIGN_VERIFY"),
+    ),
+    _probe(
+        "HW-VAL-025", "datakey-foreign-cipher", "decrypt_datakey", status=_400, codes=frozenset({"KMS.2201"})
+    ),
+    _probe(
+        "HW-VAL-026",
+        "update-alias-of-other-key",
+        "update_alias_to_other",
+        key="other-key",
+        status=_400,
+        codes=frozenset({"KMS.1104"}),
+    ),
+    _probe(
+        "HW-GRANT-006",
+        "revoke-grant-of-other-key",
+        "revoke_grant",
+        key="other-key-grant",
+        status=frozenset({400, 404}),
+        codes=frozenset({"KMS.2502"}),
+    ),
+    _probe(
+        "HW-IMPORT-011",
+        "import-token-of-other-key",
+        "import_material_other_token",
+        key="other-key-token",
+        status=_400,
+        codes=frozenset({"KMS.2603"}),
+    ),
     # tags
     _probe("HW-TAG-001", "tag-shown", "show_tags", key="tagged", check=_tag_shown),
     _probe(
@@ -1582,6 +1696,13 @@ class HuaweiProfile(Profile):
         "tag_count": "listKmsByTags",
         "user_instances": "showUserInstances",
         "user_quotas": "showUserQuotas",
+        "create_ec_default": "createKey",
+        "create_other": "createKey",
+        "create_other_external": "createKey",
+        "import_parameters_other": "getParametersForImport",
+        "create_grant_on_other": "createGrant",
+        "update_alias_to_other": "updateKeyAlias",
+        "import_material_other_token": "importKeyMaterial",
         "decrypt": "decryptData",
         "rotation_status": "getKeyRotationStatus",
         "enable_rotation": "enableKeyRotation",
@@ -1612,6 +1733,11 @@ class HuaweiProfile(Profile):
         "sealed": "HW-CRYPTO-008",
         "reimport-ready": "HW-IMPORT-010",
         "tagged": "HW-TAG-001",
+        "datakey-made": "HW-CRYPTO-010",
+        "ec-default-key": "HW-PERSIST-006",
+        "other-key": "HW-VAL-026",
+        "other-key-grant": "HW-GRANT-006",
+        "other-key-token": "HW-IMPORT-011",
         "ten-tags": "HW-TAG-002",
         "tags-batch-deleted": "HW-TAG-004",
         "tag-deleted": "HW-TAG-006",
@@ -1647,7 +1773,15 @@ class HuaweiProfile(Profile):
             )
         return super().make_token_source()
 
+    # A vendor auth mode: an AK/SK signature made with a wrong secret key (the run's AK, or a made-up one).
+    BAD_SIGNATURE = BAD_SIGNATURE_MODE
+
+    def headers_for(self, mode: str) -> dict[str, str]:
+        return {} if mode == self.BAD_SIGNATURE else super().headers_for(mode)
+
     def auth_for(self, mode: str) -> httpx.Auth | None:
+        if mode == self.BAD_SIGNATURE:
+            return AkSkAuth(self.settings.ak or "KMSCONFORMANCEAK0000", "kms-conformance-wrong-secret-key")
         if mode != "valid":
             return None
         tokens = self.token_source()
@@ -1719,7 +1853,13 @@ class HuaweiProfile(Profile):
         return outcome
 
     def _record_sent(self, operation: str, outcome: Outcome) -> None:
-        """Note the alias and description a successful create or update sent (SENT)."""
+        """Note the alias and description a successful create or update sent (SENT), and the data
+        key a create-datakey answered with its ciphertext (DATAKEYS)."""
+        if outcome.status == 200 and self.operation_ids.get(operation) == "createDatakey":
+            body = _body(outcome)
+            if isinstance(body.get("cipher_text"), str) and isinstance(body.get("plain_text"), str):
+                DATAKEYS[body["cipher_text"].lower()] = body["plain_text"].lower()
+            return
         if outcome.status != 200 or self.operation_ids.get(operation) not in (
             "createKey",
             "updateKeyAlias",
@@ -1727,7 +1867,7 @@ class HuaweiProfile(Profile):
         ):
             return
         sent = _request_json(outcome)
-        key_id = sent.get("key_id") or self.created_key_id(operation, outcome.body)
+        key_id = sent.get("key_id") or self.created_key_id("createKey", outcome.body)
         if isinstance(key_id, str):
             fields = {k: v for k, v in sent.items() if k in _SENT_FIELDS and isinstance(v, str)}
             if self.operation_ids[operation] == "createKey":
@@ -1769,6 +1909,9 @@ class HuaweiProfile(Profile):
             "create_same_alias",
             "create_signing",
             "create_rsa_encrypt",
+            "create_ec_default",
+            "create_other",
+            "create_other_external",
         ):
             try:
                 return body["key_info"]["key_id"]
@@ -1830,6 +1973,15 @@ class HuaweiProfile(Profile):
         if op == "import_parameters":
             memo["import_token"] = str(body.get("import_token", ""))
             memo["wrapped_material"] = _wrap_material(str(body.get("public_key", "")))
+        if op == "import_parameters_other":
+            memo["other_import_token"] = str(body.get("import_token", ""))
+            memo["other_wrapped_material"] = _wrap_material(str(body.get("public_key", "")))
+        if op in ("create_other", "create_other_external"):
+            other = self.created_key_id(op, outcome.body)
+            if isinstance(other, str):
+                self.own(other)  # cleaned up with the row's own key
+                memo["other_key_id"] = other
+                memo["other_alias"] = SENT.get(other, {}).get("key_alias", "")
 
     def key_state(self, key_id: str) -> str:
         outcome = self.call("describe", key_id)

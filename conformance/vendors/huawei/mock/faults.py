@@ -383,6 +383,43 @@ FAULTS = (
         "HW-LIST-005",
         "list-keys answers an invalid limit with KMS.0308 instead of KMS.1601",
     ),
+    # AK/SK, data keys, a second key's alias, grant and token
+    Fault(
+        "bad-signature-accepted",
+        "HW-AUTH-005",
+        "a request signed with a wrong secret key is served",
+        may_also=("HW-GEN-005",),
+    ),
+    Fault(
+        "datakey-plain-mismatch",
+        "HW-CRYPTO-010",
+        "create-datakey's plain_text is not the data key its cipher_text decrypts to",
+    ),
+    Fault(
+        "asymmetric-default-encrypt",
+        "HW-PERSIST-006",
+        "an asymmetric key created without key_usage is an ENCRYPT_DECRYPT key",
+    ),
+    Fault(
+        "datakey-foreign-code-2203",
+        "HW-VAL-025",
+        "decrypt-datakey of a ciphertext not made under the key answers KMS.2203 instead of KMS.2201",
+    ),
+    Fault(
+        "update-alias-duplicates",
+        "HW-VAL-026",
+        "update-key-alias gives a key the alias another key has",
+    ),
+    Fault(
+        "grant-of-other-key-2501",
+        "HW-GRANT-006",
+        "revoke-grant naming another key's grant answers KMS.2501 (no such grant) instead of KMS.2502",
+    ),
+    Fault(
+        "token-any-key",
+        "HW-IMPORT-011",
+        "import-key-material takes an import token made for another key",
+    ),
     Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
@@ -588,6 +625,13 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "quotas-flat": _set(quotas_flat=True),
     "rotation-status-partial": _set(rotation_status_partial=True),
     "list-limit-code-0308": _field_code("limit", "KMS.0308"),
+    "bad-signature-accepted": _set(signature_checked=False),
+    "datakey-plain-mismatch": _set(datakey_plain_mismatch=True),
+    "asymmetric-default-encrypt": _rule(asymmetric_default_usage="ENCRYPT_DECRYPT"),
+    "datakey-foreign-code-2203": _rule(datakey_foreign_code="KMS.2203"),
+    "update-alias-duplicates": _rule(alias_unique_on_update=False),
+    "grant-of-other-key-2501": _rule(grant_of_other_key_code=None),
+    "token-any-key": _rule(token_key_checked=False),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 

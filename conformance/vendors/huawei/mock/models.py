@@ -134,6 +134,13 @@ class Rules:
     datakey_length_wins: bool = True  # create-datakey: datakey_length wins over key_spec
     datakey_checks_digest: bool = True  # encrypt-datakey: the SHA-256 must be the data key's (KMS.2103)
     grant_id_hex: bool = True  # grant ids are 64 hexadecimal characters (else a UUID)
+    asymmetric_default_usage: str = "SIGN_VERIFY"  # CreateKey.html: asymmetric keys default to SIGN_VERIFY
+    datakey_foreign_code: str = "KMS.2201"  # decrypt-datakey of a ciphertext not made under the key
+    alias_unique_on_update: bool = True  # update-key-alias refuses another key's alias (KMS.1104)
+    grant_of_other_key_code: str | None = (
+        "KMS.2502"  # revoke/retire naming another key's grant (None: KMS.2501)
+    )
+    token_key_checked: bool = True  # an import token made for another key is KMS.2603
     # -- tags --
     tags_stored: bool = True  # create-kms-tag / batch create add the tags
     max_tags: int = MAX_TAGS  # KMS.0409 beyond it
@@ -460,7 +467,8 @@ class HuaweiKms:
             alias=alias,
             description=description if self.rules.create_keeps_description else "",
             spec=spec,
-            usage=usage or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else "SIGN_VERIFY"),
+            usage=usage
+            or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else self.rules.asymmetric_default_usage),
             origin=origin,
             state=PENDING_IMPORT if origin == "external" else ENABLED,
             created_ms=now_ms(),
@@ -527,7 +535,9 @@ class HuaweiKms:
         key = self._usable_for_edit(project, key_id)
         if alias.endswith("/default"):
             raise KmsError("KMS.1101")
-        if any(k.alias == alias and k is not key for k in self.keys(project).values()):
+        if self.rules.alias_unique_on_update and any(
+            k.alias == alias and k is not key for k in self.keys(project).values()
+        ):
             raise KmsError("KMS.1104")
         if self.rules.update_alias_stores:
             key.alias = alias
@@ -564,7 +574,10 @@ class HuaweiKms:
     def decrypt_datakey(self, project: str, key_id: Any, wrapped: bytes, length: int) -> bytes:
         """The data key of a create-datakey / encrypt-datakey ciphertext made under ``key_id``."""
         key = self._usable_for_datakey(project, key_id)
-        plain = unwrap(key.key_id, wrapped)
+        try:
+            plain = unwrap(key.key_id, wrapped)
+        except KmsError as exc:
+            raise KmsError(self.rules.datakey_foreign_code if exc.code == "KMS.2201" else exc.code) from None
         if len(plain) != length:
             raise KmsError("KMS.2202")
         return plain
@@ -734,8 +747,10 @@ class HuaweiKms:
         key = self.find(project, key_id)
         if grant_id in key.grants:
             return key
-        if any(grant_id in other.grants for other in self.keys(project).values()):
-            raise KmsError("KMS.2502")  # a grant of another key
+        if self.rules.grant_of_other_key_code and any(
+            grant_id in other.grants for other in self.keys(project).values()
+        ):
+            raise KmsError(self.rules.grant_of_other_key_code)  # a grant of another key
         if self.rules.unknown_grant_code is None:
             return key  # fault unknown-grant-accepted: the caller finds nothing to remove
         raise KmsError(self.rules.unknown_grant_code)
@@ -799,7 +814,10 @@ class HuaweiKms:
         ):
             raise KmsError("KMS.2605")
         start = len(_TOKEN_MAGIC)
-        if body[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES):
+        if (
+            body[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES)
+            and self.rules.token_key_checked
+        ):
             raise KmsError("KMS.2603")
         expiry = int.from_bytes(body[start + _KEY_ID_BYTES : start + _KEY_ID_BYTES + 8], "big")
         if time.time() >= expiry:

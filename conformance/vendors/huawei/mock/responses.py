@@ -171,6 +171,8 @@ class Behaviour:
     tag_count_zero: bool = False  # list-kms-by-tags action count answers total_count 0
     instances_zero: bool = False  # user-instances answers instance_num 0
     quotas_flat: bool = False  # user-quotas answers resources at top level, not in quotas
+    signature_checked: bool = True  # an AK/SK signature that does not verify is 401 APIGW.0301
+    datakey_plain_mismatch: bool = False  # create-datakey's plain_text is not the key its cipher_text seals
     rotation_status_partial: bool = (
         False  # get-key-rotation-status without last_rotation_time / number_of_rotations
     )
@@ -319,7 +321,7 @@ class HuaweiResponses:
             problem = verify_signature(
                 {AK: SK}, request.method, request.url.path, request.url.query, headers, body
             )
-            if problem:
+            if problem and self.behaviour.signature_checked:
                 raise bad_signature(problem)
             return
         if token is None:
@@ -461,7 +463,8 @@ class HuaweiResponses:
         key, plain, wrapped = self.kms.create_datakey(
             project, body["key_id"], body.get("datakey_length"), body.get("key_spec")
         )
-        return {"key_id": key.key_id, "plain_text": plain.hex(), "cipher_text": wrapped.hex()}
+        shown = bytes(b ^ 0xFF for b in plain) if self.behaviour.datakey_plain_mismatch else plain
+        return {"key_id": key.key_id, "plain_text": shown.hex(), "cipher_text": wrapped.hex()}
 
     def create_datakey_without_plaintext(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = self.create_datakey(project, body)
