@@ -16,13 +16,14 @@ of a known integer ``code`` (16 -> ``NCERRResourceNotFound``), otherwise ``str(c
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -508,6 +509,147 @@ def _rotation_off(outcome: Outcome) -> str | None:
     return None
 
 
+# -- what later reads show after a change (each read on a key of its own kind) -------------------
+
+SCRATCH_DESCRIPTION = "kms-conformance scratch key"  # update-description's default body
+PROBE_TAG = {"TagKey": "kms-conformance", "TagValue": "probe"}  # add-tags' default body, as AWS shows it
+REPLACED_TAG_VALUE = "replaced"
+POLICY_SID = "kms-conformance-policy"  # the Sid of the policy the policy call sends
+
+
+def _tags(outcome: Outcome) -> list[dict[str, Any]]:
+    tags = _aws(outcome).get("Tags")
+    return [t for t in tags if isinstance(t, dict)] if isinstance(tags, list) else []
+
+
+def _aliases(outcome: Outcome) -> list[Any]:
+    aliases = _aws(outcome).get("Alias")
+    return aliases if isinstance(aliases, list) else []
+
+
+def _run_tag(outcome: Outcome) -> str | None:
+    if not any(t.get("TagKey") == "kms-conformance-run" for t in _tags(outcome)):
+        return f"the tag given on create (kms-conformance-run) is gone from aws_param.Tags: {_tags(outcome)}"
+    return None
+
+
+def _created_as_sent(outcome: Outcome) -> str | None:
+    aws = _aws(outcome)
+    description = aws.get("Description")
+    if not isinstance(description, str) or not description.startswith(SCRATCH_DESCRIPTION + ", run "):
+        return f"aws_param.Description should be the one sent on create, is {description!r}"
+    aliases = _aliases(outcome)
+    if len(aliases) != 1 or not str(aliases[0]).startswith("alias/kmsconf-"):
+        return f"aws_param.Alias should hold the alias sent on create (alias/<name>), is {aliases!r}"
+    return _run_tag(outcome)
+
+
+def _description_updated(outcome: Outcome) -> str | None:
+    if _aws(outcome).get("Description") != SCRATCH_DESCRIPTION:
+        return f"after update-description aws_param.Description should be {SCRATCH_DESCRIPTION!r}, is {_aws(outcome).get('Description')!r}"
+    return None
+
+
+def _alias_added(outcome: Outcome) -> str | None:
+    aliases = _aliases(outcome)
+    if len(set(map(str, aliases))) != 2 or not all(str(a).startswith("alias/") for a in aliases):
+        return f"after add-alias aws_param.Alias should hold the create's alias and the added one (alias/<name>), is {aliases!r}"
+    return None
+
+
+def _alias_deleted(outcome: Outcome) -> str | None:
+    aliases = _aliases(outcome)
+    if len(aliases) != 1:
+        return (
+            f"after add-alias then delete-alias of it, only the create's alias should be left, is {aliases!r}"
+        )
+    return None
+
+
+def _tag_added(outcome: Outcome) -> str | None:
+    if PROBE_TAG not in _tags(outcome):
+        return f"after add-tags aws_param.Tags should hold {PROBE_TAG}, is {_tags(outcome)}"
+    return _run_tag(outcome)
+
+
+def _tag_replaced(outcome: Outcome) -> str | None:
+    mine = [t for t in _tags(outcome) if t.get("TagKey") == PROBE_TAG["TagKey"]]
+    if mine != [{"TagKey": PROBE_TAG["TagKey"], "TagValue": REPLACED_TAG_VALUE}]:
+        return f"add-tags of a tag key the key has should replace its value ({REPLACED_TAG_VALUE!r}), tags are {mine}"
+    return None
+
+
+def _tag_removed(outcome: Outcome) -> str | None:
+    if any(t.get("TagKey") == PROBE_TAG["TagKey"] for t in _tags(outcome)):
+        return f"after remove-tags the tag {PROBE_TAG['TagKey']!r} should be gone: {_tags(outcome)}"
+    return _run_tag(outcome)
+
+
+def _policy_updated(outcome: Outcome) -> str | None:
+    problem = _policy(outcome)
+    if problem:
+        return problem
+    policy = _aws(outcome).get("Policy")
+    document = json.loads(policy) if isinstance(policy, str) else policy
+    assert isinstance(document, dict)  # _policy checked it
+    sids = [s.get("Sid") for s in document["Statement"] if isinstance(s, dict)]
+    if POLICY_SID not in sids:
+        return (
+            f"after policy aws_param.Policy should be the policy sent (Sid {POLICY_SID!r}), has Sids {sids}"
+        )
+    return None
+
+
+def _aws_time(value: Any) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _deleted_after_days(outcome: Outcome) -> str | None:
+    problem = _deletion_date(outcome)
+    if problem:
+        return problem
+    value = (
+        _aws(outcome).get("DeletionDate")
+        or _body(outcome).get("deletion_date")
+        or _body(outcome).get("DeletionDate")
+    )
+    moment = _aws_time(value)
+    days = _sent(outcome).get("days")
+    if moment is None or not isinstance(days, int):
+        return f"the DeletionDate {value!r} is not a date"
+    left = (moment - dt.datetime.now(dt.UTC)).total_seconds() / 86400
+    if not days - 1 <= left <= days + 1:
+        return f"days={days} should put the DeletionDate {days} days out, it is {left:.1f} days out ({value})"
+    return None
+
+
+def _no_deletion_date(outcome: Outcome) -> str | None:
+    value = (
+        _aws(outcome).get("DeletionDate")
+        or _body(outcome).get("deletion_date")
+        or _body(outcome).get("DeletionDate")
+    )
+    if value:
+        return f"a key whose deletion was cancelled should show no DeletionDate, shows {value!r}"
+    return None
+
+
+def _rotation_is(expected: bool, after: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        problem = _rotation_status(outcome)
+        if problem:
+            return problem
+        if _body(outcome).get("KeyRotationEnabled") is not expected:
+            return f"{after}, KeyRotationEnabled should be {expected}: {outcome.text}"
+        return None
+
+    return check
+
+
 # A policy document for the mutually exclusive policy inputs (given with a policy template).
 _POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -906,12 +1048,115 @@ PROBES: tuple[Probe, ...] = (
         check=_rotation_off,
         read_only=True,
     ),
+    # what later reads show after a change (each on a key of its own)
+    _probe(
+        "TH-PERSIST-001",
+        "create-persists-description-and-tags",
+        "get",
+        check=_created_as_sent,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-002",
+        "description-after-update",
+        "get",
+        key="description-updated",
+        check=_description_updated,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-003",
+        "aliases-after-add-alias",
+        "get",
+        key="alias-added",
+        check=_alias_added,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-004",
+        "aliases-after-delete-alias",
+        "get",
+        key="alias-deleted",
+        check=_alias_deleted,
+        read_only=True,
+    ),
+    _probe("TH-PERSIST-005", "tags-after-add-tags", "get", key="tagged", check=_tag_added, read_only=True),
+    _probe(
+        "TH-PERSIST-006", "tag-value-replaced", "get", key="tag-replaced", check=_tag_replaced, read_only=True
+    ),
+    _probe(
+        "TH-PERSIST-007", "tags-after-remove-tags", "get", key="untagged", check=_tag_removed, read_only=True
+    ),
+    _probe(
+        "TH-PERSIST-008",
+        "policy-after-update",
+        "get",
+        key="policy-updated",
+        check=_policy_updated,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-009",
+        "deletion-date-after-days",
+        "schedule_deletion",
+        body={"days": 10},
+        check=_deleted_after_days,
+    ),
+    _probe(
+        "TH-PERSIST-010",
+        "no-deletion-date-after-cancel",
+        "get",
+        key="deletion-cancelled",
+        check=_no_deletion_date,
+        read_only=True,
+    ),
+    _probe("TH-PERSIST-011", "get-after-delete", "get", key="dropped", status=_404, read_only=True),
+    # the rotation status after the calls that should (not) change it
+    _probe(
+        "TH-STATE-023",
+        "rotation-status-after-disable",
+        "rotation_status",
+        key="rotation-turned-off",
+        check=_rotation_is(False, "after disable-auto-rotation"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-024",
+        "rotation-status-new-key",
+        "rotation_status",
+        check=_rotation_is(False, "for a new key"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-025",
+        "rotation-status-external-key",
+        "rotation_status",
+        key="pending-import",
+        check=_rotation_is(False, "for a key with imported material"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-026",
+        "rotation-status-after-cancel",
+        "rotation_status",
+        key="auto-rotation-cancelled",
+        check=_rotation_is(True, "after enable-auto-rotation, schedule-deletion and cancel-deletion"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-027",
+        "rotation-status-disabled-key",
+        "rotation_status",
+        key="auto-rotation-disabled-key",
+        check=_rotation_is(True, "after enable-auto-rotation and disable"),
+        read_only=True,
+    ),
 )
 
 # Scratch keys of other kinds than the life-cycle states (probe ``key`` names ``key_in`` knows):
 # kind -> (origin, multi-Region, the calls that follow the create).  ``mrk-replica`` is the replica
 # the last call makes.  Each row makes its own.
-KINDS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
+KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]] = {
     "mrk-primary": ("AWS_KMS", True, ()),
     "mrk-external-primary": ("EXTERNAL", True, ()),
     "mrk-pending-deletion": ("AWS_KMS", True, ("schedule_deletion",)),
@@ -920,12 +1165,50 @@ KINDS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
     "auto-rotation-pending-deletion": ("AWS_KMS", False, ("enable_auto_rotation", "schedule_deletion")),
     "material-rotated": ("AWS_KMS", False, ("rotate_material",)),
 }
+# Keys a later read looks at after the change their kind names (same shape as KINDS; each row makes
+# its own).  "dropped" is gone from CCKM (deleted after its AWS deletion was scheduled).
+CHANGED_KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]] = {
+    "description-updated": ("AWS_KMS", False, ("update_description",)),
+    "alias-added": ("AWS_KMS", False, ("add_alias",)),
+    "alias-deleted": ("AWS_KMS", False, ("add_alias", "delete_alias")),
+    "tagged": ("AWS_KMS", False, ("add_tags",)),
+    "tag-replaced": (
+        "AWS_KMS",
+        False,
+        (
+            "add_tags",
+            ("add_tags", {"tags": [{"tag_key": PROBE_TAG["TagKey"], "tag_value": REPLACED_TAG_VALUE}]}),
+        ),
+    ),
+    "untagged": ("AWS_KMS", False, ("add_tags", "remove_tags")),
+    "policy-updated": ("AWS_KMS", False, ("policy",)),
+    "deletion-cancelled": ("AWS_KMS", False, ("schedule_deletion", "cancel_deletion")),
+    "dropped": ("AWS_KMS", False, ("schedule_deletion", "delete")),
+    "rotation-turned-off": ("AWS_KMS", False, ("enable_auto_rotation", "disable_auto_rotation")),
+    "auto-rotation-cancelled": (
+        "AWS_KMS",
+        False,
+        ("enable_auto_rotation", "schedule_deletion", "cancel_deletion"),
+    ),
+    "auto-rotation-disabled-key": ("AWS_KMS", False, ("enable_auto_rotation", "disable")),
+}
 # A kind's call -> (its set-up step, what its key answer must show).
 _KIND_STEPS: dict[str, tuple[str, Any]] = {
     "schedule_deletion": ("pending-deletion", lambda aws: aws.get("KeyState") == "PendingDeletion"),
     "replicate_key": ("replica", lambda aws: aws.get("MultiRegion") is True),
     "enable_auto_rotation": ("auto-rotation", lambda aws: aws.get("KeyRotationEnabled") is True),
     "rotate_material": ("material-rotated", lambda aws: aws.get("KeyState") == "Enabled"),
+    # The changes whose later reads are the rows' business: any success answer will do here.
+    "update_description": ("changed", lambda aws: True),
+    "add_alias": ("changed", lambda aws: True),
+    "delete_alias": ("changed", lambda aws: True),
+    "add_tags": ("changed", lambda aws: True),
+    "remove_tags": ("changed", lambda aws: True),
+    "policy": ("changed", lambda aws: True),
+    "cancel_deletion": ("changed", lambda aws: aws.get("KeyState") == "Disabled"),
+    "delete": ("changed", lambda aws: True),
+    "disable_auto_rotation": ("changed", lambda aws: True),
+    "disable": ("disabled", lambda aws: aws.get("KeyState") == "Disabled"),
 }
 SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two")
 
@@ -1061,6 +1344,7 @@ class ThalesProfile(Profile):
         "auto-rotation": "TH-STATE-019",  # a key with automatic rotation on
         "sync-job": "TH-SHAPE-007",  # a synchronization job started (and read)
         "material-rotated": "TH-STATE-021",  # a key whose material was rotated on demand
+        "changed": "TH-SHAPE-001",  # a metadata change (update-description, add-tags, ...) answered 2xx
     }
 
     # Renew when less than this share of the JWT lifetime is left (at most a minute).
@@ -1315,7 +1599,7 @@ class ThalesProfile(Profile):
     def key_in(self, state: str) -> str:
         if state in SYNC_JOB_KINDS:
             return self.sync_job(state)
-        if state in KINDS:
+        if state in KINDS or state in CHANGED_KINDS:
             return self.key_of_kind(state)
         key_id = self.create_key("EXTERNAL" if state == "pending-import" else "AWS_KMS")
         self.drive_to(key_id, state)
@@ -1323,16 +1607,44 @@ class ThalesProfile(Profile):
 
     def key_of_kind(self, kind: str) -> str:
         """A new key of ``kind`` (``KINDS``); each call's answer is read, no further request made."""
-        origin, multi_region, calls = KINDS[kind]
+        origin, multi_region, calls = KINDS[kind] if kind in KINDS else CHANGED_KINDS[kind]
         key_id = self.create_key(origin, multi_region)
-        for operation in calls:
+        aws: dict[str, Any] = {}  # the last answer's aws_param
+        for entry in calls:
+            operation, body = (entry, None) if isinstance(entry, str) else entry
             step, reached = _KIND_STEPS[operation]
-            outcome = self.call(operation, key_id)
-            if outcome.status not in _OK or not reached(_aws(outcome)):
+            if operation == "delete_alias":  # the alias the previous call added
+                body = {"alias": str((aws.get("Alias") or [""])[-1])}
+            elif operation == "policy":
+                body = {"policy": self._scratch_policy(key_id)}
+            outcome = self.call(operation, key_id, body)
+            aws = _aws(outcome)
+            if outcome.status not in _OK or not reached(aws):
                 raise self.step_failed(step, f"{operation} answered {outcome.describe()}")
             if operation == "replicate_key":
                 key_id = outcome.body["id"]
         return key_id
+
+    def _scratch_policy(self, key_id: str) -> dict[str, Any]:
+        """AWS's default key policy for the key's account (so the caller keeps every right), under
+        this run's Sid: a later read shows whether the policy call stored it."""
+        outcome = self.call("get", key_id)
+        arn = str(_aws(outcome).get("Arn", ""))
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if outcome.status not in _OK or not account.isdigit():
+            raise self.step_failed("read-state", f"reading key {key_id}: {outcome.describe()}")
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": POLICY_SID,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
 
     def sync_job(self, kind: str) -> str:
         """A synchronization job of the run: in progress (not covered when the target finishes it at

@@ -126,6 +126,32 @@ class Rules:
     rotation_interval_stores: bool = True  # update-key-rotation-interval changes the interval
     disable_rotation_stores: bool = True  # disable-key-rotation turns rotation off
     rotation_refuses_external: bool = True  # external keys cannot be rotated (KMS.0312)
+    # -- validation the model does --
+    plaintext_counts_bytes: bool = True  # encrypt-data's 4096 limit counts UTF-8 bytes, not characters
+    import_checks_token: bool = True  # import-key-material verifies the import token (KMS.2605/2603/2601)
+    import_checks_expiration: bool = True  # an expiration_time not in the future is KMS.2602
+    import_requires_pending: bool = True  # import-key-material on a key not pending import is KMS.0310
+    unwrap_failure_code: str = "KMS.0311"  # material that does not unwrap
+    reimport_same_material: bool = True  # material re-imported after a deletion must be the same (KMS.2606)
+    sign_checks_usage: bool = True  # only SIGN_VERIFY keys sign and verify
+    sign_message_max: int = 4095  # Sign.html: a message smaller than 4096 bytes
+    datakey_length_wins: bool = True  # create-datakey: datakey_length wins over key_spec
+    datakey_checks_digest: bool = True  # encrypt-datakey: the SHA-256 must be the data key's (KMS.2103)
+    grant_id_hex: bool = True  # grant ids are 64 hexadecimal characters (else a UUID)
+    asymmetric_default_usage: str = "SIGN_VERIFY"  # CreateKey.html: asymmetric keys default to SIGN_VERIFY
+    datakey_foreign_code: str = "KMS.2201"  # decrypt-datakey of a ciphertext not made under the key
+    alias_unique_on_update: bool = True  # update-key-alias refuses another key's alias (KMS.1104)
+    grant_of_other_key_code: str | None = (
+        "KMS.2502"  # revoke/retire naming another key's grant (None: KMS.2501)
+    )
+    token_key_checked: bool = True  # an import token made for another key is KMS.2603
+    # -- tags --
+    tags_stored: bool = True  # create-kms-tag / batch create add the tags
+    max_tags: int = MAX_TAGS  # KMS.0409 beyond it
+    batch_delete_removes: bool = True  # batch-create-kms-tags action delete removes the tags
+    delete_tag_removes: bool = True  # delete-tag removes the tag
+    unknown_tag_code: str | None = "KMS.0416"  # delete-tag of a tag the key does not have (None: accepted)
+    search_filters_tags: bool = True  # list-kms-by-tags keeps only keys carrying the tags
 
 
 @dataclass
@@ -451,7 +477,8 @@ class HuaweiKms:
             alias=alias,
             description=description if self.rules.create_keeps_description else "",
             spec=spec,
-            usage=usage or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else "SIGN_VERIFY"),
+            usage=usage
+            or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else self.rules.asymmetric_default_usage),
             origin=origin,
             state=PENDING_IMPORT if origin == "external" else ENABLED,
             created_ms=now_ms(),
@@ -518,7 +545,9 @@ class HuaweiKms:
         key = self._usable_for_edit(project, key_id)
         if alias.endswith("/default"):
             raise KmsError("KMS.1101")
-        if any(k.alias == alias and k is not key for k in self.keys(project).values()):
+        if self.rules.alias_unique_on_update and any(
+            k.alias == alias and k is not key for k in self.keys(project).values()
+        ):
             raise KmsError("KMS.1104")
         if self.rules.update_alias_stores:
             key.alias = alias
@@ -536,7 +565,8 @@ class HuaweiKms:
     def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
         """(key, plain data key, wrapped data key): ``length`` bits if given, else per ``spec``."""
         key = self._usable_for_datakey(project, key_id)
-        bits = int(length) if length else self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
+        by_spec = self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
+        bits = int(length) if length and (self.rules.datakey_length_wins or not spec) else by_spec
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
 
@@ -546,7 +576,7 @@ class HuaweiKms:
         if len(plain_and_digest) != length + DIGEST_BYTES:
             raise KmsError("KMS.2102")
         plain, digest = plain_and_digest[:length], plain_and_digest[length:]
-        if hashlib.sha256(plain).digest() != digest:
+        if hashlib.sha256(plain).digest() != digest and self.rules.datakey_checks_digest:
             raise KmsError("KMS.2103")
         return self._usable_for_datakey(project, key_id)
 
@@ -554,7 +584,10 @@ class HuaweiKms:
     def decrypt_datakey(self, project: str, key_id: Any, wrapped: bytes, length: int) -> bytes:
         """The data key of a create-datakey / encrypt-datakey ciphertext made under ``key_id``."""
         key = self._usable_for_datakey(project, key_id)
-        plain = unwrap(key.key_id, wrapped)
+        try:
+            plain = unwrap(key.key_id, wrapped)
+        except KmsError as exc:
+            raise KmsError(self.rules.datakey_foreign_code if exc.code == "KMS.2201" else exc.code) from None
         if len(plain) != length:
             raise KmsError("KMS.2202")
         return plain
@@ -569,7 +602,11 @@ class HuaweiKms:
             plain = plain_text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate ("\ud800") is no text at all
             raise KmsError("KMS.2101") from None
-        if not 1 <= len(plain) <= PLAINTEXT_MAX_BYTES:
+        if (
+            not 1
+            <= (len(plain) if self.rules.plaintext_counts_bytes else len(plain_text))
+            <= PLAINTEXT_MAX_BYTES
+        ):
             raise KmsError("KMS.2101")
         key = self._usable_for_crypto(project, key_id)
         if key.spec not in ASYMMETRIC_SPECS:
@@ -686,7 +723,7 @@ class HuaweiKms:
         if len(key.grants) >= GRANT_QUOTA:
             raise KmsError("KMS.2404")
         grant = Grant(
-            grant_id=secrets.token_hex(32),
+            grant_id=secrets.token_hex(32) if self.rules.grant_id_hex else str(uuid.uuid4()),
             key_id=key.key_id,
             grantee_principal=grantee,
             grantee_type=grantee_type,
@@ -720,8 +757,10 @@ class HuaweiKms:
         key = self.find(project, key_id)
         if grant_id in key.grants:
             return key
-        if any(grant_id in other.grants for other in self.keys(project).values()):
-            raise KmsError("KMS.2502")  # a grant of another key
+        if self.rules.grant_of_other_key_code and any(
+            grant_id in other.grants for other in self.keys(project).values()
+        ):
+            raise KmsError(self.rules.grant_of_other_key_code)  # a grant of another key
         if self.rules.unknown_grant_code is None:
             return key  # fault unknown-grant-accepted: the caller finds nothing to remove
         raise KmsError(self.rules.unknown_grant_code)
@@ -785,7 +824,10 @@ class HuaweiKms:
         ):
             raise KmsError("KMS.2605")
         start = len(_TOKEN_MAGIC)
-        if body[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES):
+        if (
+            body[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES)
+            and self.rules.token_key_checked
+        ):
             raise KmsError("KMS.2603")
         expiry = int.from_bytes(body[start + _KEY_ID_BYTES : start + _KEY_ID_BYTES + 8], "big")
         if time.time() >= expiry:
@@ -797,19 +839,27 @@ class HuaweiKms:
     ) -> Key:
         """Unwrap the material (RSAES-OAEP-SHA-256) and enable the key."""
         key = self._external(project, key_id)
-        if key.state != PENDING_IMPORT:
+        if key.state != PENDING_IMPORT and self.rules.import_requires_pending:
             raise KmsError("KMS.0310")
-        self._check_token(key.key_id, token)
-        if expiration is not None and expiration <= time.time():
+        if self.rules.import_checks_token:
+            self._check_token(key.key_id, token)
+        if expiration is not None and expiration <= time.time() and self.rules.import_checks_expiration:
             raise KmsError("KMS.2602")
         size = MATERIAL_BYTES.get(key.spec)
         if size is None:  # asymmetric and HMAC material (encrypted_privatekey) is not modelled
             raise KmsError("KMS.0308", f"importing {key.spec} material is not supported by this mock.")
-        material = unwrap_material(wrapped)
+        try:
+            material = unwrap_material(wrapped)
+        except KmsError:
+            raise KmsError(self.rules.unwrap_failure_code) from None
         if len(material) != size:
             raise KmsError("KMS.2604")
         digest = hashlib.sha256(material).digest()
-        if key.material_digest is not None and not hmac.compare_digest(digest, key.material_digest):
+        if (
+            key.material_digest is not None
+            and not hmac.compare_digest(digest, key.material_digest)
+            and self.rules.reimport_same_material
+        ):
             raise KmsError("KMS.2606")
         key.material_digest = digest
         key.has_material = True
@@ -859,7 +909,7 @@ class HuaweiKms:
     ) -> tuple[Key, str, str, bytes]:
         """(key, scheme, hash, digest) for sign / verify, after the documented refusals."""
         key = self._usable_for_crypto(project, key_id)
-        if key.spec not in ASYMMETRIC_SPECS or key.usage != "SIGN_VERIFY":
+        if key.spec not in ASYMMETRIC_SPECS or (key.usage != "SIGN_VERIFY" and self.rules.sign_checks_usage):
             raise KmsError(
                 "KMS.0308", "Only an asymmetric key whose key_usage is SIGN_VERIFY signs and verifies."
             )
@@ -872,7 +922,7 @@ class HuaweiKms:
             data = base64.b64decode(message, validate=True)
         except ValueError:
             raise KmsError("KMS.0308", "message is not Base64.") from None
-        if not 1 <= len(data) <= SIGN_MESSAGE_MAX_BYTES:
+        if not 1 <= len(data) <= self.rules.sign_message_max:
             raise KmsError("KMS.0308", "message must be 1 to 4095 bytes.")
         if message_type == "RAW":
             return key, scheme, hash_name, hashlib.new(hash_name, data).digest()
@@ -916,22 +966,26 @@ class HuaweiKms:
     def add_tags(self, project: str, key_id: Any, tags: list[tuple[Any, Any]]) -> None:
         key = self.find(project, key_id)
         merged = {**key.tags, **dict(tags)}
-        if len(merged) > MAX_TAGS:
+        if len(merged) > self.rules.max_tags:
             raise KmsError("KMS.0409")
-        key.tags = merged
+        if self.rules.tags_stored:
+            key.tags = merged
 
     @_locked
     def remove_tags(self, project: str, key_id: Any, names: list[Any]) -> None:
         key = self.find(project, key_id)
-        for name in names:
+        for name in names if self.rules.batch_delete_removes else ():
             key.tags.pop(name, None)
 
     @_locked
     def delete_tag(self, project: str, key_id: Any, name: Any) -> None:
         key = self.find(project, key_id)
         if name not in key.tags:
-            raise KmsError("KMS.0416")
-        del key.tags[name]
+            if self.rules.unknown_tag_code is None:
+                return
+            raise KmsError(self.rules.unknown_tag_code)
+        if self.rules.delete_tag_removes:
+            del key.tags[name]
 
     @_locked
     def search(self, project: str, tags: list[tuple[Any, Any]], names: list[Any]) -> list[Key]:
@@ -939,7 +993,10 @@ class HuaweiKms:
         return [
             key
             for key in self.keys(project).values()
-            if all(t in key.tags and (not values or key.tags[t] in values) for t, values in tags)
+            if (
+                all(t in key.tags and (not values or key.tags[t] in values) for t, values in tags)
+                or not self.rules.search_filters_tags
+            )
             and all(n in key.alias for n in names)
         ]
 

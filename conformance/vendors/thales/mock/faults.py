@@ -392,6 +392,102 @@ _FAULTS: tuple[tuple[Fault, Effect], ...] = (
         ),
         RowChange("rotate-material", also_stays=PENDING_DELETION),
     ),
+    (
+        Fault(
+            "create-drops-description",
+            "TH-PERSIST-001",
+            "create answers the key but keeps no aws_param.Description",
+        ),
+        change(create_keeps_description=False),
+    ),
+    (
+        Fault(
+            "description-not-stored",
+            "TH-PERSIST-002",
+            "update-description answers success but keeps the old description",
+        ),
+        change(description_stored=False),
+    ),
+    (
+        Fault("alias-not-stored", "TH-PERSIST-003", "add-alias answers success but the alias is not added"),
+        change(alias_stored=False),
+    ),
+    (
+        Fault("delete-alias-noop", "TH-PERSIST-004", "delete-alias answers success but the alias stays"),
+        change(delete_alias_works=False),
+    ),
+    (
+        Fault("tags-not-stored", "TH-PERSIST-005", "add-tags answers success but the tags are not added"),
+        change(tags_stored=False),
+    ),
+    (
+        Fault(
+            "tag-key-duplicated",
+            "TH-PERSIST-006",
+            "add-tags with a tag key the key has adds a second tag of that key",
+        ),
+        change(tags_replace_value=False),
+    ),
+    (
+        Fault("remove-tags-noop", "TH-PERSIST-007", "remove-tags answers success but the tags stay"),
+        change(remove_tags_works=False),
+    ),
+    (
+        Fault(
+            "policy-not-stored", "TH-PERSIST-008", "policy answers success but the key keeps its old policy"
+        ),
+        change(policy_stored=False),
+    ),
+    (
+        Fault(
+            "deletion-date-ignores-days",
+            "TH-PERSIST-009",
+            "the DeletionDate is 30 days out whatever days was sent",
+        ),
+        change(deletion_date_from_days=False),
+    ),
+    (
+        Fault(
+            "cancel-keeps-deletion-date",
+            "TH-PERSIST-010",
+            "a key whose deletion was cancelled still shows its DeletionDate",
+        ),
+        change(cancel_clears_deletion_date=False),
+    ),
+    (
+        Fault(
+            "delete-keeps-key", "TH-PERSIST-011", "DELETE /keys/{id} answers 204 but the key stays in CCKM"
+        ),
+        change(delete_drops_key=False),
+    ),
+    (
+        Fault(
+            "disable-auto-rotation-noop",
+            "TH-STATE-023",
+            "disable-auto-rotation answers success but rotation stays on",
+        ),
+        change(rotation_disable_works=False),
+    ),
+    (
+        Fault("rotation-on-by-default", "TH-STATE-024", "a new native key has automatic rotation on"),
+        change(rotation_off_by_default=False),
+    ),
+    (
+        Fault(
+            "rotation-status-on-for-external",
+            "TH-STATE-025",
+            "the rotation status of a key with imported material says true",
+        ),
+        change(external_rotation_reported=True),
+    ),
+    (
+        Fault("cancel-clears-rotation", "TH-STATE-026", "cancelling a deletion turns automatic rotation off"),
+        change(cancel_keeps_rotation=False),
+    ),
+    (
+        Fault("disable-clears-rotation", "TH-STATE-027", "disabling a key turns its automatic rotation off"),
+        change(disable_keeps_rotation=False),
+    ),
 )
 
 FAULTS: tuple[Fault, ...] = tuple(fault for fault, _ in _FAULTS)

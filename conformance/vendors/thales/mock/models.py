@@ -167,6 +167,22 @@ class Rules:
     rotation_status_works: bool = True  # get-key-rotation-status reads the key's rotation setting
     rotation_off_while_pending_deletion: bool = True  # AWS: status false while pending deletion
     rotate_material_works: bool = True  # rotate-material makes a new current key material
+    create_keeps_description: bool = True  # create stores aws_param.Description as sent
+    description_stored: bool = True  # update-description stores the new description
+    alias_stored: bool = True  # add-alias adds the alias to aws_param.Alias
+    delete_alias_works: bool = True  # delete-alias removes the alias from aws_param.Alias
+    tags_stored: bool = True  # add-tags adds the tags to aws_param.Tags
+    tags_replace_value: bool = True  # add-tags with a tag key the key has replaces its value
+    remove_tags_works: bool = True  # remove-tags removes the named tag keys
+    policy_stored: bool = True  # policy stores the new key policy
+    deletion_date_from_days: bool = True  # DeletionDate is `days` after the call (else always 30)
+    cancel_clears_deletion_date: bool = True  # a cancelled deletion leaves no DeletionDate
+    delete_drops_key: bool = True  # DELETE /keys/{id} removes the key from CCKM
+    rotation_disable_works: bool = True  # disable-auto-rotation turns automatic rotation off
+    cancel_keeps_rotation: bool = True  # cancelling a deletion restores the rotation setting (AWS)
+    disable_keeps_rotation: bool = True  # disabling a key leaves its rotation setting (AWS)
+    rotation_off_by_default: bool = True  # a new key has automatic rotation off (AWS)
+    external_rotation_reported: bool = False  # the status of a key with imported material says true
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -571,6 +587,8 @@ class CckmBackend:
             alias = param.get("Alias")
             if alias:
                 self._check_alias_free(region, alias_name(alias))
+            if not self.rules.create_keeps_description:
+                param = {**param, "Description": ""}
             key = self._new_key(kms, region, param)
             _apply_principals(key, principals)
             if template is not None:
@@ -605,6 +623,16 @@ class CckmBackend:
             "labels": {},
         }
         record.update(extra or {})
+        if (
+            not self.rules.rotation_off_by_default
+            and aws["Origin"] == "AWS_KMS"
+            and spec == "SYMMETRIC_DEFAULT"
+        ):
+            aws.update(
+                KeyRotationEnabled=True,
+                RotationPeriodInDays=365,
+                NextRotationDate=aws_date(now() + dt.timedelta(days=365)),
+            )
         key = Key(record, aws)
         self.keys[key_id] = key
         self.rotations[key_id] = []
@@ -688,7 +716,10 @@ class CckmBackend:
     def delete_key(self, key_id: str) -> None:
         """Removes the key from CCKM only (the AWS key is left alone)."""
         with self.lock:
-            del self.keys[self._key(key_id).id]
+            key = self._key(key_id)
+            if not self.rules.delete_drops_key:
+                return
+            del self.keys[key.id]
             self.rotations.pop(key_id, None)
 
     # -- operations on one key: each returns the changed key (updatedAt bumped) ------------------
@@ -718,6 +749,8 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             self._move(key, "disable")
+            if not self.rules.disable_keeps_rotation:
+                key.aws["KeyRotationEnabled"] = False
             return self._changed(key)
 
     def schedule_key_deletion(self, key_id: str, days: float | None = None) -> Key:
@@ -727,20 +760,28 @@ class CckmBackend:
             if days is None and self.rules.missing_days == "reject":
                 raise InvalidParameter("Validation errors:\ndays: days is a required field")
             self._move(key, "schedule-deletion")
-            key.aws["DeletionDate"] = aws_date(now() + dt.timedelta(days=30 if days is None else days))
+            if days is None or not self.rules.deletion_date_from_days:
+                days = 30
+            key.aws["DeletionDate"] = aws_date(now() + dt.timedelta(days=days))
             return self._changed(key)
 
     def cancel_key_deletion(self, key_id: str) -> Key:
         with self.lock:
             key = self._key(key_id)
+            date = key.aws.get("DeletionDate")
             self._move(key, "cancel-deletion")
+            if date and not self.rules.cancel_clears_deletion_date:
+                key.aws["DeletionDate"] = date
+            if not self.rules.cancel_keeps_rotation:
+                key.aws["KeyRotationEnabled"] = False
             return self._changed(key)
 
     def update_key_description(self, key_id: str, description: str) -> Key:
         with self.lock:
             key = self._key(key_id)
             _refuse_while_pending_deletion(key)
-            key.aws["Description"] = description
+            if self.rules.description_stored:
+                key.aws["Description"] = description
             return self._changed(key)
 
     def add_alias(self, key_id: str, alias: str) -> Key:
@@ -750,7 +791,8 @@ class CckmBackend:
             name = alias_name(alias)
             if name not in key.aws["Alias"]:
                 self._check_alias_free(key.region, name)
-                key.aws["Alias"].append(name)
+                if self.rules.alias_stored:
+                    key.aws["Alias"].append(name)
             return self._changed(key)
 
     def delete_alias(self, key_id: str, alias: str) -> Key:
@@ -762,7 +804,8 @@ class CckmBackend:
                 raise AwsRefusal(
                     "NotFoundException", f"Alias arn:aws:kms:{key.region}:{ACCOUNT}:{name} is not found."
                 )
-            key.aws["Alias"].remove(name)
+            if self.rules.delete_alias_works:
+                key.aws["Alias"].remove(name)
             return self._changed(key)
 
     def add_tags(self, key_id: str, tags: list[dict[str, Any]]) -> Key:
@@ -771,8 +814,9 @@ class CckmBackend:
             key = self._key(key_id)
             _refuse_while_pending_deletion(key)
             stored = key.aws["Tags"]
-            for tag in tags:
-                stored[:] = [t for t in stored if t["TagKey"] != tag["tag_key"]]
+            for tag in tags if self.rules.tags_stored else ():
+                if self.rules.tags_replace_value:
+                    stored[:] = [t for t in stored if t["TagKey"] != tag["tag_key"]]
                 stored.append({"TagKey": tag["tag_key"], "TagValue": tag.get("tag_value", "")})
             return self._changed(key)
 
@@ -780,7 +824,8 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             _refuse_while_pending_deletion(key)
-            key.aws["Tags"] = [t for t in key.aws["Tags"] if t["TagKey"] not in tag_keys]
+            if self.rules.remove_tags_works:
+                key.aws["Tags"] = [t for t in key.aws["Tags"] if t["TagKey"] not in tag_keys]
             return self._changed(key)
 
     def put_key_policy(
@@ -790,7 +835,7 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             check_policy_inputs(policy, template, principals, self.rules.policy_inputs_exclusive)
-            if policy:
+            if policy and self.rules.policy_stored:
                 key.aws["Policy"] = policy
             _apply_principals(key, principals)
             if template is not None:
@@ -812,6 +857,8 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             _rotatable(key)
+            if not self.rules.rotation_disable_works:
+                return self._changed(key)
             key.aws["KeyRotationEnabled"] = False
             key.aws.pop("RotationPeriodInDays", None)
             key.aws.pop("NextRotationDate", None)
@@ -828,10 +875,14 @@ class CckmBackend:
             enabled = bool(aws["KeyRotationEnabled"]) and self.rules.rotation_status_works
             if key.state in PENDING_DELETION and self.rules.rotation_off_while_pending_deletion:
                 enabled = False
+            if aws["Origin"] == "EXTERNAL" and self.rules.external_rotation_reported:
+                enabled = True
             status: dict[str, Any] = {"KeyId": aws["Arn"], "KeyRotationEnabled": enabled}
             if status["KeyRotationEnabled"]:
-                status["RotationPeriodInDays"] = aws["RotationPeriodInDays"]
-                status["NextRotationDate"] = aws["NextRotationDate"]
+                status["RotationPeriodInDays"] = aws.get("RotationPeriodInDays", 365)
+                status["NextRotationDate"] = aws.get(
+                    "NextRotationDate", aws_date(now() + dt.timedelta(days=365))
+                )
             return status
 
     def rotate_key_material(self, key_id: str) -> Key:
