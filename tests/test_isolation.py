@@ -10,6 +10,8 @@ second scope's requests to the first -- a tenant boundary that is not there -- i
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from conformance.mocks import mock_definition
 from tests import wrappers
 from tests.runs import run_mock, run_target
 
-ISOLATION = {"huawei": "HW-ISO-001", "thales": "TH-ISO-001", "yandex": "YC-ISO-001"}
+ISOLATION = {"huawei": ("HW-ISO-001",), "thales": ("TH-ISO-001", "TH-ISO-002"), "yandex": ("YC-ISO-001",)}
 OTHER = ("other_token", "other_project_id", "other_folder_id", "other_kms", "other_region")
 
 
@@ -30,9 +32,9 @@ def _credentials(vendor: str, *, other: bool) -> dict[str, str]:
 
 @pytest.mark.parametrize("vendor", sorted(ISOLATION))
 def test_a_faithful_mock_keeps_its_scopes_apart(tmp_path, vendor: str) -> None:
-    run = run_mock(vendor, tmp_path, requirement=(ISOLATION[vendor],))
+    run = run_mock(vendor, tmp_path, requirement=ISOLATION[vendor])
     assert run.code == 0, run.explain()
-    assert run.row(ISOLATION[vendor])["status"] == "passed"
+    assert {run.row(req)["status"] for req in ISOLATION[vendor]} == {"passed"}
     secret = _credentials(vendor, other=True).get("other_token")
     if secret:  # a credential never reaches the reports
         for path in run.report_dir.rglob("*"):
@@ -44,10 +46,10 @@ def test_a_faithful_mock_keeps_its_scopes_apart(tmp_path, vendor: str) -> None:
 def test_without_a_second_scope_isolation_is_not_covered(tmp_path, kms_mock, vendor: str) -> None:
     mock = kms_mock(vendor)
     credentials = {k: v for k, v in mock.credentials.items() if k not in OTHER}
-    run = run_target(vendor, mock.url, tmp_path, requirement=(ISOLATION[vendor],), **credentials)
-    row = run.row(ISOLATION[vendor])
-    assert row["status"] == "not_covered" and "tenant isolation is not covered" in row["message"]
-    assert "--other-" in row["message"]
+    run = run_target(vendor, mock.url, tmp_path, requirement=ISOLATION[vendor], **credentials)
+    for req in ISOLATION[vendor]:
+        row = run.row(req)
+        assert row["status"] == "not_covered" and "--other-" in row["message"], row
 
 
 def _huawei_bridge(app: Any) -> Any:
@@ -96,13 +98,48 @@ def _thales_bridge(app: Any) -> Any:
     return bridged
 
 
-BRIDGES = {"huawei": _huawei_bridge, "yandex": _yandex_bridge, "thales": _thales_bridge}
+def _thales_domain_bridge(app: Any) -> Any:
+    """The other domain's user is served as the root domain's admin: one tenant."""
+    from conformance.vendors.thales.mock.models import OTHER_DOMAIN_USERNAME, USERNAME
+    from conformance.vendors.thales.mock.responses import mint_jwt
+
+    def user_of(bearer: bytes) -> str:
+        try:
+            payload = bearer.split(b".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+        except (IndexError, ValueError):
+            return ""
+        return str(claims.get("preferred_username", ""))
+
+    async def bridged(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            admin = f"Bearer {mint_jwt(USERNAME, 0, 2**31)}".encode()
+            headers = [
+                (k, admin if k == b"authorization" and user_of(v) == OTHER_DOMAIN_USERNAME else v)
+                for k, v in scope["headers"]
+            ]
+            scope = {**scope, "headers": headers}
+        await app(scope, receive, send)
+
+    return bridged
 
 
-@pytest.mark.parametrize("vendor", sorted(ISOLATION))
-def test_a_server_without_a_tenant_boundary_fails_isolation(tmp_path, vendor: str) -> None:
-    with wrappers.serve(vendor, BRIDGES[vendor]) as (url, credentials):
+# (vendor, the server, the requirement its missing boundary fails)
+BRIDGES = [
+    ("huawei", _huawei_bridge, "HW-ISO-001"),
+    ("yandex", _yandex_bridge, "YC-ISO-001"),
+    ("thales", _thales_bridge, "TH-ISO-001"),
+    ("thales", _thales_domain_bridge, "TH-ISO-002"),
+]
+
+
+@pytest.mark.parametrize(("vendor", "bridge", "requirement"), BRIDGES, ids=[b[1].__name__ for b in BRIDGES])
+def test_a_server_without_a_tenant_boundary_fails_isolation(
+    tmp_path, vendor: str, bridge, requirement: str
+) -> None:
+    with wrappers.serve(vendor, bridge) as (url, credentials):
         credentials = {k: v for k, v in credentials.items() if k != "expired_token"}
-        run = run_target(vendor, url, tmp_path, requirement=(ISOLATION[vendor],), **credentials)
+        run = run_target(vendor, url, tmp_path, requirement=ISOLATION[vendor], **credentials)
     assert run.code == 1
-    assert run.row(ISOLATION[vendor])["status"] == "failed", run.explain()
+    failed = {req for req in ISOLATION[vendor] if run.row(req)["status"] == "failed"}
+    assert failed == {requirement}, run.explain()

@@ -25,6 +25,7 @@ def _key_for(profile: Profile, probe: Probe) -> str | None:
 
 def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
     try:
+        kms_profile.require(probe.needs)
         key_id = _key_for(kms_profile, probe)
         outcome = kms_profile.call(probe.operation, key_id, probe.body, auth=probe.auth, raw=probe.raw)
     except NotCovered as exc:

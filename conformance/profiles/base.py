@@ -130,6 +130,8 @@ class Probe:
     # credentials, must still be in ``key``'s state (``unchanged``: a refused change changed nothing).
     hides_key: bool = False
     unchanged: bool = False
+    # Settings the row needs beyond its auth mode's (e.g. ``("other_token",)``): "not covered" without.
+    needs: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -459,6 +461,12 @@ class Profile(ABC):
             " and ".join(f"--{name.replace('_', '-')}" for name in group) for group in self.other_scope
         )
         raise NotCovered(f"no second tenant scope given ({wanted}): tenant isolation is not covered")
+
+    def require(self, names: tuple[str, ...]) -> None:
+        """Raise ``NotCovered`` unless every setting in ``names`` is given."""
+        missing = [f"--{name.replace('_', '-')}" for name in names if not getattr(self.settings, name)]
+        if missing:
+            raise NotCovered(f"no {' '.join(missing)} given: this check is not covered")
 
     def in_other_scope(self) -> bool:
         """Whether the call being built is sent through the second scope (``auth="other"``)."""

@@ -1233,10 +1233,18 @@ def _jwt_expired(response: httpx.Response) -> bool:
 
 
 # Tenant isolation: a key belongs to the connection and region it was created in; the key list
-# filtered by another connection or region (``--other-kms`` / ``--other-region``, through
-# ``--other-token`` when given) does not name it.
+# filtered by another connection or region (``--other-kms`` / ``--other-region``, listed by the
+# run's own user) does not name it.
+# A key of the run's CipherTrust domain, through the token of a user of another domain
+# (``--other-token``): not found by id, not listed, and a change is refused and changes nothing.
+_OTHER_DOMAIN: dict[str, Any] = {"auth": "other", "needs": ("other_token",)}
+_NOT_THERE: dict[str, Any] = {"status": frozenset({403, 404}), **_OTHER_DOMAIN}
 ISOLATION_PROBES: tuple[Probe, ...] = (
-    _probe("TH-ISO-001", "other-scope-list", "list_in_scope", auth="other", hides_key=True, read_only=True),
+    _probe("TH-ISO-001", "other-scope-list", "list_in_scope", hides_key=True, read_only=True),
+    _probe("TH-ISO-002", "other-domain-get", "get", **_NOT_THERE),
+    _probe("TH-ISO-002", "other-domain-list", "list", hides_key=True, body={"limit": -1}, **_OTHER_DOMAIN),
+    _probe("TH-ISO-002", "other-domain-disable", "disable", unchanged=True, **_NOT_THERE),
+    _probe("TH-ISO-002", "other-domain-schedule-deletion", "schedule_deletion", unchanged=True, **_NOT_THERE),
 )
 
 
@@ -1254,9 +1262,6 @@ class ThalesProfile(Profile):
     step_statuses: ClassVar[frozenset[int]] = _OK
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
     probes: ClassVar[tuple[Probe, ...]] = PROBES + ISOLATION_PROBES
-    # Tenant isolation needs a second connection or region; --other-token is optional (the run's
-    # own credentials list there otherwise).
-    other_scope: ClassVar[tuple[tuple[str, ...], ...]] = (("other_kms",), ("other_region",))
     envelope_requirement: ClassVar[str] = "TH-ENV-001"
     error_schemas: ClassVar[tuple[Mapping[str, Any], ...]] = (ERROR_ENVELOPE,)
     generated_requirements: ClassVar[Mapping[str, str]] = {
@@ -1491,7 +1496,17 @@ class ThalesProfile(Profile):
                 raise NotCovered("the password grant gave no refresh_token: the refresh grant is not covered")
             return {"refresh_token": token}
         if operation == "list_in_scope":
-            return {"kms": self.scoped("kms"), "region": self.scoped("region"), "limit": -1}
+            if not (self.settings.other_kms or self.settings.other_region):
+                raise NotCovered(
+                    "no --other-kms or --other-region given: listing another scope is not covered"
+                )
+            # the run's own user, the other connection or region (another domain is TH-ISO-002's)
+            settings = self.settings
+            return {
+                "kms": settings.other_kms or settings.kms,
+                "region": settings.other_region or settings.region,
+                "limit": -1,
+            }
         if operation == "sync_start":
             if not (self.settings.kms and self.settings.region):
                 raise NotCovered("no --kms/--region given: cannot start a synchronization job")

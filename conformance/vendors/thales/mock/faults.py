@@ -115,6 +115,14 @@ Effect = Change | RowChange
 _FAULTS: tuple[tuple[Fault, Effect], ...] = (
     (
         Fault(
+            "domains-not-isolated",
+            "TH-ISO-002",
+            "a user of one CipherTrust domain reads, lists and changes the keys of every domain",
+        ),
+        change(domains_isolated=False),
+    ),
+    (
+        Fault(
             "scope-filters-ignored",
             "TH-ISO-001",
             "the key list ignores its kms and region filters: keys of every connection and region are listed",

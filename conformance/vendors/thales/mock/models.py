@@ -18,6 +18,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,17 @@ USERNAME = "admin"
 PASSWORD = "KMS-conformance-1"
 FORBIDDEN_USERNAME = "auditor"  # authenticates, but has no CCKM permission (403)
 FORBIDDEN_PASSWORD = "KMS-conformance-auditor-1"
-USERS = {USERNAME: PASSWORD, FORBIDDEN_USERNAME: FORBIDDEN_PASSWORD}
+# A user of a second CipherTrust domain (tenant isolation): it sees none of the root domain's keys.
+OTHER_DOMAIN_USERNAME = "tenant-b-admin"
+OTHER_DOMAIN_PASSWORD = "KMS-conformance-tenant-b-1"
+USERS = {
+    USERNAME: PASSWORD,
+    FORBIDDEN_USERNAME: FORBIDDEN_PASSWORD,
+    OTHER_DOMAIN_USERNAME: OTHER_DOMAIN_PASSWORD,
+}
+DOMAINS = {USERNAME: "root", FORBIDDEN_USERNAME: "root", OTHER_DOMAIN_USERNAME: "tenant-b"}
+# The domain of the request being served (set where its JWT is read; every request is a task).
+CALLER_DOMAIN: ContextVar[str] = ContextVar("caller_domain", default="root")
 # Configured AWS connections (CCKM "kms" containers) and their regions.
 CONNECTIONS: dict[str, dict[str, Any]] = {
     "aws-conformance": {
@@ -145,6 +156,7 @@ class Rules:
 
     transitions: Mapping[str, Transition] = field(default_factory=lambda: dict(TRANSITIONS))
     scope_filters: bool = True  # the key list's kms and region filters keep other scopes' keys out
+    domains_isolated: bool = True  # a user sees and changes the keys of its own domain only
     password_checked: bool = True  # the password grant compares the password
     refresh_grant_works: bool = True  # a known refresh token gets a new JWT
     refresh_token_rotation: str = "same"  # option refresh-token-rotation: "same" or "new"
@@ -234,6 +246,7 @@ class Key:
 
     record: dict[str, Any]
     aws: dict[str, Any]
+    domain: str = "root"  # the CipherTrust domain of the user who made it
 
     @property
     def id(self) -> str:
@@ -633,7 +646,7 @@ class CckmBackend:
                 RotationPeriodInDays=365,
                 NextRotationDate=aws_date(now() + dt.timedelta(days=365)),
             )
-        key = Key(record, aws)
+        key = Key(record, aws, CALLER_DOMAIN.get())
         self.keys[key_id] = key
         self.rotations[key_id] = []
         if aws["Origin"] == "AWS_KMS" and spec == "SYMMETRIC_DEFAULT":
@@ -686,7 +699,11 @@ class CckmBackend:
         with self.lock:
             if not self.rules.scope_filters:
                 query = {name: value for name, value in query.items() if name not in ("kms", "region")}
-            found = [k for k in self.keys.values() if matches(k, query, self.rules.tags_filter)]
+            found = [
+                k
+                for k in self.keys.values()
+                if self._in_domain(k) and matches(k, query, self.rules.tags_filter)
+            ]
             self._sort(found, query.get("sort"))
             page = found[skip:] if limit == -1 else found[skip : skip + limit]
             return KeyPage(len(found), [k.snapshot() for k in page])
@@ -705,9 +722,13 @@ class CckmBackend:
 
     def _key(self, key_id: str) -> Key:
         key = self.keys.get(key_id)
-        if key is None:
+        if key is None or not self._in_domain(key):
             raise NotFound("Resource not found")
         return key
+
+    def _in_domain(self, key: Key) -> bool:
+        """Whether the caller's domain may see ``key`` (its own domain's keys only)."""
+        return key.domain == CALLER_DOMAIN.get() or not self.rules.domains_isolated
 
     def get_key(self, key_id: str) -> Key:
         with self.lock:

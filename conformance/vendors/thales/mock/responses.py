@@ -46,9 +46,12 @@ from conformance.vendors.thales.mock.exceptions import (
 )
 from conformance.vendors.thales.mock.faults import Behaviour, behaviour
 from conformance.vendors.thales.mock.models import (
+    CALLER_DOMAIN,
     DEFAULT_KMS,
     DEFAULT_REGION,
+    DOMAINS,
     FORBIDDEN_USERNAME,
+    OTHER_DOMAIN_USERNAME,
     OTHER_REGION,
     PASSWORD,
     PRINCIPAL_FIELDS,
@@ -306,7 +309,9 @@ class CckmResponses:
         if payload is None or payload.get("preferred_username") not in USERS:
             raise Unauthorized("Invalid token")
         self.check_expiry(payload)
-        return self.model.authorize(payload["preferred_username"])
+        user = self.model.authorize(payload["preferred_username"])
+        CALLER_DOMAIN.set(DOMAINS[user])  # what the model lets this request see
+        return user
 
     def check_expiry(self, payload: dict[str, Any]) -> None:
         """Hook: ``token_expiry_checked`` off (fault expired-token-accepted) lets an expired JWT in."""
@@ -621,5 +626,6 @@ def credentials(config: MockConfig) -> dict[str, str]:
         "region": DEFAULT_REGION,
         "other_region": OTHER_REGION,
         "forbidden_token": mint_jwt(FORBIDDEN_USERNAME, now, now + 86400),
+        "other_token": mint_jwt(OTHER_DOMAIN_USERNAME, now, now + 86400),
         "expired_token": mint_jwt(USERNAME, now - 3600, now - 3300),
     }
