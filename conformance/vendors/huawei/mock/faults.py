@@ -421,6 +421,11 @@ FAULTS = (
         "import-key-material takes an import token made for another key",
     ),
     Fault(
+        "ciphertext-unpadded",
+        "HW-SHAPE-014",
+        "encrypt-data's ciphertext holds the plaintext unpadded (124 + n bytes, not 124 + ceil(n / 16) x 16)",
+    ),
+    Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
         "delete-imported-key-material accepts a key pending import instead of refusing it with KMS.2701",
@@ -632,6 +637,7 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "update-alias-duplicates": _rule(alias_unique_on_update=False),
     "grant-of-other-key-2501": _rule(grant_of_other_key_code=None),
     "token-any-key": _rule(token_key_checked=False),
+    "ciphertext-unpadded": _rule(cipher_padded=False),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 
