@@ -146,3 +146,35 @@ def test_the_sdk_sees_the_data_key_rules(huawei_mock: Any) -> None:
         sdk.CreateDatakeyWithoutPlaintextRequest(body=sdk.CreateDatakeyRequestBody(key_id=key_id))
     )
     assert sealed.cipher_text and not getattr(sealed, "plain_text", None)
+
+
+@pytest.mark.parametrize(("size", "expected"), [(1, 140), (15, 140), (16, 140), (17, 156), (4096, 4220)])
+def test_the_ciphertext_has_the_documented_size(kms: Any, size: int, expected: int) -> None:
+    key_id = kms.key()
+    sealed = kms.ok("encrypt-data", {"key_id": key_id, "plain_text": "x" * size})["cipher_text"]
+    assert len(base64.b64decode(sealed)) == expected
+    assert kms.ok("decrypt-data", {"cipher_text": sealed})["plain_text"] == "x" * size
+
+
+def test_the_ciphertext_size_row_fails_an_unpadded_ciphertext(kms_mock: Any) -> None:
+    assert _row_holds(HuaweiProfile(kms_mock("huawei").settings), "ciphertext-size")
+    assert not _row_holds(
+        HuaweiProfile(kms_mock("huawei", faults=["ciphertext-unpadded"]).settings), "ciphertext-size"
+    )
+
+
+def test_a_prepared_key_without_steps_reads_its_state_once(kms_mock: Any) -> None:
+    profile = HuaweiProfile(kms_mock("huawei").settings)
+    sent: list[str] = []
+    original = profile.call
+
+    def counting(operation: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(operation)
+        return original(operation, *args, **kwargs)
+
+    profile.call = counting  # type: ignore[method-assign]
+    profile.key_in("signing-key")
+    assert sent == ["create_signing", "describe"]
+    sent.clear()
+    profile.key_in("rotating")
+    assert sent == ["create", "describe", "enable_rotation", "describe"]

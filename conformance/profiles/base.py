@@ -423,7 +423,8 @@ class Profile(ABC):
         return tokens.token() if tokens else None
 
     def headers_for(self, mode: str) -> dict[str, str]:
-        """Static headers carrying the credential of ``mode``: valid, none, invalid, forbidden, expired.
+        """Static headers carrying the credential of ``mode``: valid, none, invalid, forbidden,
+        expired, other (the second scope's) or crossed (the run's own, sent into the second scope).
 
         Raise ``NotCovered`` when the run has no credential of that kind.
         """
@@ -435,6 +436,8 @@ class Profile(ABC):
             return {header: value.format(token=token)} if token else {}
         if mode == "invalid":
             return {header: value.format(token=self.invalid_token)}
+        if mode == "crossed":  # the run's own credential sent into the second scope
+            return self.headers_for("valid")
         if mode == "other":
             self.require_other_scope()
             token = self.settings.other_token
@@ -559,7 +562,9 @@ class Profile(ABC):
         if key_id is not None and operation not in self.read_only_calls:
             self.guard_key(operation, key_id)
         client = self.client if auth == "valid" else self.new_client(auth)
-        self._local.other = auth == "other"  # build_request reads the scope through ``scoped``
+        # build_request reads the scope through ``scoped``: "other" sends the second scope's
+        # credential there, "crossed" the run's own
+        self._local.other = auth in ("other", "crossed")
         try:
             request = self.build_request(client, operation, key_id, body or {})
             if raw is not None:

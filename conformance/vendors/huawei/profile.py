@@ -885,6 +885,19 @@ def _datakey_matches(outcome: Outcome) -> str | None:
     return None
 
 
+def _cipher_bytes(outcome: Outcome) -> str | None:
+    """encrypt-data's cipher_text: Base64 of 124 + ceil(n / 16) x 16 bytes for n plaintext bytes."""
+    plain = str(_request_json(outcome).get("plain_text", "")).encode()
+    expected = 124 + -(-len(plain) // 16) * 16
+    try:
+        size = len(base64.b64decode(str(_body(outcome).get("cipher_text")), validate=True))
+    except ValueError:
+        return f"cipher_text should be Base64: {outcome.text}"
+    if size != expected:
+        return f"a ciphertext of {len(plain)} plaintext bytes should be {expected} bytes, is {size}"
+    return None
+
+
 _AUTH_CODES = frozenset({"APIGW.0301", "KMS.0301", "KMS.0302"})
 
 
@@ -1448,6 +1461,7 @@ PROBES: tuple[Probe, ...] = (
         codes=frozenset({"KMS.2402"}),
     ),
     _probe("HW-GRANT-005", "list-grants-shape", "list_grants", key="granted", check=_grant_page),
+    _probe("HW-SHAPE-014", "ciphertext-size", "encrypt", check=_cipher_bytes),
     # AK/SK, data keys, a second key
     _probe(
         "HW-AUTH-005",
@@ -1455,8 +1469,9 @@ PROBES: tuple[Probe, ...] = (
         "describe",
         key="unknown",
         auth=BAD_SIGNATURE_MODE,
-        status=frozenset({401}),
-        codes=frozenset({"APIGW.0301"}),
+        # a token-only server sees no credential at all: HW-AUTH-001's answers
+        status=frozenset({401, 403}),
+        codes=frozenset({"APIGW.0301", "KMS.0301"}),
         read_only=True,
     ),
     _probe(
@@ -1623,6 +1638,17 @@ ISOLATION_PROBES: tuple[Probe, ...] = (
         **_NOT_THERE,
     ),
     _probe("HW-ISO-001", "other-project-encrypt", "encrypt", auth="other", **_NOT_THERE),
+    # the run's own token on the other project's path
+    _probe(
+        "HW-ISO-002",
+        "own-token-other-project",
+        "list",
+        auth="crossed",
+        needs=("other_project_id",),
+        status=frozenset({403}),
+        codes=frozenset({"KMS.0321"}),
+        read_only=True,
+    ),
 )
 
 
@@ -1971,13 +1997,22 @@ class HuaweiProfile(Profile):
         key_id = self._created(CREATED_BY.get(self._root(state), "create"))
         self.own(key_id)
         self._prepare(key_id, state)
-        if state in PREPARED:
+        if state in PREPARED and self._steps_in(state):  # (no step: drive_to has just read the state)
             reached = self.key_state(key_id)
             if reached != PREPARED_STATE[state]:
                 raise self.step_failed(
                     state, f"the prepared key should be {PREPARED_STATE[state]}, is {reached}"
                 )
         return key_id
+
+    @staticmethod
+    def _steps_in(state: str) -> bool:
+        """Whether a prepared state's chain makes any call beyond its life-cycle state."""
+        while state in PREPARED:
+            state, steps = PREPARED[state]
+            if steps:
+                return True
+        return False
 
     def _prepare(self, key_id: str, state: str) -> None:
         """Drive a new key to ``state``: a life-cycle state, or a PREPARED one through its calls."""

@@ -95,6 +95,8 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "token_refresh": ("POST", TOKENS, {"grant_type": "refresh_token"}),
     "list": ("GET", KEYS, {}),
     "list_in_scope": ("GET", KEYS, {}),  # filtered by the call's connection and region (``scoped``)
+    "list_own": ("GET", KEYS, {"id": "{id}"}),  # the key list narrowed to one key (and the probe's filter)
+    "list_own_elsewhere": ("GET", KEYS, {"id": "{id}"}),  # ... and the replica region's filter
     "create": ("POST", KEYS, {}),
     "create_external": ("POST", KEYS, {}),
     "get": ("GET", KEYS + "/{id}", {}),
@@ -122,7 +124,7 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "import_material": (
         "POST",
         KEYS + "/{id}/import-material",
-        {"source_key_tier": "local", "source_key_identifier": "{alias}"},
+        {"source_key_tier": "local"},  # no source key named: a new CipherTrust Manager key (import page)
     ),
     "delete_material": ("POST", KEYS + "/{id}/delete-material", None),
     "refresh": ("POST", KEYS + "/{id}/refresh", None),
@@ -209,6 +211,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         codes=frozenset({"DisabledException", "KMSInvalidStateException"}),
     ),
     _refuse("TH-STATE-022", "rotate_material", "pending-deletion"),
+    _allow("TH-STATE-028", "import_material", "pending-import", "enabled"),
 )
 
 
@@ -645,6 +648,71 @@ def _rotation_is(expected: bool, after: str) -> Callable[[Outcome], str | None]:
             return problem
         if _body(outcome).get("KeyRotationEnabled") is not expected:
             return f"{after}, KeyRotationEnabled should be {expected}: {outcome.text}"
+        return None
+
+    return check
+
+
+# -- the key list's filters, skip and sort -------------------------------------------------------
+
+NO_SUCH_KEY_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def _resource_ids(outcome: Outcome) -> list[Any]:
+    _paged(outcome)
+    return [r.get("id") if isinstance(r, dict) else r for r in outcome.body["resources"]]
+
+
+def _only_own(outcome: Outcome) -> str | None:
+    wanted = outcome.response.request.url.params.get("id")
+    ids = _resource_ids(outcome)
+    if ids != [wanted]:
+        return f"the key list filtered by id={wanted} should hold that key alone, holds {ids}"
+    return None
+
+
+def _none_listed(outcome: Outcome) -> str | None:
+    ids = _resource_ids(outcome)
+    if ids:
+        asked = dict(outcome.response.request.url.params)
+        return f"no key matches {asked}, yet the list holds {ids}"
+    return None
+
+
+def _skipped_one(outcome: Outcome) -> str | None:
+    _paged(outcome)
+    body = outcome.body
+    expected = min(max(body["total"] - 1, 0), _query(outcome, "limit") or 0)
+    if len(body["resources"]) != expected:
+        return f"skip=1 of {body['total']} matches should leave {expected} on the page, left {len(body['resources'])}"
+    return None
+
+
+def _sorted_by_created(descending: bool) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        _paged(outcome)
+        stamps = [str(r.get("createdAt", "")) for r in outcome.body["resources"] if isinstance(r, dict)]
+        if stamps != sorted(stamps, reverse=descending):
+            order = "descending" if descending else "ascending"
+            sort = outcome.response.request.url.params.get("sort")
+            return f"sort={sort} should list createdAt {order}: {stamps[:6]}"
+        return None
+
+    return check
+
+
+def _material_origin(outcome: Outcome) -> str | None:
+    origin = _aws(outcome).get("Origin")
+    material = _body(outcome).get("key_material_origin")
+    if origin != "EXTERNAL" or material != "cckm":
+        return f"after import-material the key should be EXTERNAL with key_material_origin cckm, is {origin!r} / {material!r}"
+    return None
+
+
+def _state_is(state: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        if _aws(outcome).get("KeyState") != state:
+            return f"the key should be {state}, is {_aws(outcome).get('KeyState')!r}"
         return None
 
     return check
@@ -1111,6 +1179,166 @@ PROBES: tuple[Probe, ...] = (
         read_only=True,
     ),
     _probe("TH-PERSIST-011", "get-after-delete", "get", key="dropped", status=_404, read_only=True),
+    _probe(
+        "TH-PERSIST-011", "list-after-delete", "list_own", key="dropped", check=_none_listed, read_only=True
+    ),
+    # the key list's filters: narrowed to the row's own key by id, a filter it does not match lists nothing
+    _probe("TH-LIST-001", "id-filter", "list_own", key="neighboured", check=_only_own, read_only=True),
+    _probe("TH-LIST-005", "region-filter", "list_own_elsewhere", check=_none_listed, read_only=True),
+    _probe(
+        "TH-LIST-002",
+        "keyid-filter",
+        "list_own",
+        body={"keyid": NO_SUCH_KEY_ID},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-003",
+        "arn-filter",
+        "list_own",
+        body={"arn": "arn:aws:kms:us-east-1:000000000000:key/" + NO_SUCH_KEY_ID},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-004",
+        "alias-filter",
+        "list_own",
+        body={"alias": "alias/kmsconf-no-such-alias"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-006",
+        "origin-filter",
+        "list_own",
+        body={"origin": "EXTERNAL"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-007",
+        "enabled-filter",
+        "list_own",
+        body={"enabled": "false"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-008",
+        "keystate-filter",
+        "list_own",
+        body={"keystate": "Disabled"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-009",
+        "key-material-origin-filter",
+        "list_own",
+        body={"key_material_origin": "cckm"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-010",
+        "multi-region-filter",
+        "list_own",
+        body={"multi_region": "true"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-011",
+        "key-spec-filter",
+        "list_own",
+        body={"CustomerMasterKeySpec": "RSA_2048"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-012",
+        "policy-template-filter",
+        "list_own",
+        body={"cckm_policy_template_id": "kms-conformance-no-such-template"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-013",
+        "key-source-filter",
+        "list_own",
+        body={"key_source": "DSM"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-014",
+        "job-config-filter",
+        "list_own",
+        body={"job_config_id": "kms-conformance-no-such-job"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-014",
+        "rotation-job-enabled-filter",
+        "list_own",
+        body={"rotation_job_enabled": "true"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-007",
+        "list-skip-1",
+        "list",
+        key="neighboured",
+        body={"skip": 1, "limit": 1000},
+        check=_skipped_one,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-008",
+        "list-sort-descending",
+        "list",
+        key="neighboured",
+        body={"sort": "-createdAt", "limit": 1000},
+        check=_sorted_by_created(True),
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-008",
+        "list-sort-ascending",
+        "list",
+        key="neighboured",
+        body={"sort": "createdAt", "limit": 1000},
+        check=_sorted_by_created(False),
+        read_only=True,
+    ),
+    # key material imported through CCKM
+    _probe(
+        "TH-STATE-029",
+        "material-origin-after-import",
+        "get",
+        key="imported",
+        check=_material_origin,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-030",
+        "delete-material-enabled",
+        "delete_material",
+        key="imported",
+        check=_state_is("PendingImport"),
+    ),
+    _probe(
+        "TH-STATE-031",
+        "delete-material-pending-deletion",
+        "delete_material",
+        key="imported-pending-deletion",
+        check=_state_is("PendingDeletion"),
+    ),
     # the rotation status after the calls that should (not) change it
     _probe(
         "TH-STATE-023",
@@ -1191,6 +1419,9 @@ CHANGED_KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]]
         ("enable_auto_rotation", "schedule_deletion", "cancel_deletion"),
     ),
     "auto-rotation-disabled-key": ("AWS_KMS", False, ("enable_auto_rotation", "disable")),
+    "neighboured": ("AWS_KMS", False, ("create",)),  # a second key of the run beside it
+    "imported": ("EXTERNAL", False, ("import_material",)),
+    "imported-pending-deletion": ("EXTERNAL", False, ("import_material", "schedule_deletion")),
 }
 # A kind's call -> (its set-up step, what its key answer must show).
 _KIND_STEPS: dict[str, tuple[str, Any]] = {
@@ -1205,10 +1436,12 @@ _KIND_STEPS: dict[str, tuple[str, Any]] = {
     "add_tags": ("changed", lambda aws: True),
     "remove_tags": ("changed", lambda aws: True),
     "policy": ("changed", lambda aws: True),
-    "cancel_deletion": ("changed", lambda aws: aws.get("KeyState") == "Disabled"),
+    "cancel_deletion": ("cancelled", lambda aws: aws.get("KeyState") == "Disabled"),
     "delete": ("changed", lambda aws: True),
     "disable_auto_rotation": ("changed", lambda aws: True),
     "disable": ("disabled", lambda aws: aws.get("KeyState") == "Disabled"),
+    "create": ("create", lambda aws: True),
+    "import_material": ("changed", lambda aws: True),
 }
 SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two")
 
@@ -1290,6 +1523,8 @@ class ThalesProfile(Profile):
             "token_password",
             "token_refresh",
             "list",
+            "list_own",
+            "list_own_elsewhere",
             "get",
             "rotation_status",
             "rotations",
@@ -1304,6 +1539,8 @@ class ThalesProfile(Profile):
         "token_refresh": "createToken",
         "list": "listAwsKeys",
         "list_in_scope": "listAwsKeys",
+        "list_own": "listAwsKeys",
+        "list_own_elsewhere": "listAwsKeys",
         "create": "createAwsKey",
         "create_external": "createAwsKey",
         "get": "getAwsKey",
@@ -1350,6 +1587,7 @@ class ThalesProfile(Profile):
         "sync-job": "TH-SHAPE-007",  # a synchronization job started (and read)
         "material-rotated": "TH-STATE-021",  # a key whose material was rotated on demand
         "changed": "TH-SHAPE-001",  # a metadata change (update-description, add-tags, ...) answered 2xx
+        "cancelled": "TH-STATE-008",  # cancel-deletion left the key Disabled
     }
 
     # Renew when less than this share of the JWT lifetime is left (at most a minute).
@@ -1513,6 +1751,8 @@ class ThalesProfile(Profile):
             return {"kms": [self.settings.kms], "regions": [self.sync_region()]}
         if operation == "replicate_key":
             return {"replica_region": self.replica_region()}
+        if operation == "list_own_elsewhere":
+            return {"region": self.replica_region()}
         if operation == "update_primary_region":
             return {"PrimaryRegion": self.replica_region()}
         if operation in _NEW_KEY_CALLS:

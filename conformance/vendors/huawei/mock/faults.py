@@ -31,6 +31,11 @@ FAULTS = (
         "HW-ISO-001",
         "a key is found, listed and changed through any project of the account, not only its own",
     ),
+    Fault(
+        "token-any-project",
+        "HW-ISO-002",
+        "a token scoped to one project is served on another project's path",
+    ),
     Fault("enable-from-any-state", "HW-STATE-006", "enable-key succeeds from every state, not only disabled"),
     Fault(
         "disable-from-any-state", "HW-STATE-007", "disable-key succeeds from every state, not only enabled"
@@ -426,6 +431,11 @@ FAULTS = (
         "import-key-material takes an import token made for another key",
     ),
     Fault(
+        "ciphertext-unpadded",
+        "HW-SHAPE-014",
+        "encrypt-data's ciphertext holds the plaintext unpadded (124 + n bytes, not 124 + ceil(n / 16) x 16)",
+    ),
+    Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
         "delete-imported-key-material accepts a key pending import instead of refusing it with KMS.2701",
@@ -632,12 +642,14 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "rotation-status-partial": _set(rotation_status_partial=True),
     "list-limit-code-0308": _field_code("limit", "KMS.0308"),
     "bad-signature-accepted": _set(signature_checked=False),
+    "token-any-project": _set(token_project_checked=False),
     "datakey-plain-mismatch": _set(datakey_plain_mismatch=True),
     "asymmetric-default-encrypt": _rule(asymmetric_default_usage="ENCRYPT_DECRYPT"),
     "datakey-foreign-code-2203": _rule(datakey_foreign_code="KMS.2203"),
     "update-alias-duplicates": _rule(alias_unique_on_update=False),
     "grant-of-other-key-2501": _rule(grant_of_other_key_code=None),
     "token-any-key": _rule(token_key_checked=False),
+    "ciphertext-unpadded": _rule(cipher_padded=False),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 

@@ -145,6 +145,7 @@ class Rules:
         "KMS.2502"  # revoke/retire naming another key's grant (None: KMS.2501)
     )
     token_key_checked: bool = True  # an import token made for another key is KMS.2603
+    cipher_padded: bool = True  # encrypt-data pads the plaintext to 16-byte blocks (124 + 16k bytes)
     # -- tags --
     tags_stored: bool = True  # create-kms-tag / batch create add the tags
     max_tags: int = MAX_TAGS  # KMS.0409 beyond it
@@ -244,10 +245,11 @@ _MAGIC = b"HWMOCK01"
 _KEY_ID_BYTES = 36
 
 
-def seal(key_id: str, plain: bytes) -> str:
-    """encrypt-data's ciphertext: Base64 of a header naming the key, then the padded plaintext."""
+def seal(key_id: str, plain: bytes, pad: bool = True) -> str:
+    """encrypt-data's ciphertext: Base64 of a header naming the key, then the padded plaintext
+    (``pad`` False: unpadded, what fault ciphertext-unpadded answers)."""
     header = _MAGIC + key_id.encode().ljust(_KEY_ID_BYTES) + len(plain).to_bytes(4, "big")
-    padded = plain + b"\0" * (-len(plain) % CIPHER_BLOCK_BYTES)
+    padded = plain + b"\0" * (-len(plain) % CIPHER_BLOCK_BYTES if pad else 0)
     return base64.b64encode(header.ljust(CIPHER_HEADER_BYTES, b"\0") + padded).decode()
 
 
@@ -263,7 +265,6 @@ def unseal(cipher_text: str) -> tuple[str, bytes]:
     if (
         not raw.startswith(_MAGIC)
         or len(raw) < CIPHER_HEADER_BYTES
-        or len(body) % CIPHER_BLOCK_BYTES
         or not len(body) - CIPHER_BLOCK_BYTES < size <= len(body)
     ):
         raise KmsError("KMS.2201")
@@ -612,7 +613,7 @@ class HuaweiKms:
         if key.spec not in ASYMMETRIC_SPECS:
             if algorithm != SYMMETRIC_DEFAULT:
                 raise KmsError("KMS.0308", f"encryption_algorithm {algorithm} does not fit a symmetric key.")
-            return key, seal(key.key_id, plain)
+            return key, seal(key.key_id, plain, pad=self.rules.cipher_padded)
         private = self._decrypter(key, algorithm)
         if len(plain) > oaep_max_bytes(private.key_size):
             raise KmsError(

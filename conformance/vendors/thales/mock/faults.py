@@ -15,7 +15,13 @@ from typing import Any
 
 from conformance.mocks.base import Fault, MockConfig, Option, canonical
 from conformance.vendors.thales.mock.exceptions import ErrorAnswers
-from conformance.vendors.thales.mock.models import KEY_STATES, PENDING_DELETION, Rules
+from conformance.vendors.thales.mock.models import (
+    KEY_STATES,
+    PENDING_DELETION,
+    TRANSITIONS,
+    Rules,
+    Transition,
+)
 
 
 @dataclass(frozen=True)
@@ -495,6 +501,120 @@ _FAULTS: tuple[tuple[Fault, Effect], ...] = (
     (
         Fault("disable-clears-rotation", "TH-STATE-027", "disabling a key turns its automatic rotation off"),
         change(disable_keeps_rotation=False),
+    ),
+    (
+        Fault("list-ignores-id", "TH-LIST-001", "the key list ignores its id filter"),
+        change(ignored_filters=frozenset({"id"})),
+    ),
+    (
+        Fault("list-ignores-keyid", "TH-LIST-002", "the key list ignores its keyid filter"),
+        change(ignored_filters=frozenset({"keyid"})),
+    ),
+    (
+        Fault("list-ignores-arn", "TH-LIST-003", "the key list ignores its arn filter"),
+        change(ignored_filters=frozenset({"arn"})),
+    ),
+    (
+        Fault("list-ignores-alias", "TH-LIST-004", "the key list ignores its alias filter"),
+        change(ignored_filters=frozenset({"alias"})),
+    ),
+    (
+        Fault("list-ignores-region", "TH-LIST-005", "the key list ignores its region filter"),
+        change(ignored_filters=frozenset({"region"})),
+    ),
+    (
+        Fault("list-ignores-origin", "TH-LIST-006", "the key list ignores its origin filter"),
+        change(ignored_filters=frozenset({"origin"})),
+    ),
+    (
+        Fault("list-ignores-enabled", "TH-LIST-007", "the key list ignores its enabled filter"),
+        change(ignored_filters=frozenset({"enabled"})),
+    ),
+    (
+        Fault("list-ignores-keystate", "TH-LIST-008", "the key list ignores its keystate filter"),
+        change(ignored_filters=frozenset({"keystate"})),
+    ),
+    (
+        Fault(
+            "list-ignores-key-material-origin",
+            "TH-LIST-009",
+            "the key list ignores its key_material_origin filter",
+        ),
+        change(ignored_filters=frozenset({"key_material_origin"})),
+    ),
+    (
+        Fault("list-ignores-multi-region", "TH-LIST-010", "the key list ignores its multi_region filter"),
+        change(ignored_filters=frozenset({"multi_region"})),
+    ),
+    (
+        Fault(
+            "list-ignores-customermasterkeyspec",
+            "TH-LIST-011",
+            "the key list ignores its CustomerMasterKeySpec filter",
+        ),
+        change(ignored_filters=frozenset({"CustomerMasterKeySpec"})),
+    ),
+    (
+        Fault(
+            "list-ignores-cckm-policy-template-id",
+            "TH-LIST-012",
+            "the key list ignores its cckm_policy_template_id filter",
+        ),
+        change(ignored_filters=frozenset({"cckm_policy_template_id"})),
+    ),
+    (
+        Fault("list-ignores-key-source", "TH-LIST-013", "the key list ignores its key_source filter"),
+        change(ignored_filters=frozenset({"key_source"})),
+    ),
+    (
+        Fault(
+            "list-ignores-rotation-job-filters",
+            "TH-LIST-014",
+            "the key list ignores job_config_id and rotation_job_enabled",
+        ),
+        change(ignored_filters=frozenset({"job_config_id", "rotation_job_enabled"})),
+    ),
+    (
+        Fault(
+            "list-ignores-skip", "TH-PAG-007", "the key list answers from the first record whatever skip says"
+        ),
+        change(skip_applied=False),
+    ),
+    (
+        Fault("sort-descending-ignored", "TH-PAG-008", "a leading '-' on a sort field sorts it ascending"),
+        change(descending_sort=False),
+    ),
+    (
+        Fault(
+            "import-leaves-pending-import",
+            "TH-STATE-028",
+            "import-material answers success but the key stays PendingImport",
+        ),
+        RowChange("import-material", also_stays=frozenset({"PendingImport"})),
+    ),
+    (
+        Fault(
+            "import-keeps-material-origin",
+            "TH-STATE-029",
+            "after import-material the key's key_material_origin is not cckm",
+        ),
+        change(import_sets_material_origin=False),
+    ),
+    (
+        Fault(
+            "delete-material-leaves-enabled",
+            "TH-STATE-030",
+            "delete-material answers success but the key stays Enabled",
+        ),
+        RowChange("delete-material", also_stays=frozenset({"Enabled"})),
+    ),
+    (
+        Fault(
+            "delete-material-ends-deletion",
+            "TH-STATE-031",
+            "delete-material moves a key pending deletion to PendingImport",
+        ),
+        change(transitions={**TRANSITIONS, "delete-material": Transition(KEY_STATES, "PendingImport")}),
     ),
 )
 

@@ -195,6 +195,10 @@ class Rules:
     disable_keeps_rotation: bool = True  # disabling a key leaves its rotation setting (AWS)
     rotation_off_by_default: bool = True  # a new key has automatic rotation off (AWS)
     external_rotation_reported: bool = False  # the status of a key with imported material says true
+    ignored_filters: frozenset[str] = frozenset()  # list filters (FILTERS names) the key list ignores
+    skip_applied: bool = True  # the key list drops `skip` records from the front
+    descending_sort: bool = True  # a leading "-" sorts a field descending
+    import_sets_material_origin: bool = True  # import-material records key_material_origin cckm
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -356,10 +360,14 @@ def _tagged(key: Key, value: str, syntax: str) -> bool:
     return any(t["TagValue"] == value for t in tags)
 
 
-def matches(key: Key, query: Mapping[str, str], tags_filter: str = "value") -> bool:
+def matches(
+    key: Key, query: Mapping[str, str], tags_filter: str = "value", ignored: frozenset[str] = frozenset()
+) -> bool:
     if "tags" in query and not _tagged(key, query["tags"], tags_filter):
         return False
-    return all(check(key, query[name]) for name, check in FILTERS.items() if name in query)
+    return all(
+        check(key, query[name]) for name, check in FILTERS.items() if name in query and name not in ignored
+    )
 
 
 def principal_arns(field_name: str, values: list[str]) -> list[str]:
@@ -697,14 +705,16 @@ class CckmBackend:
     def list_keys(self, query: Mapping[str, str], skip: int, limit: int) -> KeyPage:
         """The keys matching the query's filters, sorted by its ``sort``; ``limit`` -1 means all."""
         with self.lock:
-            if not self.rules.scope_filters:
+            rules = self.rules
+            if not rules.scope_filters:
                 query = {name: value for name, value in query.items() if name not in ("kms", "region")}
             found = [
                 k
                 for k in self.keys.values()
-                if self._in_domain(k) and matches(k, query, self.rules.tags_filter)
+                if self._in_domain(k) and matches(k, query, rules.tags_filter, rules.ignored_filters)
             ]
             self._sort(found, query.get("sort"))
+            skip = skip if rules.skip_applied else 0
             page = found[skip:] if limit == -1 else found[skip : skip + limit]
             return KeyPage(len(found), [k.snapshot() for k in page])
 
@@ -718,7 +728,8 @@ class CckmBackend:
                 if self.rules.unknown_sort_field == "server-error":
                     raise InternalError(f"unknown sort field {name}")
                 continue
-            keys.sort(key=functools.partial(_sort_value, name), reverse=item.startswith("-"))
+            descending = item.startswith("-") and self.rules.descending_sort
+            keys.sort(key=functools.partial(_sort_value, name), reverse=descending)
 
     def _key(self, key_id: str) -> Key:
         key = self.keys.get(key_id)
@@ -987,7 +998,8 @@ class CckmBackend:
             key = self._key(key_id)
             _external_only(key)
             self._move(key, "import-material")
-            key.record["key_material_origin"] = "cckm"
+            if self.rules.import_sets_material_origin:
+                key.record["key_material_origin"] = "cckm"
             key.record["key_source"] = source_key_tier
             key.record["local_key_id"] = secrets.token_hex(32)
             key.record["local_key_name"] = source_key_identifier
