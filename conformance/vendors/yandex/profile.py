@@ -1833,6 +1833,18 @@ ISOLATION_PROBES: tuple[Probe, ...] = (
     Probe("YC-ISO-001", "other-folder-disable", "disable", auth="other", unchanged=True, **_NOT_THERE),
     Probe("YC-ISO-001", "other-folder-delete", "delete", auth="other", unchanged=True, **_NOT_THERE),
     Probe("YC-ISO-001", "other-folder-encrypt", "encrypt", auth="other", **_NOT_THERE),
+    # key pairs of the run's folder, the same way
+    Probe("YC-ISO-001", "other-folder-enc-get", "enc_get", key="enc-enabled", auth="other", **_NOT_THERE),
+    Probe("YC-ISO-001", "other-folder-sig-sign", "sig_sign", key="sig-enabled", auth="other", **_NOT_THERE),
+    Probe(
+        "YC-ISO-001",
+        "other-folder-enc-disable",
+        "enc_disable",
+        key="enc-enabled",
+        auth="other",
+        unchanged=True,
+        **_NOT_THERE,
+    ),
     # the run's own token listing the other folder
     Probe(
         "YC-ISO-002",
