@@ -43,8 +43,7 @@ SWITCHES: tuple[Switch, ...] = (
         Fault(
             "folders-not-isolated",
             "YC-ISO-001",
-            "a token sees, lists and changes the keys of every folder, not only the folders it has access to",
-            may_also=("YC-ISO-002",),
+            "a token reads, uses and changes the keys of every folder, not only the folders it has access to",
         ),
         behaviour={"folders_isolated": False},
     ),

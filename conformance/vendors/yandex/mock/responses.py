@@ -618,8 +618,8 @@ class YandexResponses:
         folder = query.get("folderId")
         if not folder or len(folder) > _folder_max():
             raise ApiError(3, "Request validation error: folderId: required, length 1..50")
-        if self.behaviour.folder_list_checked:
-            self.check_folder(folder)
+        if self.behaviour.folder_list_checked and not may_see(self.caller, folder):
+            raise ApiError(7, "Permission denied")  # YC-ISO-002's own switch, not folders_isolated
         if self.behaviour.page_token_crashes and query.get("pageToken"):
             raise RuntimeError("the mock's fault: page tokens crash the listing")
         size, start = self.page(query, token_limit=self.behaviour.list_keys_token_limit)
