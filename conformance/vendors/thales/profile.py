@@ -718,6 +718,49 @@ def _state_is(state: str) -> Callable[[Outcome], str | None]:
     return check
 
 
+# -- the rotations list: record uris and filters --------------------------------------------------
+
+
+def _rotation_records(outcome: Outcome) -> list[dict[str, Any]]:
+    """The rotation records of a rotations list (its envelope is TH-PAG-006's business)."""
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-006", problem)
+    return [r for r in outcome.body["resources"] if isinstance(r, dict)]
+
+
+def _rotation_uris(outcome: Outcome) -> str | None:
+    records = _rotation_records(outcome)
+    if not records:
+        return f"a key whose material was rotated lists no rotation record: {outcome.text}"
+    for record in records:
+        expected = f"kylo:kylo:cckm:aws-key-rotation:{record.get('id')}"
+        if record.get("uri") != expected:
+            return f"a rotation record's uri should be {expected!r}, is {record.get('uri')!r}"
+    return None
+
+
+def _rotations_match(name: str) -> Callable[[Outcome], str | None]:
+    """Every listed rotation record has the filter's value in aws_param.<name>."""
+
+    def check(outcome: Outcome) -> str | None:
+        wanted = outcome.response.request.url.params.get(name)
+        for record in _rotation_records(outcome):
+            aws = record.get("aws_param")
+            value = aws.get(name) if isinstance(aws, dict) else None
+            if value != wanted:
+                return f"the rotations list filtered by {name}={wanted} holds a record with {name} {value!r}"
+        return None
+
+    return check
+
+
+_NO_SUCH_MATERIAL = "0" * 64  # a well-formed AWS key material id (64 hex digits) no key has
+_NO_SUCH_TIER = "kms-conformance-no-such-tier"
+# A tag value with a character outside the documented set (alphanumerics and _ . / = + - @).
+_BAD_TAG_VALUE = "kms-conformance*probe"
+
+
 # A policy document for the mutually exclusive policy inputs (given with a policy template).
 _POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -1008,6 +1051,46 @@ PROBES: tuple[Probe, ...] = (
         body=_BOTH_POLICIES,
         status=_INVALID,
     ),
+    _probe(
+        "TH-VAL-008",
+        "policy-call-policy-and-template",
+        "policy",
+        body={"policy": _POLICY, "policytemplate": _TEMPLATE},
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-VAL-008",
+        "create-policy-and-principals",
+        "create",
+        key="none",
+        body={"aws_param": {"Policy": _POLICY}, "key_admins": ["kms-conformance-admin"]},
+        status=_INVALID,
+    ),
+    # source_key_tier outside the documented values (upload-key, import-material)
+    _probe(
+        "TH-VAL-012",
+        "upload-unknown-source-tier",
+        "upload_key",
+        key="none",
+        body={"source_key_tier": _NO_SUCH_TIER},
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-VAL-013",
+        "import-unknown-source-tier",
+        "import_material",
+        key="pending-import",
+        body={"source_key_tier": _NO_SUCH_TIER},
+        status=_INVALID,
+    ),
+    # a tag value with a character CCKM does not allow
+    _probe(
+        "TH-VAL-014",
+        "tag-value-bad-character",
+        "add_tags",
+        body={"tags": [{"tag_key": "kms-conformance", "tag_value": _BAD_TAG_VALUE}]},
+        status=_INVALID,
+    ),
     # upload-key
     _probe("TH-STATE-011", "upload-key-enabled", "upload_key", key="none", status=_CREATED, check=_uploaded),
     # synchronization jobs
@@ -1287,6 +1370,48 @@ PROBES: tuple[Probe, ...] = (
         "list_own",
         body={"rotation_job_enabled": "true"},
         check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-015",
+        "tags-filter",
+        "list_own",
+        body={"tags": "kms-conformance-no-such-tag"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    # the rotations list: record uris and its filters
+    _probe(
+        "TH-SHAPE-008",
+        "rotation-record-uri",
+        "rotations",
+        key="material-rotated",
+        body={"limit": -1},
+        check=_rotation_uris,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-016",
+        "rotations-rotation-type-filter",
+        "rotations",
+        body={"RotationType": "ON_DEMAND", "limit": -1},
+        check=_rotations_match("RotationType"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-017",
+        "rotations-material-state-filter",
+        "rotations",
+        body={"KeyMaterialState": "NON_CURRENT", "limit": -1},
+        check=_rotations_match("KeyMaterialState"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-018",
+        "rotations-material-id-filter",
+        "rotations",
+        body={"KeyMaterialId": _NO_SUCH_MATERIAL, "limit": -1},
+        check=_rotations_match("KeyMaterialId"),
         read_only=True,
     ),
     _probe(

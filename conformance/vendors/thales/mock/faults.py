@@ -55,6 +55,8 @@ class Behaviour:
     rotation_job_config_required: bool = True  # enable-rotation-job refuses a body without job_config_id
     rotation_flag_as_string: bool = False  # get-key-rotation-status answers KeyRotationEnabled "true"
     rotation_list_shape: str = "envelope"  # the rotations list: "envelope" or "bare-array"
+    unchecked_source_tiers: frozenset[str] = frozenset()  # operations taking any source_key_tier
+    tag_values_checked: bool = True  # add-tags refuses a tag value with an undocumented character
 
 
 _PARTS = {
@@ -615,6 +617,66 @@ _FAULTS: tuple[tuple[Fault, Effect], ...] = (
             "delete-material moves a key pending deletion to PendingImport",
         ),
         change(transitions={**TRANSITIONS, "delete-material": Transition(KEY_STATES, "PendingImport")}),
+    ),
+    (
+        Fault("list-ignores-tags", "TH-LIST-015", "the key list ignores its tags filter"),
+        change(ignored_filters=frozenset({"tags"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-rotation-type",
+            "TH-LIST-016",
+            "the rotations list ignores its RotationType filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"RotationType"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-material-state",
+            "TH-LIST-017",
+            "the rotations list ignores its KeyMaterialState filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"KeyMaterialState"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-material-id",
+            "TH-LIST-018",
+            "the rotations list ignores its KeyMaterialId filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"KeyMaterialId"})),
+    ),
+    (
+        Fault(
+            "rotation-uri-of-a-key",
+            "TH-SHAPE-008",
+            "a rotation record's uri is a key's (kylo:kylo:cckm:aws-key:<id>)",
+        ),
+        change(rotation_uri_kind="aws-key"),
+    ),
+    (
+        Fault(
+            "upload-any-source-tier",
+            "TH-VAL-012",
+            "upload-key takes a source_key_tier outside local, dsm, hsm-luna and external-cm",
+        ),
+        change(unchecked_source_tiers=frozenset({"uploadAwsKey"})),
+    ),
+    (
+        Fault(
+            "import-any-source-tier",
+            "TH-VAL-013",
+            "import-material takes a source_key_tier outside local, dsm, hsm-luna and external-cm",
+        ),
+        change(unchecked_source_tiers=frozenset({"importAwsKeyMaterial"})),
+    ),
+    (
+        Fault(
+            "tag-values-unchecked",
+            "TH-VAL-014",
+            "add-tags takes a tag value with a character outside alphanumerics and _ . / = + - @",
+        ),
+        change(tag_values_checked=False),
     ),
 )
 

@@ -199,6 +199,8 @@ class Rules:
     skip_applied: bool = True  # the key list drops `skip` records from the front
     descending_sort: bool = True  # a leading "-" sorts a field descending
     import_sets_material_origin: bool = True  # import-material records key_material_origin cckm
+    ignored_rotation_filters: frozenset[str] = frozenset()  # rotations-list filters the list ignores
+    rotation_uri_kind: str = "aws-key-rotation"  # the resource kind a rotation record's uri names
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -363,7 +365,7 @@ def _tagged(key: Key, value: str, syntax: str) -> bool:
 def matches(
     key: Key, query: Mapping[str, str], tags_filter: str = "value", ignored: frozenset[str] = frozenset()
 ) -> bool:
-    if "tags" in query and not _tagged(key, query["tags"], tags_filter):
+    if "tags" in query and "tags" not in ignored and not _tagged(key, query["tags"], tags_filter):
         return False
     return all(
         check(key, query[name]) for name, check in FILTERS.items() if name in query and name not in ignored
@@ -681,7 +683,7 @@ class CckmBackend:
             0,
             {
                 "id": rotation_id,
-                "uri": f"kylo:kylo:cckm:aws-key-rotation:{rotation_id}",
+                "uri": f"kylo:kylo:cckm:{self.rules.rotation_uri_kind}:{rotation_id}",
                 "account": "kylo:kylo:admin:accounts:kylo",
                 "createdAt": timestamp(moment),
                 "updatedAt": timestamp(moment),
@@ -958,7 +960,11 @@ class CckmBackend:
             found = [
                 r
                 for r in self.rotations[key.id]
-                if all(_rotation_value(r, n) == v for n, v in _filters(query))
+                if all(
+                    _rotation_value(r, n) == v
+                    for n, v in _filters(query)
+                    if n not in self.rules.ignored_rotation_filters
+                )
             ]
             for item in reversed([f.strip() for f in query.get("sort", "").split(",") if f.strip()]):
                 name = item.lstrip("-")

@@ -381,6 +381,13 @@ class CckmResponses:
             view.pop("synchronize_all", None)
         if not self.switches.rotation_job_config_required and operation_id == "enableAwsKeyRotationJob":
             view.setdefault("job_config_id", "default")
+        if operation_id in self.switches.unchecked_source_tiers:  # faults upload/import-any-source-tier
+            view.pop("source_key_tier", None)
+        if not self.switches.tag_values_checked and isinstance(view.get("tags"), list):
+            view["tags"] = [  # fault tag-values-unchecked: the schema sees no tag value
+                {k: v for k, v in t.items() if k != "tag_value"} if isinstance(t, dict) else t
+                for t in view["tags"]
+            ]
         return view
 
     def exclusive(self, body: dict[str, Any], policy: object) -> None:
