@@ -17,6 +17,7 @@ from conformance.vendors.thales.mock import MOCK
 from conformance.vendors.thales.profile import PROBES, ThalesProfile
 
 KEYS = "/api/v1/cckm/aws/keys"
+SYNC = "/api/v1/cckm/aws/synchronization-jobs"
 
 
 class Client:
@@ -150,3 +151,78 @@ def test_the_read_rows_pass_against_the_mock(thales_mock, name: str) -> None:
     outcome = profile.call(probe.operation, key_id, probe.body)
     assert outcome.status in probe.status, outcome.describe()
     assert probe.check is not None and probe.check(outcome) is None
+
+
+def test_delete_answers_no_content_and_drops_the_key(cckm: Client) -> None:
+    key = cckm.new_key()
+    assert cckm.act(key["id"], "schedule-deletion", {"days": 7}).status_code == 200
+    response = cckm.http.delete(f"{KEYS}/{key['id']}", headers=cckm.headers)
+    assert response.status_code == 204
+    assert cckm.get(f"{KEYS}/{key['id']}").status_code == 404
+
+
+def test_delete_answers_not_found_with_the_fault() -> None:
+    for cckm in _client(["delete-answers-not-found"]):
+        key = cckm.new_key()
+        assert cckm.http.delete(f"{KEYS}/{key['id']}", headers=cckm.headers).status_code == 404
+        assert cckm.get(f"{KEYS}/{key['id']}").status_code == 404
+
+
+def test_multi_region_sets_read_as_documented(cckm: Client) -> None:
+    primary = cckm.new_key(MultiRegion=True)
+    config = primary["aws_param"]["MultiRegionConfiguration"]
+    assert (
+        config["MultiRegionKeyType"] == "PRIMARY"
+        and config["PrimaryKey"]["Arn"] == primary["aws_param"]["Arn"]
+    )
+    replica = cckm.act(primary["id"], "replicate-key", {"replica_region": "eu-west-1"}).json()
+    assert replica["uri"] == f"kylo:kylo:cckm:aws-replica-key:{replica['id']}"
+    again = cckm.get(f"{KEYS}/{primary['id']}").json()["aws_param"]["MultiRegionConfiguration"]
+    assert again["MultiRegionKeyType"] == "PRIMARY"
+    assert [r["Region"] for r in again["ReplicaKeys"]] == ["eu-west-1"]
+    moved = cckm.act(replica["id"], "update-primary-region", {"PrimaryRegion": "eu-west-1"})
+    assert moved.status_code == 200, moved.text
+    former = cckm.get(f"{KEYS}/{primary['id']}").json()["aws_param"]["MultiRegionConfiguration"]
+    assert former["MultiRegionKeyType"] == "REPLICA" and former["PrimaryKey"]["Region"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("fault", "seen"),
+    [
+        ("new-primary-unconfigured", lambda aws: "MultiRegionConfiguration" not in aws),
+        ("primary-forgets-replicas", lambda aws: aws["MultiRegionConfiguration"]["ReplicaKeys"] == []),
+        (
+            "former-primary-stays-primary",
+            lambda aws: aws["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY",
+        ),
+    ],
+)
+def test_the_multi_region_faults_show_on_the_primary(fault: str, seen: Any) -> None:
+    for cckm in _client([fault]):
+        primary = cckm.new_key(MultiRegion=True)
+        if fault != "new-primary-unconfigured":
+            replica = cckm.act(primary["id"], "replicate-key", {"replica_region": "eu-west-1"}).json()
+        if fault == "former-primary-stays-primary":
+            cckm.act(replica["id"], "update-primary-region", {"PrimaryRegion": "eu-west-1"})
+        assert seen(cckm.get(f"{KEYS}/{primary['id']}").json()["aws_param"])
+
+
+def test_an_asymmetric_key_keeps_its_spec_and_has_rotation_off(cckm: Client) -> None:
+    key = cckm.new_key(CustomerMasterKeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+    aws = cckm.get(f"{KEYS}/{key['id']}").json()["aws_param"]
+    assert (aws["CustomerMasterKeySpec"], aws["KeyUsage"]) == ("RSA_2048", "SIGN_VERIFY")
+    assert cckm.act(key["id"], "get-key-rotation-status").json()["KeyRotationEnabled"] is False
+
+
+def test_the_job_list_carries_kms_and_holds_at_most_limit(cckm: Client) -> None:
+    body = {"kms": [cckm.creds["kms"]], "regions": ["ap-south-1"]}
+    for _ in range(2):
+        assert cckm.http.post(SYNC, json=body, headers=cckm.headers).status_code == 200
+    listed = cckm.get(SYNC, limit="1").json()
+    assert len(listed["resources"]) == 1 and listed["total"] == 2
+    assert listed["resources"][0]["kms"] == [cckm.creds["kms"]]
+    for faulted in _client(["sync-list-ignores-limit", "listed-jobs-without-kms"]):
+        for _ in range(2):
+            faulted.http.post(SYNC, json=body, headers=faulted.headers)
+        jobs = faulted.get(SYNC, limit="1").json()["resources"]
+        assert len(jobs) == 2 and all("kms" not in job for job in jobs)

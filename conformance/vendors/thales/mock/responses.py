@@ -450,6 +450,9 @@ class CckmResponses:
         policy = aws["Policy"]
         aws["Policy"] = json.dumps(policy, indent=2) if switches.policy_format == "string" else policy
         deletion = aws.pop("DeletionDate", None)
+        config = aws.get("MultiRegionConfiguration")
+        if not switches.lone_primary_configured and config and not config["ReplicaKeys"]:
+            aws.pop("MultiRegionConfiguration")  # fault new-primary-unconfigured
         out = {k: v for k, v in key.record.items() if k not in switches.hidden_key_fields}
         out["labels"] = dict(key.record["labels"])
         if deletion and switches.deletion_date_shown:
@@ -528,7 +531,8 @@ class CckmResponses:
         skip = int(query.get("skip", 0))
         limit = int(query.get("limit", DEFAULT_LIMIT))
         total, jobs = self.model.list_sync_jobs(query, skip, limit)
-        resources = [self.job_answer(job) for job in jobs]
+        hidden = self.switches.hidden_listed_job_fields  # fault listed-jobs-without-kms
+        resources = [{k: v for k, v in self.job_answer(job).items() if k not in hidden} for job in jobs]
         if self.switches.sync_list_shape == "bare-array":  # fault sync-list-bare-array
             return JSONResponse(resources)
         return JSONResponse({"skip": skip, "limit": limit, "total": total, "resources": resources})
