@@ -718,6 +718,138 @@ def _state_is(state: str) -> Callable[[Outcome], str | None]:
     return check
 
 
+# -- multi-Region sets, key specs, synchronization-job lists ---------------------------------------
+
+
+def _lone_primary(outcome: Outcome) -> str | None:
+    aws, config = _member(outcome)
+    if aws.get("MultiRegion") is not True:
+        return f"a key created with MultiRegion true should show MultiRegion true, shows {aws.get('MultiRegion')!r}"
+    primary = config.get("PrimaryKey")
+    arn = primary.get("Arn") if isinstance(primary, dict) else None
+    if config.get("MultiRegionKeyType") != "PRIMARY" or arn != aws.get("Arn"):
+        return f"a new multi-Region key should be its own PRIMARY (MultiRegionConfiguration): {config or outcome.text}"
+    return None
+
+
+def _replica_uri(outcome: Outcome) -> str | None:
+    key_id = _body(outcome).get("id")
+    expected = f"kylo:kylo:cckm:aws-replica-key:{key_id}"
+    if _body(outcome).get("uri") != expected:
+        return f"the replica's uri should be {expected!r}, is {_body(outcome).get('uri')!r}"
+    return None
+
+
+def _primary_lists_replica(outcome: Outcome) -> str | None:
+    aws, config = _member(outcome)
+    if config.get("MultiRegionKeyType") != "PRIMARY":
+        return f"after replicate-key the key replicated should still be the PRIMARY: {config or outcome.text}"
+    replicas = config.get("ReplicaKeys")
+    region = _body(outcome).get("region")
+    others = (
+        [r for r in replicas if isinstance(r, dict) and r.get("Region") != region]
+        if isinstance(replicas, list)
+        else []
+    )
+    key_id = str(aws.get("KeyID", ""))
+    if not any(str(r.get("Arn", "")).endswith("/" + key_id) for r in others):
+        return f"after replicate-key the primary's ReplicaKeys should name the replica (KeyID {key_id}): {replicas!r}"
+    return None
+
+
+def _former_primary(outcome: Outcome) -> str | None:
+    aws, config = _member(outcome)
+    if aws.get("KeyState") == "Updating":  # AWS: both keys are Updating until the change is done
+        return None
+    primary = config.get("PrimaryKey")
+    where = primary.get("Region") if isinstance(primary, dict) else None
+    if config.get("MultiRegionKeyType") != "REPLICA" or where == _body(outcome).get("region"):
+        return f"after update-primary-region the former primary should read as a REPLICA of the new one: {config or outcome.text}"
+    return None
+
+
+ASYMMETRIC = {"CustomerMasterKeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}  # sent on create
+
+
+def _spec_and_usage(outcome: Outcome) -> str | None:
+    aws = _aws(outcome)
+    specs = (aws.get("KeySpec"), aws.get("CustomerMasterKeySpec"))
+    if ASYMMETRIC["CustomerMasterKeySpec"] not in specs or aws.get("KeyUsage") != ASYMMETRIC["KeyUsage"]:
+        return (
+            f"a key created with {ASYMMETRIC} should read so, reads KeySpec/CustomerMasterKeySpec {specs} "
+            f"and KeyUsage {aws.get('KeyUsage')!r}"
+        )
+    return None
+
+
+def _listed_job_fields(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-005", problem)
+    jobs = [r for r in outcome.body["resources"] if isinstance(r, dict)]
+    if not jobs:
+        return f"the job list filtered by the run's job id lists nothing: {outcome.text}"
+    for job in jobs:
+        kms = job.get("kms")
+        if not isinstance(job.get("id"), str) or not isinstance(job.get("overall_status"), str):
+            return f"a listed synchronization job should carry id and overall_status: {job}"
+        if not kms or not isinstance(kms, (str, list)):
+            return f"a listed synchronization job should carry the connections it syncs (kms): {job}"
+    return None
+
+
+def _one_job(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-005", problem)
+    if len(outcome.body["resources"]) > 1:
+        return f"limit=1 returned {len(outcome.body['resources'])} synchronization jobs"
+    return None
+
+
+# -- the rotations list: record uris and filters --------------------------------------------------
+
+
+def _rotation_records(outcome: Outcome) -> list[dict[str, Any]]:
+    """The rotation records of a rotations list (its envelope is TH-PAG-006's business)."""
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-006", problem)
+    return [r for r in outcome.body["resources"] if isinstance(r, dict)]
+
+
+def _rotation_uris(outcome: Outcome) -> str | None:
+    records = _rotation_records(outcome)
+    if not records:
+        return f"a key whose material was rotated lists no rotation record: {outcome.text}"
+    for record in records:
+        expected = f"kylo:kylo:cckm:aws-key-rotation:{record.get('id')}"
+        if record.get("uri") != expected:
+            return f"a rotation record's uri should be {expected!r}, is {record.get('uri')!r}"
+    return None
+
+
+def _rotations_match(name: str) -> Callable[[Outcome], str | None]:
+    """Every listed rotation record has the filter's value in aws_param.<name>."""
+
+    def check(outcome: Outcome) -> str | None:
+        wanted = outcome.response.request.url.params.get(name)
+        for record in _rotation_records(outcome):
+            aws = record.get("aws_param")
+            value = aws.get(name) if isinstance(aws, dict) else None
+            if value != wanted:
+                return f"the rotations list filtered by {name}={wanted} holds a record with {name} {value!r}"
+        return None
+
+    return check
+
+
+_NO_SUCH_MATERIAL = "0" * 64  # a well-formed AWS key material id (64 hex digits) no key has
+_NO_SUCH_TIER = "kms-conformance-no-such-tier"
+# A tag value with a character outside the documented set (alphanumerics and _ . / = + - @).
+_BAD_TAG_VALUE = "kms-conformance*probe"
+
+
 # A policy document for the mutually exclusive policy inputs (given with a policy template).
 _POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -1008,6 +1140,46 @@ PROBES: tuple[Probe, ...] = (
         body=_BOTH_POLICIES,
         status=_INVALID,
     ),
+    _probe(
+        "TH-VAL-008",
+        "policy-call-policy-and-template",
+        "policy",
+        body={"policy": _POLICY, "policytemplate": _TEMPLATE},
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-VAL-008",
+        "create-policy-and-principals",
+        "create",
+        key="none",
+        body={"aws_param": {"Policy": _POLICY}, "key_admins": ["kms-conformance-admin"]},
+        status=_INVALID,
+    ),
+    # source_key_tier outside the documented values (upload-key, import-material)
+    _probe(
+        "TH-VAL-012",
+        "upload-unknown-source-tier",
+        "upload_key",
+        key="none",
+        body={"source_key_tier": _NO_SUCH_TIER},
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-VAL-013",
+        "import-unknown-source-tier",
+        "import_material",
+        key="pending-import",
+        body={"source_key_tier": _NO_SUCH_TIER},
+        status=_INVALID,
+    ),
+    # a tag value with a character CCKM does not allow
+    _probe(
+        "TH-VAL-014",
+        "tag-value-bad-character",
+        "add_tags",
+        body={"tags": [{"tag_key": "kms-conformance", "tag_value": _BAD_TAG_VALUE}]},
+        status=_INVALID,
+    ),
     # upload-key
     _probe("TH-STATE-011", "upload-key-enabled", "upload_key", key="none", status=_CREATED, check=_uploaded),
     # synchronization jobs
@@ -1041,7 +1213,49 @@ PROBES: tuple[Probe, ...] = (
         check=_only_job,
         read_only=True,
     ),
+    _probe(
+        "TH-SHAPE-011",
+        "sync-list-job-fields",
+        "sync_list_by_id",
+        key="sync-job-started",
+        check=_listed_job_fields,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-009",
+        "sync-list-limit-1",
+        "sync_list",
+        key="sync-job-among-two",
+        body={"limit": 1},
+        check=_one_job,
+        read_only=True,
+    ),
     # multi-Region keys
+    _probe(
+        "TH-STATE-032",
+        "multi-region-create-primary",
+        "get",
+        key="mrk-primary",
+        check=_lone_primary,
+        read_only=True,
+    ),
+    _probe("TH-SHAPE-010", "replica-uri", "replicate_key", key="mrk-primary", check=_replica_uri),
+    _probe(
+        "TH-STATE-033",
+        "primary-lists-replica",
+        "get",
+        key="mrk-replicated-primary",
+        check=_primary_lists_replica,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-034",
+        "former-primary-is-replica",
+        "get",
+        key="primary-moved",
+        check=_former_primary,
+        read_only=True,
+    ),
     _probe("TH-STATE-013", "replicate-shares-key-id", "replicate_key", key="mrk-primary", check=_replica),
     _probe(
         "TH-STATE-014",
@@ -1178,6 +1392,23 @@ PROBES: tuple[Probe, ...] = (
         check=_no_deletion_date,
         read_only=True,
     ),
+    _probe("TH-SHAPE-009", "delete-answers-success", "delete", key="pending-deletion"),
+    _probe(
+        "TH-PERSIST-012",
+        "key-spec-and-usage-persist",
+        "get",
+        key="asymmetric",
+        check=_spec_and_usage,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-035",
+        "rotation-status-asymmetric",
+        "rotation_status",
+        key="asymmetric",
+        check=_rotation_is(False, "for an asymmetric key"),
+        read_only=True,
+    ),
     _probe("TH-PERSIST-011", "get-after-delete", "get", key="dropped", status=_404, read_only=True),
     _probe(
         "TH-PERSIST-011", "list-after-delete", "list_own", key="dropped", check=_none_listed, read_only=True
@@ -1290,6 +1521,48 @@ PROBES: tuple[Probe, ...] = (
         read_only=True,
     ),
     _probe(
+        "TH-LIST-015",
+        "tags-filter",
+        "list_own",
+        body={"tags": "kms-conformance-no-such-tag"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    # the rotations list: record uris and its filters
+    _probe(
+        "TH-SHAPE-008",
+        "rotation-record-uri",
+        "rotations",
+        key="material-rotated",
+        body={"limit": -1},
+        check=_rotation_uris,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-016",
+        "rotations-rotation-type-filter",
+        "rotations",
+        body={"RotationType": "ON_DEMAND", "limit": -1},
+        check=_rotations_match("RotationType"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-017",
+        "rotations-material-state-filter",
+        "rotations",
+        body={"KeyMaterialState": "NON_CURRENT", "limit": -1},
+        check=_rotations_match("KeyMaterialState"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-018",
+        "rotations-material-id-filter",
+        "rotations",
+        body={"KeyMaterialId": _NO_SUCH_MATERIAL, "limit": -1},
+        check=_rotations_match("KeyMaterialId"),
+        read_only=True,
+    ),
+    _probe(
         "TH-PAG-007",
         "list-skip-1",
         "list",
@@ -1392,7 +1665,14 @@ KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]]
     "auto-rotation": ("AWS_KMS", False, ("enable_auto_rotation",)),
     "auto-rotation-pending-deletion": ("AWS_KMS", False, ("enable_auto_rotation", "schedule_deletion")),
     "material-rotated": ("AWS_KMS", False, ("rotate_material",)),
+    "asymmetric": ("AWS_KMS", False, ()),  # created with ASYMMETRIC (KIND_PARAMS)
+    "mrk-replicated-primary": ("AWS_KMS", True, ("replicate_key",)),  # the primary, read after
+    "primary-moved": ("AWS_KMS", True, ("replicate_key", "update_primary_region")),  # the former primary
 }
+# Kinds created with these aws_param fields.
+KIND_PARAMS: dict[str, dict[str, Any]] = {"asymmetric": ASYMMETRIC}
+# Kinds whose key is the one created, not the replica their replicate_key call makes.
+_KEEP_CREATED = frozenset({"mrk-replicated-primary", "primary-moved"})
 # Keys a later read looks at after the change their kind names (same shape as KINDS; each row makes
 # its own).  "dropped" is gone from CCKM (deleted after its AWS deletion was scheduled).
 CHANGED_KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]] = {
@@ -1427,6 +1707,7 @@ CHANGED_KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]]
 _KIND_STEPS: dict[str, tuple[str, Any]] = {
     "schedule_deletion": ("pending-deletion", lambda aws: aws.get("KeyState") == "PendingDeletion"),
     "replicate_key": ("replica", lambda aws: aws.get("MultiRegion") is True),
+    "update_primary_region": ("primary-moved", lambda aws: True),
     "enable_auto_rotation": ("auto-rotation", lambda aws: aws.get("KeyRotationEnabled") is True),
     "rotate_material": ("material-rotated", lambda aws: aws.get("KeyState") == "Enabled"),
     # The changes whose later reads are the rows' business: any success answer will do here.
@@ -1437,13 +1718,13 @@ _KIND_STEPS: dict[str, tuple[str, Any]] = {
     "remove_tags": ("changed", lambda aws: True),
     "policy": ("changed", lambda aws: True),
     "cancel_deletion": ("cancelled", lambda aws: aws.get("KeyState") == "Disabled"),
-    "delete": ("changed", lambda aws: True),
+    "delete": ("deleted", lambda aws: True),
     "disable_auto_rotation": ("changed", lambda aws: True),
     "disable": ("disabled", lambda aws: aws.get("KeyState") == "Disabled"),
     "create": ("create", lambda aws: True),
     "import_material": ("changed", lambda aws: True),
 }
-SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two")
+SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two", "sync-job-started")
 
 
 class _CckmJwt(TokenSource):
@@ -1588,6 +1869,8 @@ class ThalesProfile(Profile):
         "material-rotated": "TH-STATE-021",  # a key whose material was rotated on demand
         "changed": "TH-SHAPE-001",  # a metadata change (update-description, add-tags, ...) answered 2xx
         "cancelled": "TH-STATE-008",  # cancel-deletion left the key Disabled
+        "deleted": "TH-SHAPE-009",  # DELETE /keys/{id} answered 2xx
+        "primary-moved": "TH-STATE-017",  # update-primary-region answered 2xx
     }
 
     # Renew when less than this share of the JWT lifetime is left (at most a minute).
@@ -1841,8 +2124,11 @@ class ThalesProfile(Profile):
 
     # -- scratch keys ----------------------------------------------------------------------
 
-    def create_key(self, origin: str = "AWS_KMS", multi_region: bool = False) -> str:
-        body = {"aws_param": {"MultiRegion": True}} if multi_region else None
+    def create_key(
+        self, origin: str = "AWS_KMS", multi_region: bool = False, param: Mapping[str, Any] | None = None
+    ) -> str:
+        fields = {**({"MultiRegion": True} if multi_region else {}), **(param or {})}
+        body = {"aws_param": fields} if fields else None
         outcome = self.call("create_external" if origin == "EXTERNAL" else "create", None, body)
         if outcome.status not in _CREATED or not isinstance(_body(outcome).get("id"), str):
             raise self.step_failed("create", f"create answered {outcome.describe()}")
@@ -1863,7 +2149,7 @@ class ThalesProfile(Profile):
     def key_of_kind(self, kind: str) -> str:
         """A new key of ``kind`` (``KINDS``); each call's answer is read, no further request made."""
         origin, multi_region, calls = KINDS[kind] if kind in KINDS else CHANGED_KINDS[kind]
-        key_id = self.create_key(origin, multi_region)
+        key_id = created = self.create_key(origin, multi_region, KIND_PARAMS.get(kind))
         aws: dict[str, Any] = {}  # the last answer's aws_param
         for entry in calls:
             operation, body = (entry, None) if isinstance(entry, str) else entry
@@ -1878,7 +2164,7 @@ class ThalesProfile(Profile):
                 raise self.step_failed(step, f"{operation} answered {outcome.describe()}")
             if operation == "replicate_key":
                 key_id = outcome.body["id"]
-        return key_id
+        return created if kind in _KEEP_CREATED else key_id
 
     def _scratch_policy(self, key_id: str) -> dict[str, Any]:
         """AWS's default key policy for the key's account (so the caller keeps every right), under
@@ -1905,6 +2191,8 @@ class ThalesProfile(Profile):
         """A synchronization job of the run: in progress (not covered when the target finishes it at
         once), completed (read until it is, within a bound), or the first of two."""
         first = self._start_job()
+        if kind == "sync-job-started":
+            return first["id"]
         if kind == "sync-job-among-two":
             self._start_job()
             return first["id"]

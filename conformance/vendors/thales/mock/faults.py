@@ -55,6 +55,10 @@ class Behaviour:
     rotation_job_config_required: bool = True  # enable-rotation-job refuses a body without job_config_id
     rotation_flag_as_string: bool = False  # get-key-rotation-status answers KeyRotationEnabled "true"
     rotation_list_shape: str = "envelope"  # the rotations list: "envelope" or "bare-array"
+    unchecked_source_tiers: frozenset[str] = frozenset()  # operations taking any source_key_tier
+    tag_values_checked: bool = True  # add-tags refuses a tag value with an undocumented character
+    lone_primary_configured: bool = True  # a primary without replicas shows its MultiRegionConfiguration
+    hidden_listed_job_fields: frozenset[str] = frozenset()  # job fields the job list leaves out
 
 
 _PARTS = {
@@ -615,6 +619,132 @@ _FAULTS: tuple[tuple[Fault, Effect], ...] = (
             "delete-material moves a key pending deletion to PendingImport",
         ),
         change(transitions={**TRANSITIONS, "delete-material": Transition(KEY_STATES, "PendingImport")}),
+    ),
+    (
+        Fault("list-ignores-tags", "TH-LIST-015", "the key list ignores its tags filter"),
+        change(ignored_filters=frozenset({"tags"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-rotation-type",
+            "TH-LIST-016",
+            "the rotations list ignores its RotationType filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"RotationType"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-material-state",
+            "TH-LIST-017",
+            "the rotations list ignores its KeyMaterialState filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"KeyMaterialState"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-material-id",
+            "TH-LIST-018",
+            "the rotations list ignores its KeyMaterialId filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"KeyMaterialId"})),
+    ),
+    (
+        Fault(
+            "rotation-uri-of-a-key",
+            "TH-SHAPE-008",
+            "a rotation record's uri is a key's (kylo:kylo:cckm:aws-key:<id>)",
+        ),
+        change(rotation_uri_kind="aws-key"),
+    ),
+    (
+        Fault(
+            "upload-any-source-tier",
+            "TH-VAL-012",
+            "upload-key takes a source_key_tier outside local, dsm, hsm-luna and external-cm",
+        ),
+        change(unchecked_source_tiers=frozenset({"uploadAwsKey"})),
+    ),
+    (
+        Fault(
+            "import-any-source-tier",
+            "TH-VAL-013",
+            "import-material takes a source_key_tier outside local, dsm, hsm-luna and external-cm",
+        ),
+        change(unchecked_source_tiers=frozenset({"importAwsKeyMaterial"})),
+    ),
+    (
+        Fault(
+            "tag-values-unchecked",
+            "TH-VAL-014",
+            "add-tags takes a tag value with a character outside alphanumerics and _ . / = + - @",
+        ),
+        change(tag_values_checked=False),
+    ),
+    (
+        Fault(
+            "delete-answers-not-found",
+            "TH-SHAPE-009",
+            "DELETE /keys/{id} drops the key but answers 404",
+        ),
+        change(delete_answers_not_found=True),
+    ),
+    (
+        Fault(
+            "new-primary-unconfigured",
+            "TH-STATE-032",
+            "a new multi-Region key shows no MultiRegionConfiguration until it has a replica",
+        ),
+        change(lone_primary_configured=False),
+    ),
+    (
+        Fault(
+            "replica-uri-of-a-key", "TH-SHAPE-010", "a replica's uri is a key's (kylo:kylo:cckm:aws-key:<id>)"
+        ),
+        change(replica_uri_kind="aws-key"),
+    ),
+    (
+        Fault(
+            "primary-forgets-replicas",
+            "TH-STATE-033",
+            "replicate-key leaves the primary's ReplicaKeys without the new replica",
+        ),
+        change(primary_lists_replicas=False),
+    ),
+    (
+        Fault(
+            "former-primary-stays-primary",
+            "TH-STATE-034",
+            "after update-primary-region the former primary still reads as PRIMARY",
+        ),
+        change(former_primary_demoted=False),
+    ),
+    (
+        Fault(
+            "create-drops-key-spec",
+            "TH-PERSIST-012",
+            "create ignores the KeyUsage and CustomerMasterKeySpec sent: the key is symmetric",
+        ),
+        change(create_keeps_spec=False),
+    ),
+    (
+        Fault(
+            "asymmetric-rotation-reported",
+            "TH-STATE-035",
+            "get-key-rotation-status of an asymmetric key says true",
+        ),
+        change(asymmetric_rotation_reported=True),
+    ),
+    (
+        Fault(
+            "listed-jobs-without-kms",
+            "TH-SHAPE-011",
+            "the synchronization-job list leaves kms out of each job",
+        ),
+        change(hidden_listed_job_fields=frozenset({"kms"})),
+    ),
+    (
+        Fault("sync-list-ignores-limit", "TH-PAG-009", "the synchronization-job list ignores limit"),
+        change(sync_limit_applied=False),
     ),
 )
 

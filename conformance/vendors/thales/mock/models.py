@@ -199,6 +199,15 @@ class Rules:
     skip_applied: bool = True  # the key list drops `skip` records from the front
     descending_sort: bool = True  # a leading "-" sorts a field descending
     import_sets_material_origin: bool = True  # import-material records key_material_origin cckm
+    ignored_rotation_filters: frozenset[str] = frozenset()  # rotations-list filters the list ignores
+    rotation_uri_kind: str = "aws-key-rotation"  # the resource kind a rotation record's uri names
+    delete_answers_not_found: bool = False  # DELETE /keys/{id} drops the key, then answers 404
+    replica_uri_kind: str = "aws-replica-key"  # the resource kind a replica's uri names
+    primary_lists_replicas: bool = True  # replicate-key adds the replica to the primary's ReplicaKeys
+    former_primary_demoted: bool = True  # update-primary-region makes the former primary a REPLICA
+    create_keeps_spec: bool = True  # create stores the KeyUsage and key spec sent
+    asymmetric_rotation_reported: bool = False  # the status of an asymmetric/HMAC key says true
+    sync_limit_applied: bool = True  # the job list holds at most limit jobs
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -363,7 +372,7 @@ def _tagged(key: Key, value: str, syntax: str) -> bool:
 def matches(
     key: Key, query: Mapping[str, str], tags_filter: str = "value", ignored: frozenset[str] = frozenset()
 ) -> bool:
-    if "tags" in query and not _tagged(key, query["tags"], tags_filter):
+    if "tags" in query and "tags" not in ignored and not _tagged(key, query["tags"], tags_filter):
         return False
     return all(
         check(key, query[name]) for name, check in FILTERS.items() if name in query and name not in ignored
@@ -610,6 +619,8 @@ class CckmBackend:
                 self._check_alias_free(region, alias_name(alias))
             if not self.rules.create_keeps_description:
                 param = {**param, "Description": ""}
+            if not self.rules.create_keeps_spec:
+                param = {k: v for k, v in param.items() if k not in ("KeyUsage", "CustomerMasterKeySpec")}
             key = self._new_key(kms, region, param)
             _apply_principals(key, principals)
             if template is not None:
@@ -681,7 +692,7 @@ class CckmBackend:
             0,
             {
                 "id": rotation_id,
-                "uri": f"kylo:kylo:cckm:aws-key-rotation:{rotation_id}",
+                "uri": f"kylo:kylo:cckm:{self.rules.rotation_uri_kind}:{rotation_id}",
                 "account": "kylo:kylo:admin:accounts:kylo",
                 "createdAt": timestamp(moment),
                 "updatedAt": timestamp(moment),
@@ -753,6 +764,8 @@ class CckmBackend:
                 return
             del self.keys[key.id]
             self.rotations.pop(key_id, None)
+            if self.rules.delete_answers_not_found:
+                raise NotFound("Resource not found")
 
     # -- operations on one key: each returns the changed key (updatedAt bumped) ------------------
 
@@ -909,6 +922,11 @@ class CckmBackend:
                 enabled = False
             if aws["Origin"] == "EXTERNAL" and self.rules.external_rotation_reported:
                 enabled = True
+            if (
+                aws["CustomerMasterKeySpec"] != "SYMMETRIC_DEFAULT"
+                and self.rules.asymmetric_rotation_reported
+            ):
+                enabled = True
             status: dict[str, Any] = {"KeyId": aws["Arn"], "KeyRotationEnabled": enabled}
             if status["KeyRotationEnabled"]:
                 status["RotationPeriodInDays"] = aws.get("RotationPeriodInDays", 365)
@@ -958,7 +976,11 @@ class CckmBackend:
             found = [
                 r
                 for r in self.rotations[key.id]
-                if all(_rotation_value(r, n) == v for n, v in _filters(query))
+                if all(
+                    _rotation_value(r, n) == v
+                    for n, v in _filters(query)
+                    if n not in self.rules.ignored_rotation_filters
+                )
             ]
             for item in reversed([f.strip() for f in query.get("sort", "").split(",") if f.strip()]):
                 name = item.lstrip("-")
@@ -1128,7 +1150,7 @@ class CckmBackend:
                 "MultiRegion": True,
             }
             replica = self._new_key(kms, replica_region, {**param, **shared})
-            replica.record["uri"] = f"kylo:kylo:cckm:aws-replica-key:{replica.id}"
+            replica.record["uri"] = f"kylo:kylo:cckm:{self.rules.replica_uri_kind}:{replica.id}"
             key_id_aws = aws["KeyID"] if self.rules.replica_shares_key_id else replica.aws["KeyID"]
             if aws["Origin"] == "EXTERNAL" and not self.rules.replica_of_external_pending:
                 replica.set_state("Enabled")
@@ -1144,7 +1166,10 @@ class CckmBackend:
             _apply_principals(replica, principals)
             if template is not None:
                 _apply_template(replica, template)
+            listed = copy.deepcopy(aws["MultiRegionConfiguration"]["ReplicaKeys"])
             self._configure([*members, replica], primary)
+            if not self.rules.primary_lists_replicas:
+                aws["MultiRegionConfiguration"]["ReplicaKeys"] = listed
             primary.touch()
             return replica.snapshot()
 
@@ -1171,6 +1196,8 @@ class CckmBackend:
             for member in (old, new):
                 self._move(member, "update-primary-region")
             self._configure(members, new)
+            if not self.rules.former_primary_demoted:
+                old.aws["MultiRegionConfiguration"]["MultiRegionKeyType"] = "PRIMARY"
             old.touch()
             new.touch()
             return self._key(key_id).snapshot()
@@ -1271,8 +1298,9 @@ class CckmBackend:
                 if "overall_status" in query and record["overall_status"] != query["overall_status"]:
                     continue
                 found.append(record)
-            page = found[skip:] if limit == -1 else found[skip : skip + limit]
-            return len(found), page
+            if limit == -1 or not self.rules.sync_limit_applied:
+                return len(found), found[skip:]
+            return len(found), found[skip : skip + limit]
 
     def cancel_sync_job(self, job_id: str) -> dict[str, Any]:
         """Only an in-progress job can be cancelled: abort is set, and it completes at the next read."""
