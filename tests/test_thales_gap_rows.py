@@ -226,3 +226,27 @@ def test_the_job_list_carries_kms_and_holds_at_most_limit(cckm: Client) -> None:
             faulted.http.post(SYNC, json=body, headers=faulted.headers)
         jobs = faulted.get(SYNC, limit="1").json()["resources"]
         assert len(jobs) == 2 and all("kms" not in job for job in jobs)
+
+
+def _tags_filter_refused(app: Any) -> Any:
+    """A server that takes no tags filter syntax of the row's kind: the key list answers it 400."""
+    body = b'{"code": 15, "codeDesc": "NCERRInvalidParamValue: Invalid parameter value", "message": "tags"}'
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == KEYS and b"tags=" in scope.get("query_string", b""):
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def test_a_server_refusing_the_tags_syntax_passes_the_tags_row(tmp_path: Any) -> None:
+    from tests import wrappers
+    from tests.runs import run_target
+
+    with wrappers.serve("thales", _tags_filter_refused) as (url, credentials):
+        run = run_target("thales", url, tmp_path, requirement=("TH-LIST-015",), **credentials)
+    assert run.row("TH-LIST-015")["status"] == "passed", run.explain()
