@@ -1527,7 +1527,8 @@ PROBES: tuple[Probe, ...] = (
         "tags-filter",
         "list_own",
         body={"tags": "kms-conformance-no-such-tag"},
-        status=frozenset({200, 400}),  # the syntax is undocumented: refusing a value it does not take is allowed
+        # the syntax is undocumented: refusing a value it does not take is allowed
+        status=frozenset({200, 400}),
         check=_none_listed,
         read_only=True,
     ),
