@@ -8,7 +8,8 @@ credentials (from ``KMS_CONFORMANCE_*`` variables, never on the command line) an
 
 * wall time, CPU time of the run's process (user + system: a run cannot be faster than its own
   computation, which one interpreter does on one core), requests (``summary.json``), the floor ``requests x RTT / concurrency`` (what
-  the requests cost at that RTT if nothing else took time), wall/floor;
+  the requests cost at that RTT if nothing else took time), wall/floor; and, per vendor, where the
+  requests went (summary.json's per-layer breakdown and the requirements whose checks sent most);
 * peak memory of the run's process tree (the mock and proxy are not counted);
 * the verdict, which must not change with the RTT.
 
@@ -145,6 +146,9 @@ def behind_proxy(vendor: str, rtt_ms: float, lifetime: float) -> Iterator[tuple[
             yield proxy.url, credentials
 
 
+SHARED_AREAS = frozenset({"generated", "envelope", "api", "transport"})
+
+
 def run_once(vendor: str, rtt_ms: float, args: argparse.Namespace) -> dict[str, Any]:
     with behind_proxy(vendor, rtt_ms, args.proxy_lifetime) as (url, credentials):
         report = Path(tempfile.mkdtemp(prefix=f"kmsbench-net-{vendor}-"))
@@ -173,6 +177,17 @@ def run_once(vendor: str, rtt_ms: float, args: argparse.Namespace) -> dict[str, 
         "wall_over_floor": round(child.wall_s / floor, 2) if floor else None,
         "peak_tree_rss_mb": round(child.tree_rss_peak_mb, 1),
         "maxrss_mb": round(child.maxrss_mb, 1),
+        "requests_by_layer": summary["totals"].get("requests_by_layer", {}),
+        # Requirements every check (or every generated case) answers for are left out: their count
+        # is the layer's.
+        "busiest_requirements": sorted(
+            (
+                (row.get("requests", 0), row["id"])
+                for row in summary.get("requirements", [])
+                if row.get("area") not in SHARED_AREAS
+            ),
+            reverse=True,
+        )[:5],
     }
 
 
@@ -214,7 +229,22 @@ def main() -> None:
         ],
     )
     note = f"--concurrency {args.concurrency} (also the floor's divisor); --max-examples {args.max_examples}"
-    write_results("network", {"machine": machine(), "rows": rows, "note": note}, f"{table}\n\n{note}")
+    # Where the requests went (summary.json's breakdown), once per vendor: the same at every RTT.
+    layers = sorted({layer for r in rows for layer in r["requests_by_layer"]})
+    first = {r["vendor"]: r for r in reversed(rows)}
+    where = markdown_table(
+        ["vendor", *layers, "busiest requirements (requests)"],
+        [
+            [
+                vendor,
+                *(r["requests_by_layer"].get(layer, 0) for layer in layers),
+                ", ".join(f"{rid} {n}" for n, rid in r["busiest_requirements"]),
+            ]
+            for vendor, r in first.items()
+        ],
+    )
+    text = f"{table}\n\n{note}\n\nRequests by layer:\n\n{where}"
+    write_results("network", {"machine": machine(), "rows": rows, "note": note}, text)
 
 
 if __name__ == "__main__":

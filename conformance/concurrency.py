@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from conformance.interrupts import INTERRUPTS
+from conformance.metrics import REQUESTS
 from conformance.parity import har
 
 T = TypeVar("T")
@@ -56,8 +57,14 @@ def run_all(work: Callable[[T], None], items: Sequence[T], workers: int, *, name
             work(item)
         return
     pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix=name)
+    counted_as = REQUESTS.current()  # the pool's requests count where the caller's would
+
+    def attributed(item: T) -> None:
+        with REQUESTS.attributed(counted_as):
+            work(item)
+
     try:
-        futures = [pool.submit(work, item) for item in items]
+        futures = [pool.submit(attributed, item) for item in items]
         for future in futures:
             wait_for(future)
     finally:
@@ -158,17 +165,18 @@ class AheadOfTime:
         return wait_for(future)
 
     def _take_elsewhere(self, key: str) -> Done:
-        from conformance.metrics import REQUESTS
-
         child, label = self._elsewhere.pop(key)
         while True:
             INTERRUPTS.checkpoint()
             batch = child.result(0.1)
             if batch is not None:
                 break
-        if id(child) not in self._counted:
+        if id(child) not in self._counted:  # the child's requests, each check's under that check
             self._counted.add(id(child))
-            REQUESTS.add(batch.requests)
+            keys = {lab: k for k, (c, lab) in [*self._elsewhere.items(), (key, (child, label))] if c is child}
+            for lab, done_there in batch.done.items():
+                REQUESTS.add(done_there.requests, check=keys.get(lab, lab))
+            REQUESTS.add(batch.requests - sum(d.requests for d in batch.done.values()))
         done = batch.done.get(label)
         if done is None:
             raise NotStarted(key)
@@ -183,7 +191,8 @@ class AheadOfTime:
         error: BaseException | None = None
         har.set_check(job.key)  # a recording names the check each exchange came from
         try:
-            job.function(**job.arguments, verdict=verdict)
+            with REQUESTS.attributed(job.key):
+                job.function(**job.arguments, verdict=verdict)
         except BaseException as exc:  # noqa: BLE001 - handed to pytest on the main thread as is
             error = exc
         return Done(verdict.results, verdict.notes, list(self.profile.history), error)

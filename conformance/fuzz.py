@@ -13,6 +13,7 @@ run did not create are swapped for a well-formed unknown id before the request l
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -138,6 +139,7 @@ class GeneratedRun:
         self.settings = profile.settings
         self.redactor = Redactor(self.settings.secrets())
         self.seen: set[tuple[str, str]] = set()
+        self.sent: set[str] = set()  # the cases sent, as ``first_time`` writes them
         self.requirements = generated_requirements(profile)
         self.auth_probed = False
         self.session = guarded_session(profile.transport())
@@ -231,6 +233,8 @@ class GeneratedRun:
 
     def send_one(self, case: Any) -> None:
         self.prepare(case)
+        if not self.first_time(case):
+            return  # the very request this check already sent and judged: nothing new to learn
         kwargs = self.call_kwargs()
         REQUESTS.add()
         with GENERATION.released():
@@ -244,6 +248,33 @@ class GeneratedRun:
             and AUTH_CHECK in self.profile.generated_requirements
         ):
             self.probe_auth(case)
+
+    def first_time(self, case: Any) -> bool:
+        """Whether this check has not yet sent ``case`` as it would leave now, in its mode.
+
+        Cases differ only in what the ownership guard replaces, for instance (every id it did not
+        create becomes the one unknown id): sent again, they would get the answer already judged.
+        """
+        try:
+            sent = json.dumps(
+                [
+                    self.is_positive(case),
+                    case.method,
+                    case.formatted_path,
+                    case.query,
+                    case.body,
+                    case.headers,
+                    case.media_type,
+                ],
+                sort_keys=True,
+                default=repr,
+            )
+        except (TypeError, ValueError):  # a body JSON cannot say (raw bytes, a cycle): send it
+            return True
+        if sent in self.sent:
+            return False
+        self.sent.add(sent)
+        return True
 
     def check_served(self, case: Any, response: Any) -> None:
         """A valid case answered "no such API": one finding on the served requirement, and this

@@ -19,7 +19,7 @@ What stays exact across the two processes:
 * ``--concurrency`` bounds the exchanges in flight in all processes together (one shared
   semaphore), and ``--max-rps`` is a cap for one process's requests, so a run with a cap keeps one process;
 * Ctrl-C is the run's: the child ignores it and is terminated when the run stops;
-* the child's request count is added to the run's.
+* the child's request count is added to the run's, each check's under that check.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class Portable:
     results: dict[str, list[str]]
     notes: dict[str, list[str]]
     error: BaseException | None = None
+    requests: int = 0  # sent by this check's body
 
 
 @dataclass
@@ -147,11 +148,13 @@ def run_batch(
         error: BaseException | None = None
         har.set_check(f"generated[{label}]")
         try:
-            GeneratedRun(profile, operations[label], verdict).run()
+            with REQUESTS.attributed(label):
+                GeneratedRun(profile, operations[label], verdict).run()
         except BaseException as exc:  # noqa: BLE001 - reported by the run, like any check's end
             error = portable(exc)
+        sent = REQUESTS.snapshot().get(label, 0)
         with lock:
-            batch.done[label] = Portable(label, verdict.results, verdict.notes, error)
+            batch.done[label] = Portable(label, verdict.results, verdict.notes, error, sent)
 
     parts = har.child_part_dir()  # the run records (--record): this process's exchanges too
     recorder = har.Recorder(har.run_credentials(settings)) if parts is not None else None

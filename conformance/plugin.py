@@ -400,7 +400,8 @@ def _clean(context: RunContext | None, profile: Any) -> None:
         return
     if context is not None and context.ahead is not None:
         context.ahead.stop()  # nothing may still be talking to the target (or creating keys) now
-    cleaned, left = profile.cleanup(workers=concurrency_for(profile.settings))
+    with REQUESTS.attributed("cleanup"):
+        cleaned, left = profile.cleanup(workers=concurrency_for(profile.settings))
     profile.close()
     if context is None:
         return
@@ -588,7 +589,8 @@ def _ahead_job(item: pytest.Item, context: RunContext, profile: Any) -> Job | No
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    result = yield
+    with REQUESTS.attributed(item.nodeid):  # a body that ran ahead was counted where it ran
+        result = yield
     found = item.stash.get(_verdict_key, None)
     if found is not None and found.failures:
         raise VerdictFailed(found.failure_text())
@@ -807,10 +809,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         baseline=context.baseline,
         tests=context.tests,
         requests=REQUESTS.value,
+        requests_by_check=REQUESTS.snapshot(),
         gate_levels=context.gate_levels,
     )
     if context.mock_info:
         context.summary["mock"] = context.mock_info
+    from conformance.facts import FactMapError, run_coverage
+
+    try:
+        statuses = {row["id"]: row["status"] for row in context.summary["requirements"]}
+        context.summary["coverage"] = run_coverage(settings.vendor, statuses)
+    except FactMapError as exc:  # checked before the run starts; a map edited mid-run says so
+        context.summary["coverage"] = {"error": str(exc)}
     context.summary["cleanup"] = context.cleanup
     context.summary["stopped"] = context.spell(context.stopped) if context.stopped else None
     if context.stopped:

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import pytest
 
 from conformance import vendors
+from conformance.facts import coverage_line, load_facts
 from conformance.interrupts import EXIT_INTERRUPTED, INTERRUPTS, InterruptWatchdog, grace_for
 from conformance.metrics import REQUESTS
 from conformance.mocks import BundledMock, start_mock
@@ -160,6 +161,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
         )
     try:
         selected_requirements(request.vendor, request.values.get("requirement") or ())
+        load_facts(request.vendor)  # a fact map that does not parse is a suite defect: said now
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     if request.record is not None:
@@ -313,6 +315,9 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
     against = f"{summary['vendor']}, bundled mock" if mock else summary["vendor"]
     if mock and mock_switches(mock):
         against += " with " + ", ".join(mock_switches(mock))
+    coverage = summary.get("coverage")
+    if coverage and "error" not in coverage:
+        print(f"coverage: {coverage_line(coverage)}", file=out)
     # In the order things happened: the checks (the table above), cleanup, then the verdict.
     cleanup = summary.get("cleanup") or {}
     if cleanup.get("cleaned") or cleanup.get("left"):

@@ -95,6 +95,24 @@ class Settings:
         kind="secret",
         metavar="T",
     )
+    # A second tenant scope, for the tenant isolation requirements (without it they are not covered).
+    other_token: str | None = option(
+        None,
+        "A credential of a second scope (Huawei project token, Yandex IAM token; Thales: optional), "
+        "to check tenant isolation.",
+        kind="secret",
+        metavar="T",
+        readme="a credential of a second tenant scope, to check that a key is invisible and untouchable from "
+        "there: a Huawei token of `--other-project-id`, a Yandex IAM token with access to `--other-folder-id`; "
+        "Thales: optional (the run's own credentials otherwise, with `--other-kms`/`--other-region`); without "
+        "the second scope the isolation requirements are not covered",
+    )
+    other_project_id: str | None = option(
+        None, "Huawei: the second project (with --other-token).", metavar="ID"
+    )
+    other_folder_id: str | None = option(None, "Yandex: the second folder (with --other-token).", metavar="F")
+    other_kms: str | None = option(None, "Thales: a second AWS connection.", metavar="NAME")
+    other_region: str | None = option(None, "Thales: a second AWS region.", metavar="R")
     ca_bundle: str | None = option(
         None, "CA bundle for TLS verification.", kind="file", commands=EVERYWHERE, metavar="FILE"
     )

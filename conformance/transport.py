@@ -27,7 +27,7 @@ import email.utils
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -329,9 +329,15 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 class GuardedTransport(httpx.BaseTransport):
     """httpx transport with the run's bounds (see the module docstring) around a normal one."""
 
-    def __init__(self, health: TargetHealth, verify: Any = True) -> None:
+    def __init__(
+        self,
+        health: TargetHealth,
+        verify: Any = True,
+        on_request: Callable[[httpx.Request], None] | None = None,
+    ) -> None:
         self.health = health
         self.limits = health.limits
+        self.on_request = on_request  # told of every request before it leaves (once, not per retry)
         self.inner = httpx.HTTPTransport(verify=verify)
         # The same pool httpx builds, on a socket backend that enforces the exchange deadline.
         ssl_context = self.inner._pool._ssl_context
@@ -340,6 +346,8 @@ class GuardedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.on_request is not None:
+            self.on_request(request)
         attempt = 0
         while True:
             INTERRUPTS.checkpoint()  # a Ctrl-C noted since the last exchange ends the run here
@@ -490,6 +498,11 @@ class HttpxAdapter(BaseAdapter):
 def guarded_session(transport: GuardedTransport) -> requests.Session:
     """A requests session (for Schemathesis) sending through ``transport``."""
     session = requests.Session()
+    # Not from the environment: proxies (the transport ignores them, like the profiles' httpx
+    # clients), CA bundles (each request passes ``verify``) and netrc credentials.  Reading them
+    # also iterates ``os.environ`` on every request, which raises when another thread changes it
+    # meanwhile -- pytest sets PYTEST_CURRENT_TEST for each check while generated ones run ahead.
+    session.trust_env = False
     adapter = HttpxAdapter(transport)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -86,7 +86,9 @@ def test_plugin_values_check_like_the_cli() -> None:
 
 def test_secret_fields_are_the_secret_rows() -> None:
     assert set(SECRET_FIELDS) == {row.name for row in table() if row.secret}
-    assert {"token", "sk", "password", "forbidden_token", "expired_token"} == set(SECRET_FIELDS)
+    assert {"token", "sk", "password", "forbidden_token", "expired_token", "other_token"} == set(
+        SECRET_FIELDS
+    )
 
 
 def _run_help() -> str:

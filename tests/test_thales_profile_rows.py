@@ -46,7 +46,12 @@ def test_sync_jobs_are_the_runs_own(profile: ThalesProfile, thales_mock) -> None
     foreign = other.key_in("sync-job-in-progress")
     with pytest.raises(OwnershipError):
         profile.call("sync_cancel", foreign)
-    assert set(SYNC_JOB_KINDS) == {"sync-job-in-progress", "sync-job-completed", "sync-job-among-two"}
+    assert set(SYNC_JOB_KINDS) == {
+        "sync-job-in-progress",
+        "sync-job-completed",
+        "sync-job-among-two",
+        "sync-job-started",
+    }
 
 
 def test_a_job_finished_when_started_is_not_covered(kms_mock) -> None:

@@ -178,3 +178,51 @@ def test_throttle_spaces_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(3):
         throttle.wait()
     assert slept == [0.25, 0.5]
+
+
+def test_generated_requests_do_not_read_the_environment_another_thread_changes() -> None:
+    """pytest sets and removes PYTEST_CURRENT_TEST for each check while generated checks send on
+    other threads; a requests session that reads proxies from ``os.environ`` iterates it on every
+    request and raises (KeyError / "dictionary changed size") when it changes meanwhile."""
+    import os
+    import sys
+    import threading
+
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    with RunningMock(_throttling_app(0)) as server:
+        session = guarded_session(GuardedTransport(TargetHealth(Limits())))
+        assert session.trust_env is False
+
+        def send() -> None:
+            try:
+                for _ in range(150):
+                    session.get(f"{server.url}/x", timeout=5)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        names = [f"KMS_CONFORMANCE_TEST_CHURN_{i}" for i in range(50)]
+
+        def churn() -> None:
+            while not stop.is_set():
+                for name in names:
+                    os.environ[name] = "1"
+                for name in names:
+                    os.environ.pop(name, None)
+
+        churner = threading.Thread(target=churn)
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)  # threads take turns often: the window is hit, if it is there
+        churner.start()
+        senders = [threading.Thread(target=send) for _ in range(3)]
+        try:
+            for thread in senders:
+                thread.start()
+            for thread in senders:
+                thread.join(60)
+        finally:
+            stop.set()
+            churner.join(5)
+            sys.setswitchinterval(switching)
+            session.close()
+    assert errors == []

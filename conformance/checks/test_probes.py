@@ -25,6 +25,7 @@ def _key_for(profile: Profile, probe: Probe) -> str | None:
 
 def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
     try:
+        kms_profile.require(probe.needs)
         key_id = _key_for(kms_profile, probe)
         outcome = kms_profile.call(probe.operation, key_id, probe.body, auth=probe.auth, raw=probe.raw)
     except NotCovered as exc:
@@ -35,4 +36,9 @@ def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
     if probe.check is not None and outcome.status in probe.status:
         problem = probe.check(outcome)
         verdict.require(req, problem is None, f"{probe.name}: {problem}")
+    if probe.hides_key and key_id and 200 <= outcome.status < 300:
+        verdict.require(req, key_id not in outcome.text, f"{probe.name}: the answer names key {key_id}")
+    if probe.unchanged and key_id and probe.key not in ("none", "unknown", "malformed"):
+        after = kms_profile.key_state(key_id)
+        verdict.require(req, after == probe.key, f"{probe.name}: the key is now {after}, was {probe.key}")
     expect_envelope(verdict, kms_profile, outcome)

@@ -21,6 +21,7 @@ def test_transition(kms_profile: Profile, transition: Transition, verdict: Verdi
     req = transition.requirement
     expect_transport(verdict, kms_profile, outcome)
     after = kms_profile.key_state(key_id)
+    kms_profile.settled(key_id, after)  # the row's last exchange with the key: cleanup may need none
     what = f"{transition.operation} from {transition.from_state}"
     expect_answer(verdict, kms_profile, req, outcome, transition.status, transition.codes, what)
     if transition.to_state is not None:

@@ -125,6 +125,13 @@ class Probe:
     codes: frozenset[str] = frozenset()
     check: Callable[[Outcome], str | None] | None = None
     read_only: bool = False  # True: the request itself changes nothing on the target
+    # Tenant isolation rows (``auth="other"``): a successful answer must not name the key
+    # (``hides_key``: a listing of the other scope), and afterwards the key, read with the run's own
+    # credentials, must still be in ``key``'s state (``unchanged``: a refused change changed nothing).
+    hides_key: bool = False
+    unchanged: bool = False
+    # Settings the row needs beyond its auth mode's (e.g. ``("other_token",)``): "not covered" without.
+    needs: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -287,6 +294,13 @@ class Profile(ABC):
         # thread keeps the exchanges of the check it is running apart (``history``).
         self._lock = threading.RLock()
         self._local = threading.local()
+        # Owned keys whose last exchange was a read showing them already scheduled for deletion
+        # (``settled``): cleanup has nothing to send for them.  Any later request naming the key
+        # takes it off (``_touched``), so only a read nothing came after counts.
+        self._settled: dict[str, str] = {}
+        # The state a key's create answer showed (``answered_in``): a key no step changes since
+        # needs no read to know it (``drive_to``).
+        self._answered_state: dict[str, str] = {}
 
     @property
     def history(self) -> list[httpx.Response]:
@@ -322,11 +336,43 @@ class Profile(ABC):
             auth=self.auth_for(auth),
             headers=self.headers_for(auth),
             event_hooks={"request": [functools.partial(_mark_auth, auth)], "response": [self._record]},
+            trust_env=False,  # nothing from the environment (see ``transport.guarded_session``)
         )
 
     def transport(self) -> GuardedTransport:
         """A transport with the run's bounds; every client and session of the run shares ``health``."""
-        return GuardedTransport(self.health, verify=self.ssl_context())
+        return GuardedTransport(self.health, verify=self.ssl_context(), on_request=self._touched)
+
+    # States in which an owned key needs nothing from cleanup: it is scheduled for deletion, or
+    # gone.  A vendor whose cleanup does something else there leaves this empty.
+    settled_states: ClassVar[frozenset[str]] = frozenset({"pending-deletion"})
+
+    def answered_in(self, key_id: str, state: str) -> None:
+        """Note the state the answer that created ``key_id`` showed it in (the whole key resource,
+        as some APIs answer a create): ``drive_to`` takes it instead of reading the key again."""
+        with self._lock:
+            self._answered_state[key_id] = state
+
+    def settled(self, key_id: str, state: str) -> None:
+        """Note that the read just made of ``key_id`` showed ``state`` (call it right after the
+        read): in a ``settled_states`` state, cleanup counts the key cleaned without a request,
+        unless some request names the key afterwards."""
+        if state in self.settled_states and key_id in self.created:
+            with self._lock:
+                self._settled[key_id] = state
+
+    def _touched(self, request: httpx.Request) -> None:
+        if not self._settled:
+            return
+        try:
+            where = request.url.raw_path + request.content
+        except httpx.RequestNotRead:  # a streamed body: it may name any key
+            where = b""
+            with self._lock:
+                self._settled.clear()
+        with self._lock:
+            for key_id in [k for k in self._settled if k.encode() in where]:
+                del self._settled[key_id]
 
     def _record(self, response: httpx.Response) -> None:
         REQUESTS.add()
@@ -382,7 +428,8 @@ class Profile(ABC):
         return tokens.token() if tokens else None
 
     def headers_for(self, mode: str) -> dict[str, str]:
-        """Static headers carrying the credential of ``mode``: valid, none, invalid, forbidden, expired.
+        """Static headers carrying the credential of ``mode``: valid, none, invalid, forbidden,
+        expired, other (the second scope's) or crossed (the run's own, sent into the second scope).
 
         Raise ``NotCovered`` when the run has no credential of that kind.
         """
@@ -394,12 +441,53 @@ class Profile(ABC):
             return {header: value.format(token=token)} if token else {}
         if mode == "invalid":
             return {header: value.format(token=self.invalid_token)}
+        if mode == "crossed":  # the run's own credential sent into the second scope
+            return self.headers_for("valid")
+        if mode == "other":
+            self.require_other_scope()
+            token = self.settings.other_token
+            return {header: value.format(token=token)} if token else self.headers_for("valid")
         if mode not in _OTHER_CREDENTIALS:
             raise ValueError(f"unknown auth mode {mode!r}")
         token = getattr(self.settings, f"{mode}_token")
         if not token:
             raise NotCovered(_OTHER_CREDENTIALS[mode])
         return {header: value.format(token=token)}
+
+    # -- a second tenant scope (``--other-*``: the tenant isolation requirements) -------------
+
+    # The settings the "other" auth mode needs; a vendor where the run's own credential can reach
+    # the second scope (Thales: another connection or region) leaves ``other_token`` out.
+    other_scope: ClassVar[tuple[tuple[str, ...], ...]] = (("other_token",),)
+
+    def require_other_scope(self) -> None:
+        """Raise ``NotCovered`` unless the run was given a second scope (every setting of one
+        group of ``other_scope``)."""
+        if any(all(getattr(self.settings, name) for name in group) for group in self.other_scope):
+            return
+        wanted = " or ".join(
+            " and ".join(f"--{name.replace('_', '-')}" for name in group) for group in self.other_scope
+        )
+        raise NotCovered(f"no second tenant scope given ({wanted}): tenant isolation is not covered")
+
+    def require(self, names: tuple[str, ...]) -> None:
+        """Raise ``NotCovered`` unless every setting in ``names`` is given."""
+        missing = [f"--{name.replace('_', '-')}" for name in names if not getattr(self.settings, name)]
+        if missing:
+            raise NotCovered(f"no {' '.join(missing)} given: this check is not covered")
+
+    def in_other_scope(self) -> bool:
+        """Whether the call being built is sent through the second scope (``auth="other"``)."""
+        return bool(getattr(self._local, "other", False))
+
+    def scoped(self, name: str) -> Any:
+        """A scope setting (``project_id``, ``folder_id``, ``kms``, ``region``) of the scope the call
+        being built uses: the run's own, or with ``auth="other"`` the ``other_<name>`` one when given."""
+        if self.in_other_scope():
+            other = getattr(self.settings, f"other_{name}", None)
+            if other:
+                return other
+        return getattr(self.settings, name)
 
     # The one request preflight sends: (profile call, whether it names the unknown key id, body).
     preflight_call: ClassVar[tuple[str, bool, Mapping[str, Any]]] = ("describe", True, {})
@@ -479,6 +567,9 @@ class Profile(ABC):
         if key_id is not None and operation not in self.read_only_calls:
             self.guard_key(operation, key_id)
         client = self.client if auth == "valid" else self.new_client(auth)
+        # build_request reads the scope through ``scoped``: "other" sends the second scope's
+        # credential there, "crossed" the run's own
+        self._local.other = auth in ("other", "crossed")
         try:
             request = self.build_request(client, operation, key_id, body or {})
             if raw is not None:
@@ -487,11 +578,12 @@ class Profile(ABC):
                 )
             response = client.send(request)
         finally:
+            self._local.other = False
             if client is not self.client:
                 client.close()
         self.adopt_created(operation, response)
         outcome = self.outcome(response)
-        if auth == "valid":
+        if auth in ("valid", "other", "crossed"):  # a credential the target takes: "no such API" means it
             self.check_served(operation, outcome)
         return outcome
 
@@ -534,7 +626,8 @@ class Profile(ABC):
             outcome = self.call(operation, key_id)
             if outcome.status not in self.step_statuses:
                 raise self.step_failed(state, f"{operation} answered {outcome.describe()}")
-        reached = self.key_state(key_id)
+        answered = None if steps else self._answered_state.pop(key_id, None)
+        reached = answered or self.key_state(key_id)
         if reached != state:
             step = state if steps and state in self.setup_requirements else "create"
             raise self.step_failed(step, f"key {key_id} should be {state} but is {reached}")
@@ -633,6 +726,11 @@ class Profile(ABC):
         def clean(key_id: str) -> None:
             if gone:
                 finish(key_id, False, f"not tried: {gone[0]}")
+                return
+            with self._lock:
+                state = self._settled.pop(key_id, None)
+            if state is not None:
+                finish(key_id, True, f"already {state} when last read, and nothing was sent for it since")
                 return
             try:
                 self.cleanup_key(key_id)

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from conformance.facts import coverage_line
 from conformance.report.chart import compliance_chart
 from conformance.report.summary import mock_switches, reproduce_command
 from conformance.verdict import STATUSES
@@ -343,6 +344,9 @@ def _header(summary: Mapping[str, Any], prefix: str, checks_page: str | None) ->
             f"{totals['requests']} HTTP requests",
         ),
     ]
+    coverage = summary.get("coverage")
+    if coverage and "error" not in coverage:
+        facts.append(("coverage", escape(coverage_line(coverage))))
     cleanup = summary.get("cleanup") or {}
     if cleanup.get("cleaned") or cleanup.get("left"):
         left = len(cleanup.get("left", []))

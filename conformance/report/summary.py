@@ -35,11 +35,13 @@ def build_summary(
     baseline: Mapping[str, BaselineEntry] | None = None,
     tests: int = 0,
     requests: int = 0,
+    requests_by_check: Mapping[str, int] | None = None,
     gate_levels: tuple[str, ...] = ("must",),
     today: dt.date | None = None,
 ) -> dict[str, Any]:
     today = today or dt.date.today()
     baseline = baseline or {}
+    by_test = {_test_name(check): n for check, n in (requests_by_check or {}).items()}
     rows = []
     # An outcome recorded under an id the catalogue lacks is a defect of the suite; it is shown
     # (as a must, so a failure still fails the gate) instead of silently dropped.
@@ -82,6 +84,7 @@ def build_summary(
                 "status": status,
                 **({"blocked_by": record.blocked_by} if status == BLOCKED and record.blocked_by else {}),
                 "tests": record.tests,
+                "requests": sum(by_test.get(test, 0) for test in record.tests),
                 "message": message,
                 "evidence": record.evidence[:3],
                 "failed_tests": record.failed_tests,
@@ -103,6 +106,7 @@ def build_summary(
             **counts,
             "tests": tests,
             "requests": requests,
+            "requests_by_layer": requests_by_layer(by_test),
             "by_level": {
                 level: {s: sum(1 for r in rows if r["level"] == level and r["status"] == s) for s in counts}
                 for level in ("must", "should")
@@ -113,7 +117,33 @@ def build_summary(
             },
         },
         "requirements": rows,
+        "requests_by_test": dict(sorted(by_test.items(), key=lambda item: (-item[1], item[0]))),
     }
+
+
+# A check's layer, by the name of the check function (``conformance/checks``).
+LAYERS = {
+    "test_generated": "generated",
+    "test_stateful": "stateful",
+    "test_transition": "transitions",
+    "test_probe": "probes",
+    "run": "run",
+    "cleanup": "cleanup",
+}
+
+
+def _test_name(check: str) -> str:
+    return check.split("::", 1)[-1]
+
+
+def requests_by_layer(by_test: Mapping[str, int]) -> dict[str, int]:
+    """Requests per layer: generated, stateful, transitions, probes, outside any check (``run``:
+    preflight and credentials), ``cleanup``; anything else is ``other``."""
+    layers: dict[str, int] = {}
+    for test, n in by_test.items():
+        layer = LAYERS.get(test.split("[", 1)[0], "other")
+        layers[layer] = layers.get(layer, 0) + n
+    return dict(sorted(layers.items(), key=lambda item: -item[1]))
 
 
 def mock_switches(info: Mapping[str, Any]) -> list[str]:
@@ -134,6 +164,10 @@ REPRODUCED_SETTINGS = (
     "region",
     "folder_id",
     "operation_url",
+    "other_project_id",
+    "other_folder_id",
+    "other_kms",
+    "other_region",
 )
 
 

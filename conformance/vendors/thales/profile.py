@@ -16,13 +16,14 @@ of a known integer ``code`` (16 -> ``NCERRResourceNotFound``), otherwise ``str(c
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -93,6 +94,9 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "token_password": ("POST", TOKENS, {"grant_type": "password"}),
     "token_refresh": ("POST", TOKENS, {"grant_type": "refresh_token"}),
     "list": ("GET", KEYS, {}),
+    "list_in_scope": ("GET", KEYS, {}),  # filtered by the call's connection and region (``scoped``)
+    "list_own": ("GET", KEYS, {"id": "{id}"}),  # the key list narrowed to one key (and the probe's filter)
+    "list_own_elsewhere": ("GET", KEYS, {"id": "{id}"}),  # ... and the replica region's filter
     "create": ("POST", KEYS, {}),
     "create_external": ("POST", KEYS, {}),
     "get": ("GET", KEYS + "/{id}", {}),
@@ -120,7 +124,7 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "import_material": (
         "POST",
         KEYS + "/{id}/import-material",
-        {"source_key_tier": "local", "source_key_identifier": "{alias}"},
+        {"source_key_tier": "local"},  # no source key named: a new CipherTrust Manager key (import page)
     ),
     "delete_material": ("POST", KEYS + "/{id}/delete-material", None),
     "refresh": ("POST", KEYS + "/{id}/refresh", None),
@@ -207,6 +211,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         codes=frozenset({"DisabledException", "KMSInvalidStateException"}),
     ),
     _refuse("TH-STATE-022", "rotate_material", "pending-deletion"),
+    _allow("TH-STATE-028", "import_material", "pending-import", "enabled"),
 )
 
 
@@ -507,6 +512,346 @@ def _rotation_off(outcome: Outcome) -> str | None:
     return None
 
 
+# -- what later reads show after a change (each read on a key of its own kind) -------------------
+
+SCRATCH_DESCRIPTION = "kms-conformance scratch key"  # update-description's default body
+PROBE_TAG = {"TagKey": "kms-conformance", "TagValue": "probe"}  # add-tags' default body, as AWS shows it
+REPLACED_TAG_VALUE = "replaced"
+POLICY_SID = "kms-conformance-policy"  # the Sid of the policy the policy call sends
+
+
+def _tags(outcome: Outcome) -> list[dict[str, Any]]:
+    tags = _aws(outcome).get("Tags")
+    return [t for t in tags if isinstance(t, dict)] if isinstance(tags, list) else []
+
+
+def _aliases(outcome: Outcome) -> list[Any]:
+    aliases = _aws(outcome).get("Alias")
+    return aliases if isinstance(aliases, list) else []
+
+
+def _run_tag(outcome: Outcome) -> str | None:
+    if not any(t.get("TagKey") == "kms-conformance-run" for t in _tags(outcome)):
+        return f"the tag given on create (kms-conformance-run) is gone from aws_param.Tags: {_tags(outcome)}"
+    return None
+
+
+def _created_as_sent(outcome: Outcome) -> str | None:
+    aws = _aws(outcome)
+    description = aws.get("Description")
+    if not isinstance(description, str) or not description.startswith(SCRATCH_DESCRIPTION + ", run "):
+        return f"aws_param.Description should be the one sent on create, is {description!r}"
+    aliases = _aliases(outcome)
+    if len(aliases) != 1 or not str(aliases[0]).startswith("alias/kmsconf-"):
+        return f"aws_param.Alias should hold the alias sent on create (alias/<name>), is {aliases!r}"
+    return _run_tag(outcome)
+
+
+def _description_updated(outcome: Outcome) -> str | None:
+    if _aws(outcome).get("Description") != SCRATCH_DESCRIPTION:
+        return f"after update-description aws_param.Description should be {SCRATCH_DESCRIPTION!r}, is {_aws(outcome).get('Description')!r}"
+    return None
+
+
+def _alias_added(outcome: Outcome) -> str | None:
+    aliases = _aliases(outcome)
+    if len(set(map(str, aliases))) != 2 or not all(str(a).startswith("alias/") for a in aliases):
+        return f"after add-alias aws_param.Alias should hold the create's alias and the added one (alias/<name>), is {aliases!r}"
+    return None
+
+
+def _alias_deleted(outcome: Outcome) -> str | None:
+    aliases = _aliases(outcome)
+    if len(aliases) != 1:
+        return (
+            f"after add-alias then delete-alias of it, only the create's alias should be left, is {aliases!r}"
+        )
+    return None
+
+
+def _tag_added(outcome: Outcome) -> str | None:
+    if PROBE_TAG not in _tags(outcome):
+        return f"after add-tags aws_param.Tags should hold {PROBE_TAG}, is {_tags(outcome)}"
+    return _run_tag(outcome)
+
+
+def _tag_replaced(outcome: Outcome) -> str | None:
+    mine = [t for t in _tags(outcome) if t.get("TagKey") == PROBE_TAG["TagKey"]]
+    if mine != [{"TagKey": PROBE_TAG["TagKey"], "TagValue": REPLACED_TAG_VALUE}]:
+        return f"add-tags of a tag key the key has should replace its value ({REPLACED_TAG_VALUE!r}), tags are {mine}"
+    return None
+
+
+def _tag_removed(outcome: Outcome) -> str | None:
+    if any(t.get("TagKey") == PROBE_TAG["TagKey"] for t in _tags(outcome)):
+        return f"after remove-tags the tag {PROBE_TAG['TagKey']!r} should be gone: {_tags(outcome)}"
+    return _run_tag(outcome)
+
+
+def _policy_updated(outcome: Outcome) -> str | None:
+    problem = _policy(outcome)
+    if problem:
+        return problem
+    policy = _aws(outcome).get("Policy")
+    document = json.loads(policy) if isinstance(policy, str) else policy
+    assert isinstance(document, dict)  # _policy checked it
+    sids = [s.get("Sid") for s in document["Statement"] if isinstance(s, dict)]
+    if POLICY_SID not in sids:
+        return (
+            f"after policy aws_param.Policy should be the policy sent (Sid {POLICY_SID!r}), has Sids {sids}"
+        )
+    return None
+
+
+def _aws_time(value: Any) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _deleted_after_days(outcome: Outcome) -> str | None:
+    problem = _deletion_date(outcome)
+    if problem:
+        return problem
+    value = (
+        _aws(outcome).get("DeletionDate")
+        or _body(outcome).get("deletion_date")
+        or _body(outcome).get("DeletionDate")
+    )
+    moment = _aws_time(value)
+    days = _sent(outcome).get("days")
+    if moment is None or not isinstance(days, int):
+        return f"the DeletionDate {value!r} is not a date"
+    left = (moment - dt.datetime.now(dt.UTC)).total_seconds() / 86400
+    if not days - 1 <= left <= days + 1:
+        return f"days={days} should put the DeletionDate {days} days out, it is {left:.1f} days out ({value})"
+    return None
+
+
+def _no_deletion_date(outcome: Outcome) -> str | None:
+    value = (
+        _aws(outcome).get("DeletionDate")
+        or _body(outcome).get("deletion_date")
+        or _body(outcome).get("DeletionDate")
+    )
+    if value:
+        return f"a key whose deletion was cancelled should show no DeletionDate, shows {value!r}"
+    return None
+
+
+def _rotation_is(expected: bool, after: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        problem = _rotation_status(outcome)
+        if problem:
+            return problem
+        if _body(outcome).get("KeyRotationEnabled") is not expected:
+            return f"{after}, KeyRotationEnabled should be {expected}: {outcome.text}"
+        return None
+
+    return check
+
+
+# -- the key list's filters, skip and sort -------------------------------------------------------
+
+NO_SUCH_KEY_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def _resource_ids(outcome: Outcome) -> list[Any]:
+    _paged(outcome)
+    return [r.get("id") if isinstance(r, dict) else r for r in outcome.body["resources"]]
+
+
+def _only_own(outcome: Outcome) -> str | None:
+    wanted = outcome.response.request.url.params.get("id")
+    ids = _resource_ids(outcome)
+    if ids != [wanted]:
+        return f"the key list filtered by id={wanted} should hold that key alone, holds {ids}"
+    return None
+
+
+def _none_listed(outcome: Outcome) -> str | None:
+    if outcome.status not in _OK:  # a refusal the row allows lists nothing
+        return None
+    ids = _resource_ids(outcome)
+    if ids:
+        asked = dict(outcome.response.request.url.params)
+        return f"no key matches {asked}, yet the list holds {ids}"
+    return None
+
+
+def _skipped_one(outcome: Outcome) -> str | None:
+    _paged(outcome)
+    body = outcome.body
+    expected = min(max(body["total"] - 1, 0), _query(outcome, "limit") or 0)
+    if len(body["resources"]) != expected:
+        return f"skip=1 of {body['total']} matches should leave {expected} on the page, left {len(body['resources'])}"
+    return None
+
+
+def _sorted_by_created(descending: bool) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        _paged(outcome)
+        stamps = [str(r.get("createdAt", "")) for r in outcome.body["resources"] if isinstance(r, dict)]
+        if stamps != sorted(stamps, reverse=descending):
+            order = "descending" if descending else "ascending"
+            sort = outcome.response.request.url.params.get("sort")
+            return f"sort={sort} should list createdAt {order}: {stamps[:6]}"
+        return None
+
+    return check
+
+
+def _material_origin(outcome: Outcome) -> str | None:
+    origin = _aws(outcome).get("Origin")
+    material = _body(outcome).get("key_material_origin")
+    if origin != "EXTERNAL" or material != "cckm":
+        return f"after import-material the key should be EXTERNAL with key_material_origin cckm, is {origin!r} / {material!r}"
+    return None
+
+
+def _state_is(state: str) -> Callable[[Outcome], str | None]:
+    def check(outcome: Outcome) -> str | None:
+        if _aws(outcome).get("KeyState") != state:
+            return f"the key should be {state}, is {_aws(outcome).get('KeyState')!r}"
+        return None
+
+    return check
+
+
+# -- multi-Region sets, key specs, synchronization-job lists ---------------------------------------
+
+
+def _lone_primary(outcome: Outcome) -> str | None:
+    aws, config = _member(outcome)
+    if aws.get("MultiRegion") is not True:
+        return f"a key created with MultiRegion true should show MultiRegion true, shows {aws.get('MultiRegion')!r}"
+    primary = config.get("PrimaryKey")
+    arn = primary.get("Arn") if isinstance(primary, dict) else None
+    if config.get("MultiRegionKeyType") != "PRIMARY" or arn != aws.get("Arn"):
+        return f"a new multi-Region key should be its own PRIMARY (MultiRegionConfiguration): {config or outcome.text}"
+    return None
+
+
+def _replica_uri(outcome: Outcome) -> str | None:
+    key_id = _body(outcome).get("id")
+    expected = f"kylo:kylo:cckm:aws-replica-key:{key_id}"
+    if _body(outcome).get("uri") != expected:
+        return f"the replica's uri should be {expected!r}, is {_body(outcome).get('uri')!r}"
+    return None
+
+
+def _primary_lists_replica(outcome: Outcome) -> str | None:
+    aws, config = _member(outcome)
+    if config.get("MultiRegionKeyType") != "PRIMARY":
+        return f"after replicate-key the key replicated should still be the PRIMARY: {config or outcome.text}"
+    replicas = config.get("ReplicaKeys")
+    region = _body(outcome).get("region")
+    others = (
+        [r for r in replicas if isinstance(r, dict) and r.get("Region") != region]
+        if isinstance(replicas, list)
+        else []
+    )
+    key_id = str(aws.get("KeyID", ""))
+    if not any(str(r.get("Arn", "")).endswith("/" + key_id) for r in others):
+        return f"after replicate-key the primary's ReplicaKeys should name the replica (KeyID {key_id}): {replicas!r}"
+    return None
+
+
+def _former_primary(outcome: Outcome) -> str | None:
+    aws, config = _member(outcome)
+    if aws.get("KeyState") == "Updating":  # AWS: both keys are Updating until the change is done
+        return None
+    primary = config.get("PrimaryKey")
+    where = primary.get("Region") if isinstance(primary, dict) else None
+    if config.get("MultiRegionKeyType") != "REPLICA" or where == _body(outcome).get("region"):
+        return f"after update-primary-region the former primary should read as a REPLICA of the new one: {config or outcome.text}"
+    return None
+
+
+ASYMMETRIC = {"CustomerMasterKeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}  # sent on create
+
+
+def _spec_and_usage(outcome: Outcome) -> str | None:
+    aws = _aws(outcome)
+    specs = (aws.get("KeySpec"), aws.get("CustomerMasterKeySpec"))
+    if ASYMMETRIC["CustomerMasterKeySpec"] not in specs or aws.get("KeyUsage") != ASYMMETRIC["KeyUsage"]:
+        return (
+            f"a key created with {ASYMMETRIC} should read so, reads KeySpec/CustomerMasterKeySpec {specs} "
+            f"and KeyUsage {aws.get('KeyUsage')!r}"
+        )
+    return None
+
+
+def _listed_job_fields(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-005", problem)
+    jobs = [r for r in outcome.body["resources"] if isinstance(r, dict)]
+    if not jobs:
+        return f"the job list filtered by the run's job id lists nothing: {outcome.text}"
+    for job in jobs:
+        kms = job.get("kms")
+        if not isinstance(job.get("id"), str) or not isinstance(job.get("overall_status"), str):
+            return f"a listed synchronization job should carry id and overall_status: {job}"
+        if not kms or not isinstance(kms, (str, list)):
+            return f"a listed synchronization job should carry the connections it syncs (kms): {job}"
+    return None
+
+
+def _one_job(outcome: Outcome) -> str | None:
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-005", problem)
+    if len(outcome.body["resources"]) > 1:
+        return f"limit=1 returned {len(outcome.body['resources'])} synchronization jobs"
+    return None
+
+
+# -- the rotations list: record uris and filters --------------------------------------------------
+
+
+def _rotation_records(outcome: Outcome) -> list[dict[str, Any]]:
+    """The rotation records of a rotations list (its envelope is TH-PAG-006's business)."""
+    problem = _list_envelope(outcome)
+    if problem:
+        raise StepFailed("TH-PAG-006", problem)
+    return [r for r in outcome.body["resources"] if isinstance(r, dict)]
+
+
+def _rotation_uris(outcome: Outcome) -> str | None:
+    records = _rotation_records(outcome)
+    if not records:
+        return f"a key whose material was rotated lists no rotation record: {outcome.text}"
+    for record in records:
+        expected = f"kylo:kylo:cckm:aws-key-rotation:{record.get('id')}"
+        if record.get("uri") != expected:
+            return f"a rotation record's uri should be {expected!r}, is {record.get('uri')!r}"
+    return None
+
+
+def _rotations_match(name: str) -> Callable[[Outcome], str | None]:
+    """Every listed rotation record has the filter's value in aws_param.<name>."""
+
+    def check(outcome: Outcome) -> str | None:
+        wanted = outcome.response.request.url.params.get(name)
+        for record in _rotation_records(outcome):
+            aws = record.get("aws_param")
+            value = aws.get(name) if isinstance(aws, dict) else None
+            if value != wanted:
+                return f"the rotations list filtered by {name}={wanted} holds a record with {name} {value!r}"
+        return None
+
+    return check
+
+
+_NO_SUCH_MATERIAL = "0" * 64  # a well-formed AWS key material id (64 hex digits) no key has
+_NO_SUCH_TIER = "kms-conformance-no-such-tier"
+# A tag value with a character outside the documented set (alphanumerics and _ . / = + - @).
+_BAD_TAG_VALUE = "kms-conformance*probe"
+
+
 # A policy document for the mutually exclusive policy inputs (given with a policy template).
 _POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -797,6 +1142,46 @@ PROBES: tuple[Probe, ...] = (
         body=_BOTH_POLICIES,
         status=_INVALID,
     ),
+    _probe(
+        "TH-VAL-008",
+        "policy-call-policy-and-template",
+        "policy",
+        body={"policy": _POLICY, "policytemplate": _TEMPLATE},
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-VAL-008",
+        "create-policy-and-principals",
+        "create",
+        key="none",
+        body={"aws_param": {"Policy": _POLICY}, "key_admins": ["kms-conformance-admin"]},
+        status=_INVALID,
+    ),
+    # source_key_tier outside the documented values (upload-key, import-material)
+    _probe(
+        "TH-VAL-012",
+        "upload-unknown-source-tier",
+        "upload_key",
+        key="none",
+        body={"source_key_tier": _NO_SUCH_TIER},
+        status=_INVALID,
+    ),
+    _probe(
+        "TH-VAL-013",
+        "import-unknown-source-tier",
+        "import_material",
+        key="pending-import",
+        body={"source_key_tier": _NO_SUCH_TIER},
+        status=_INVALID,
+    ),
+    # a tag value with a character CCKM does not allow
+    _probe(
+        "TH-VAL-014",
+        "tag-value-bad-character",
+        "add_tags",
+        body={"tags": [{"tag_key": "kms-conformance", "tag_value": _BAD_TAG_VALUE}]},
+        status=_INVALID,
+    ),
     # upload-key
     _probe("TH-STATE-011", "upload-key-enabled", "upload_key", key="none", status=_CREATED, check=_uploaded),
     # synchronization jobs
@@ -830,7 +1215,49 @@ PROBES: tuple[Probe, ...] = (
         check=_only_job,
         read_only=True,
     ),
+    _probe(
+        "TH-SHAPE-011",
+        "sync-list-job-fields",
+        "sync_list_by_id",
+        key="sync-job-started",
+        check=_listed_job_fields,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-009",
+        "sync-list-limit-1",
+        "sync_list",
+        key="sync-job-among-two",
+        body={"limit": 1},
+        check=_one_job,
+        read_only=True,
+    ),
     # multi-Region keys
+    _probe(
+        "TH-STATE-032",
+        "multi-region-create-primary",
+        "get",
+        key="mrk-primary",
+        check=_lone_primary,
+        read_only=True,
+    ),
+    _probe("TH-SHAPE-010", "replica-uri", "replicate_key", key="mrk-primary", check=_replica_uri),
+    _probe(
+        "TH-STATE-033",
+        "primary-lists-replica",
+        "get",
+        key="mrk-replicated-primary",
+        check=_primary_lists_replica,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-034",
+        "former-primary-is-replica",
+        "get",
+        key="primary-moved",
+        check=_former_primary,
+        read_only=True,
+    ),
     _probe("TH-STATE-013", "replicate-shares-key-id", "replicate_key", key="mrk-primary", check=_replica),
     _probe(
         "TH-STATE-014",
@@ -905,12 +1332,336 @@ PROBES: tuple[Probe, ...] = (
         check=_rotation_off,
         read_only=True,
     ),
+    # what later reads show after a change (each on a key of its own)
+    _probe(
+        "TH-PERSIST-001",
+        "create-persists-description-and-tags",
+        "get",
+        check=_created_as_sent,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-002",
+        "description-after-update",
+        "get",
+        key="description-updated",
+        check=_description_updated,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-003",
+        "aliases-after-add-alias",
+        "get",
+        key="alias-added",
+        check=_alias_added,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-004",
+        "aliases-after-delete-alias",
+        "get",
+        key="alias-deleted",
+        check=_alias_deleted,
+        read_only=True,
+    ),
+    _probe("TH-PERSIST-005", "tags-after-add-tags", "get", key="tagged", check=_tag_added, read_only=True),
+    _probe(
+        "TH-PERSIST-006", "tag-value-replaced", "get", key="tag-replaced", check=_tag_replaced, read_only=True
+    ),
+    _probe(
+        "TH-PERSIST-007", "tags-after-remove-tags", "get", key="untagged", check=_tag_removed, read_only=True
+    ),
+    _probe(
+        "TH-PERSIST-008",
+        "policy-after-update",
+        "get",
+        key="policy-updated",
+        check=_policy_updated,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PERSIST-009",
+        "deletion-date-after-days",
+        "schedule_deletion",
+        body={"days": 10},
+        check=_deleted_after_days,
+    ),
+    _probe(
+        "TH-PERSIST-010",
+        "no-deletion-date-after-cancel",
+        "get",
+        key="deletion-cancelled",
+        check=_no_deletion_date,
+        read_only=True,
+    ),
+    _probe("TH-SHAPE-009", "delete-answers-success", "delete", key="pending-deletion"),
+    _probe(
+        "TH-PERSIST-012",
+        "key-spec-and-usage-persist",
+        "get",
+        key="asymmetric",
+        check=_spec_and_usage,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-035",
+        "rotation-status-asymmetric",
+        "rotation_status",
+        key="asymmetric",
+        check=_rotation_is(False, "for an asymmetric key"),
+        read_only=True,
+    ),
+    _probe("TH-PERSIST-011", "get-after-delete", "get", key="dropped", status=_404, read_only=True),
+    _probe(
+        "TH-PERSIST-011", "list-after-delete", "list_own", key="dropped", check=_none_listed, read_only=True
+    ),
+    # the key list's filters: narrowed to the row's own key by id, a filter it does not match lists nothing
+    _probe("TH-LIST-001", "id-filter", "list_own", key="neighboured", check=_only_own, read_only=True),
+    _probe("TH-LIST-005", "region-filter", "list_own_elsewhere", check=_none_listed, read_only=True),
+    _probe(
+        "TH-LIST-002",
+        "keyid-filter",
+        "list_own",
+        body={"keyid": NO_SUCH_KEY_ID},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-003",
+        "arn-filter",
+        "list_own",
+        body={"arn": "arn:aws:kms:us-east-1:000000000000:key/" + NO_SUCH_KEY_ID},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-004",
+        "alias-filter",
+        "list_own",
+        body={"alias": "alias/kmsconf-no-such-alias"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-006",
+        "origin-filter",
+        "list_own",
+        body={"origin": "EXTERNAL"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-007",
+        "enabled-filter",
+        "list_own",
+        body={"enabled": "false"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-008",
+        "keystate-filter",
+        "list_own",
+        body={"keystate": "Disabled"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-009",
+        "key-material-origin-filter",
+        "list_own",
+        body={"key_material_origin": "cckm"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-010",
+        "multi-region-filter",
+        "list_own",
+        body={"multi_region": "true"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-011",
+        "key-spec-filter",
+        "list_own",
+        body={"CustomerMasterKeySpec": "RSA_2048"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-012",
+        "policy-template-filter",
+        "list_own",
+        body={"cckm_policy_template_id": "kms-conformance-no-such-template"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-013",
+        "key-source-filter",
+        "list_own",
+        body={"key_source": "DSM"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-014",
+        "job-config-filter",
+        "list_own",
+        body={"job_config_id": "kms-conformance-no-such-job"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-014",
+        "rotation-job-enabled-filter",
+        "list_own",
+        body={"rotation_job_enabled": "true"},
+        check=_none_listed,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-015",
+        "tags-filter",
+        "list_own",
+        body={"tags": "kms-conformance-no-such-tag"},
+        # the syntax is undocumented: refusing a value it does not take is allowed
+        status=frozenset({200, 400}),
+        check=_none_listed,
+        read_only=True,
+    ),
+    # the rotations list: record uris and its filters
+    _probe(
+        "TH-SHAPE-008",
+        "rotation-record-uri",
+        "rotations",
+        key="material-rotated",
+        body={"limit": -1},
+        check=_rotation_uris,
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-016",
+        "rotations-rotation-type-filter",
+        "rotations",
+        body={"RotationType": "ON_DEMAND", "limit": -1},
+        check=_rotations_match("RotationType"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-017",
+        "rotations-material-state-filter",
+        "rotations",
+        body={"KeyMaterialState": "NON_CURRENT", "limit": -1},
+        check=_rotations_match("KeyMaterialState"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-LIST-018",
+        "rotations-material-id-filter",
+        "rotations",
+        body={"KeyMaterialId": _NO_SUCH_MATERIAL, "limit": -1},
+        check=_rotations_match("KeyMaterialId"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-007",
+        "list-skip-1",
+        "list",
+        key="neighboured",
+        body={"skip": 1, "limit": 1000},
+        check=_skipped_one,
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-008",
+        "list-sort-descending",
+        "list",
+        key="neighboured",
+        body={"sort": "-createdAt", "limit": 1000},
+        check=_sorted_by_created(True),
+        read_only=True,
+    ),
+    _probe(
+        "TH-PAG-008",
+        "list-sort-ascending",
+        "list",
+        key="neighboured",
+        body={"sort": "createdAt", "limit": 1000},
+        check=_sorted_by_created(False),
+        read_only=True,
+    ),
+    # key material imported through CCKM
+    _probe(
+        "TH-STATE-029",
+        "material-origin-after-import",
+        "get",
+        key="imported",
+        check=_material_origin,
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-030",
+        "delete-material-enabled",
+        "delete_material",
+        key="imported",
+        check=_state_is("PendingImport"),
+    ),
+    _probe(
+        "TH-STATE-031",
+        "delete-material-pending-deletion",
+        "delete_material",
+        key="imported-pending-deletion",
+        check=_state_is("PendingDeletion"),
+    ),
+    # the rotation status after the calls that should (not) change it
+    _probe(
+        "TH-STATE-023",
+        "rotation-status-after-disable",
+        "rotation_status",
+        key="rotation-turned-off",
+        check=_rotation_is(False, "after disable-auto-rotation"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-024",
+        "rotation-status-new-key",
+        "rotation_status",
+        check=_rotation_is(False, "for a new key"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-025",
+        "rotation-status-external-key",
+        "rotation_status",
+        key="pending-import",
+        check=_rotation_is(False, "for a key with imported material"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-026",
+        "rotation-status-after-cancel",
+        "rotation_status",
+        key="auto-rotation-cancelled",
+        check=_rotation_is(True, "after enable-auto-rotation, schedule-deletion and cancel-deletion"),
+        read_only=True,
+    ),
+    _probe(
+        "TH-STATE-027",
+        "rotation-status-disabled-key",
+        "rotation_status",
+        key="auto-rotation-disabled-key",
+        check=_rotation_is(True, "after enable-auto-rotation and disable"),
+        read_only=True,
+    ),
 )
 
 # Scratch keys of other kinds than the life-cycle states (probe ``key`` names ``key_in`` knows):
 # kind -> (origin, multi-Region, the calls that follow the create).  ``mrk-replica`` is the replica
 # the last call makes.  Each row makes its own.
-KINDS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
+KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]] = {
     "mrk-primary": ("AWS_KMS", True, ()),
     "mrk-external-primary": ("EXTERNAL", True, ()),
     "mrk-pending-deletion": ("AWS_KMS", True, ("schedule_deletion",)),
@@ -918,15 +1669,66 @@ KINDS: dict[str, tuple[str, bool, tuple[str, ...]]] = {
     "auto-rotation": ("AWS_KMS", False, ("enable_auto_rotation",)),
     "auto-rotation-pending-deletion": ("AWS_KMS", False, ("enable_auto_rotation", "schedule_deletion")),
     "material-rotated": ("AWS_KMS", False, ("rotate_material",)),
+    "asymmetric": ("AWS_KMS", False, ()),  # created with ASYMMETRIC (KIND_PARAMS)
+    "mrk-replicated-primary": ("AWS_KMS", True, ("replicate_key",)),  # the primary, read after
+    "primary-moved": ("AWS_KMS", True, ("replicate_key", "update_primary_region")),  # the former primary
+}
+# Kinds created with these aws_param fields.
+KIND_PARAMS: dict[str, dict[str, Any]] = {"asymmetric": ASYMMETRIC}
+# Kinds whose key is the one created, not the replica their replicate_key call makes.
+_KEEP_CREATED = frozenset({"mrk-replicated-primary", "primary-moved"})
+# Keys a later read looks at after the change their kind names (same shape as KINDS; each row makes
+# its own).  "dropped" is gone from CCKM (deleted after its AWS deletion was scheduled).
+CHANGED_KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]] = {
+    "description-updated": ("AWS_KMS", False, ("update_description",)),
+    "alias-added": ("AWS_KMS", False, ("add_alias",)),
+    "alias-deleted": ("AWS_KMS", False, ("add_alias", "delete_alias")),
+    "tagged": ("AWS_KMS", False, ("add_tags",)),
+    "tag-replaced": (
+        "AWS_KMS",
+        False,
+        (
+            "add_tags",
+            ("add_tags", {"tags": [{"tag_key": PROBE_TAG["TagKey"], "tag_value": REPLACED_TAG_VALUE}]}),
+        ),
+    ),
+    "untagged": ("AWS_KMS", False, ("add_tags", "remove_tags")),
+    "policy-updated": ("AWS_KMS", False, ("policy",)),
+    "deletion-cancelled": ("AWS_KMS", False, ("schedule_deletion", "cancel_deletion")),
+    "dropped": ("AWS_KMS", False, ("schedule_deletion", "delete")),
+    "rotation-turned-off": ("AWS_KMS", False, ("enable_auto_rotation", "disable_auto_rotation")),
+    "auto-rotation-cancelled": (
+        "AWS_KMS",
+        False,
+        ("enable_auto_rotation", "schedule_deletion", "cancel_deletion"),
+    ),
+    "auto-rotation-disabled-key": ("AWS_KMS", False, ("enable_auto_rotation", "disable")),
+    "neighboured": ("AWS_KMS", False, ("create",)),  # a second key of the run beside it
+    "imported": ("EXTERNAL", False, ("import_material",)),
+    "imported-pending-deletion": ("EXTERNAL", False, ("import_material", "schedule_deletion")),
 }
 # A kind's call -> (its set-up step, what its key answer must show).
 _KIND_STEPS: dict[str, tuple[str, Any]] = {
     "schedule_deletion": ("pending-deletion", lambda aws: aws.get("KeyState") == "PendingDeletion"),
     "replicate_key": ("replica", lambda aws: aws.get("MultiRegion") is True),
+    "update_primary_region": ("primary-moved", lambda aws: True),
     "enable_auto_rotation": ("auto-rotation", lambda aws: aws.get("KeyRotationEnabled") is True),
     "rotate_material": ("material-rotated", lambda aws: aws.get("KeyState") == "Enabled"),
+    # The changes whose later reads are the rows' business: any success answer will do here.
+    "update_description": ("changed", lambda aws: True),
+    "add_alias": ("changed", lambda aws: True),
+    "delete_alias": ("changed", lambda aws: True),
+    "add_tags": ("changed", lambda aws: True),
+    "remove_tags": ("changed", lambda aws: True),
+    "policy": ("changed", lambda aws: True),
+    "cancel_deletion": ("cancelled", lambda aws: aws.get("KeyState") == "Disabled"),
+    "delete": ("deleted", lambda aws: True),
+    "disable_auto_rotation": ("changed", lambda aws: True),
+    "disable": ("disabled", lambda aws: aws.get("KeyState") == "Disabled"),
+    "create": ("create", lambda aws: True),
+    "import_material": ("changed", lambda aws: True),
 }
-SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two")
+SYNC_JOB_KINDS = ("sync-job-in-progress", "sync-job-completed", "sync-job-among-two", "sync-job-started")
 
 
 class _CckmJwt(TokenSource):
@@ -948,6 +1750,22 @@ def _jwt_expired(response: httpx.Response) -> bool:
     return response.status_code == 401 and not response.request.url.path.startswith(TOKENS)
 
 
+# Tenant isolation: a key belongs to the connection and region it was created in; the key list
+# filtered by another connection or region (``--other-kms`` / ``--other-region``, listed by the
+# run's own user) does not name it.
+# A key of the run's CipherTrust domain, through the token of a user of another domain
+# (``--other-token``): not found by id, not listed, and a change is refused and changes nothing.
+_OTHER_DOMAIN: dict[str, Any] = {"auth": "other", "needs": ("other_token",)}
+_NOT_THERE: dict[str, Any] = {"status": frozenset({403, 404}), **_OTHER_DOMAIN}
+ISOLATION_PROBES: tuple[Probe, ...] = (
+    _probe("TH-ISO-001", "other-scope-list", "list_in_scope", hides_key=True, read_only=True),
+    _probe("TH-ISO-002", "other-domain-get", "get", **_NOT_THERE),
+    _probe("TH-ISO-002", "other-domain-list", "list", hides_key=True, body={"limit": -1}, **_OTHER_DOMAIN),
+    _probe("TH-ISO-002", "other-domain-disable", "disable", unchanged=True, **_NOT_THERE),
+    _probe("TH-ISO-002", "other-domain-schedule-deletion", "schedule_deletion", unchanged=True, **_NOT_THERE),
+)
+
+
 class ThalesProfile(Profile):
     vendor: ClassVar[str] = "thales"
     product: ClassVar[str] = "CipherTrust Manager (CCKM)"
@@ -961,7 +1779,7 @@ class ThalesProfile(Profile):
     }
     step_statuses: ClassVar[frozenset[int]] = _OK
     transitions: ClassVar[tuple[Transition, ...]] = TRANSITIONS
-    probes: ClassVar[tuple[Probe, ...]] = PROBES
+    probes: ClassVar[tuple[Probe, ...]] = PROBES + ISOLATION_PROBES
     envelope_requirement: ClassVar[str] = "TH-ENV-001"
     error_schemas: ClassVar[tuple[Mapping[str, Any], ...]] = (ERROR_ENVELOPE,)
     generated_requirements: ClassVar[Mapping[str, str]] = {
@@ -990,6 +1808,8 @@ class ThalesProfile(Profile):
             "token_password",
             "token_refresh",
             "list",
+            "list_own",
+            "list_own_elsewhere",
             "get",
             "rotation_status",
             "rotations",
@@ -1003,6 +1823,9 @@ class ThalesProfile(Profile):
         "token_password": "createToken",
         "token_refresh": "createToken",
         "list": "listAwsKeys",
+        "list_in_scope": "listAwsKeys",
+        "list_own": "listAwsKeys",
+        "list_own_elsewhere": "listAwsKeys",
         "create": "createAwsKey",
         "create_external": "createAwsKey",
         "get": "getAwsKey",
@@ -1048,6 +1871,10 @@ class ThalesProfile(Profile):
         "auto-rotation": "TH-STATE-019",  # a key with automatic rotation on
         "sync-job": "TH-SHAPE-007",  # a synchronization job started (and read)
         "material-rotated": "TH-STATE-021",  # a key whose material was rotated on demand
+        "changed": "TH-SHAPE-001",  # a metadata change (update-description, add-tags, ...) answered 2xx
+        "cancelled": "TH-STATE-008",  # cancel-deletion left the key Disabled
+        "deleted": "TH-SHAPE-009",  # DELETE /keys/{id} answered 2xx
+        "primary-moved": "TH-STATE-017",  # update-primary-region answered 2xx
     }
 
     # Renew when less than this share of the JWT lifetime is left (at most a minute).
@@ -1073,6 +1900,7 @@ class ThalesProfile(Profile):
             base_url=self.settings.base_url,
             timeout=httpx.Timeout(self.settings.timeout),
             transport=self.transport(),
+            trust_env=False,
         )
 
     def _grant(self, body: dict[str, Any]) -> httpx.Response:
@@ -1192,12 +2020,26 @@ class ThalesProfile(Profile):
             if not token:
                 raise NotCovered("the password grant gave no refresh_token: the refresh grant is not covered")
             return {"refresh_token": token}
+        if operation == "list_in_scope":
+            if not (self.settings.other_kms or self.settings.other_region):
+                raise NotCovered(
+                    "no --other-kms or --other-region given: listing another scope is not covered"
+                )
+            # the run's own user, the other connection or region (another domain is TH-ISO-002's)
+            settings = self.settings
+            return {
+                "kms": settings.other_kms or settings.kms,
+                "region": settings.other_region or settings.region,
+                "limit": -1,
+            }
         if operation == "sync_start":
             if not (self.settings.kms and self.settings.region):
                 raise NotCovered("no --kms/--region given: cannot start a synchronization job")
             return {"kms": [self.settings.kms], "regions": [self.sync_region()]}
         if operation == "replicate_key":
             return {"replica_region": self.replica_region()}
+        if operation == "list_own_elsewhere":
+            return {"region": self.replica_region()}
         if operation == "update_primary_region":
             return {"PrimaryRegion": self.replica_region()}
         if operation in _NEW_KEY_CALLS:
@@ -1286,17 +2128,23 @@ class ThalesProfile(Profile):
 
     # -- scratch keys ----------------------------------------------------------------------
 
-    def create_key(self, origin: str = "AWS_KMS", multi_region: bool = False) -> str:
-        body = {"aws_param": {"MultiRegion": True}} if multi_region else None
+    def create_key(
+        self, origin: str = "AWS_KMS", multi_region: bool = False, param: Mapping[str, Any] | None = None
+    ) -> str:
+        fields = {**({"MultiRegion": True} if multi_region else {}), **(param or {})}
+        body = {"aws_param": fields} if fields else None
         outcome = self.call("create_external" if origin == "EXTERNAL" else "create", None, body)
         if outcome.status not in _CREATED or not isinstance(_body(outcome).get("id"), str):
             raise self.step_failed("create", f"create answered {outcome.describe()}")
+        state = STATES.get(str(_aws(outcome).get("KeyState")))
+        if state:  # the key resource comes back: its state needs no second read
+            self.answered_in(outcome.body["id"], state)
         return outcome.body["id"]
 
     def key_in(self, state: str) -> str:
         if state in SYNC_JOB_KINDS:
             return self.sync_job(state)
-        if state in KINDS:
+        if state in KINDS or state in CHANGED_KINDS:
             return self.key_of_kind(state)
         key_id = self.create_key("EXTERNAL" if state == "pending-import" else "AWS_KMS")
         self.drive_to(key_id, state)
@@ -1304,21 +2152,51 @@ class ThalesProfile(Profile):
 
     def key_of_kind(self, kind: str) -> str:
         """A new key of ``kind`` (``KINDS``); each call's answer is read, no further request made."""
-        origin, multi_region, calls = KINDS[kind]
-        key_id = self.create_key(origin, multi_region)
-        for operation in calls:
+        origin, multi_region, calls = KINDS[kind] if kind in KINDS else CHANGED_KINDS[kind]
+        key_id = created = self.create_key(origin, multi_region, KIND_PARAMS.get(kind))
+        aws: dict[str, Any] = {}  # the last answer's aws_param
+        for entry in calls:
+            operation, body = (entry, None) if isinstance(entry, str) else entry
             step, reached = _KIND_STEPS[operation]
-            outcome = self.call(operation, key_id)
-            if outcome.status not in _OK or not reached(_aws(outcome)):
+            if operation == "delete_alias":  # the alias the previous call added
+                body = {"alias": str((aws.get("Alias") or [""])[-1])}
+            elif operation == "policy":
+                body = {"policy": self._scratch_policy(key_id)}
+            outcome = self.call(operation, key_id, body)
+            aws = _aws(outcome)
+            if outcome.status not in _OK or not reached(aws):
                 raise self.step_failed(step, f"{operation} answered {outcome.describe()}")
             if operation == "replicate_key":
                 key_id = outcome.body["id"]
-        return key_id
+        return created if kind in _KEEP_CREATED else key_id
+
+    def _scratch_policy(self, key_id: str) -> dict[str, Any]:
+        """AWS's default key policy for the key's account (so the caller keeps every right), under
+        this run's Sid: a later read shows whether the policy call stored it."""
+        outcome = self.call("get", key_id)
+        arn = str(_aws(outcome).get("Arn", ""))
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if outcome.status not in _OK or not account.isdigit():
+            raise self.step_failed("read-state", f"reading key {key_id}: {outcome.describe()}")
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": POLICY_SID,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
 
     def sync_job(self, kind: str) -> str:
         """A synchronization job of the run: in progress (not covered when the target finishes it at
         once), completed (read until it is, within a bound), or the first of two."""
         first = self._start_job()
+        if kind == "sync-job-started":
+            return first["id"]
         if kind == "sync-job-among-two":
             self._start_job()
             return first["id"]

@@ -28,6 +28,8 @@ from conformance.vendors.huawei.mock.models import (
     IAM_PASSWORD,
     IAM_USER,
     KEY_QUOTA,
+    OTHER_PROJECT_ID,
+    OTHER_TOKEN,
     PROJECT_ID,
     SK,
     STATES_ALL,
@@ -87,6 +89,8 @@ def credentials(config: MockConfig) -> dict[str, str]:
         "domain": IAM_DOMAIN,
         "forbidden_token": FORBIDDEN_TOKEN,
         "expired_token": EXPIRED_TOKEN,
+        "other_token": OTHER_TOKEN,
+        "other_project_id": OTHER_PROJECT_ID,
     }
 
 

@@ -26,6 +26,16 @@ from conformance.vendors.huawei.mock.models import (
 from conformance.vendors.huawei.mock.responses import NUMERIC_STRING_FIELDS, Behaviour
 
 FAULTS = (
+    Fault(
+        "projects-not-isolated",
+        "HW-ISO-001",
+        "a key is found, listed and changed through any project of the account, not only its own",
+    ),
+    Fault(
+        "token-any-project",
+        "HW-ISO-002",
+        "a token scoped to one project is served on another project's path",
+    ),
     Fault("enable-from-any-state", "HW-STATE-006", "enable-key succeeds from every state, not only disabled"),
     Fault(
         "disable-from-any-state", "HW-STATE-007", "disable-key succeeds from every state, not only enabled"
@@ -195,6 +205,236 @@ FAULTS = (
         "HW-IMPORT-005",
         "get-parameters-for-import hands out parameters for an external key whose material is already imported",
     ),
+    # what later reads show
+    Fault(
+        "create-drops-description", "HW-PERSIST-001", "create-key answers 200 but stores no key_description"
+    ),
+    Fault(
+        "default-key-spec-sm4", "HW-PERSIST-002", "create-key without key_spec makes an SM4 key, not AES_256"
+    ),
+    Fault(
+        "update-alias-not-stored",
+        "HW-PERSIST-003",
+        "update-key-alias answers 200 but the key keeps its old alias",
+    ),
+    Fault(
+        "update-description-not-stored",
+        "HW-PERSIST-004",
+        "update-key-description answers 200 but the key keeps its old description",
+    ),
+    Fault(
+        "deletion-date-30-days",
+        "HW-PERSIST-005",
+        "schedule-key-deletion sets the deletion date 30 days on, whatever pending_days says",
+    ),
+    Fault(
+        "symmetric-decrypt-drops-byte",
+        "HW-CRYPTO-008",
+        "decrypt-data of an AES_256 ciphertext answers the plaintext without its last byte",
+    ),
+    # listing
+    Fault("list-every-spec", "HW-LIST-001", "list-keys without key_spec lists asymmetric keys too"),
+    Fault("list-all-only-aes", "HW-LIST-002", "list-keys with key_spec ALL lists only AES_256 keys"),
+    Fault("list-ignores-key-state", "HW-LIST-003", "list-keys ignores the key_state filter"),
+    # rotation
+    Fault("rotation-on-by-default", "HW-ROT-001", "a new key's rotation is on"),
+    Fault(
+        "enable-rotation-not-stored",
+        "HW-ROT-002",
+        "enable-key-rotation answers 200 but get-key-rotation-status still shows rotation off",
+    ),
+    Fault(
+        "enable-rotation-twice",
+        "HW-ROT-003",
+        "enable-key-rotation accepts a key whose rotation is already on",
+    ),
+    Fault(
+        "rotation-interval-unchecked",
+        "HW-ROT-004",
+        "update-key-rotation-interval accepts intervals of 29 and 366 days",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "rotation-interval-not-stored",
+        "HW-ROT-005",
+        "update-key-rotation-interval answers 200 but the interval stays 365",
+    ),
+    Fault(
+        "disable-rotation-not-stored",
+        "HW-ROT-006",
+        "disable-key-rotation answers 200 but get-key-rotation-status still shows rotation on",
+    ),
+    Fault("rotation-external-allowed", "HW-ROT-007", "enable-key-rotation accepts an external key"),
+    # validation and refusals
+    Fault(
+        "update-alias-unchecked",
+        "HW-VAL-018",
+        "update-key-alias accepts an alias outside the documented pattern",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "plaintext-counts-characters",
+        "HW-VAL-019",
+        "encrypt-data's 4096 limit counts characters, so 2049 two-byte characters (4098 bytes) are accepted",
+    ),
+    Fault("import-token-unchecked", "HW-IMPORT-006", "import-key-material takes any import_token"),
+    Fault(
+        "unwrap-failure-2604",
+        "HW-IMPORT-007",
+        "material that does not unwrap is answered KMS.2604 (wrong length) instead of KMS.0311",
+    ),
+    Fault(
+        "import-expiry-unchecked", "HW-IMPORT-008", "import-key-material takes an expiration_time in the past"
+    ),
+    Fault(
+        "import-twice",
+        "HW-IMPORT-009",
+        "import-key-material imports again into a key whose material is already imported",
+    ),
+    Fault(
+        "reimport-any-material",
+        "HW-IMPORT-010",
+        "after its material is deleted a key takes other material than the one imported before",
+    ),
+    Fault(
+        "import-public-key-pem",
+        "HW-SHAPE-010",
+        "get-parameters-for-import answers the wrapping key as PEM text, not Base64 DER",
+    ),
+    Fault(
+        "sign-ignores-usage",
+        "HW-CRYPTO-009",
+        "an RSA key whose key_usage is ENCRYPT_DECRYPT signs and verifies",
+    ),
+    Fault("sign-message-4096", "HW-VAL-020", "sign takes a message of 4096 bytes"),
+    Fault(
+        "datakey-length-ignored",
+        "HW-SHAPE-011",
+        "create-datakey with key_spec and datakey_length follows key_spec",
+    ),
+    Fault(
+        "without-plaintext-leaks",
+        "HW-SHAPE-012",
+        "create-datakey-without-plaintext answers the plaintext data key too",
+    ),
+    Fault(
+        "without-plaintext-length-code-1901",
+        "HW-VAL-021",
+        "create-datakey-without-plaintext answers create-datakey's KMS.1901 for a bad datakey_length, not KMS.2001",
+    ),
+    Fault(
+        "datakey-digest-unchecked",
+        "HW-VAL-022",
+        "encrypt-datakey does not compare the SHA-256 that follows the data key",
+    ),
+    Fault(
+        "datakey-plain-length-code-2101",
+        "HW-VAL-023",
+        "encrypt-datakey answers a datakey_plain_length out of range with KMS.2101 (plain_text's code), not KMS.2102",
+    ),
+    Fault("grant-id-uuid", "HW-GRANT-004", "create-grant answers a UUID as grant_id, not 64 hex characters"),
+    Fault(
+        "grantee-code-0308",
+        "HW-VAL-024",
+        "create-grant answers an invalid grantee_principal with KMS.0308, not KMS.2402",
+    ),
+    Fault(
+        "grants-truncated-boolean",
+        "HW-GRANT-005",
+        "list-grants answers truncated as a JSON boolean",
+        may_also=("HW-GEN-003",),
+    ),
+    # tags, account, rotation answers, list-keys paging codes
+    Fault(
+        "tag-not-stored", "HW-TAG-001", "create-kms-tag answers 204 but show-kms-tags does not list the tag"
+    ),
+    Fault("tags-unbounded", "HW-TAG-002", "a key takes an 11th tag"),
+    Fault(
+        "tag-key-unchecked",
+        "HW-TAG-003",
+        "create-kms-tag takes a tag key of 37 characters",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault(
+        "batch-delete-ignored",
+        "HW-TAG-004",
+        "batch-create-kms-tags with action delete answers 204 but the tags stay",
+    ),
+    Fault(
+        "empty-tag-list-accepted",
+        "HW-TAG-005",
+        "batch-create-kms-tags takes an empty tags list",
+        may_also=("HW-GEN-004",),
+    ),
+    Fault("delete-tag-not-removed", "HW-TAG-006", "delete-tag answers 204 but the tag stays"),
+    Fault(
+        "delete-unknown-tag-accepted",
+        "HW-TAG-007",
+        "delete-tag of a tag the key does not have answers 204 instead of 404 KMS.0416",
+    ),
+    Fault("project-tags-empty", "HW-TAG-008", "list-kms-tags lists no tags, whatever the keys carry"),
+    Fault("tag-filter-ignored", "HW-TAG-009", "list-kms-by-tags lists keys whatever their tags"),
+    Fault("tag-count-zero", "HW-TAG-010", "list-kms-by-tags with action count answers total_count 0"),
+    Fault("instances-zero", "HW-LIST-004", "user-instances answers instance_num 0 whatever the keys"),
+    Fault(
+        "quotas-flat",
+        "HW-SHAPE-013",
+        "user-quotas answers resources at top level instead of inside quotas",
+        may_also=("HW-GEN-003",),
+    ),
+    Fault(
+        "rotation-status-partial",
+        "HW-ROT-008",
+        "get-key-rotation-status leaves out last_rotation_time and number_of_rotations",
+        may_also=("HW-GEN-003",),
+    ),
+    Fault(
+        "list-limit-code-0308",
+        "HW-LIST-005",
+        "list-keys answers an invalid limit with KMS.0308 instead of KMS.1601",
+    ),
+    # AK/SK, data keys, a second key's alias, grant and token
+    Fault(
+        "bad-signature-accepted",
+        "HW-AUTH-005",
+        "a request signed with a wrong secret key is served",
+        may_also=("HW-GEN-005",),
+    ),
+    Fault(
+        "datakey-plain-mismatch",
+        "HW-CRYPTO-010",
+        "create-datakey's plain_text is not the data key its cipher_text decrypts to",
+    ),
+    Fault(
+        "asymmetric-default-encrypt",
+        "HW-PERSIST-006",
+        "an asymmetric key created without key_usage is an ENCRYPT_DECRYPT key",
+    ),
+    Fault(
+        "datakey-foreign-code-2203",
+        "HW-VAL-025",
+        "decrypt-datakey of a ciphertext not made under the key answers KMS.2203 instead of KMS.2201",
+    ),
+    Fault(
+        "update-alias-duplicates",
+        "HW-VAL-026",
+        "update-key-alias gives a key the alias another key has",
+    ),
+    Fault(
+        "grant-of-other-key-2501",
+        "HW-GRANT-006",
+        "revoke-grant naming another key's grant answers KMS.2501 (no such grant) instead of KMS.2502",
+    ),
+    Fault(
+        "token-any-key",
+        "HW-IMPORT-011",
+        "import-key-material takes an import token made for another key",
+    ),
+    Fault(
+        "ciphertext-unpadded",
+        "HW-SHAPE-014",
+        "encrypt-data's ciphertext holds the plaintext unpadded (124 + n bytes, not 124 + ceil(n / 16) x 16)",
+    ),
     Fault(
         "delete-material-while-pending",
         "HW-IMPORT-004",
@@ -307,6 +547,7 @@ def _every_state(current: frozenset[str]) -> frozenset[str]:
 # fault -> its effect, applied in this order (after the options): bare-error-body comes last
 # because it replaces every envelope, including the one kms-errors-flat chose.
 FAULT_EFFECTS: dict[str, Effect] = {
+    "projects-not-isolated": _rule(projects_isolated=False),
     "enable-from-any-state": _row("enable-key", allowed=_every_state),
     "disable-from-any-state": _row("disable-key", allowed=_every_state),
     "cancel-to-enabled": _row("cancel-key-deletion", target=ENABLED),
@@ -352,6 +593,63 @@ FAULT_EFFECTS: dict[str, Effect] = {
     "delete-material-while-pending": _rule(
         delete_material_states=frozenset({ENABLED, DISABLED, PENDING_IMPORT})
     ),
+    "create-drops-description": _rule(create_keeps_description=False),
+    "default-key-spec-sm4": _set(default_key_spec="SM4"),
+    "update-alias-not-stored": _rule(update_alias_stores=False),
+    "update-description-not-stored": _rule(update_description_stores=False),
+    "deletion-date-30-days": _rule(deletion_days=30),
+    "symmetric-decrypt-drops-byte": _rule(symmetric_plain_dropped=1),
+    "list-every-spec": _set(list_default_spec="ALL"),
+    "list-all-only-aes": _rule(list_all_every_spec=False),
+    "list-ignores-key-state": _rule(list_filters_state=False),
+    "rotation-on-by-default": _rule(rotation_default_on=True),
+    "enable-rotation-not-stored": _rule(enable_rotation_stores=False),
+    "enable-rotation-twice": _rule(enable_rotation_refuses_twice=False),
+    "rotation-interval-unchecked": _set(tolerated_values={"rotation_interval": (29, 366)}),
+    "rotation-interval-not-stored": _rule(rotation_interval_stores=False),
+    "disable-rotation-not-stored": _rule(disable_rotation_stores=False),
+    "rotation-external-allowed": _rule(rotation_refuses_external=False),
+    "update-alias-unchecked": _set(unchecked_fields={"updateKeyAlias": frozenset({"key_alias"})}),
+    "plaintext-counts-characters": _rule(plaintext_counts_bytes=False),
+    "import-token-unchecked": _rule(import_checks_token=False),
+    "unwrap-failure-2604": _rule(unwrap_failure_code="KMS.2604"),
+    "import-expiry-unchecked": _rule(import_checks_expiration=False),
+    "import-twice": _rule(import_requires_pending=False),
+    "reimport-any-material": _rule(reimport_same_material=False),
+    "import-public-key-pem": _set(import_public_key_pem=True),
+    "sign-ignores-usage": _rule(sign_checks_usage=False),
+    "sign-message-4096": _rule(sign_message_max=4096),
+    "datakey-length-ignored": _rule(datakey_length_wins=False),
+    "without-plaintext-leaks": _set(without_plaintext_leaks=True),
+    "without-plaintext-length-code-1901": _set(without_plaintext_length_code="KMS.1901"),
+    "datakey-digest-unchecked": _rule(datakey_checks_digest=False),
+    "datakey-plain-length-code-2101": _field_code("datakey_plain_length", "KMS.2101"),
+    "grant-id-uuid": _rule(grant_id_hex=False),
+    "grantee-code-0308": _field_code("grantee_principal", "KMS.0308"),
+    "grants-truncated-boolean": _set(grants_truncated_boolean=True),
+    "tag-not-stored": _rule(tags_stored=False),
+    "tags-unbounded": _rule(max_tags=1000),
+    "tag-key-unchecked": _set(unchecked_fields={"createKmsTag": frozenset({"tag"})}),
+    "batch-delete-ignored": _rule(batch_delete_removes=False),
+    "empty-tag-list-accepted": _set(tolerated_values={"tags": ([],)}),
+    "delete-tag-not-removed": _rule(delete_tag_removes=False),
+    "delete-unknown-tag-accepted": _rule(unknown_tag_code=None),
+    "project-tags-empty": _set(project_tags_listed=False),
+    "tag-filter-ignored": _rule(search_filters_tags=False),
+    "tag-count-zero": _set(tag_count_zero=True),
+    "instances-zero": _set(instances_zero=True),
+    "quotas-flat": _set(quotas_flat=True),
+    "rotation-status-partial": _set(rotation_status_partial=True),
+    "list-limit-code-0308": _field_code("limit", "KMS.0308"),
+    "bad-signature-accepted": _set(signature_checked=False),
+    "token-any-project": _set(token_project_checked=False),
+    "datakey-plain-mismatch": _set(datakey_plain_mismatch=True),
+    "asymmetric-default-encrypt": _rule(asymmetric_default_usage="ENCRYPT_DECRYPT"),
+    "datakey-foreign-code-2203": _rule(datakey_foreign_code="KMS.2203"),
+    "update-alias-duplicates": _rule(alias_unique_on_update=False),
+    "grant-of-other-key-2501": _rule(grant_of_other_key_code=None),
+    "token-any-key": _rule(token_key_checked=False),
+    "ciphertext-unpadded": _rule(cipher_padded=False),
     "bare-error-body": _set(kms_envelope="bare", gateway_envelope="bare"),
 }
 

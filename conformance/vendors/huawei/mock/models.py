@@ -30,6 +30,9 @@ from conformance.vendors.huawei.mock.exceptions import KmsError
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 DOMAIN_ID = "b168fe00ff56492495a7d22974df2d0b"
 TOKEN = "hw-mock-token-7d1c5a9e"
+# A second project of the account and a token scoped to it (tenant isolation).
+OTHER_PROJECT_ID = "fedcba9876543210fedcba9876543210"
+OTHER_TOKEN = "hw-mock-other-project-token-5e0a"
 FORBIDDEN_TOKEN = "hw-mock-forbidden-token-41b2"
 EXPIRED_TOKEN = "hw-mock-expired-token-93fe"
 AK = "HWMOCKACCESSKEY0001"
@@ -90,6 +93,7 @@ class Rules:
 
     transitions: Mapping[str, Transition] = field(default_factory=lambda: dict(TRANSITIONS))
     unknown_key_code: str = "KMS.0207"  # a well-formed key_id no key has
+    projects_isolated: bool = True  # a request sees the keys of its own project only
     pending_days_max: int = 1096  # the spec refuses more; a fault lowers it
     list_honours_limit: bool = True
     activation_reads: int = 0  # describes that still show a new KMS key as "1" (to be activated)
@@ -106,6 +110,49 @@ class Rules:
     publickey_asymmetric_only: bool = True  # get-publickey refuses symmetric keys
     decrypt_ignores_algorithm: bool = False  # decrypt-data of an RSA ciphertext takes any algorithm
     asymmetric_plain_dropped: int = 0  # decrypt-data of an RSA ciphertext loses this many bytes
+    # -- what later reads show (each a fault's switch) --
+    create_keeps_description: bool = True  # create-key stores key_description
+    update_alias_stores: bool = True  # update-key-alias changes the stored alias
+    update_description_stores: bool = True  # update-key-description changes the stored description
+    deletion_days: int | None = None  # scheduled_deletion_date this many days on, whatever pending_days says
+    symmetric_plain_dropped: int = 0  # decrypt-data of a symmetric ciphertext loses this many bytes
+    # -- listing --
+    list_all_every_spec: bool = True  # list-keys key_spec ALL lists every key spec
+    list_filters_state: bool = True  # list-keys key_state lists only keys in that state
+    # -- rotation --
+    rotation_default_on: bool = False  # a new key's rotation is on
+    enable_rotation_stores: bool = True  # enable-key-rotation turns rotation on
+    enable_rotation_refuses_twice: bool = True  # KMS.2901 when rotation is already on
+    rotation_interval_stores: bool = True  # update-key-rotation-interval changes the interval
+    disable_rotation_stores: bool = True  # disable-key-rotation turns rotation off
+    rotation_refuses_external: bool = True  # external keys cannot be rotated (KMS.0312)
+    # -- validation the model does --
+    plaintext_counts_bytes: bool = True  # encrypt-data's 4096 limit counts UTF-8 bytes, not characters
+    import_checks_token: bool = True  # import-key-material verifies the import token (KMS.2605/2603/2601)
+    import_checks_expiration: bool = True  # an expiration_time not in the future is KMS.2602
+    import_requires_pending: bool = True  # import-key-material on a key not pending import is KMS.0310
+    unwrap_failure_code: str = "KMS.0311"  # material that does not unwrap
+    reimport_same_material: bool = True  # material re-imported after a deletion must be the same (KMS.2606)
+    sign_checks_usage: bool = True  # only SIGN_VERIFY keys sign and verify
+    sign_message_max: int = 4095  # Sign.html: a message smaller than 4096 bytes
+    datakey_length_wins: bool = True  # create-datakey: datakey_length wins over key_spec
+    datakey_checks_digest: bool = True  # encrypt-datakey: the SHA-256 must be the data key's (KMS.2103)
+    grant_id_hex: bool = True  # grant ids are 64 hexadecimal characters (else a UUID)
+    asymmetric_default_usage: str = "SIGN_VERIFY"  # CreateKey.html: asymmetric keys default to SIGN_VERIFY
+    datakey_foreign_code: str = "KMS.2201"  # decrypt-datakey of a ciphertext not made under the key
+    alias_unique_on_update: bool = True  # update-key-alias refuses another key's alias (KMS.1104)
+    grant_of_other_key_code: str | None = (
+        "KMS.2502"  # revoke/retire naming another key's grant (None: KMS.2501)
+    )
+    token_key_checked: bool = True  # an import token made for another key is KMS.2603
+    cipher_padded: bool = True  # encrypt-data pads the plaintext to 16-byte blocks (124 + 16k bytes)
+    # -- tags --
+    tags_stored: bool = True  # create-kms-tag / batch create add the tags
+    max_tags: int = MAX_TAGS  # KMS.0409 beyond it
+    batch_delete_removes: bool = True  # batch-create-kms-tags action delete removes the tags
+    delete_tag_removes: bool = True  # delete-tag removes the tag
+    unknown_tag_code: str | None = "KMS.0416"  # delete-tag of a tag the key does not have (None: accepted)
+    search_filters_tags: bool = True  # list-kms-by-tags keeps only keys carrying the tags
 
 
 @dataclass
@@ -198,10 +245,11 @@ _MAGIC = b"HWMOCK01"
 _KEY_ID_BYTES = 36
 
 
-def seal(key_id: str, plain: bytes) -> str:
-    """encrypt-data's ciphertext: Base64 of a header naming the key, then the padded plaintext."""
+def seal(key_id: str, plain: bytes, pad: bool = True) -> str:
+    """encrypt-data's ciphertext: Base64 of a header naming the key, then the padded plaintext
+    (``pad`` False: unpadded, what fault ciphertext-unpadded answers)."""
     header = _MAGIC + key_id.encode().ljust(_KEY_ID_BYTES) + len(plain).to_bytes(4, "big")
-    padded = plain + b"\0" * (-len(plain) % CIPHER_BLOCK_BYTES)
+    padded = plain + b"\0" * (-len(plain) % CIPHER_BLOCK_BYTES if pad else 0)
     return base64.b64encode(header.ljust(CIPHER_HEADER_BYTES, b"\0") + padded).decode()
 
 
@@ -217,7 +265,6 @@ def unseal(cipher_text: str) -> tuple[str, bytes]:
     if (
         not raw.startswith(_MAGIC)
         or len(raw) < CIPHER_HEADER_BYTES
-        or len(body) % CIPHER_BLOCK_BYTES
         or not len(body) - CIPHER_BLOCK_BYTES < size <= len(body)
     ):
         raise KmsError("KMS.2201")
@@ -380,8 +427,14 @@ class HuaweiKms:
         return self.projects.setdefault(project, {})
 
     @_locked
+    def visible(self, project: str) -> dict[str, Key]:
+        """The keys a request in ``project`` sees: that project's (a fault: every project's)."""
+        if self.rules.projects_isolated:
+            return self.keys(project)
+        return {key_id: key for keys in self.projects.values() for key_id, key in keys.items()}
+
     def find(self, project: str, key_id: Any) -> Key:
-        key = self.keys(project).get(key_id)
+        key = self.visible(project).get(key_id)
         if key is None:
             raise KmsError(self.rules.unknown_key_code)
         return key
@@ -423,15 +476,17 @@ class HuaweiKms:
         key = Key(
             key_id=str(uuid.uuid4()),
             alias=alias,
-            description=description,
+            description=description if self.rules.create_keeps_description else "",
             spec=spec,
-            usage=usage or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else "SIGN_VERIFY"),
+            usage=usage
+            or ("ENCRYPT_DECRYPT" if spec in ("AES_256", "SM4") else self.rules.asymmetric_default_usage),
             origin=origin,
             state=PENDING_IMPORT if origin == "external" else ENABLED,
             created_ms=now_ms(),
         )
         if origin != "external":
             key.activation_reads = self.rules.activation_reads
+            key.rotation_enabled = self.rules.rotation_default_on
         keys[key.key_id] = key
         return key
 
@@ -449,8 +504,9 @@ class HuaweiKms:
         """Keys of ``spec`` (``ALL``: every spec) and ``state`` (None: any); marker/limit page them."""
         matching = [
             k
-            for k in self.keys(project).values()
-            if (spec == "ALL" or k.spec == spec) and (state is None or k.state == state)
+            for k in self.visible(project).values()
+            if (k.spec == spec or (spec == "ALL" and (self.rules.list_all_every_spec or k.spec == "AES_256")))
+            and (state is None or k.state == state or not self.rules.list_filters_state)
         ]
         start = int(marker or 0)
         size = int(limit or 0) or len(matching) or 1
@@ -475,7 +531,7 @@ class HuaweiKms:
             days = int(pending_days)
             if days > self.rules.pending_days_max:
                 raise KmsError("KMS.1401")
-            key.deletion_ms = now_ms() + days * 86_400_000
+            key.deletion_ms = now_ms() + (self.rules.deletion_days or days) * 86_400_000
             key.state = row.target
         elif operation == "cancel-key-deletion":
             key.deletion_ms = None
@@ -490,15 +546,19 @@ class HuaweiKms:
         key = self._usable_for_edit(project, key_id)
         if alias.endswith("/default"):
             raise KmsError("KMS.1101")
-        if any(k.alias == alias and k is not key for k in self.keys(project).values()):
+        if self.rules.alias_unique_on_update and any(
+            k.alias == alias and k is not key for k in self.keys(project).values()
+        ):
             raise KmsError("KMS.1104")
-        key.alias = alias
+        if self.rules.update_alias_stores:
+            key.alias = alias
         return key
 
     @_locked
     def update_description(self, project: str, key_id: Any, description: str) -> Key:
         key = self._usable_for_edit(project, key_id)
-        key.description = description
+        if self.rules.update_description_stores:
+            key.description = description
         return key
 
     # -- crypto ----------------------------------------------------------------------------
@@ -506,7 +566,8 @@ class HuaweiKms:
     def create_datakey(self, project: str, key_id: Any, length: Any, spec: Any) -> tuple[Key, bytes, bytes]:
         """(key, plain data key, wrapped data key): ``length`` bits if given, else per ``spec``."""
         key = self._usable_for_datakey(project, key_id)
-        bits = int(length) if length else self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
+        by_spec = self.rules.datakey_bits.get(spec, DEFAULT_DATAKEY_BITS)
+        bits = int(length) if length and (self.rules.datakey_length_wins or not spec) else by_spec
         plain, wrapped = data_key(key.key_id, bits)
         return key, plain, wrapped
 
@@ -516,7 +577,7 @@ class HuaweiKms:
         if len(plain_and_digest) != length + DIGEST_BYTES:
             raise KmsError("KMS.2102")
         plain, digest = plain_and_digest[:length], plain_and_digest[length:]
-        if hashlib.sha256(plain).digest() != digest:
+        if hashlib.sha256(plain).digest() != digest and self.rules.datakey_checks_digest:
             raise KmsError("KMS.2103")
         return self._usable_for_datakey(project, key_id)
 
@@ -524,7 +585,10 @@ class HuaweiKms:
     def decrypt_datakey(self, project: str, key_id: Any, wrapped: bytes, length: int) -> bytes:
         """The data key of a create-datakey / encrypt-datakey ciphertext made under ``key_id``."""
         key = self._usable_for_datakey(project, key_id)
-        plain = unwrap(key.key_id, wrapped)
+        try:
+            plain = unwrap(key.key_id, wrapped)
+        except KmsError as exc:
+            raise KmsError(self.rules.datakey_foreign_code if exc.code == "KMS.2201" else exc.code) from None
         if len(plain) != length:
             raise KmsError("KMS.2202")
         return plain
@@ -539,13 +603,17 @@ class HuaweiKms:
             plain = plain_text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate ("\ud800") is no text at all
             raise KmsError("KMS.2101") from None
-        if not 1 <= len(plain) <= PLAINTEXT_MAX_BYTES:
+        if (
+            not 1
+            <= (len(plain) if self.rules.plaintext_counts_bytes else len(plain_text))
+            <= PLAINTEXT_MAX_BYTES
+        ):
             raise KmsError("KMS.2101")
         key = self._usable_for_crypto(project, key_id)
         if key.spec not in ASYMMETRIC_SPECS:
             if algorithm != SYMMETRIC_DEFAULT:
                 raise KmsError("KMS.0308", f"encryption_algorithm {algorithm} does not fit a symmetric key.")
-            return key, seal(key.key_id, plain)
+            return key, seal(key.key_id, plain, pad=self.rules.cipher_padded)
         private = self._decrypter(key, algorithm)
         if len(plain) > oaep_max_bytes(private.key_size):
             raise KmsError(
@@ -580,7 +648,9 @@ class HuaweiKms:
                     "KMS.0308", f"encryption_algorithm {algorithm} needs the asymmetric key's key_id."
                 )
             sealed_by, plain = unseal(cipher_text)
-            return self._usable_for_crypto(project, sealed_by), plain
+            return self._usable_for_crypto(project, sealed_by), plain[
+                : len(plain) - self.rules.symmetric_plain_dropped
+            ]
         key = self._usable_for_crypto(project, key_id)
         if self.rules.decrypt_ignores_algorithm:
             algorithm = RSA_OAEP_SHA_256
@@ -602,7 +672,7 @@ class HuaweiKms:
 
     def _rotatable(self, project: str, key_id: Any) -> Key:
         key = self.find(project, key_id)
-        if key.origin == "external":
+        if key.origin == "external" and self.rules.rotation_refuses_external:
             raise KmsError("KMS.0312")
         if key.state == PENDING_DELETION:
             raise KmsError("KMS.0210")
@@ -611,9 +681,10 @@ class HuaweiKms:
     @_locked
     def enable_rotation(self, project: str, key_id: Any) -> None:
         key = self._rotatable(project, key_id)
-        if key.rotation_enabled:
+        if key.rotation_enabled and self.rules.enable_rotation_refuses_twice:
             raise KmsError("KMS.2901")
-        key.rotation_enabled = True
+        if self.rules.enable_rotation_stores:
+            key.rotation_enabled = True
 
     def _rotating(self, project: str, key_id: Any) -> Key:
         key = self._rotatable(project, key_id)
@@ -623,11 +694,15 @@ class HuaweiKms:
 
     @_locked
     def disable_rotation(self, project: str, key_id: Any) -> None:
-        self._rotating(project, key_id).rotation_enabled = False
+        key = self._rotating(project, key_id)
+        if self.rules.disable_rotation_stores:
+            key.rotation_enabled = False
 
     @_locked
     def set_rotation_interval(self, project: str, key_id: Any, interval: Any) -> None:
-        self._rotating(project, key_id).rotation_interval = interval
+        key = self._rotating(project, key_id)
+        if self.rules.rotation_interval_stores:
+            key.rotation_interval = interval
 
     # -- grants ----------------------------------------------------------------------------
     @_locked
@@ -649,7 +724,7 @@ class HuaweiKms:
         if len(key.grants) >= GRANT_QUOTA:
             raise KmsError("KMS.2404")
         grant = Grant(
-            grant_id=secrets.token_hex(32),
+            grant_id=secrets.token_hex(32) if self.rules.grant_id_hex else str(uuid.uuid4()),
             key_id=key.key_id,
             grantee_principal=grantee,
             grantee_type=grantee_type,
@@ -683,8 +758,10 @@ class HuaweiKms:
         key = self.find(project, key_id)
         if grant_id in key.grants:
             return key
-        if any(grant_id in other.grants for other in self.keys(project).values()):
-            raise KmsError("KMS.2502")  # a grant of another key
+        if self.rules.grant_of_other_key_code and any(
+            grant_id in other.grants for other in self.keys(project).values()
+        ):
+            raise KmsError(self.rules.grant_of_other_key_code)  # a grant of another key
         if self.rules.unknown_grant_code is None:
             return key  # fault unknown-grant-accepted: the caller finds nothing to remove
         raise KmsError(self.rules.unknown_grant_code)
@@ -748,7 +825,10 @@ class HuaweiKms:
         ):
             raise KmsError("KMS.2605")
         start = len(_TOKEN_MAGIC)
-        if body[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES):
+        if (
+            body[start : start + _KEY_ID_BYTES] != key_id.encode().ljust(_KEY_ID_BYTES)
+            and self.rules.token_key_checked
+        ):
             raise KmsError("KMS.2603")
         expiry = int.from_bytes(body[start + _KEY_ID_BYTES : start + _KEY_ID_BYTES + 8], "big")
         if time.time() >= expiry:
@@ -760,19 +840,27 @@ class HuaweiKms:
     ) -> Key:
         """Unwrap the material (RSAES-OAEP-SHA-256) and enable the key."""
         key = self._external(project, key_id)
-        if key.state != PENDING_IMPORT:
+        if key.state != PENDING_IMPORT and self.rules.import_requires_pending:
             raise KmsError("KMS.0310")
-        self._check_token(key.key_id, token)
-        if expiration is not None and expiration <= time.time():
+        if self.rules.import_checks_token:
+            self._check_token(key.key_id, token)
+        if expiration is not None and expiration <= time.time() and self.rules.import_checks_expiration:
             raise KmsError("KMS.2602")
         size = MATERIAL_BYTES.get(key.spec)
         if size is None:  # asymmetric and HMAC material (encrypted_privatekey) is not modelled
             raise KmsError("KMS.0308", f"importing {key.spec} material is not supported by this mock.")
-        material = unwrap_material(wrapped)
+        try:
+            material = unwrap_material(wrapped)
+        except KmsError:
+            raise KmsError(self.rules.unwrap_failure_code) from None
         if len(material) != size:
             raise KmsError("KMS.2604")
         digest = hashlib.sha256(material).digest()
-        if key.material_digest is not None and not hmac.compare_digest(digest, key.material_digest):
+        if (
+            key.material_digest is not None
+            and not hmac.compare_digest(digest, key.material_digest)
+            and self.rules.reimport_same_material
+        ):
             raise KmsError("KMS.2606")
         key.material_digest = digest
         key.has_material = True
@@ -822,7 +910,7 @@ class HuaweiKms:
     ) -> tuple[Key, str, str, bytes]:
         """(key, scheme, hash, digest) for sign / verify, after the documented refusals."""
         key = self._usable_for_crypto(project, key_id)
-        if key.spec not in ASYMMETRIC_SPECS or key.usage != "SIGN_VERIFY":
+        if key.spec not in ASYMMETRIC_SPECS or (key.usage != "SIGN_VERIFY" and self.rules.sign_checks_usage):
             raise KmsError(
                 "KMS.0308", "Only an asymmetric key whose key_usage is SIGN_VERIFY signs and verifies."
             )
@@ -835,7 +923,7 @@ class HuaweiKms:
             data = base64.b64decode(message, validate=True)
         except ValueError:
             raise KmsError("KMS.0308", "message is not Base64.") from None
-        if not 1 <= len(data) <= SIGN_MESSAGE_MAX_BYTES:
+        if not 1 <= len(data) <= self.rules.sign_message_max:
             raise KmsError("KMS.0308", "message must be 1 to 4095 bytes.")
         if message_type == "RAW":
             return key, scheme, hash_name, hashlib.new(hash_name, data).digest()
@@ -879,22 +967,26 @@ class HuaweiKms:
     def add_tags(self, project: str, key_id: Any, tags: list[tuple[Any, Any]]) -> None:
         key = self.find(project, key_id)
         merged = {**key.tags, **dict(tags)}
-        if len(merged) > MAX_TAGS:
+        if len(merged) > self.rules.max_tags:
             raise KmsError("KMS.0409")
-        key.tags = merged
+        if self.rules.tags_stored:
+            key.tags = merged
 
     @_locked
     def remove_tags(self, project: str, key_id: Any, names: list[Any]) -> None:
         key = self.find(project, key_id)
-        for name in names:
+        for name in names if self.rules.batch_delete_removes else ():
             key.tags.pop(name, None)
 
     @_locked
     def delete_tag(self, project: str, key_id: Any, name: Any) -> None:
         key = self.find(project, key_id)
         if name not in key.tags:
-            raise KmsError("KMS.0416")
-        del key.tags[name]
+            if self.rules.unknown_tag_code is None:
+                return
+            raise KmsError(self.rules.unknown_tag_code)
+        if self.rules.delete_tag_removes:
+            del key.tags[name]
 
     @_locked
     def search(self, project: str, tags: list[tuple[Any, Any]], names: list[Any]) -> list[Key]:
@@ -902,7 +994,10 @@ class HuaweiKms:
         return [
             key
             for key in self.keys(project).values()
-            if all(t in key.tags and (not values or key.tags[t] in values) for t, values in tags)
+            if (
+                all(t in key.tags and (not values or key.tags[t] in values) for t, values in tags)
+                or not self.rules.search_filters_tags
+            )
             and all(n in key.alias for n in names)
         ]
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 import secrets
+import textwrap
 import time
 import urllib.parse
 import uuid
@@ -56,6 +57,8 @@ from conformance.vendors.huawei.mock.models import (
     IAM_PASSWORD,
     IAM_USER,
     KEY_QUOTA,
+    OTHER_PROJECT_ID,
+    OTHER_TOKEN,
     PROJECT_ID,
     SK,
     TO_BE_ACTIVATED,
@@ -124,6 +127,9 @@ POST_ACTIONS = {
     "verify": "validateSignature",
 }
 
+# The project each token of the mock account is scoped to.
+TOKEN_PROJECTS = {TOKEN: PROJECT_ID, OTHER_TOKEN: OTHER_PROJECT_ID}
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -138,6 +144,12 @@ class Behaviour:
     numbers_as_strings: tuple[str, ...] = ()  # JSON numbers read as their decimal strings
     tolerated_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # accepted against the spec
     optional_fields: frozenset[str] = frozenset()  # required fields whose absence is accepted
+    unchecked_fields: Mapping[str, frozenset[str]] = field(
+        default_factory=dict
+    )  # operationId -> fields not validated
+    without_plaintext_length_code: str = (
+        WITHOUT_PLAINTEXT_LENGTH  # create-datakey-without-plaintext's datakey_length
+    )
     crash_on_wrong_type: bool = False  # a field of the wrong JSON type raises
     crash_on_bad_json: bool = False  # a body that is not JSON raises
     crash_as_plain_text: bool = False  # an unexpected exception answers text/plain, not KMS.0101
@@ -155,6 +167,21 @@ class Behaviour:
     verify_verdict: bool | None = None  # verify answers this whatever the signature (None: the truth)
     invalid_signature_refused: bool = False  # verify refuses a bad signature (400) instead of "false"
     publickey_empty: bool = False  # get-publickey answers an empty public_key
+    default_key_spec: str = "AES_256"  # create-key without key_spec (CreateKey.html)
+    list_default_spec: str = "AES_256"  # list-keys without key_spec lists only these (ListKeys.html)
+    import_public_key_pem: bool = False  # get-parameters-for-import answers PEM instead of Base64 DER
+    without_plaintext_leaks: bool = False  # create-datakey-without-plaintext answers plain_text too
+    grants_truncated_boolean: bool = False  # list-grants' truncated as a JSON boolean
+    project_tags_listed: bool = True  # list-kms-tags lists the project's tags
+    tag_count_zero: bool = False  # list-kms-by-tags action count answers total_count 0
+    instances_zero: bool = False  # user-instances answers instance_num 0
+    quotas_flat: bool = False  # user-quotas answers resources at top level, not in quotas
+    signature_checked: bool = True  # an AK/SK signature that does not verify is 401 APIGW.0301
+    token_project_checked: bool = True  # a token on another project's path is 403 KMS.0321
+    datakey_plain_mismatch: bool = False  # create-datakey's plain_text is not the key its cipher_text seals
+    rotation_status_partial: bool = (
+        False  # get-key-rotation-status without last_rotation_time / number_of_rotations
+    )
 
 
 def _whole_bits_missing(value: Any) -> bool:
@@ -200,6 +227,12 @@ def grant_details(grant: Grant) -> dict[str, Any]:
         "name": grant.name,
         "retiring_principal": grant.retiring_principal,
     }
+
+
+def _pem(der: bytes) -> str:
+    """A DER public key as PEM text (what fault import-public-key-pem answers)."""
+    lines = textwrap.wrap(base64.b64encode(der).decode(), 64)
+    return "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
 
 
 def _tag_list(key: Key) -> list[dict[str, str]]:
@@ -294,22 +327,27 @@ class HuaweiResponses:
             problem = verify_signature(
                 {AK: SK}, request.method, request.url.path, request.url.query, headers, body
             )
-            if problem:
+            if problem and self.behaviour.signature_checked:
                 raise bad_signature(problem)
             return
         if token is None:
             self._refuse("missing")
             return
         self._refuse(self._token_kind(token))
-        if project != PROJECT_ID:
-            raise KmsError("KMS.0321")
+        if project != TOKEN_PROJECTS.get(token, PROJECT_ID) and self.behaviour.token_project_checked:
+            raise KmsError("KMS.0321")  # a token is scoped to one project
 
     def _token_kind(self, token: str) -> str:
         """A CREDENTIAL_REFUSALS row: valid, expired, forbidden or invalid."""
         expiry = self.kms.iam_token_expiry(token)
         if expiry is not None:
             return "expired" if time.time() >= expiry else "valid"
-        return {EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden", TOKEN: "valid"}.get(token, "invalid")
+        return {
+            EXPIRED_TOKEN: "expired",
+            FORBIDDEN_TOKEN: "forbidden",
+            TOKEN: "valid",
+            OTHER_TOKEN: "valid",
+        }.get(token, "invalid")
 
     def _refuse(self, kind: str) -> None:
         refusal = self.behaviour.refusals.get(kind)
@@ -334,7 +372,8 @@ class HuaweiResponses:
             self._read_numbers_as_strings(body)
         problems = self.validator.body_problems(operation_id, body)
         if isinstance(body, dict):
-            problems = [p for p in problems if not self._tolerated(p, body)]
+            unchecked = self.behaviour.unchecked_fields.get(operation_id, frozenset())
+            problems = [p for p in problems if not self._tolerated(p, body) and p.field not in unchecked]
             if self.behaviour.crash_on_wrong_type and any(p.kind == "type" and p.field for p in problems):
                 raise RuntimeError("simulated crash on a field of the wrong type")
         if not problems:
@@ -350,7 +389,7 @@ class HuaweiResponses:
         """The documented code of a field's problem: the field's code, or a more specific one."""
         value = body.get(problem.field) if isinstance(body, dict) and problem.field else None
         if operation_id == "createDatakeyWithoutPlaintext" and problem.path == ("datakey_length",):
-            return WITHOUT_PLAINTEXT_LENGTH
+            return self.behaviour.without_plaintext_length_code
         if problem.path == ("datakey_length",) and _whole_bits_missing(value):
             return NOT_WHOLE_BYTES  # within 8..8192 but not a multiple of 8
         if problem.path == ("tags",) and value == []:
@@ -385,7 +424,7 @@ class HuaweiResponses:
             project,
             alias=body["key_alias"],
             description=body.get("key_description", ""),
-            spec=body.get("key_spec", "AES_256"),
+            spec=body.get("key_spec", self.behaviour.default_key_spec),
             usage=body.get("key_usage"),
             origin=body.get("origin", "kms"),
         )
@@ -401,7 +440,7 @@ class HuaweiResponses:
     def list_keys(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         page = self.kms.list_keys(
             project,
-            spec=body.get("key_spec", "AES_256"),
+            spec=body.get("key_spec", self.behaviour.list_default_spec),
             state=body.get("key_state"),
             marker=body.get("marker", "0"),
             limit=body.get("limit", "0"),
@@ -435,10 +474,13 @@ class HuaweiResponses:
         key, plain, wrapped = self.kms.create_datakey(
             project, body["key_id"], body.get("datakey_length"), body.get("key_spec")
         )
-        return {"key_id": key.key_id, "plain_text": plain.hex(), "cipher_text": wrapped.hex()}
+        shown = bytes(b ^ 0xFF for b in plain) if self.behaviour.datakey_plain_mismatch else plain
+        return {"key_id": key.key_id, "plain_text": shown.hex(), "cipher_text": wrapped.hex()}
 
     def create_datakey_without_plaintext(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = self.create_datakey(project, body)
+        if self.behaviour.without_plaintext_leaks:
+            return answer
         return {"key_id": answer["key_id"], "cipher_text": answer["cipher_text"]}
 
     def encrypt_datakey(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -488,12 +530,15 @@ class HuaweiResponses:
     # -- rotation --------------------------------------------------------------------------
     def rotation_status(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
         key = self.kms.rotation_status(project, body["key_id"])
-        return {
+        status: dict[str, Any] = {
             "key_rotation_enabled": key.rotation_enabled,
             "rotation_interval": key.rotation_interval,
             "last_rotation_time": "",
             "number_of_rotations": 0,
         }
+        if self.behaviour.rotation_status_partial:
+            del status["last_rotation_time"], status["number_of_rotations"]
+        return status
 
     def enable_rotation(self, project: str, body: dict[str, Any]) -> None:
         self.kms.enable_rotation(project, body["key_id"])
@@ -531,7 +576,9 @@ class HuaweiResponses:
         return {
             "grants": [grant_details(g) for g in page.grants],
             "next_marker": page.next_marker,
-            "truncated": "true" if page.truncated else "false",
+            "truncated": page.truncated
+            if self.behaviour.grants_truncated_boolean
+            else ("true" if page.truncated else "false"),
             "total": page.total,
         }
 
@@ -550,7 +597,9 @@ class HuaweiResponses:
             "key_id": key.key_id,
             "import_token": token,
             "expiration_time": expiry,
-            "public_key": base64.b64encode(public_der).decode(),
+            "public_key": _pem(public_der)
+            if self.behaviour.import_public_key_pem
+            else base64.b64encode(public_der).decode(),
         }
 
     def import_material(self, project: str, body: dict[str, Any]) -> None:
@@ -604,7 +653,8 @@ class HuaweiResponses:
         return key_id
 
     def list_tags(self, project: str, path: Mapping[str, str], body: Any) -> dict[str, Any]:
-        return {"tags": [{"key": name, "values": values} for name, values in self.kms.project_tags(project)]}
+        tags = self.kms.project_tags(project) if self.behaviour.project_tags_listed else []
+        return {"tags": [{"key": name, "values": values} for name, values in tags]}
 
     def list_by_tags(self, project: str, path: Mapping[str, str], body: Any) -> dict[str, Any]:
         found = self.kms.search(
@@ -613,7 +663,7 @@ class HuaweiResponses:
             [m["value"] for m in body.get("matches") or []],
         )
         if body["action"] == "count":
-            return {"total_count": len(found)}
+            return {"total_count": 0 if self.behaviour.tag_count_zero else len(found)}
         offset = int(body.get("offset", "0"))
         limit = int(body.get("limit", "10"))
         return {
@@ -667,17 +717,16 @@ class HuaweiResponses:
 
     # -- account ---------------------------------------------------------------------------
     def instances(self, project: str) -> dict[str, Any]:
-        return {"instance_num": self.kms.key_count(project)}
+        return {"instance_num": 0 if self.behaviour.instances_zero else self.kms.key_count(project)}
 
     def quotas(self, project: str) -> dict[str, Any]:
-        return {
-            "quotas": {
-                "resources": [
-                    {"type": "CMK", "used": self.kms.key_count(project), "quota": KEY_QUOTA},
-                    {"type": "grant_per_CMK", "used": 0, "quota": 100},
-                ]
-            }
+        resources = {
+            "resources": [
+                {"type": "CMK", "used": self.kms.key_count(project), "quota": KEY_QUOTA},
+                {"type": "grant_per_CMK", "used": 0, "quota": 100},
+            ]
         }
+        return resources if self.behaviour.quotas_flat else {"quotas": resources}
 
     # -- endpoints -------------------------------------------------------------------------
     async def post_action(self, request: Request) -> Response:

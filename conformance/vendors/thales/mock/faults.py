@@ -15,7 +15,13 @@ from typing import Any
 
 from conformance.mocks.base import Fault, MockConfig, Option, canonical
 from conformance.vendors.thales.mock.exceptions import ErrorAnswers
-from conformance.vendors.thales.mock.models import KEY_STATES, PENDING_DELETION, Rules
+from conformance.vendors.thales.mock.models import (
+    KEY_STATES,
+    PENDING_DELETION,
+    TRANSITIONS,
+    Rules,
+    Transition,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,10 @@ class Behaviour:
     rotation_job_config_required: bool = True  # enable-rotation-job refuses a body without job_config_id
     rotation_flag_as_string: bool = False  # get-key-rotation-status answers KeyRotationEnabled "true"
     rotation_list_shape: str = "envelope"  # the rotations list: "envelope" or "bare-array"
+    unchecked_source_tiers: frozenset[str] = frozenset()  # operations taking any source_key_tier
+    tag_values_checked: bool = True  # add-tags refuses a tag value with an undocumented character
+    lone_primary_configured: bool = True  # a primary without replicas shows its MultiRegionConfiguration
+    hidden_listed_job_fields: frozenset[str] = frozenset()  # job fields the job list leaves out
 
 
 _PARTS = {
@@ -113,6 +123,22 @@ Effect = Change | RowChange
 
 # Each fault breaks one documented behaviour; the run must fail its requirement (and `also`).
 _FAULTS: tuple[tuple[Fault, Effect], ...] = (
+    (
+        Fault(
+            "domains-not-isolated",
+            "TH-ISO-002",
+            "a user of one CipherTrust domain reads, lists and changes the keys of every domain",
+        ),
+        change(domains_isolated=False),
+    ),
+    (
+        Fault(
+            "scope-filters-ignored",
+            "TH-ISO-001",
+            "the key list ignores its kms and region filters: keys of every connection and region are listed",
+        ),
+        change(scope_filters=False),
+    ),
     (
         Fault(
             "cancel-to-enabled", "TH-STATE-008", "cancel-deletion leaves the key Enabled instead of Disabled"
@@ -383,6 +409,342 @@ _FAULTS: tuple[tuple[Fault, Effect], ...] = (
             "rotate-material rotates a key pending deletion",
         ),
         RowChange("rotate-material", also_stays=PENDING_DELETION),
+    ),
+    (
+        Fault(
+            "create-drops-description",
+            "TH-PERSIST-001",
+            "create answers the key but keeps no aws_param.Description",
+        ),
+        change(create_keeps_description=False),
+    ),
+    (
+        Fault(
+            "description-not-stored",
+            "TH-PERSIST-002",
+            "update-description answers success but keeps the old description",
+        ),
+        change(description_stored=False),
+    ),
+    (
+        Fault("alias-not-stored", "TH-PERSIST-003", "add-alias answers success but the alias is not added"),
+        change(alias_stored=False),
+    ),
+    (
+        Fault("delete-alias-noop", "TH-PERSIST-004", "delete-alias answers success but the alias stays"),
+        change(delete_alias_works=False),
+    ),
+    (
+        Fault("tags-not-stored", "TH-PERSIST-005", "add-tags answers success but the tags are not added"),
+        change(tags_stored=False),
+    ),
+    (
+        Fault(
+            "tag-key-duplicated",
+            "TH-PERSIST-006",
+            "add-tags with a tag key the key has adds a second tag of that key",
+        ),
+        change(tags_replace_value=False),
+    ),
+    (
+        Fault("remove-tags-noop", "TH-PERSIST-007", "remove-tags answers success but the tags stay"),
+        change(remove_tags_works=False),
+    ),
+    (
+        Fault(
+            "policy-not-stored", "TH-PERSIST-008", "policy answers success but the key keeps its old policy"
+        ),
+        change(policy_stored=False),
+    ),
+    (
+        Fault(
+            "deletion-date-ignores-days",
+            "TH-PERSIST-009",
+            "the DeletionDate is 30 days out whatever days was sent",
+        ),
+        change(deletion_date_from_days=False),
+    ),
+    (
+        Fault(
+            "cancel-keeps-deletion-date",
+            "TH-PERSIST-010",
+            "a key whose deletion was cancelled still shows its DeletionDate",
+        ),
+        change(cancel_clears_deletion_date=False),
+    ),
+    (
+        Fault(
+            "delete-keeps-key", "TH-PERSIST-011", "DELETE /keys/{id} answers 204 but the key stays in CCKM"
+        ),
+        change(delete_drops_key=False),
+    ),
+    (
+        Fault(
+            "disable-auto-rotation-noop",
+            "TH-STATE-023",
+            "disable-auto-rotation answers success but rotation stays on",
+        ),
+        change(rotation_disable_works=False),
+    ),
+    (
+        Fault("rotation-on-by-default", "TH-STATE-024", "a new native key has automatic rotation on"),
+        change(rotation_off_by_default=False),
+    ),
+    (
+        Fault(
+            "rotation-status-on-for-external",
+            "TH-STATE-025",
+            "the rotation status of a key with imported material says true",
+        ),
+        change(external_rotation_reported=True),
+    ),
+    (
+        Fault("cancel-clears-rotation", "TH-STATE-026", "cancelling a deletion turns automatic rotation off"),
+        change(cancel_keeps_rotation=False),
+    ),
+    (
+        Fault("disable-clears-rotation", "TH-STATE-027", "disabling a key turns its automatic rotation off"),
+        change(disable_keeps_rotation=False),
+    ),
+    (
+        Fault("list-ignores-id", "TH-LIST-001", "the key list ignores its id filter"),
+        change(ignored_filters=frozenset({"id"})),
+    ),
+    (
+        Fault("list-ignores-keyid", "TH-LIST-002", "the key list ignores its keyid filter"),
+        change(ignored_filters=frozenset({"keyid"})),
+    ),
+    (
+        Fault("list-ignores-arn", "TH-LIST-003", "the key list ignores its arn filter"),
+        change(ignored_filters=frozenset({"arn"})),
+    ),
+    (
+        Fault("list-ignores-alias", "TH-LIST-004", "the key list ignores its alias filter"),
+        change(ignored_filters=frozenset({"alias"})),
+    ),
+    (
+        Fault("list-ignores-region", "TH-LIST-005", "the key list ignores its region filter"),
+        change(ignored_filters=frozenset({"region"})),
+    ),
+    (
+        Fault("list-ignores-origin", "TH-LIST-006", "the key list ignores its origin filter"),
+        change(ignored_filters=frozenset({"origin"})),
+    ),
+    (
+        Fault("list-ignores-enabled", "TH-LIST-007", "the key list ignores its enabled filter"),
+        change(ignored_filters=frozenset({"enabled"})),
+    ),
+    (
+        Fault("list-ignores-keystate", "TH-LIST-008", "the key list ignores its keystate filter"),
+        change(ignored_filters=frozenset({"keystate"})),
+    ),
+    (
+        Fault(
+            "list-ignores-key-material-origin",
+            "TH-LIST-009",
+            "the key list ignores its key_material_origin filter",
+        ),
+        change(ignored_filters=frozenset({"key_material_origin"})),
+    ),
+    (
+        Fault("list-ignores-multi-region", "TH-LIST-010", "the key list ignores its multi_region filter"),
+        change(ignored_filters=frozenset({"multi_region"})),
+    ),
+    (
+        Fault(
+            "list-ignores-customermasterkeyspec",
+            "TH-LIST-011",
+            "the key list ignores its CustomerMasterKeySpec filter",
+        ),
+        change(ignored_filters=frozenset({"CustomerMasterKeySpec"})),
+    ),
+    (
+        Fault(
+            "list-ignores-cckm-policy-template-id",
+            "TH-LIST-012",
+            "the key list ignores its cckm_policy_template_id filter",
+        ),
+        change(ignored_filters=frozenset({"cckm_policy_template_id"})),
+    ),
+    (
+        Fault("list-ignores-key-source", "TH-LIST-013", "the key list ignores its key_source filter"),
+        change(ignored_filters=frozenset({"key_source"})),
+    ),
+    (
+        Fault(
+            "list-ignores-rotation-job-filters",
+            "TH-LIST-014",
+            "the key list ignores job_config_id and rotation_job_enabled",
+        ),
+        change(ignored_filters=frozenset({"job_config_id", "rotation_job_enabled"})),
+    ),
+    (
+        Fault(
+            "list-ignores-skip", "TH-PAG-007", "the key list answers from the first record whatever skip says"
+        ),
+        change(skip_applied=False),
+    ),
+    (
+        Fault("sort-descending-ignored", "TH-PAG-008", "a leading '-' on a sort field sorts it ascending"),
+        change(descending_sort=False),
+    ),
+    (
+        Fault(
+            "import-leaves-pending-import",
+            "TH-STATE-028",
+            "import-material answers success but the key stays PendingImport",
+        ),
+        RowChange("import-material", also_stays=frozenset({"PendingImport"})),
+    ),
+    (
+        Fault(
+            "import-keeps-material-origin",
+            "TH-STATE-029",
+            "after import-material the key's key_material_origin is not cckm",
+        ),
+        change(import_sets_material_origin=False),
+    ),
+    (
+        Fault(
+            "delete-material-leaves-enabled",
+            "TH-STATE-030",
+            "delete-material answers success but the key stays Enabled",
+        ),
+        RowChange("delete-material", also_stays=frozenset({"Enabled"})),
+    ),
+    (
+        Fault(
+            "delete-material-ends-deletion",
+            "TH-STATE-031",
+            "delete-material moves a key pending deletion to PendingImport",
+        ),
+        change(transitions={**TRANSITIONS, "delete-material": Transition(KEY_STATES, "PendingImport")}),
+    ),
+    (
+        Fault("list-ignores-tags", "TH-LIST-015", "the key list ignores its tags filter"),
+        change(ignored_filters=frozenset({"tags"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-rotation-type",
+            "TH-LIST-016",
+            "the rotations list ignores its RotationType filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"RotationType"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-material-state",
+            "TH-LIST-017",
+            "the rotations list ignores its KeyMaterialState filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"KeyMaterialState"})),
+    ),
+    (
+        Fault(
+            "rotations-ignore-material-id",
+            "TH-LIST-018",
+            "the rotations list ignores its KeyMaterialId filter",
+        ),
+        change(ignored_rotation_filters=frozenset({"KeyMaterialId"})),
+    ),
+    (
+        Fault(
+            "rotation-uri-of-a-key",
+            "TH-SHAPE-008",
+            "a rotation record's uri is a key's (kylo:kylo:cckm:aws-key:<id>)",
+        ),
+        change(rotation_uri_kind="aws-key"),
+    ),
+    (
+        Fault(
+            "upload-any-source-tier",
+            "TH-VAL-012",
+            "upload-key takes a source_key_tier outside local, dsm, hsm-luna and external-cm",
+        ),
+        change(unchecked_source_tiers=frozenset({"uploadAwsKey"})),
+    ),
+    (
+        Fault(
+            "import-any-source-tier",
+            "TH-VAL-013",
+            "import-material takes a source_key_tier outside local, dsm, hsm-luna and external-cm",
+        ),
+        change(unchecked_source_tiers=frozenset({"importAwsKeyMaterial"})),
+    ),
+    (
+        Fault(
+            "tag-values-unchecked",
+            "TH-VAL-014",
+            "add-tags takes a tag value with a character outside alphanumerics and _ . / = + - @",
+        ),
+        change(tag_values_checked=False),
+    ),
+    (
+        Fault(
+            "delete-answers-not-found",
+            "TH-SHAPE-009",
+            "DELETE /keys/{id} drops the key but answers 404",
+        ),
+        change(delete_answers_not_found=True),
+    ),
+    (
+        Fault(
+            "new-primary-unconfigured",
+            "TH-STATE-032",
+            "a new multi-Region key shows no MultiRegionConfiguration until it has a replica",
+        ),
+        change(lone_primary_configured=False),
+    ),
+    (
+        Fault(
+            "replica-uri-of-a-key", "TH-SHAPE-010", "a replica's uri is a key's (kylo:kylo:cckm:aws-key:<id>)"
+        ),
+        change(replica_uri_kind="aws-key"),
+    ),
+    (
+        Fault(
+            "primary-forgets-replicas",
+            "TH-STATE-033",
+            "replicate-key leaves the primary's ReplicaKeys without the new replica",
+        ),
+        change(primary_lists_replicas=False),
+    ),
+    (
+        Fault(
+            "former-primary-stays-primary",
+            "TH-STATE-034",
+            "after update-primary-region the former primary still reads as PRIMARY",
+        ),
+        change(former_primary_demoted=False),
+    ),
+    (
+        Fault(
+            "create-drops-key-spec",
+            "TH-PERSIST-012",
+            "create ignores the KeyUsage and CustomerMasterKeySpec sent: the key is symmetric",
+        ),
+        change(create_keeps_spec=False),
+    ),
+    (
+        Fault(
+            "asymmetric-rotation-reported",
+            "TH-STATE-035",
+            "get-key-rotation-status of an asymmetric key says true",
+        ),
+        change(asymmetric_rotation_reported=True),
+    ),
+    (
+        Fault(
+            "listed-jobs-without-kms",
+            "TH-SHAPE-011",
+            "the synchronization-job list leaves kms out of each job",
+        ),
+        change(hidden_listed_job_fields=frozenset({"kms"})),
+    ),
+    (
+        Fault("sync-list-ignores-limit", "TH-PAG-009", "the synchronization-job list ignores limit"),
+        change(sync_limit_applied=False),
     ),
 )
 

@@ -18,6 +18,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,17 @@ USERNAME = "admin"
 PASSWORD = "KMS-conformance-1"
 FORBIDDEN_USERNAME = "auditor"  # authenticates, but has no CCKM permission (403)
 FORBIDDEN_PASSWORD = "KMS-conformance-auditor-1"
-USERS = {USERNAME: PASSWORD, FORBIDDEN_USERNAME: FORBIDDEN_PASSWORD}
+# A user of a second CipherTrust domain (tenant isolation): it sees none of the root domain's keys.
+OTHER_DOMAIN_USERNAME = "tenant-b-admin"
+OTHER_DOMAIN_PASSWORD = "KMS-conformance-tenant-b-1"
+USERS = {
+    USERNAME: PASSWORD,
+    FORBIDDEN_USERNAME: FORBIDDEN_PASSWORD,
+    OTHER_DOMAIN_USERNAME: OTHER_DOMAIN_PASSWORD,
+}
+DOMAINS = {USERNAME: "root", FORBIDDEN_USERNAME: "root", OTHER_DOMAIN_USERNAME: "tenant-b"}
+# The domain of the request being served (set where its JWT is read; every request is a task).
+CALLER_DOMAIN: ContextVar[str] = ContextVar("caller_domain", default="root")
 # Configured AWS connections (CCKM "kms" containers) and their regions.
 CONNECTIONS: dict[str, dict[str, Any]] = {
     "aws-conformance": {
@@ -47,6 +58,7 @@ CONNECTIONS: dict[str, dict[str, Any]] = {
 }
 DEFAULT_KMS = "aws-conformance"
 DEFAULT_REGION = "us-east-1"
+OTHER_REGION = "ap-south-1"  # a second region of the connection (tenant isolation)
 # The IAM principal lists of a key (create and policy bodies); names become ARNs on policy.
 PRINCIPAL_FIELDS = ("external_accounts", "key_admins", "key_admins_roles", "key_users", "key_users_roles")
 
@@ -143,6 +155,8 @@ class Rules:
     """The business rules a switch can change; the defaults are the documented (or chosen) ones."""
 
     transitions: Mapping[str, Transition] = field(default_factory=lambda: dict(TRANSITIONS))
+    scope_filters: bool = True  # the key list's kms and region filters keep other scopes' keys out
+    domains_isolated: bool = True  # a user sees and changes the keys of its own domain only
     password_checked: bool = True  # the password grant compares the password
     refresh_grant_works: bool = True  # a known refresh token gets a new JWT
     refresh_token_rotation: str = "same"  # option refresh-token-rotation: "same" or "new"
@@ -165,6 +179,35 @@ class Rules:
     rotation_status_works: bool = True  # get-key-rotation-status reads the key's rotation setting
     rotation_off_while_pending_deletion: bool = True  # AWS: status false while pending deletion
     rotate_material_works: bool = True  # rotate-material makes a new current key material
+    create_keeps_description: bool = True  # create stores aws_param.Description as sent
+    description_stored: bool = True  # update-description stores the new description
+    alias_stored: bool = True  # add-alias adds the alias to aws_param.Alias
+    delete_alias_works: bool = True  # delete-alias removes the alias from aws_param.Alias
+    tags_stored: bool = True  # add-tags adds the tags to aws_param.Tags
+    tags_replace_value: bool = True  # add-tags with a tag key the key has replaces its value
+    remove_tags_works: bool = True  # remove-tags removes the named tag keys
+    policy_stored: bool = True  # policy stores the new key policy
+    deletion_date_from_days: bool = True  # DeletionDate is `days` after the call (else always 30)
+    cancel_clears_deletion_date: bool = True  # a cancelled deletion leaves no DeletionDate
+    delete_drops_key: bool = True  # DELETE /keys/{id} removes the key from CCKM
+    rotation_disable_works: bool = True  # disable-auto-rotation turns automatic rotation off
+    cancel_keeps_rotation: bool = True  # cancelling a deletion restores the rotation setting (AWS)
+    disable_keeps_rotation: bool = True  # disabling a key leaves its rotation setting (AWS)
+    rotation_off_by_default: bool = True  # a new key has automatic rotation off (AWS)
+    external_rotation_reported: bool = False  # the status of a key with imported material says true
+    ignored_filters: frozenset[str] = frozenset()  # list filters (FILTERS names) the key list ignores
+    skip_applied: bool = True  # the key list drops `skip` records from the front
+    descending_sort: bool = True  # a leading "-" sorts a field descending
+    import_sets_material_origin: bool = True  # import-material records key_material_origin cckm
+    ignored_rotation_filters: frozenset[str] = frozenset()  # rotations-list filters the list ignores
+    rotation_uri_kind: str = "aws-key-rotation"  # the resource kind a rotation record's uri names
+    delete_answers_not_found: bool = False  # DELETE /keys/{id} drops the key, then answers 404
+    replica_uri_kind: str = "aws-replica-key"  # the resource kind a replica's uri names
+    primary_lists_replicas: bool = True  # replicate-key adds the replica to the primary's ReplicaKeys
+    former_primary_demoted: bool = True  # update-primary-region makes the former primary a REPLICA
+    create_keeps_spec: bool = True  # create stores the KeyUsage and key spec sent
+    asymmetric_rotation_reported: bool = False  # the status of an asymmetric/HMAC key says true
+    sync_limit_applied: bool = True  # the job list holds at most limit jobs
 
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -216,6 +259,7 @@ class Key:
 
     record: dict[str, Any]
     aws: dict[str, Any]
+    domain: str = "root"  # the CipherTrust domain of the user who made it
 
     @property
     def id(self) -> str:
@@ -325,10 +369,14 @@ def _tagged(key: Key, value: str, syntax: str) -> bool:
     return any(t["TagValue"] == value for t in tags)
 
 
-def matches(key: Key, query: Mapping[str, str], tags_filter: str = "value") -> bool:
-    if "tags" in query and not _tagged(key, query["tags"], tags_filter):
+def matches(
+    key: Key, query: Mapping[str, str], tags_filter: str = "value", ignored: frozenset[str] = frozenset()
+) -> bool:
+    if "tags" in query and "tags" not in ignored and not _tagged(key, query["tags"], tags_filter):
         return False
-    return all(check(key, query[name]) for name, check in FILTERS.items() if name in query)
+    return all(
+        check(key, query[name]) for name, check in FILTERS.items() if name in query and name not in ignored
+    )
 
 
 def principal_arns(field_name: str, values: list[str]) -> list[str]:
@@ -569,6 +617,10 @@ class CckmBackend:
             alias = param.get("Alias")
             if alias:
                 self._check_alias_free(region, alias_name(alias))
+            if not self.rules.create_keeps_description:
+                param = {**param, "Description": ""}
+            if not self.rules.create_keeps_spec:
+                param = {k: v for k, v in param.items() if k not in ("KeyUsage", "CustomerMasterKeySpec")}
             key = self._new_key(kms, region, param)
             _apply_principals(key, principals)
             if template is not None:
@@ -603,7 +655,17 @@ class CckmBackend:
             "labels": {},
         }
         record.update(extra or {})
-        key = Key(record, aws)
+        if (
+            not self.rules.rotation_off_by_default
+            and aws["Origin"] == "AWS_KMS"
+            and spec == "SYMMETRIC_DEFAULT"
+        ):
+            aws.update(
+                KeyRotationEnabled=True,
+                RotationPeriodInDays=365,
+                NextRotationDate=aws_date(now() + dt.timedelta(days=365)),
+            )
+        key = Key(record, aws, CALLER_DOMAIN.get())
         self.keys[key_id] = key
         self.rotations[key_id] = []
         if aws["Origin"] == "AWS_KMS" and spec == "SYMMETRIC_DEFAULT":
@@ -630,7 +692,7 @@ class CckmBackend:
             0,
             {
                 "id": rotation_id,
-                "uri": f"kylo:kylo:cckm:aws-key-rotation:{rotation_id}",
+                "uri": f"kylo:kylo:cckm:{self.rules.rotation_uri_kind}:{rotation_id}",
                 "account": "kylo:kylo:admin:accounts:kylo",
                 "createdAt": timestamp(moment),
                 "updatedAt": timestamp(moment),
@@ -654,8 +716,16 @@ class CckmBackend:
     def list_keys(self, query: Mapping[str, str], skip: int, limit: int) -> KeyPage:
         """The keys matching the query's filters, sorted by its ``sort``; ``limit`` -1 means all."""
         with self.lock:
-            found = [k for k in self.keys.values() if matches(k, query, self.rules.tags_filter)]
+            rules = self.rules
+            if not rules.scope_filters:
+                query = {name: value for name, value in query.items() if name not in ("kms", "region")}
+            found = [
+                k
+                for k in self.keys.values()
+                if self._in_domain(k) and matches(k, query, rules.tags_filter, rules.ignored_filters)
+            ]
             self._sort(found, query.get("sort"))
+            skip = skip if rules.skip_applied else 0
             page = found[skip:] if limit == -1 else found[skip : skip + limit]
             return KeyPage(len(found), [k.snapshot() for k in page])
 
@@ -669,13 +739,18 @@ class CckmBackend:
                 if self.rules.unknown_sort_field == "server-error":
                     raise InternalError(f"unknown sort field {name}")
                 continue
-            keys.sort(key=functools.partial(_sort_value, name), reverse=item.startswith("-"))
+            descending = item.startswith("-") and self.rules.descending_sort
+            keys.sort(key=functools.partial(_sort_value, name), reverse=descending)
 
     def _key(self, key_id: str) -> Key:
         key = self.keys.get(key_id)
-        if key is None:
+        if key is None or not self._in_domain(key):
             raise NotFound("Resource not found")
         return key
+
+    def _in_domain(self, key: Key) -> bool:
+        """Whether the caller's domain may see ``key`` (its own domain's keys only)."""
+        return key.domain == CALLER_DOMAIN.get() or not self.rules.domains_isolated
 
     def get_key(self, key_id: str) -> Key:
         with self.lock:
@@ -684,8 +759,13 @@ class CckmBackend:
     def delete_key(self, key_id: str) -> None:
         """Removes the key from CCKM only (the AWS key is left alone)."""
         with self.lock:
-            del self.keys[self._key(key_id).id]
+            key = self._key(key_id)
+            if not self.rules.delete_drops_key:
+                return
+            del self.keys[key.id]
             self.rotations.pop(key_id, None)
+            if self.rules.delete_answers_not_found:
+                raise NotFound("Resource not found")
 
     # -- operations on one key: each returns the changed key (updatedAt bumped) ------------------
 
@@ -714,6 +794,8 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             self._move(key, "disable")
+            if not self.rules.disable_keeps_rotation:
+                key.aws["KeyRotationEnabled"] = False
             return self._changed(key)
 
     def schedule_key_deletion(self, key_id: str, days: float | None = None) -> Key:
@@ -723,20 +805,28 @@ class CckmBackend:
             if days is None and self.rules.missing_days == "reject":
                 raise InvalidParameter("Validation errors:\ndays: days is a required field")
             self._move(key, "schedule-deletion")
-            key.aws["DeletionDate"] = aws_date(now() + dt.timedelta(days=30 if days is None else days))
+            if days is None or not self.rules.deletion_date_from_days:
+                days = 30
+            key.aws["DeletionDate"] = aws_date(now() + dt.timedelta(days=days))
             return self._changed(key)
 
     def cancel_key_deletion(self, key_id: str) -> Key:
         with self.lock:
             key = self._key(key_id)
+            date = key.aws.get("DeletionDate")
             self._move(key, "cancel-deletion")
+            if date and not self.rules.cancel_clears_deletion_date:
+                key.aws["DeletionDate"] = date
+            if not self.rules.cancel_keeps_rotation:
+                key.aws["KeyRotationEnabled"] = False
             return self._changed(key)
 
     def update_key_description(self, key_id: str, description: str) -> Key:
         with self.lock:
             key = self._key(key_id)
             _refuse_while_pending_deletion(key)
-            key.aws["Description"] = description
+            if self.rules.description_stored:
+                key.aws["Description"] = description
             return self._changed(key)
 
     def add_alias(self, key_id: str, alias: str) -> Key:
@@ -746,7 +836,8 @@ class CckmBackend:
             name = alias_name(alias)
             if name not in key.aws["Alias"]:
                 self._check_alias_free(key.region, name)
-                key.aws["Alias"].append(name)
+                if self.rules.alias_stored:
+                    key.aws["Alias"].append(name)
             return self._changed(key)
 
     def delete_alias(self, key_id: str, alias: str) -> Key:
@@ -758,7 +849,8 @@ class CckmBackend:
                 raise AwsRefusal(
                     "NotFoundException", f"Alias arn:aws:kms:{key.region}:{ACCOUNT}:{name} is not found."
                 )
-            key.aws["Alias"].remove(name)
+            if self.rules.delete_alias_works:
+                key.aws["Alias"].remove(name)
             return self._changed(key)
 
     def add_tags(self, key_id: str, tags: list[dict[str, Any]]) -> Key:
@@ -767,8 +859,9 @@ class CckmBackend:
             key = self._key(key_id)
             _refuse_while_pending_deletion(key)
             stored = key.aws["Tags"]
-            for tag in tags:
-                stored[:] = [t for t in stored if t["TagKey"] != tag["tag_key"]]
+            for tag in tags if self.rules.tags_stored else ():
+                if self.rules.tags_replace_value:
+                    stored[:] = [t for t in stored if t["TagKey"] != tag["tag_key"]]
                 stored.append({"TagKey": tag["tag_key"], "TagValue": tag.get("tag_value", "")})
             return self._changed(key)
 
@@ -776,7 +869,8 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             _refuse_while_pending_deletion(key)
-            key.aws["Tags"] = [t for t in key.aws["Tags"] if t["TagKey"] not in tag_keys]
+            if self.rules.remove_tags_works:
+                key.aws["Tags"] = [t for t in key.aws["Tags"] if t["TagKey"] not in tag_keys]
             return self._changed(key)
 
     def put_key_policy(
@@ -786,7 +880,7 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             check_policy_inputs(policy, template, principals, self.rules.policy_inputs_exclusive)
-            if policy:
+            if policy and self.rules.policy_stored:
                 key.aws["Policy"] = policy
             _apply_principals(key, principals)
             if template is not None:
@@ -808,6 +902,8 @@ class CckmBackend:
         with self.lock:
             key = self._key(key_id)
             _rotatable(key)
+            if not self.rules.rotation_disable_works:
+                return self._changed(key)
             key.aws["KeyRotationEnabled"] = False
             key.aws.pop("RotationPeriodInDays", None)
             key.aws.pop("NextRotationDate", None)
@@ -824,10 +920,19 @@ class CckmBackend:
             enabled = bool(aws["KeyRotationEnabled"]) and self.rules.rotation_status_works
             if key.state in PENDING_DELETION and self.rules.rotation_off_while_pending_deletion:
                 enabled = False
+            if aws["Origin"] == "EXTERNAL" and self.rules.external_rotation_reported:
+                enabled = True
+            if (
+                aws["CustomerMasterKeySpec"] != "SYMMETRIC_DEFAULT"
+                and self.rules.asymmetric_rotation_reported
+            ):
+                enabled = True
             status: dict[str, Any] = {"KeyId": aws["Arn"], "KeyRotationEnabled": enabled}
             if status["KeyRotationEnabled"]:
-                status["RotationPeriodInDays"] = aws["RotationPeriodInDays"]
-                status["NextRotationDate"] = aws["NextRotationDate"]
+                status["RotationPeriodInDays"] = aws.get("RotationPeriodInDays", 365)
+                status["NextRotationDate"] = aws.get(
+                    "NextRotationDate", aws_date(now() + dt.timedelta(days=365))
+                )
             return status
 
     def rotate_key_material(self, key_id: str) -> Key:
@@ -871,7 +976,11 @@ class CckmBackend:
             found = [
                 r
                 for r in self.rotations[key.id]
-                if all(_rotation_value(r, n) == v for n, v in _filters(query))
+                if all(
+                    _rotation_value(r, n) == v
+                    for n, v in _filters(query)
+                    if n not in self.rules.ignored_rotation_filters
+                )
             ]
             for item in reversed([f.strip() for f in query.get("sort", "").split(",") if f.strip()]):
                 name = item.lstrip("-")
@@ -911,7 +1020,8 @@ class CckmBackend:
             key = self._key(key_id)
             _external_only(key)
             self._move(key, "import-material")
-            key.record["key_material_origin"] = "cckm"
+            if self.rules.import_sets_material_origin:
+                key.record["key_material_origin"] = "cckm"
             key.record["key_source"] = source_key_tier
             key.record["local_key_id"] = secrets.token_hex(32)
             key.record["local_key_name"] = source_key_identifier
@@ -1040,7 +1150,7 @@ class CckmBackend:
                 "MultiRegion": True,
             }
             replica = self._new_key(kms, replica_region, {**param, **shared})
-            replica.record["uri"] = f"kylo:kylo:cckm:aws-replica-key:{replica.id}"
+            replica.record["uri"] = f"kylo:kylo:cckm:{self.rules.replica_uri_kind}:{replica.id}"
             key_id_aws = aws["KeyID"] if self.rules.replica_shares_key_id else replica.aws["KeyID"]
             if aws["Origin"] == "EXTERNAL" and not self.rules.replica_of_external_pending:
                 replica.set_state("Enabled")
@@ -1056,7 +1166,10 @@ class CckmBackend:
             _apply_principals(replica, principals)
             if template is not None:
                 _apply_template(replica, template)
+            listed = copy.deepcopy(aws["MultiRegionConfiguration"]["ReplicaKeys"])
             self._configure([*members, replica], primary)
+            if not self.rules.primary_lists_replicas:
+                aws["MultiRegionConfiguration"]["ReplicaKeys"] = listed
             primary.touch()
             return replica.snapshot()
 
@@ -1083,6 +1196,8 @@ class CckmBackend:
             for member in (old, new):
                 self._move(member, "update-primary-region")
             self._configure(members, new)
+            if not self.rules.former_primary_demoted:
+                old.aws["MultiRegionConfiguration"]["MultiRegionKeyType"] = "PRIMARY"
             old.touch()
             new.touch()
             return self._key(key_id).snapshot()
@@ -1183,8 +1298,9 @@ class CckmBackend:
                 if "overall_status" in query and record["overall_status"] != query["overall_status"]:
                     continue
                 found.append(record)
-            page = found[skip:] if limit == -1 else found[skip : skip + limit]
-            return len(found), page
+            if limit == -1 or not self.rules.sync_limit_applied:
+                return len(found), found[skip:]
+            return len(found), found[skip : skip + limit]
 
     def cancel_sync_job(self, job_id: str) -> dict[str, Any]:
         """Only an in-progress job can be cancelled: abort is set, and it completes at the next read."""

@@ -46,9 +46,13 @@ from conformance.vendors.thales.mock.exceptions import (
 )
 from conformance.vendors.thales.mock.faults import Behaviour, behaviour
 from conformance.vendors.thales.mock.models import (
+    CALLER_DOMAIN,
     DEFAULT_KMS,
     DEFAULT_REGION,
+    DOMAINS,
     FORBIDDEN_USERNAME,
+    OTHER_DOMAIN_USERNAME,
+    OTHER_REGION,
     PASSWORD,
     PRINCIPAL_FIELDS,
     USERNAME,
@@ -305,7 +309,9 @@ class CckmResponses:
         if payload is None or payload.get("preferred_username") not in USERS:
             raise Unauthorized("Invalid token")
         self.check_expiry(payload)
-        return self.model.authorize(payload["preferred_username"])
+        user = self.model.authorize(payload["preferred_username"])
+        CALLER_DOMAIN.set(DOMAINS[user])  # what the model lets this request see
+        return user
 
     def check_expiry(self, payload: dict[str, Any]) -> None:
         """Hook: ``token_expiry_checked`` off (fault expired-token-accepted) lets an expired JWT in."""
@@ -375,6 +381,13 @@ class CckmResponses:
             view.pop("synchronize_all", None)
         if not self.switches.rotation_job_config_required and operation_id == "enableAwsKeyRotationJob":
             view.setdefault("job_config_id", "default")
+        if operation_id in self.switches.unchecked_source_tiers:  # faults upload/import-any-source-tier
+            view.pop("source_key_tier", None)
+        if not self.switches.tag_values_checked and isinstance(view.get("tags"), list):
+            view["tags"] = [  # fault tag-values-unchecked: the schema sees no tag value
+                {k: v for k, v in t.items() if k != "tag_value"} if isinstance(t, dict) else t
+                for t in view["tags"]
+            ]
         return view
 
     def exclusive(self, body: dict[str, Any], policy: object) -> None:
@@ -437,6 +450,9 @@ class CckmResponses:
         policy = aws["Policy"]
         aws["Policy"] = json.dumps(policy, indent=2) if switches.policy_format == "string" else policy
         deletion = aws.pop("DeletionDate", None)
+        config = aws.get("MultiRegionConfiguration")
+        if not switches.lone_primary_configured and config and not config["ReplicaKeys"]:
+            aws.pop("MultiRegionConfiguration")  # fault new-primary-unconfigured
         out = {k: v for k, v in key.record.items() if k not in switches.hidden_key_fields}
         out["labels"] = dict(key.record["labels"])
         if deletion and switches.deletion_date_shown:
@@ -515,7 +531,8 @@ class CckmResponses:
         skip = int(query.get("skip", 0))
         limit = int(query.get("limit", DEFAULT_LIMIT))
         total, jobs = self.model.list_sync_jobs(query, skip, limit)
-        resources = [self.job_answer(job) for job in jobs]
+        hidden = self.switches.hidden_listed_job_fields  # fault listed-jobs-without-kms
+        resources = [{k: v for k, v in self.job_answer(job).items() if k not in hidden} for job in jobs]
         if self.switches.sync_list_shape == "bare-array":  # fault sync-list-bare-array
             return JSONResponse(resources)
         return JSONResponse({"skip": skip, "limit": limit, "total": total, "resources": resources})
@@ -618,6 +635,8 @@ def credentials(config: MockConfig) -> dict[str, str]:
         "password": PASSWORD,
         "kms": DEFAULT_KMS,
         "region": DEFAULT_REGION,
+        "other_region": OTHER_REGION,
         "forbidden_token": mint_jwt(FORBIDDEN_USERNAME, now, now + 86400),
+        "other_token": mint_jwt(OTHER_DOMAIN_USERNAME, now, now + 86400),
         "expired_token": mint_jwt(USERNAME, now - 3600, now - 3300),
     }

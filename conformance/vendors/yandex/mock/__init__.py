@@ -23,8 +23,14 @@ from starlette.applications import Starlette
 
 from conformance.mocks.base import MockConfig, MockDefinition
 from conformance.vendors.yandex.mock.faults import FAULTS, OPTIONS, behaviour_for
-from conformance.vendors.yandex.mock.models import FOLDER_ID, USER_ID, YandexKms
-from conformance.vendors.yandex.mock.responses import EXPIRED_TOKEN, FORBIDDEN_TOKEN, TOKEN, build_app
+from conformance.vendors.yandex.mock.models import FOLDER_ID, OTHER_FOLDER_ID, USER_ID, YandexKms
+from conformance.vendors.yandex.mock.responses import (
+    EXPIRED_TOKEN,
+    FORBIDDEN_TOKEN,
+    OTHER_TOKEN,
+    TOKEN,
+    build_app,
+)
 
 __all__ = [
     "EXPIRED_TOKEN",
@@ -53,6 +59,8 @@ def credentials(config: MockConfig) -> dict[str, str]:
         "folder_id": FOLDER_ID,
         "forbidden_token": FORBIDDEN_TOKEN,
         "expired_token": EXPIRED_TOKEN,
+        "other_token": OTHER_TOKEN,
+        "other_folder_id": OTHER_FOLDER_ID,
     }
 
 

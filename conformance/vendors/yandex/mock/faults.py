@@ -38,6 +38,23 @@ class Switch:
 
 
 SWITCHES: tuple[Switch, ...] = (
+    # -- tenant isolation --
+    Switch(
+        Fault(
+            "folders-not-isolated",
+            "YC-ISO-001",
+            "a token reads, uses and changes the keys of every folder, not only the folders it has access to",
+        ),
+        behaviour={"folders_isolated": False},
+    ),
+    Switch(
+        Fault(
+            "folder-list-unchecked",
+            "YC-ISO-002",
+            "a token lists the keys of a folder it has no access to",
+        ),
+        behaviour={"folder_list_checked": False},
+    ),
     # -- auth: rows of responses.AUTH --
     Switch(
         Fault(
@@ -226,9 +243,218 @@ SWITCHES: tuple[Switch, ...] = (
             "bindings-metadata-without-resource",
             "YC-ASYM-011",
             "SetAccessBindings / UpdateAccessBindings metadata does not name the resourceId",
+            also=("YC-ASYNC-006",),
             may_also=("YC-GEN-003",),
         ),
         behaviour={"bindings_metadata_names_resource": False},
+    ),
+    # -- symmetric crypto --
+    Switch(
+        Fault(
+            "sym-decrypt-drops-last-byte",
+            "YC-CRYPTO-001",
+            "symmetric Decrypt answers the plaintext without its last byte",
+            also=("YC-CRYPTO-003", "YC-CRYPTO-004", "YC-CRYPTO-006", "YC-CRYPTO-007"),
+        ),
+        behaviour={"sym_decrypt_drops_last_byte": True},
+    ),
+    Switch(
+        Fault("aad-ignored", "YC-CRYPTO-002", "Decrypt opens a ciphertext whatever aadContext it is given"),
+        rules={"aad_bound": False},
+    ),
+    Switch(
+        Fault(
+            "re-encrypt-keeps-source",
+            "YC-CRYPTO-003",
+            "ReEncrypt answers a ciphertext of the source key, which the target key does not open",
+        ),
+        behaviour={"re_encrypt_keeps_source": True},
+    ),
+    Switch(
+        Fault(
+            "data-key-mismatch",
+            "YC-CRYPTO-004",
+            "GenerateDataKey's dataKeyCiphertext seals another key than the dataKeyPlaintext it answers",
+        ),
+        behaviour={"data_key_mismatch": True},
+    ),
+    Switch(
+        Fault(
+            "skip-plaintext-ignored",
+            "YC-CRYPTO-005",
+            "GenerateDataKey answers the plaintext despite skipPlaintext",
+        ),
+        behaviour={"skip_plaintext_ignored": True},
+    ),
+    Switch(
+        Fault(
+            "encrypt-ignores-version",
+            "YC-CRYPTO-006",
+            "Encrypt uses the primary version whatever versionId names",
+        ),
+        behaviour={"encrypt_ignores_version": True},
+    ),
+    Switch(
+        Fault(
+            "rotate-replaces-material",
+            "YC-CRYPTO-007",
+            "Rotate replaces the old versions' material: what they encrypted no longer decrypts",
+        ),
+        rules={"rotate_keeps_old_material": False},
+    ),
+    Switch(
+        Fault(
+            "crypto-sizes-unbounded",
+            "YC-VAL-010",
+            "Encrypt takes a plaintext over 32768 bytes and an aadContext over 8192 bytes",
+        ),
+        behaviour={"crypto_sizes_checked": False},
+    ),
+    Switch(
+        Fault(
+            "unknown-operation-invalid-argument",
+            "YC-VAL-011",
+            "GET /operations/{id} of an id naming no operation answers 400 code 3 instead of 404 code 5",
+        ),
+        rules={"unknown_operation": (3, "Invalid operation id {operation_id!r}")},
+    ),
+    # -- inferred behaviours (should) --
+    Switch(
+        Fault(
+            "last-page-token", "YC-LIST-004", "the last page of ListVersions still carries a nextPageToken"
+        ),
+        behaviour={"last_page_token": True},
+    ),
+    Switch(
+        Fault(
+            "enum-numbers-refused",
+            "YC-VAL-012",
+            "Create refuses a defaultAlgorithm given by its enum number (3) instead of its name",
+        ),
+        behaviour={"enum_numbers_refused": True},
+    ),
+    Switch(
+        Fault(
+            "short-pending-period-accepted",
+            "YC-VAL-013",
+            "ScheduleVersionDestruction takes a pendingPeriod of an hour",
+        ),
+        rules={"min_pending": 0.0},
+    ),
+    Switch(
+        Fault(
+            "operations-oldest-first",
+            "YC-ASYNC-007",
+            "a key's ListOperations lists its oldest operation first",
+        ),
+        rules={"operations_newest_first": False},
+    ),
+    Switch(
+        Fault(
+            "data-key-always-32-bytes",
+            "YC-CRYPTO-008",
+            "GenerateDataKey makes a 32-byte key whatever dataKeySpec says",
+        ),
+        behaviour={"data_key_length_fixed": True},
+    ),
+    # -- listing and what later reads show --
+    Switch(
+        Fault(
+            "key-list-empty",
+            "YC-LIST-001",
+            "List of symmetric keys answers no keys in any folder",
+            may_also=("YC-GEN-003",),
+        ),
+        behaviour={"keys_list_empty": True},
+    ),
+    Switch(
+        Fault("deleted-key-listed", "YC-LIST-002", "a deleted symmetric key still shows in List"),
+        rules={"deleted_keys_listed": True},
+    ),
+    Switch(
+        Fault(
+            "page-token-ignored",
+            "YC-LIST-003",
+            "a pageToken is accepted but every page starts at the first item",
+            may_also=("YC-GEN-001", "YC-GEN-002", "YC-GEN-004"),
+        ),
+        behaviour={"page_tokens_followed": False},
+    ),
+    Switch(
+        Fault("create-drops-labels", "YC-PERSIST-001", "Create answers success but keeps no labels"),
+        behaviour={"create_keeps_labels": False},
+    ),
+    Switch(
+        Fault(
+            "update-ignores-labels",
+            "YC-PERSIST-002",
+            "Update accepts labels in its mask but does not apply them",
+        ),
+        rules={"update_fields": UPDATE_FIELDS - {"labels"}},
+    ),
+    Switch(
+        Fault(
+            "update-applies-unmasked",
+            "YC-PERSIST-003",
+            "Update also applies name, description and labels its updateMask does not name",
+        ),
+        behaviour={"update_applies_unmasked": True},
+    ),
+    Switch(
+        Fault("rotate-no-rotated-at", "YC-STATE-013", "Rotate leaves the key without rotatedAt"),
+        rules={"rotate_sets_rotated_at": False},
+    ),
+    Switch(
+        Fault(
+            "pending-period-ignored",
+            "YC-STATE-014",
+            "ScheduleVersionDestruction always uses the 7-day default, whatever pendingPeriod says",
+            also=("YC-STATE-012",),
+        ),
+        rules={"pending_period_honoured": False},
+    ),
+    Switch(
+        Fault(
+            "rotate-copies-primary-algorithm",
+            "YC-STATE-015",
+            "a version Rotate makes takes the old primary's algorithm, not the key's defaultAlgorithm",
+        ),
+        rules={"rotate_takes_default_algorithm": False},
+    ),
+    Switch(
+        Fault(
+            "get-omits-primary-version",
+            "YC-SHAPE-005",
+            "Get of a key leaves primaryVersion out",
+            may_also=("YC-GEN-003",),
+        ),
+        behaviour={"get_shows_primary_version": False},
+    ),
+    Switch(
+        Fault(
+            "idempotency-key-ignored",
+            "YC-IDEM-001",
+            "a repeated Idempotency-Key starts a second operation (a second key)",
+        ),
+        rules={"idempotency_honoured": False},
+    ),
+    Switch(
+        Fault(
+            "key-pair-operations-empty", "YC-ASYM-012", "ListOperations of a key pair answers no operations"
+        ),
+        behaviour={"asym_operations_listed": False},
+    ),
+    Switch(
+        Fault("key-pair-create-drops-labels", "YC-ASYM-013", "Create of a key pair keeps no labels"),
+        behaviour={"asym_create_keeps_labels": False},
+    ),
+    Switch(
+        Fault(
+            "key-pair-update-ignores-labels",
+            "YC-ASYM-014",
+            "Update of a key pair accepts labels in its mask but does not apply them",
+        ),
+        rules={"asym_update_sets_labels": False},
     ),
     # -- envelope --
     Switch(

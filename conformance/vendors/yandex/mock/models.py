@@ -34,6 +34,7 @@ from conformance.vendors.yandex.mock.exceptions import ApiError
 
 # -- the mock account ----------------------------------------------------------------------------
 FOLDER_ID = "b1gmockfolder0000001"
+OTHER_FOLDER_ID = "b1gmockfolder0000002"  # a second folder, with a token of its own (tenant isolation)
 USER_ID = "ajemockuser000000001"  # who the valid token belongs to: every Operation's createdBy
 
 # -- statuses (enum names on the wire) -----------------------------------------------------------
@@ -84,6 +85,7 @@ class Rules:
     update_fields: frozenset[str] = UPDATE_FIELDS  # what Update applies; other mask paths are ignored
     default_pending: float = DEFAULT_PENDING
     unknown_key: tuple[int, str] = (5, "Symmetric key {key_id!r} not found")  # gRPC code, message
+    unknown_operation: tuple[int, str] = (5, "Operation {operation_id!r} not found")
     operations_finish: bool = True  # False: every operation stays done: false
     # -- documented alternatives (options) --
     asynchronous: bool = False  # operations answer done: false first
@@ -97,6 +99,17 @@ class Rules:
     asym_deleted_hidden: bool = True  # a deleted key pair is absent from Get and List
     asym_delete_honours_protection: bool = True
     inactive_public_key: bool = False  # option: GetPublicKey of an INACTIVE key pair is answered
+    # -- what later calls show --
+    aad_bound: bool = True  # a ciphertext opens only with the aadContext it was sealed with
+    rotate_keeps_old_material: bool = True  # False: Rotate replaces the old versions' material
+    rotate_sets_rotated_at: bool = True
+    rotate_takes_default_algorithm: bool = True  # False: a new version copies the primary's algorithm
+    pending_period_honoured: bool = True  # False: every schedule uses the default pendingPeriod
+    deleted_keys_listed: bool = False  # List shows deleted symmetric keys
+    idempotency_honoured: bool = True  # a repeated Idempotency-Key answers the first Operation
+    asym_update_sets_labels: bool = True  # Update of a key pair applies its labels
+    min_pending: float = MIN_PENDING  # the shortest pendingPeriod ScheduleVersionDestruction takes
+    operations_newest_first: bool = True  # False: a key's ListOperations starts with its oldest
 
 
 @dataclass
@@ -300,7 +313,11 @@ class YandexKms:
 
     @_locked
     def keys_in(self, folder_id: str) -> list[Key]:
-        keys = [k for k in self.keys.values() if k.folder_id == folder_id and not k.deleted]
+        keys = [
+            k
+            for k in self.keys.values()
+            if k.folder_id == folder_id and (not k.deleted or self.rules.deleted_keys_listed)
+        ]
         for k in keys:
             self.settle(k)
         return keys
@@ -311,14 +328,15 @@ class YandexKms:
         return sorted(
             (op for op in self.operations.values() if op.key_id == key.id),
             key=lambda o: o.created_at,
-            reverse=True,
+            reverse=self.rules.operations_newest_first,
         )
 
     @_locked
     def operation(self, operation_id: str) -> Operation:
         op = self.operations.get(operation_id)
         if op is None:
-            raise ApiError(5, f"Operation {operation_id!r} not found")
+            code, message = self.rules.unknown_operation
+            raise ApiError(code, message.format(operation_id=operation_id))
         return op
 
     def settle(self, k: Key) -> None:
@@ -377,6 +395,8 @@ class YandexKms:
 
         A repeated ``idempotency_key`` answers the operation it started instead.
         """
+        if not self.rules.idempotency_honoured:
+            idempotency_key = None
         if idempotency_key and idempotency_key in self.idempotency:
             return self.operations[self.idempotency[idempotency_key]]
         now = self.now()
@@ -488,9 +508,9 @@ class YandexKms:
     def schedule(self, key: Key, version_id: str, pending: float | None, idem: str | None) -> Operation:
         """Schedule a version's destruction ``pending`` seconds ahead (the rules' default if None)."""
         key.version(version_id)
-        if pending is None:
+        if pending is None or not self.rules.pending_period_honoured:
             pending = self.rules.default_pending
-        if pending < MIN_PENDING:
+        if pending < self.rules.min_pending:
             raise ApiError(
                 3, "pendingPeriod: destruction can be scheduled for the next day at least (>= 86400s)"
             )
@@ -545,13 +565,20 @@ class YandexKms:
             if k.status == CREATING:
                 raise self.precondition("The key is being created")
             now = self.now().replace(microsecond=0)
-            version = Version(version_id, k.id, k.default_algorithm, now, secrets.token_bytes(32))
+            algorithm = (
+                k.default_algorithm if self.rules.rotate_takes_default_algorithm else k.primary.algorithm
+            )
+            version = Version(version_id, k.id, algorithm, now, secrets.token_bytes(32))
+            if not self.rules.rotate_keeps_old_material:
+                for v in k.versions:
+                    v.secret = secrets.token_bytes(32)
             if self.rules.rotate_makes_primary:
                 for v in k.versions:
                     v.primary = False
                 version.primary = True
             k.versions.append(version)
-            k.rotated_at = now
+            if self.rules.rotate_sets_rotated_at:
+                k.rotated_at = now
             return copy.deepcopy(k)
 
         return self.run_operation("rotate", "Rotate symmetric key", key, effect, idem, version_id=version_id)
@@ -639,7 +666,8 @@ class YandexKms:
                 raise self.precondition("The key is being created")
             for attribute, value in changes:
                 if attribute == "labels":
-                    k.labels = dict({} if value is MISSING else value)
+                    if self.rules.asym_update_sets_labels:
+                        k.labels = dict({} if value is MISSING else value)
                 elif attribute == "deletion_protection":
                     k.deletion_protection = bool(False if value is MISSING else value)
                 elif attribute == "status":
@@ -713,6 +741,8 @@ class YandexKms:
             raise ApiError(3, "Ciphertext was not produced by this key")
         v = self.usable_version(k, match.id)
         expected = hmac.new(v.secret, version_id.encode() + nonce + aad + body, hashlib.sha256).digest()[:16]
+        if not self.rules.aad_bound:  # the fault: the tag is not checked, so any aadContext opens it
+            expected = tag
         if not hmac.compare_digest(expected, tag):
             raise ApiError(3, "Ciphertext or AAD context does not match")
         stream = _keystream(v.secret, nonce, len(body))

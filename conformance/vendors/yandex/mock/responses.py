@@ -43,6 +43,7 @@ from conformance.vendors.yandex.mock.exceptions import (
 )
 from conformance.vendors.yandex.mock.models import (
     MISSING,
+    OTHER_FOLDER_ID,
     USER_ID,
     AsymKey,
     AsymKeySpec,
@@ -57,6 +58,7 @@ from conformance.vendors.yandex.mock.models import (
 
 # -- the mock's tokens (IAM tokens of the mock account) ------------------------------------------
 TOKEN = "yc-mock-iam-token"
+OTHER_TOKEN = "yc-mock-iam-token-other-folder"  # sees OTHER_FOLDER_ID only; TOKEN sees every other folder
 FORBIDDEN_TOKEN = "yc-mock-iam-token-without-roles"
 EXPIRED_TOKEN = "yc-mock-iam-token-expired"
 
@@ -224,6 +226,8 @@ class Behaviour:
     # -- reading requests --
     auth: Mapping[str, tuple[int, str] | None] = field(default_factory=lambda: dict(AUTH))
     key_id_lengths_checked: bool = True
+    folders_isolated: bool = True  # a token sees the keys of its own folders only
+    folder_list_checked: bool = True  # listing a folder the token has no access to is PERMISSION_DENIED
     labels_checked: bool = True
     max_page_size: int | None = 1000
     list_keys_token_limit: int = PAGE_TOKEN_MAX  # pageToken length ListSymmetricKeys allows (100 or 256)
@@ -248,6 +252,23 @@ class Behaviour:
     sign_hash_any_length: bool = False  # SignHash signs a digest of any length
     asym_list_empty: bool = False  # List of asymmetric keys answers no keys
     bindings_metadata_names_resource: bool = True  # False: access-binding metadata lacks resourceId
+    asym_operations_listed: bool = True  # False: a key pair's ListOperations answers none
+    asym_create_keeps_labels: bool = True  # False: an asymmetric Create drops its labels
+    # -- symmetric crypto and what later reads show --
+    crypto_sizes_checked: bool = True  # plaintext <= 32768 and aadContext <= 8192 decoded bytes
+    sym_decrypt_drops_last_byte: bool = False
+    re_encrypt_keeps_source: bool = False  # ReEncrypt answers a ciphertext of the source key
+    data_key_mismatch: bool = False  # dataKeyCiphertext seals another key than dataKeyPlaintext
+    skip_plaintext_ignored: bool = False
+    encrypt_ignores_version: bool = False  # Encrypt uses the primary version whatever versionId says
+    keys_list_empty: bool = False  # List of symmetric keys answers no keys
+    page_tokens_followed: bool = True  # False: every page starts at the first item
+    create_keeps_labels: bool = True  # False: Create drops its labels
+    update_applies_unmasked: bool = False  # Update also applies body fields its mask does not name
+    get_shows_primary_version: bool = True  # False: Get leaves primaryVersion out
+    last_page_token: bool = False  # ListVersions' last page still carries a nextPageToken
+    enum_numbers_refused: bool = False  # Create refuses defaultAlgorithm given by its enum number
+    data_key_length_fixed: bool = False  # every data key is 32 bytes, whatever dataKeySpec says
 
 
 # -- proto3 JSON ---------------------------------------------------------------------------------
@@ -304,7 +325,15 @@ def token_class(header: str | None) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return "malformed"
-    return {TOKEN: "valid", EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden"}.get(token, "unknown")
+    return {TOKEN: "valid", OTHER_TOKEN: "valid", EXPIRED_TOKEN: "expired", FORBIDDEN_TOKEN: "forbidden"}.get(
+        token, "unknown"
+    )
+
+
+def may_see(header: str | None, folder_id: str) -> bool:
+    """Whether the caller's token has access to ``folder_id`` (each token to its own folders)."""
+    token = (header or "").partition(" ")[2]
+    return (folder_id == OTHER_FOLDER_ID) == (token == OTHER_TOKEN)
 
 
 def family_of(name: str) -> Family:
@@ -337,6 +366,12 @@ class YandexResponses:
     def __init__(self, kms: YandexKms, behaviour: Behaviour) -> None:
         self.kms = kms
         self.behaviour = behaviour
+        self.caller: str | None = None  # the Authorization header of the request being served
+
+    def check_folder(self, folder_id: str) -> None:
+        """PERMISSION_DENIED unless the caller's token has access to ``folder_id``."""
+        if self.behaviour.folders_isolated and not may_see(self.caller, folder_id):
+            raise ApiError(7, "Permission denied")
 
     # -- errors, auth, bodies --------------------------------------------------------------------
 
@@ -370,6 +405,7 @@ class YandexResponses:
                 self.authenticate(request)
                 body = await self.read_json(request) if request.method in ("POST", "PATCH") else {}
                 with self.kms.lock:
+                    self.caller = request.headers.get("authorization")  # read by ``check_folder``
                     result = work(request, body)
                 return JSONResponse(result)
             except ApiError as exc:
@@ -393,7 +429,9 @@ class YandexResponses:
             raise ApiError(3, "Request validation error: keyId: required")
         if len(key_id) > limit and self.behaviour.key_id_lengths_checked:
             raise ApiError(3, f"Request validation error: keyId: length must be <= {limit}")
-        return self.kms.get_key(key_id)
+        key = self.kms.get_key(key_id)
+        self.check_folder(key.folder_id)
+        return key
 
     def page(self, query: Mapping[str, str], token_limit: int) -> tuple[int, int]:
         """(page size, offset) from pageSize/pageToken; size 0 means the default, 100."""
@@ -414,6 +452,8 @@ class YandexResponses:
                 start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode().removeprefix("offset:"))
             except (ValueError, UnicodeDecodeError, binascii.Error):
                 raise ApiError(*self.behaviour.bad_page_token) from None
+        if not self.behaviour.page_tokens_followed:
+            start = 0
         return (size or 100), start
 
     # -- rendering (proto3 JSON) -----------------------------------------------------------------
@@ -468,6 +508,12 @@ class YandexResponses:
             out["deletionProtection"] = True
         if self.behaviour.snake_case_keys:
             out = {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), n): v for n, v in out.items()}
+        return out
+
+    def get_key_json(self, k: Key) -> dict[str, Any]:
+        out = self.key_json(k)
+        if not self.behaviour.get_shows_primary_version:
+            out.pop("primaryVersion", None)
         return out
 
     def asym_json(self, k: AsymKey) -> dict[str, Any]:
@@ -554,12 +600,15 @@ class YandexResponses:
 
     def create(self, body: dict[str, Any], idem: str | None) -> dict[str, Any]:
         self.validate("CreateSymmetricKeyRequest", body, labels=self.behaviour.labels_checked)
+        self.check_folder(body["folderId"])
+        if self.behaviour.enum_numbers_refused and isinstance(body.get("defaultAlgorithm"), int):
+            raise ApiError(3, "Request validation error: defaultAlgorithm: not an enum name")
         spec = KeySpec(
             folder_id=body["folderId"],
             default_algorithm=enum_name(body["defaultAlgorithm"], ALGORITHMS),
             name=body.get("name", ""),
             description=body.get("description", ""),
-            labels=dict(body.get("labels", {})),
+            labels=dict(body.get("labels", {})) if self.behaviour.create_keeps_labels else {},
             rotation_period=parse_duration(body["rotationPeriod"]) if "rotationPeriod" in body else None,
             deletion_protection=bool(body.get("deletionProtection", False)),
         )
@@ -569,10 +618,12 @@ class YandexResponses:
         folder = query.get("folderId")
         if not folder or len(folder) > _folder_max():
             raise ApiError(3, "Request validation error: folderId: required, length 1..50")
+        if self.behaviour.folder_list_checked and not may_see(self.caller, folder):
+            raise ApiError(7, "Permission denied")  # YC-ISO-002's own switch, not folders_isolated
         if self.behaviour.page_token_crashes and query.get("pageToken"):
             raise RuntimeError("the mock's fault: page tokens crash the listing")
         size, start = self.page(query, token_limit=self.behaviour.list_keys_token_limit)
-        keys = self.kms.keys_in(folder)
+        keys = [] if self.behaviour.keys_list_empty else self.kms.keys_in(folder)
         return paged("keys", [self.key_json(k) for k in keys], size, start)
 
     def key_tail(self, request: Request, body: dict[str, Any]) -> Any:
@@ -582,7 +633,7 @@ class YandexResponses:
         idem = request.headers.get("idempotency-key")
         if verb is None:
             plain: Mapping[str, Callable[[], Any]] = {
-                "GET": lambda: self.key_json(self.key(key_id)),
+                "GET": lambda: self.get_key_json(self.key(key_id)),
                 "PATCH": lambda: self.update(key_id, body, idem),
                 "DELETE": lambda: self.operation_json(self.kms.delete(self.key(key_id), idem)),
             }
@@ -620,6 +671,10 @@ class YandexResponses:
         paths = body["updateMask"].split(",")
         if "status" in paths and "status" not in body:
             raise ApiError(3, "Request validation error: status: only ACTIVE or INACTIVE can be set")
+        if self.behaviour.update_applies_unmasked:
+            paths += [
+                name for name in ("name", "description", "labels") if name in body and name not in paths
+            ]
         changes = []
         for path in paths:
             value = body.get(path, MISSING)
@@ -650,7 +705,10 @@ class YandexResponses:
     def list_versions(self, request: Request, body: dict[str, Any]) -> Any:
         k = self.key(request.path_params["key_id"])
         size, start = self.page(dict(request.query_params), token_limit=PAGE_TOKEN_MAX)
-        return paged("keyVersions", [self.version_json(v) for v in k.versions], size, start)
+        out = paged("keyVersions", [self.version_json(v) for v in k.versions], size, start)
+        if self.behaviour.last_page_token and "nextPageToken" not in out:
+            out["nextPageToken"] = base64.urlsafe_b64encode(f"offset:{len(k.versions)}".encode()).decode()
+        return out
 
     def list_operations(self, request: Request, body: dict[str, Any]) -> Any:
         k = self.key(request.path_params["key_id"])
@@ -701,9 +759,11 @@ class YandexResponses:
     def encrypt(self, key_id: str, body: dict[str, Any]) -> dict[str, Any]:
         k = self.key(key_id)
         self.validate("SymmetricEncryptRequest", body)
-        plaintext = byte_field(body, "plaintext", PLAINTEXT_MAX)
-        aad = byte_field(body, "aadContext", AAD_MAX)
-        v = self.kms.usable_version(k, body.get("versionId"))
+        checked = self.behaviour.crypto_sizes_checked
+        plaintext = byte_field(body, "plaintext", PLAINTEXT_MAX if checked else None)
+        aad = byte_field(body, "aadContext", AAD_MAX if checked else None)
+        version_id = None if self.behaviour.encrypt_ignores_version else body.get("versionId")
+        v = self.kms.usable_version(k, version_id)
         ct = self.kms.seal(v, plaintext, aad)
         return {"keyId": k.id, "versionId": v.id, "ciphertext": b64e(ct)}
 
@@ -712,6 +772,8 @@ class YandexResponses:
         self.validate("SymmetricDecryptRequest", body)
         aad = byte_field(body, "aadContext", AAD_MAX)
         v, pt = self.kms.open(k, byte_field(body, "ciphertext"), aad)
+        if self.behaviour.sym_decrypt_drops_last_byte:
+            pt = pt[:-1]
         out = {"keyId": k.id, "versionId": v.id}
         if pt:
             out["plaintext"] = b64e(pt)
@@ -725,7 +787,7 @@ class YandexResponses:
         source = self.key(body["sourceKeyId"])
         sv, pt = self.kms.open(source, byte_field(body, "ciphertext"), source_aad)
         v = self.kms.usable_version(k, body.get("versionId"))
-        ct = self.kms.seal(v, pt, aad)
+        ct = self.kms.seal(sv if self.behaviour.re_encrypt_keeps_source else v, pt, aad)
         return {
             "keyId": k.id,
             "versionId": v.id,
@@ -739,11 +801,17 @@ class YandexResponses:
         self.validate("GenerateDataKeyRequest", body)
         aad = byte_field(body, "aadContext", AAD_MAX)
         v = self.kms.usable_version(k, body.get("versionId"))
-        dek = self.kms.data_key(enum_name(body.get("dataKeySpec", "AES_256"), ALGORITHMS))
+        spec = "AES_256" if self.behaviour.data_key_length_fixed else body.get("dataKeySpec", "AES_256")
+        dek = self.kms.data_key(enum_name(spec, ALGORITHMS))
         out = {"keyId": k.id, "versionId": v.id}
-        if not body.get("skipPlaintext", False):
+        if not body.get("skipPlaintext", False) or self.behaviour.skip_plaintext_ignored:
             out["dataKeyPlaintext"] = b64e(dek)
-        out["dataKeyCiphertext"] = b64e(self.kms.seal(v, dek, aad))
+        sealed = (
+            self.kms.data_key(enum_name(body.get("dataKeySpec", "AES_256"), ALGORITHMS))
+            if self.behaviour.data_key_mismatch
+            else dek
+        )
+        out["dataKeyCiphertext"] = b64e(self.kms.seal(v, sealed, aad))
         return out
 
     # -- AsymmetricEncryptionKeyService / AsymmetricSignatureKeyService (and their crypto) --------
@@ -753,7 +821,9 @@ class YandexResponses:
             raise ApiError(3, "Request validation error: keyId: required")
         if len(key_id) > limit and self.behaviour.key_id_lengths_checked:
             raise ApiError(3, f"Request validation error: keyId: length must be <= {limit}")
-        return self.kms.get_asym(family.name, key_id)
+        key = self.kms.get_asym(family.name, key_id)
+        self.check_folder(key.folder_id)
+        return key
 
     def asym_root(self, family: Family) -> Work:
         def work(request: Request, body: dict[str, Any]) -> Any:
@@ -778,7 +848,7 @@ class YandexResponses:
             algorithm=algorithm if algorithm != family.algorithms[0] else family.default_algorithm,
             name=body.get("name", ""),
             description=body.get("description", ""),
-            labels=dict(body.get("labels", {})),
+            labels=dict(body.get("labels", {})) if self.behaviour.asym_create_keeps_labels else {},
             deletion_protection=bool(body.get("deletionProtection", False)),
         )
         return self.operation_json(self.kms.create_asym(spec, idem))
@@ -802,6 +872,8 @@ class YandexResponses:
             k = self.asym_key(family, request.path_params["key_id"])
             size, start = self.page(dict(request.query_params), token_limit=PAGE_TOKEN_MAX)
             ops = [self.operation_json(op, listed=True) for op in self.kms.operations_of(k)]
+            if not self.behaviour.asym_operations_listed:
+                ops = []
             return paged("operations", ops, size, start)
 
         return work
