@@ -216,7 +216,8 @@ PARITY_ROWS = frozenset(
         "vendor", "base_url", "token", "token_command", "project_id", "domain", "iam_url", "ak", "sk",
         "username", "password", "kms", "region", "folder_id", "operation_url", "forbidden_token",
         "expired_token", "ca_bundle", "insecure", "timeout", "max_rps", "max_response_mb",
-        "throttle_budget", "mock_fault", "mock_option",
+        "throttle_budget", "mock_fault", "mock_option", "other_token", "other_project_id",
+        "other_folder_id", "other_kms", "other_region",
     }
 )  # fmt: skip
 

@@ -447,12 +447,24 @@ class MockHandle:
 
 @pytest.fixture
 def kms_mock() -> Iterator[Callable[..., MockHandle]]:
-    """Factory: ``kms_mock("huawei", faults=[...], options={...})`` starts a mock on loopback."""
+    """Factory: ``kms_mock("huawei", faults=[...], options={...})`` starts a mock on loopback.
+
+    ``calibrated_from="run.har"`` (a ``run --record`` recording) starts it with the options that
+    make it answer most like the recording (``conformance.parity.session.calibrated_options``);
+    explicit ``options`` win over calibrated ones.
+    """
     servers: list[RunningMock] = []
 
     def start(
-        vendor: str, faults: list[str] | tuple[str, ...] = (), options: Mapping[str, str] | None = None
+        vendor: str,
+        faults: list[str] | tuple[str, ...] = (),
+        options: Mapping[str, str] | None = None,
+        calibrated_from: str | Path | None = None,
     ) -> MockHandle:
+        if calibrated_from is not None:
+            from conformance.parity.session import calibrated_options
+
+            options = {**calibrated_options(calibrated_from, vendor), **(options or {})}
         mock = start_mock(vendor, faults, options)
         servers.append(mock.server)
         return MockHandle(vendor, mock.url, mock.credentials, mock.server)

@@ -47,7 +47,7 @@ def test_plugin_offers_every_plugin_row(pytester_options: set[str]) -> None:
     assert pytester_options == {row.plugin_flag for row in rows_for("plugin")}
     # The plugin gets what the CLI gets for a run, except what only a terminal or folder layout needs.
     cli_only = {row.name for row in rows_for("run")} - {row.name for row in rows_for("plugin")}
-    assert cli_only == {"report_dir", "workers", "baseline_update", "progress", "verbose"}
+    assert cli_only == {"report_dir", "workers", "baseline_update", "progress", "verbose", "record"}
 
 
 @pytest.fixture

@@ -190,6 +190,10 @@ def active() -> Recorder | None:
 # -- redaction ------------------------------------------------------------------------------------
 
 
+# Credential fields of request bodies (token grants, AK/SK): never kept, whatever a vendor's rules say.
+REQUEST_SECRET_FIELDS = frozenset({"password", "sk", "refresh_token", "client_secret", "secret"})
+
+
 def redact_entry(entry: dict[str, Any], redactor: Redactor, secret_fields: frozenset[str]) -> dict[str, Any]:
     """``entry`` with credentials and key material removed (a new dict)."""
     out = json.loads(json.dumps(entry))
@@ -208,8 +212,11 @@ def redact_entry(entry: dict[str, Any], redactor: Redactor, secret_fields: froze
             for k, v in redactor.headers({h["name"]: h["value"] for h in part["headers"]}).items()
         ]
         holder = part.get("postData") if side == "request" else part.get("content")
+        # A request's plaintext is the suite's own made-up test value: kept, so a replay sends what
+        # the run sent; only credentials leave request bodies.  Answers lose all key material.
+        hidden = secret_fields if side == "response" else secret_fields & REQUEST_SECRET_FIELDS
         if holder and holder.get("text"):
-            holder["text"] = redactor.text(_hide_fields(holder["text"], secret_fields))
+            holder["text"] = redactor.text(_hide_fields(holder["text"], hidden))
     out["request"]["url"] = redactor.text(out["request"]["url"])
     out["request"]["queryString"] = [
         {"name": q["name"], "value": redactor.text(q["value"])} for q in out["request"]["queryString"]
