@@ -68,3 +68,19 @@ def sdk_client(mock: Any) -> Any:
     c = mock.credentials
     credentials = BasicCredentials(c["ak"], c["sk"], c["project_id"])
     return sdk.KmsClient.new_builder().with_credentials(credentials).with_endpoint(mock.url).build()
+
+
+def row_holds(profile: Any, name: str) -> bool:
+    """Whether the Huawei probe row ``name`` holds against ``profile``'s target: its one request on
+    a key of its kind (none, the unknown id, or a fresh one), judged by status, code and check."""
+    from conformance.vendors.huawei.profile import PROBES
+
+    (probe,) = [p for p in PROBES if p.name == name]
+    if probe.key == "none":
+        key_id = None
+    else:
+        key_id = profile.unknown_key_id() if probe.key == "unknown" else profile.key_in(probe.key)
+    outcome = profile.call(probe.operation, key_id, probe.body, auth=probe.auth)
+    if outcome.status not in probe.status or (probe.codes and outcome.code not in probe.codes):
+        return False
+    return probe.check is None or probe.check(outcome) is None

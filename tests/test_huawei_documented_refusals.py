@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from huawei_kms import Kms, sdk_client, start
+from huawei_kms import Kms, row_holds, sdk_client, start
 
-from conformance.vendors.huawei import profile as hw
 from conformance.vendors.huawei.profile import HuaweiProfile
 
 
@@ -116,18 +115,10 @@ ROWS = {
 }
 
 
-def _row_holds(profile: HuaweiProfile, name: str) -> bool:
-    (probe,) = [p for p in hw.PROBES if p.name == name]
-    outcome = profile.call(probe.operation, profile.key_in(probe.key), probe.body)
-    if outcome.status not in probe.status or (probe.codes and outcome.code not in probe.codes):
-        return False
-    return probe.check is None or probe.check(outcome) is None
-
-
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_each_row_passes_the_mock_and_fails_its_fault(kms_mock: Any, name: str) -> None:
-    assert _row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
-    assert not _row_holds(HuaweiProfile(kms_mock("huawei", faults=[ROWS[name]]).settings), name)
+    assert row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
+    assert not row_holds(HuaweiProfile(kms_mock("huawei", faults=[ROWS[name]]).settings), name)
 
 
 def test_the_sdk_sees_the_data_key_rules(huawei_mock: Any) -> None:
@@ -157,8 +148,8 @@ def test_the_ciphertext_has_the_documented_size(kms: Any, size: int, expected: i
 
 
 def test_the_ciphertext_size_row_fails_an_unpadded_ciphertext(kms_mock: Any) -> None:
-    assert _row_holds(HuaweiProfile(kms_mock("huawei").settings), "ciphertext-size")
-    assert not _row_holds(
+    assert row_holds(HuaweiProfile(kms_mock("huawei").settings), "ciphertext-size")
+    assert not row_holds(
         HuaweiProfile(kms_mock("huawei", faults=["ciphertext-unpadded"]).settings), "ciphertext-size"
     )
 

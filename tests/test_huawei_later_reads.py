@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from huawei_kms import Kms, sdk_client, start
+from huawei_kms import Kms, row_holds, sdk_client, start
 
-from conformance.vendors.huawei import profile as hw
 from conformance.vendors.huawei.profile import HuaweiProfile
 
 
@@ -118,22 +117,12 @@ ROWS = {
 }
 
 
-def _row_holds(profile: HuaweiProfile, name: str) -> bool:
-    (probe,) = [p for p in hw.PROBES if p.name == name]
-    outcome = profile.call(probe.operation, profile.key_in(probe.key), probe.body)
-    if outcome.status not in probe.status:
-        return False
-    if probe.codes and outcome.code not in probe.codes:
-        return False
-    return probe.check is None or probe.check(outcome) is None
-
-
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_each_row_passes_the_mock_and_fails_its_fault(kms_mock: Any, name: str) -> None:
-    assert _row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
+    assert row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
     fault = ROWS[name]
     if fault is not None:
-        assert not _row_holds(HuaweiProfile(kms_mock("huawei", faults=[fault]).settings), name)
+        assert not row_holds(HuaweiProfile(kms_mock("huawei", faults=[fault]).settings), name)
 
 
 def test_the_sdk_sees_rotation_and_the_updated_description(huawei_mock: Any) -> None:

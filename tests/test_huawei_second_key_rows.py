@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from huawei_kms import Kms, sdk_client, start
+from huawei_kms import Kms, row_holds, sdk_client, start
 
 from conformance.vendors.huawei import profile as hw
 from conformance.vendors.huawei.profile import HuaweiProfile
@@ -93,19 +93,10 @@ ROWS = {
 }
 
 
-def _row_holds(profile: HuaweiProfile, name: str) -> bool:
-    (probe,) = [p for p in hw.PROBES if p.name == name]
-    key_id = profile.unknown_key_id() if probe.key == "unknown" else profile.key_in(probe.key)
-    outcome = profile.call(probe.operation, key_id, probe.body, auth=probe.auth)
-    if outcome.status not in probe.status or (probe.codes and outcome.code not in probe.codes):
-        return False
-    return probe.check is None or probe.check(outcome) is None
-
-
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_each_row_passes_the_mock_and_fails_its_fault(kms_mock: Any, name: str) -> None:
-    assert _row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
-    assert not _row_holds(HuaweiProfile(kms_mock("huawei", faults=[ROWS[name]]).settings), name)
+    assert row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
+    assert not row_holds(HuaweiProfile(kms_mock("huawei", faults=[ROWS[name]]).settings), name)
 
 
 def test_the_sdk_with_a_wrong_secret_key_is_refused(huawei_mock: Any) -> None:

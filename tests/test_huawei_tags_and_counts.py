@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from huawei_kms import BASE, TOKEN, Kms, sdk_client, start
+from huawei_kms import BASE, TOKEN, Kms, row_holds, sdk_client, start
 
-from conformance.vendors.huawei import profile as hw
 from conformance.vendors.huawei.profile import HuaweiProfile
 
 HEADERS = {"X-Auth-Token": TOKEN}
@@ -130,19 +129,10 @@ ROWS = {
 }
 
 
-def _row_holds(profile: HuaweiProfile, name: str) -> bool:
-    (probe,) = [p for p in hw.PROBES if p.name == name]
-    key_id = None if probe.key == "none" else profile.key_in(probe.key)
-    outcome = profile.call(probe.operation, key_id, probe.body)
-    if outcome.status not in probe.status or (probe.codes and outcome.code not in probe.codes):
-        return False
-    return probe.check is None or probe.check(outcome) is None
-
-
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_each_row_passes_the_mock_and_fails_its_fault(kms_mock: Any, name: str) -> None:
-    assert _row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
-    assert not _row_holds(HuaweiProfile(kms_mock("huawei", faults=[ROWS[name]]).settings), name)
+    assert row_holds(HuaweiProfile(kms_mock("huawei").settings), name)
+    assert not row_holds(HuaweiProfile(kms_mock("huawei", faults=[ROWS[name]]).settings), name)
 
 
 def test_the_sdk_adds_lists_and_deletes_tags(huawei_mock: Any) -> None:
