@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import faulthandler
 import json
+import os
 import signal
 import sys
 import time
@@ -26,6 +27,7 @@ from conformance.options import (
     click_options,
     flag_for,
     iter_env_names,
+    rows_for,
     settings_fields,
 )
 from conformance.report.baseline import BaselineError, load_baseline
@@ -151,9 +153,10 @@ def run(**values: Any) -> None:
             raise UsageProblem("--mock-fault/--mock-option name one vendor's switches; use a single --vendor")
         root = Path(report_dir) if report_dir else default_report_dir("all")
     given = {k: v for k, v in values.items() if v not in (None, False)}
-    if len(vendors) > 1 and asked.workers > 1:
-        args = _passthrough(values, None if asked.strict else baseline, asked.level, asked.verbose)
-        codes = run_parallel(vendors, root, args, asked.workers)
+    workers = asked.workers or (len(vendors) if (os.cpu_count() or 1) > 1 else 1)
+    if len(vendors) > 1 and workers > 1:
+        args, secrets = _passthrough(values, None if asked.strict else baseline, asked.level, asked.verbose)
+        codes = run_parallel(vendors, root, args, workers, secrets=secrets)
     elif len(vendors) > 1:
         codes = []
         for v in vendors:
@@ -222,29 +225,32 @@ def overall_verdict(vendors: list[str], codes: list[int], status: int) -> str:
     return f"verdict: FAIL ({len(vendors)} vendors{': ' + ', '.join(notes) if notes else ''})"
 
 
-def _passthrough(values: dict[str, Any], baseline: str | None, level: str, verbose: bool) -> list[str]:
-    """The options a per-vendor child run of ``--vendor all`` inherits (no credentials: mocks only)."""
-    args = [
-        "--level",
-        level,
-        "--scope",
-        values["scope"],
-        "--max-examples",
-        str(values["max_examples"]),
-        "--timeout",
-        str(values["timeout"]),
-        "--max-response-mb",
-        str(values["max_response_mb"]),
-        "--throttle-budget",
-        str(values["throttle_budget"]),
-    ]
-    if values.get("read_only"):
-        args.append("--read-only")
+def _passthrough(
+    values: dict[str, Any], baseline: str | None, level: str, verbose: bool
+) -> tuple[list[str], dict[str, str]]:
+    """What a per-vendor child run of ``--vendor all`` inherits: every check option given, as it
+    would reach a vendor run one after another -- arguments, and secrets in the environment (a
+    command line is readable by every user of the machine)."""
+    args = ["--level", level]
+    secrets: dict[str, str] = {}
+    for row in rows_for("run"):
+        value = values.get(row.name)
+        if row.name == "vendor" or row.name not in settings_fields() or value in (None, False, (), ""):
+            continue
+        if row.secret:
+            secrets[row.env] = str(value)
+        elif row.opt.kind == "flag":
+            args.append(row.flag)
+        elif row.opt.kind in ("multi", "pairs"):
+            for one in value or ():
+                args += [row.flag, str(one)]
+        else:
+            args += [row.flag, str(value)]
     if baseline:
         args += ["--baseline", baseline]
     if verbose:
         args.append("--verbose")
-    return args
+    return args, secrets
 
 
 @cli.command()

@@ -24,6 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from conformance import case_cache
 from conformance.interrupts import INTERRUPTS
 from conformance.metrics import REQUESTS
 from conformance.parity import har
@@ -177,6 +178,8 @@ class AheadOfTime:
             for lab, done_there in batch.done.items():
                 REQUESTS.add(done_there.requests, check=keys.get(lab, lab))
             REQUESTS.add(batch.requests - sum(d.requests for d in batch.done.values()))
+            for source, n in batch.cases.items():
+                case_cache.SOURCES.add(source, n)
         done = batch.done.get(label)
         if done is None:
             raise NotStarted(key)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure
 
+from conformance import case_cache
 from conformance.concurrency import GENERATION
 from conformance.metrics import REQUESTS
 from conformance.profiles.base import Profile
@@ -65,6 +66,14 @@ expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 """
 
 _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+# How ``GeneratedRun.run`` draws, as part of the case cache's key: change it with the drawing.
+RECIPE = f"one_of(positive, negative); phases explicit, generate; derandomized; {_CONFIG.strip()}"
+
+
+@cache
+def _spec_bytes(spec_file: Path) -> bytes:
+    return spec_path(spec_file).read_bytes()
 
 
 @cache
@@ -155,19 +164,37 @@ class GeneratedRun:
         self.broke_off: BaseException | None = None
 
     def strategy(self) -> st.SearchStrategy[Any]:
-        fixed = self.profile.generated_path_parameters()
-        params = {k: v for k, v in fixed.items() if k in self._path_parameter_names()}
+        params = self._pinned_path_parameters()
         kwargs: dict[str, Any] = {"path_parameters": params} if params else {}
         positive = self.operation.as_strategy(GenerationMode.POSITIVE, **kwargs)
         negative = self.operation.as_strategy(GenerationMode.NEGATIVE, **kwargs)
         return st.one_of(positive, negative)
 
+    def _pinned_path_parameters(self) -> dict[str, Any]:
+        fixed = self.profile.generated_path_parameters()
+        return {k: v for k, v in fixed.items() if k in self._path_parameter_names()}
+
     def _path_parameter_names(self) -> set[str]:
         return {p.name for p in self.operation.path_parameters}
 
+    def cache_key(self) -> str:
+        """The case cache's name for this operation's cases (see ``conformance.case_cache``)."""
+        return case_cache.key(
+            spec=_spec_bytes(self.profile.spec_path()) + RECIPE.encode(),
+            operation=self.operation.label,
+            max_examples=max(1, self.settings.max_examples),
+            path_parameters=self._pinned_path_parameters(),
+        )
+
     def run(self) -> None:
+        """Send this operation's cases: the kept ones when the case cache has them, else drawn."""
         for requirement in set(self.requirements.values()):
             self.verdict.covered(requirement)
+        folder = case_cache.folder_for(self.settings.case_cache)
+        cache = case_cache.CaseCache(folder) if folder is not None else None
+        name = self.cache_key() if cache is not None else ""
+        kept = cache.load(name, self.operation) if cache is not None else None
+        drawn: list[dict[str, Any]] = []
 
         @hypothesis.settings(
             max_examples=max(1, self.settings.max_examples),
@@ -180,17 +207,26 @@ class GeneratedRun:
         )
         @hypothesis.given(case=self.strategy())
         def send(case: Any) -> None:
+            if cache is not None:
+                drawn.append(case_cache.snapshot(case))
             self.one(case)
 
         try:
             with GENERATION.held():
-                send()
+                if kept is not None:
+                    for case in kept:
+                        self.one(case)
+                else:
+                    send()
         except Exception:
             self.raise_broke_off()  # the cause, not Hypothesis' view of a target that changed under it
             raise
         finally:
             self.session.close()
             self.bare_session.close()
+        case_cache.SOURCES.add(case_cache.CACHED if kept is not None else case_cache.DRAWN)
+        if cache is not None and kept is None:
+            cache.store(name, self.operation.label, drawn)
         self.raise_broke_off()
 
     def raise_broke_off(self) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance import case_cache
 from conformance.parity import har
 from conformance.settings import Settings
 from conformance.transport import ResponseTooLarge, TargetUnusable
@@ -99,6 +100,7 @@ class Batch:
 
     done: dict[str, Portable] = field(default_factory=dict)
     requests: int = 0
+    cases: dict[str, int] = field(default_factory=dict)  # checks whose cases were drawn / cached
 
 
 def portable(exc: BaseException | None) -> BaseException | None:
@@ -167,6 +169,7 @@ def run_batch(
         if parts is not None and recorder is not None:
             har.write_part(parts, recorder)
     batch.requests = REQUESTS.value
+    batch.cases = case_cache.SOURCES.snapshot()
     return batch
 
 

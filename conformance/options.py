@@ -136,12 +136,15 @@ class RunOptions:
         metavar="FILE",
     )
     workers: int = option(
-        1,
-        "Parallelism (vendors run side by side with --vendor all).",
+        0,
+        "Vendors run side by side with --vendor all (0: automatic -- all at once on 2 or more cores).",
         kind="int",
-        bounds=(1, 64),
+        bounds=(0, 64),
         commands=RUN_ONLY,
         metavar="N",
+        readme="vendors run side by side with `--vendor all`, each in a process of its own (0: automatic -- "
+        "all at once on a machine with 2 cores or more, else one after another; 1: one after another in "
+        "this process)",
     )
     baseline: str | None = option(
         None,

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from conformance import case_cache
 from conformance.concurrency import GENERATION, AheadOfTime, Job, concurrency_for
 from conformance.metrics import REQUESTS
 from conformance.mocks import RunningMock, start_mock
@@ -311,6 +312,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     finally:
         profile.close()
     REQUESTS.reset()  # the run's count, as the CLI's, starts after the preflight
+    case_cache.SOURCES.reset()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -842,6 +844,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "ca_bundle": bool(settings.ca_bundle),
         "read_only": settings.read_only,
         "scope": settings.scope,
+    }
+    sources = case_cache.SOURCES.snapshot()
+    context.summary["generated_cases"] = {
+        "cache": "off" if case_cache.folder_for(settings.case_cache) is None else "on",
+        "checks_drawn": sources.get(case_cache.DRAWN, 0),
+        "checks_from_cache": sources.get(case_cache.CACHED, 0),
     }
     if not context.mock_info:
         context.summary["run_options"] = reproduction_options(settings)

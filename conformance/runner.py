@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 
 import pytest
 
-from conformance import vendors
+from conformance import case_cache, vendors
 from conformance.facts import coverage_line, load_facts
 from conformance.interrupts import EXIT_INTERRUPTED, INTERRUPTS, InterruptWatchdog, grace_for
 from conformance.metrics import REQUESTS
@@ -129,8 +130,7 @@ def hypothesis_home() -> Path:
 
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return Path(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "kms-conformance" / "hypothesis"
+    return case_cache.user_cache() / "hypothesis"
 
 
 def use_hypothesis_home() -> Path:
@@ -201,6 +201,7 @@ def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None
             mock_info=mock_info,
         )
         REQUESTS.reset()
+        case_cache.SOURCES.reset()
         where = _describe_mock(mock_info) if mock_info else redactor.text(settings.base_url)
         print(
             f"kms-conformance: {request.vendor} against {where} (scope {settings.scope})",
@@ -318,6 +319,14 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
     coverage = summary.get("coverage")
     if coverage and "error" not in coverage:
         print(f"coverage: {coverage_line(coverage)}", file=out)
+    cases = summary.get("generated_cases") or {}
+    if cases.get("checks_from_cache"):
+        print(
+            f"generated cases: {cases['checks_from_cache']} operations sent the cases kept by an earlier "
+            f"run (same spec and settings), {cases.get('checks_drawn', 0)} drew new ones (--case-cache off: "
+            "draw all)",
+            file=out,
+        )
     # In the order things happened: the checks (the table above), cleanup, then the verdict.
     cleanup = summary.get("cleanup") or {}
     if cleanup.get("cleaned") or cleanup.get("left"):
@@ -342,7 +351,13 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
 
 
 def run_parallel(
-    vendors: list[str], root: Path, passthrough: list[str], workers: int, out: TextIO = sys.stdout
+    vendors: list[str],
+    root: Path,
+    passthrough: list[str],
+    workers: int,
+    out: TextIO = sys.stdout,
+    *,
+    secrets: Mapping[str, str] | None = None,
 ) -> list[int]:
     """``--vendor all``: one child run per vendor against its bundled mock, ``workers`` at a time.
 
@@ -364,7 +379,13 @@ def run_parallel(
             str(root / vendor),
             *passthrough,
         ]
-        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(secrets or {})},
+        )
         return vendor, proc.returncode, proc.stdout, proc.stderr
 
     if not (hypothesis_home() / "unicode_data").exists():

@@ -146,6 +146,15 @@ class Settings:
     max_examples: int = option(
         10, "Generated cases per operation.", kind="int", bounds=(1, 10_000), metavar="N"
     )
+    case_cache: str | None = option(
+        None,
+        "Folder that keeps generated cases between runs ('off': draw them every run).",
+        metavar="DIR",
+        readme="folder that keeps generated cases between runs, so a later run with the same spec, "
+        "operation, `--max-examples` and library versions sends the same cases without drawing "
+        "them again (default `$XDG_CACHE_HOME/kms-conformance/cases`, else `~/.cache/...`; `off`: "
+        "draw every run)",
+    )
     run_id: str = "kmsconf"
     ledger: str | None = option(
         None,

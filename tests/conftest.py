@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,30 @@ def cli(tmp_path: Path):
         return run_cli(*args, report_dir=report_dir, **kwargs)
 
     return invoke
+
+
+_OWN_CACHE = "KMS_CONFORMANCE_TESTS_CACHE_HOME"  # set once, by the process that made it
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests keep Hypothesis' tables and the generated-case cache in a folder of this test
+    session (shared by its xdist workers, which inherit the environment): never the user's
+    ``~/.cache``, and every session starts as cold as a fresh machine."""
+    if os.environ.get(_OWN_CACHE) or hasattr(config, "workerinput"):
+        return
+    home = tempfile.mkdtemp(prefix="kms-conformance-tests-")
+    os.environ[_OWN_CACHE] = home
+    os.environ["XDG_CACHE_HOME"] = home
+    config.stash[_cache_key] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_cache_key, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+_cache_key = pytest.StashKey[str]()
 
 
 # Files of quick unit tests (no conformance run, no child process): they go last, so the two
