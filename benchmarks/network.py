@@ -154,6 +154,7 @@ def run_once(vendor: str, rtt_ms: float, args: argparse.Namespace) -> dict[str, 
         report = Path(tempfile.mkdtemp(prefix=f"kmsbench-net-{vendor}-"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
         env.update({f"KMS_CONFORMANCE_{k.upper()}": v for k, v in credentials.items()})
+        env["KMS_CONFORMANCE_CASE_CACHE"] = args.case_cache
         argv = [CLI, "run", "--vendor", vendor, "--base-url", url, "--scope", "full", "--progress", "off"]
         argv += ["--report-dir", str(report), "--max-examples", str(args.max_examples)]
         argv += ["--concurrency", str(args.concurrency)]
@@ -202,8 +203,15 @@ def main() -> None:
         "--concurrency", type=int, default=8, help="the run's --concurrency (and the floor's divisor)"
     )
     parser.add_argument("--proxy-lifetime", type=float, default=CHILD_TIMEOUT + 60)
+    parser.add_argument(
+        "--case-cache",
+        default="",
+        help="the runs' --case-cache (default: a fresh folder, so the first RTT's runs draw their "
+        "cases and later ones send them from it; 'off': every run draws)",
+    )
     parser.add_argument("extra", nargs="*", help="more options for kms-conformance run (after --)")
     args = parser.parse_args()
+    args.case_cache = args.case_cache or tempfile.mkdtemp(prefix="kmsbench-net-cases-")
     rows = []
     for rtt in [float(x) for x in args.rtt.split(",")]:
         for vendor in args.vendors.split(","):
@@ -228,7 +236,15 @@ def main() -> None:
             for r in rows
         ],
     )
-    note = f"--concurrency {args.concurrency} (also the floor's divisor); --max-examples {args.max_examples}"
+    note = (
+        f"--concurrency {args.concurrency} (also the floor's divisor); --max-examples {args.max_examples}; "
+        "case cache: "
+        + (
+            "off"
+            if args.case_cache == "off"
+            else "the first RTT's runs draw the cases, later runs send them again"
+        )
+    )
     # Where the requests went (summary.json's breakdown), once per vendor: the same at every RTT.
     layers = sorted({layer for r in rows for layer in r["requests_by_layer"]})
     first = {r["vendor"]: r for r in reversed(rows)}

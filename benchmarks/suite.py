@@ -1,6 +1,7 @@
 """The whole suite against the bundled mocks: wall, CPU, requests, cases, requirements, memory.
 
-For each vendor and for ``--vendor all`` (and ``--vendor all --workers 2``) this runs
+For each vendor and for ``--vendor all`` (the default ``--workers 0``: side by side; and with
+``--workers 2`` and ``--workers 1``), each with cold and warm caches, this runs
 ``kms-conformance run`` as a child process and measures its whole process tree (wall time,
 user+sys CPU, largest RSS and sampled RSS sum), reading tests/requests/requirements from
 ``summary.json`` and counting generated cases with ``benchmarks/hooks/sitecustomize.py``.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -92,17 +94,23 @@ def figures(label: str, child: ChildRun, found: list[dict[str, Any]]) -> dict[st
     }
 
 
-def suite_run(label: str, args: list[str], root: Path, cache: str, warm_dir: Path) -> dict[str, Any]:
+def suite_run(
+    label: str, args: list[str], root: Path, cache: str, warm_dir: Path, warm_cases: Path
+) -> dict[str, Any]:
+    """One measured run: ``cold`` starts with an empty Hypothesis storage and an empty case cache
+    (a fresh machine), ``warm`` with both filled by earlier runs (every later run on it)."""
     report_dir = root / f"{label}-{cache}".replace(" ", "_")
     storage = (
         warm_dir
         if cache == "warm"
         else hypothesis_storage(report_dir.with_name(report_dir.name + "-hyp"), False)
     )
-    log(f"suite ({cache} .hypothesis): kms-conformance run {' '.join(args)}")
+    cases = warm_cases if cache == "warm" else report_dir.with_name(report_dir.name + "-cases")
+    log(f"suite ({cache} caches): kms-conformance run {' '.join(args)}")
     child = run_child(
         [CLI, "run", *args, "--report-dir", str(report_dir)],
         timeout=CHILD_TIMEOUT,
+        env={**os.environ, "KMS_CONFORMANCE_CASE_CACHE": str(cases)},
         count_cases=True,
         hypothesis_dir=storage,
     )
@@ -143,7 +151,14 @@ def layer_run(vendor: str, layer: str, max_examples: int, root: Path, warm_dir: 
         str(max_examples),
     ]
     log(f"layer: {vendor} {layer}")
-    child = run_child(argv, timeout=CHILD_TIMEOUT, cwd=root, count_cases=True, hypothesis_dir=warm_dir)
+    child = run_child(
+        argv,
+        timeout=CHILD_TIMEOUT,
+        cwd=root,
+        env={**os.environ, "KMS_CONFORMANCE_CASE_CACHE": "off"},  # the generated layer draws its cases
+        count_cases=True,
+        hypothesis_dir=warm_dir,
+    )
     found = [json.loads(summary.read_text(encoding="utf-8"))] if summary.exists() else []
     result = figures(f"{vendor} {layer}", child, found)
     loop, loop_cpu = result["loop_s"], result["loop_cpu_s"]
@@ -210,12 +225,37 @@ def main() -> None:
         root = Path(tmp)
         (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         warm_dir = hypothesis_storage(root / "hypothesis-warm", True)
+        warm_cases = root / "cases-warm"
         targets = [(v, ["--vendor", v, *common]) for v in vendors]
         if not args.skip_all:
-            targets.append(("all", ["--vendor", "all", *common]))
+            targets.append(("all", ["--vendor", "all", *common]))  # --workers 0: side by side
             targets.append(("all workers=2", ["--vendor", "all", "--workers", "2", *common]))
+            targets.append(("all workers=1", ["--vendor", "all", "--workers", "1", *common]))
         caches = ("cold", "warm") if args.cache == "both" else (args.cache,)
-        runs = [suite_run(label, argv, root, cache, warm_dir) for cache in caches for label, argv in targets]
+        if "warm" in caches:
+            log("filling the warm case cache (one unmeasured run per vendor)")
+            for vendor in vendors:
+                run_child(
+                    [
+                        CLI,
+                        "run",
+                        "--vendor",
+                        vendor,
+                        *common,
+                        "--progress",
+                        "off",
+                        "--report-dir",
+                        str(root / f"prime-{vendor}"),
+                    ],
+                    timeout=CHILD_TIMEOUT,
+                    env={**os.environ, "KMS_CONFORMANCE_CASE_CACHE": str(warm_cases)},
+                    hypothesis_dir=warm_dir,
+                )
+        runs = [
+            suite_run(label, argv, root, cache, warm_dir, warm_cases)
+            for cache in caches
+            for label, argv in targets
+        ]
         data["runs"] = runs
         layers: list[dict[str, Any]] = []
         baselines: dict[str, Any] = {}
@@ -261,7 +301,7 @@ def main() -> None:
         markdown_table(
             [
                 "run",
-                ".hypothesis",
+                "caches",
                 "exit",
                 "wall s",
                 "CPU s",
@@ -300,8 +340,10 @@ def main() -> None:
         "",
         "wall/CPU: the whole process tree of the run; test loop: pytest's run loop only (summed over "
         "vendors); max RSS: the largest process; tree RSS: sampled sum over the live process tree. "
-        ".hypothesis cold: an empty Hypothesis storage directory, as on a clean checkout (the utf-8 codec "
-        "table is built once per process); warm: tables already cached. Layers below run warm.",
+        "caches cold: an empty Hypothesis storage directory and an empty case cache, as on a fresh machine "
+        "(the utf-8 codec table is built once per process, every generated case is drawn); warm: both filled "
+        "by earlier runs (generated cases sent from the case cache, `--case-cache`). all: `--workers 0` "
+        "(vendors side by side, the default). Layers below: Hypothesis storage warm, case cache off (drawn).",
     ]
     if layers:
         md += [

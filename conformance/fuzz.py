@@ -162,6 +162,7 @@ class GeneratedRun:
         # later cases are not sent and it is raised once generation ends, so Hypothesis never
         # replays against a broken target (its "inconsistent data" error would hide the cause).
         self.broke_off: BaseException | None = None
+        self.drawn: list[dict[str, Any]] | None = None  # the cases drawn, to keep (``run``)
 
     def strategy(self) -> st.SearchStrategy[Any]:
         params = self._pinned_path_parameters()
@@ -194,7 +195,9 @@ class GeneratedRun:
         cache = case_cache.CaseCache(folder) if folder is not None else None
         name = self.cache_key() if cache is not None else ""
         kept = cache.load(name, self.operation) if cache is not None else None
-        drawn: list[dict[str, Any]] = []
+        # Filled by ``one`` as Hypothesis draws; ``send`` stays as it was written, for derandomized
+        # Hypothesis seeds each test from its function's source: the same source, the same cases.
+        self.drawn = [] if cache is not None and kept is None else None
 
         @hypothesis.settings(
             max_examples=max(1, self.settings.max_examples),
@@ -207,8 +210,6 @@ class GeneratedRun:
         )
         @hypothesis.given(case=self.strategy())
         def send(case: Any) -> None:
-            if cache is not None:
-                drawn.append(case_cache.snapshot(case))
             self.one(case)
 
         try:
@@ -226,7 +227,7 @@ class GeneratedRun:
             self.bare_session.close()
         case_cache.SOURCES.add(case_cache.CACHED if kept is not None else case_cache.DRAWN)
         if cache is not None and kept is None:
-            cache.store(name, self.operation.label, drawn)
+            cache.store(name, self.operation.label, self.drawn or [])
         self.raise_broke_off()
 
     def raise_broke_off(self) -> None:
@@ -263,6 +264,8 @@ class GeneratedRun:
         self.profile.guard_case(case)
 
     def one(self, case: Any) -> None:
+        if self.drawn is not None:
+            self.drawn.append(case_cache.snapshot(case))  # as drawn, before the run changes it
         with self.unless_broken() as going:
             if going:
                 self.send_one(case)

@@ -32,12 +32,17 @@ class Cckm:
     def token(self, **body: Any) -> httpx.Response:
         return self.http.post("/api/v1/auth/tokens", json={"grant_type": "password", **body})
 
+    def post_key(self, aws_param: dict[str, Any] | None = None, **top: Any) -> httpx.Response:
+        """A create request as given (``top``: fields beside ``aws_param``); the answer unchecked."""
+        body = {"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param or {}, **top}
+        return self.http.post(KEYS, json=body, headers=self.headers)
+
     def create(self, **aws_param: Any) -> dict[str, Any]:
-        response = self.http.post(
-            KEYS,
-            json={"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param},
-            headers=self.headers,
-        )
+        return self.create_with(aws_param)
+
+    def create_with(self, aws_param: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+        """A created key (``top``: fields beside ``aws_param``, a policy template or principals)."""
+        response = self.post_key(aws_param, **top)
         assert response.status_code in (200, 201), response.text
         return response.json()
 
@@ -53,6 +58,16 @@ class Cckm:
 
     def list(self, **params: Any) -> httpx.Response:
         return self.http.get(KEYS, params=params, headers=self.headers)
+
+    def ids(self, **params: str) -> set[str]:
+        """The ids the whole key list names, filtered by ``params``."""
+        response = self.list(limit="-1", **params)
+        assert response.status_code == 200, response.text
+        return {k["id"] for k in response.json()["resources"]}
+
+    def read(self, path: str, **params: str) -> httpx.Response:
+        """GET any CCKM path (rotations, synchronization jobs ...) as the logged-in user."""
+        return self.http.get(path, params=params, headers=self.headers)
 
 
 def start(

@@ -56,7 +56,7 @@ def cli(tmp_path: Path):
     return invoke
 
 
-_OWN_CACHE = "KMS_CONFORMANCE_TESTS_CACHE_HOME"  # set once, by the process that made it
+_OWN_CACHE = "KMSCONF_TESTS_CACHE_HOME"  # set once, by the process that made it
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,47 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+from cckm import KEYS, Cckm, start
 
-from conformance.vendors.thales.mock import ACCOUNT, MOCK
-
-KEYS = "/api/v1/cckm/aws/keys"
+from conformance.vendors.thales.mock import ACCOUNT
 
 
-class Client:
-    def __init__(self, http: httpx.Client, creds: dict[str, str]) -> None:
-        self.http, self.creds = http, creds
-        login = http.post(
-            "/api/v1/auth/tokens", json={"username": creds["username"], "password": creds["password"]}
-        )
-        self.headers = {"Authorization": f"Bearer {login.json()['jwt']}"}
-
-    def create_raw(self, aws_param: dict[str, Any] | None = None, **top: Any) -> httpx.Response:
-        body = {"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param or {}, **top}
-        return self.http.post(KEYS, json=body, headers=self.headers)
-
-    def create(self, aws_param: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
-        response = self.create_raw(aws_param, **top)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
-    def act(self, key_id: str, action: str, body: Any) -> httpx.Response:
-        return self.http.post(f"{KEYS}/{key_id}/{action}", json=body, headers=self.headers)
-
-    def ids(self, **params: str) -> set[str]:
-        response = self.http.get(KEYS, params={"limit": "-1", **params}, headers=self.headers)
-        assert response.status_code == 200, response.text
-        return {k["id"] for k in response.json()["resources"]}
-
-
-def _client(options: dict[str, str] | None = None) -> Iterator[Client]:
-    config = MOCK.config([], options)
-    with TestClient(MOCK.create_app(config)) as http:
-        yield Client(http, MOCK.credentials(config))
+def _client(options: dict[str, str] | None = None) -> Iterator[Cckm]:
+    yield from start(options=options)
 
 
 @pytest.fixture
-def cckm() -> Iterator[Client]:
+def cckm() -> Iterator[Cckm]:
     yield from _client()
 
 
@@ -62,19 +32,19 @@ def _refused(response: httpx.Response, status: int = 400) -> str:
     return str(body["message"])
 
 
-def test_filter_customer_master_key_spec(cckm: Client) -> None:
-    symmetric = cckm.create()["id"]
-    rsa = cckm.create({"CustomerMasterKeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"})["id"]
+def test_filter_customer_master_key_spec(cckm: Cckm) -> None:
+    symmetric = cckm.create_with()["id"]
+    rsa = cckm.create_with({"CustomerMasterKeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"})["id"]
     assert cckm.ids(CustomerMasterKeySpec="RSA_2048") == {rsa}
     assert cckm.ids(CustomerMasterKeySpec="SYMMETRIC_DEFAULT") == {symmetric}
     assert cckm.ids(CustomerMasterKeySpec="HMAC_256") == set()
 
 
-def test_create_with_policy_template_carries_the_tag_and_filters(cckm: Client) -> None:
-    templated = cckm.create({"Tags": [{"TagKey": "team", "TagValue": "a"}]}, policytemplate="tpl-1")
+def test_create_with_policy_template_carries_the_tag_and_filters(cckm: Cckm) -> None:
+    templated = cckm.create_with({"Tags": [{"TagKey": "team", "TagValue": "a"}]}, policytemplate="tpl-1")
     tags = {t["TagKey"]: t["TagValue"] for t in templated["aws_param"]["Tags"]}
     assert tags == {"team": "a", "cckm_policy_template_id": "tpl-1"}
-    plain = cckm.create()["id"]
+    plain = cckm.create_with()["id"]
     assert cckm.ids(cckm_policy_template_id="tpl-1") == {templated["id"]}
     assert cckm.ids(cckm_policy_template_id="tpl-2") == set()
     # the policy endpoint records a template the same way
@@ -88,15 +58,15 @@ def test_create_with_policy_template_carries_the_tag_and_filters(cckm: Client) -
 )
 def test_filter_tags_each_syntax(syntax: str, hit: str, miss: str) -> None:
     for cckm in _client({"tags-filter": syntax}):
-        tagged = cckm.create({"Tags": [{"TagKey": "colour", "TagValue": "blue"}]})["id"]
-        cckm.create({"Tags": [{"TagKey": "size", "TagValue": "big"}]})
+        tagged = cckm.create_with({"Tags": [{"TagKey": "colour", "TagValue": "blue"}]})["id"]
+        cckm.create_with({"Tags": [{"TagKey": "size", "TagValue": "big"}]})
         assert cckm.ids(tags=hit) == {tagged}
         assert cckm.ids(tags=miss) == set()
 
 
-def test_filter_key_source(cckm: Client) -> None:
-    external = cckm.create({"Origin": "EXTERNAL"})["id"]
-    native = cckm.create()["id"]
+def test_filter_key_source(cckm: Cckm) -> None:
+    external = cckm.create_with({"Origin": "EXTERNAL"})["id"]
+    native = cckm.create_with()["id"]
     imported = cckm.act(
         external, "import-material", {"source_key_tier": "local", "source_key_identifier": "m1"}
     )
@@ -108,7 +78,7 @@ def test_filter_key_source(cckm: Client) -> None:
     _refused(cckm.http.get(KEYS, params={"key_source": "bogus"}, headers=cckm.headers))
 
 
-def test_new_filters_are_no_unknown_query_parameters(cckm: Client) -> None:
+def test_new_filters_are_no_unknown_query_parameters(cckm: Cckm) -> None:
     for name, value in [
         ("CustomerMasterKeySpec", "SYMMETRIC_DEFAULT"),
         ("cckm_policy_template_id", "x"),
@@ -119,14 +89,14 @@ def test_new_filters_are_no_unknown_query_parameters(cckm: Client) -> None:
         assert response.status_code == 200, (name, response.text)
 
 
-def test_create_turns_principal_names_into_arns_like_policy(cckm: Client) -> None:
+def test_create_turns_principal_names_into_arns_like_policy(cckm: Cckm) -> None:
     principals = {
         "key_users": ["alice", "arn:aws:iam::111122223333:user/bob"],
         "key_admins": ["carol"],
         "key_users_roles": ["reader"],
         "key_admins_roles": ["keeper"],
     }
-    created = cckm.create(**principals)
+    created = cckm.create_with(**principals)
     assert created["key_users"] == [
         f"arn:aws:iam::{ACCOUNT}:user/alice",
         "arn:aws:iam::111122223333:user/bob",
@@ -134,7 +104,7 @@ def test_create_turns_principal_names_into_arns_like_policy(cckm: Client) -> Non
     assert created["key_admins"] == [f"arn:aws:iam::{ACCOUNT}:user/carol"]
     assert created["key_users_roles"] == [f"arn:aws:iam::{ACCOUNT}:role/reader"]
     assert created["key_admins_roles"] == [f"arn:aws:iam::{ACCOUNT}:role/keeper"]
-    updated = cckm.act(cckm.create()["id"], "policy", principals).json()
+    updated = cckm.act(cckm.create_with()["id"], "policy", principals).json()
     assert {name: updated[name] for name in principals} == {name: created[name] for name in principals}
 
 
@@ -151,9 +121,9 @@ POLICY = {"Version": "2012-10-17", "Statement": []}
     ],
 )
 def test_create_refuses_mutually_exclusive_policy_inputs(
-    cckm: Client, aws_param: dict[str, Any], top: dict[str, Any]
+    cckm: Cckm, aws_param: dict[str, Any], top: dict[str, Any]
 ) -> None:
-    assert "mutually exclusive" in _refused(cckm.create_raw(aws_param, **top))
+    assert "mutually exclusive" in _refused(cckm.post_key(aws_param, **top))
     assert cckm.ids() == set()
 
 
@@ -165,8 +135,8 @@ def test_create_refuses_mutually_exclusive_policy_inputs(
         {"policytemplate": "tpl-1", "external_accounts": ["111122223333"]},
     ],
 )
-def test_policy_refuses_mutually_exclusive_inputs(cckm: Client, body: dict[str, Any]) -> None:
-    key = cckm.create()
+def test_policy_refuses_mutually_exclusive_inputs(cckm: Cckm, body: dict[str, Any]) -> None:
+    key = cckm.create_with()
     assert "mutually exclusive" in _refused(cckm.act(key["id"], "policy", body))
     after = cckm.http.get(f"{KEYS}/{key['id']}", headers=cckm.headers).json()
     assert after["aws_param"]["Tags"] == key["aws_param"]["Tags"]
@@ -174,15 +144,15 @@ def test_policy_refuses_mutually_exclusive_inputs(cckm: Client, body: dict[str, 
 
 def test_exclusive_inputs_use_the_validation_status_option() -> None:
     for cckm in _client({"validation-status": "422"}):
-        _refused(cckm.create_raw({"Policy": POLICY}, key_users=["alice"]), 422)
-        key_id = cckm.create()["id"]
+        _refused(cckm.post_key({"Policy": POLICY}, key_users=["alice"]), 422)
+        key_id = cckm.create_with()["id"]
         _refused(cckm.act(key_id, "policy", {"policy": POLICY, "policytemplate": "t"}), 422)
 
 
-def test_single_policy_inputs_still_accepted(cckm: Client) -> None:
-    key = cckm.create({"Policy": POLICY})
+def test_single_policy_inputs_still_accepted(cckm: Cckm) -> None:
+    key = cckm.create_with({"Policy": POLICY})
     assert json.loads(key["aws_param"]["Policy"]) == POLICY
     assert cckm.act(key["id"], "policy", {"policy": POLICY}).status_code == 200
     assert cckm.act(key["id"], "policy", {"key_users": ["alice"]}).status_code == 200
     # empty principal lists send nothing, so they do not clash
-    assert cckm.create_raw({"Policy": POLICY}, key_users=[]).status_code in (200, 201)
+    assert cckm.post_key({"Policy": POLICY}, key_users=[]).status_code in (200, 201)

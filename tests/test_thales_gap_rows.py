@@ -11,47 +11,19 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+from cckm import KEYS, Cckm, start
 
-from conformance.vendors.thales.mock import MOCK
 from conformance.vendors.thales.profile import PROBES, ThalesProfile
 
-KEYS = "/api/v1/cckm/aws/keys"
 SYNC = "/api/v1/cckm/aws/synchronization-jobs"
 
 
-class Client:
-    def __init__(self, http: httpx.Client, creds: dict[str, str]) -> None:
-        self.http, self.creds = http, creds
-        login = http.post(
-            "/api/v1/auth/tokens", json={"username": creds["username"], "password": creds["password"]}
-        )
-        self.headers = {"Authorization": f"Bearer {login.json()['jwt']}"}
-
-    def create(self, aws_param: dict[str, Any] | None = None, **top: Any) -> httpx.Response:
-        body = {"kms": self.creds["kms"], "region": self.creds["region"], "aws_param": aws_param or {}, **top}
-        return self.http.post(KEYS, json=body, headers=self.headers)
-
-    def new_key(self, **aws_param: Any) -> dict[str, Any]:
-        response = self.create(aws_param)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
-    def act(self, key_id: str, action: str, body: Any = None) -> httpx.Response:
-        return self.http.post(f"{KEYS}/{key_id}/{action}", json=body, headers=self.headers)
-
-    def get(self, path: str, **params: str) -> httpx.Response:
-        return self.http.get(path, params=params, headers=self.headers)
-
-
-def _client(faults: list[str] | None = None) -> Iterator[Client]:
-    config = MOCK.config(faults or [], None)
-    with TestClient(MOCK.create_app(config)) as http:
-        yield Client(http, MOCK.credentials(config))
+def _client(faults: list[str] | None = None) -> Iterator[Cckm]:
+    yield from start(faults=tuple(faults or ()))
 
 
 @pytest.fixture
-def cckm() -> Iterator[Client]:
+def cckm() -> Iterator[Cckm]:
     yield from _client()
 
 
@@ -60,7 +32,7 @@ def _invalid(response: httpx.Response) -> None:
     assert {"code", "codeDesc"} <= set(response.json())
 
 
-def test_upload_refuses_an_unknown_source_tier(cckm: Client) -> None:
+def test_upload_refuses_an_unknown_source_tier(cckm: Cckm) -> None:
     body = {
         "kms": cckm.creds["kms"],
         "region": cckm.creds["region"],
@@ -73,44 +45,44 @@ def test_upload_refuses_an_unknown_source_tier(cckm: Client) -> None:
     assert cckm.http.post("/api/v1/cckm/aws/upload-key", json=body, headers=cckm.headers).status_code == 200
 
 
-def test_import_refuses_an_unknown_source_tier(cckm: Client) -> None:
-    key = cckm.new_key(Origin="EXTERNAL")
+def test_import_refuses_an_unknown_source_tier(cckm: Cckm) -> None:
+    key = cckm.create(Origin="EXTERNAL")
     _invalid(cckm.act(key["id"], "import-material", {"source_key_tier": "no-such-tier"}))
-    assert cckm.get(f"{KEYS}/{key['id']}").json()["aws_param"]["KeyState"] == "PendingImport"
+    assert cckm.read(f"{KEYS}/{key['id']}").json()["aws_param"]["KeyState"] == "PendingImport"
     assert cckm.act(key["id"], "import-material", {"source_key_tier": "local"}).status_code == 200
 
 
-def test_a_tag_value_outside_the_documented_characters_is_refused(cckm: Client) -> None:
-    key = cckm.new_key()
+def test_a_tag_value_outside_the_documented_characters_is_refused(cckm: Cckm) -> None:
+    key = cckm.create()
     _invalid(cckm.act(key["id"], "add-tags", {"tags": [{"tag_key": "k", "tag_value": "a*b"}]}))
     fine = cckm.act(key["id"], "add-tags", {"tags": [{"tag_key": "k", "tag_value": "a_b.c/d=e+f-g@h"}]})
     assert fine.status_code == 200, fine.text
 
 
-def test_the_policy_call_and_create_refuse_mixed_policy_inputs(cckm: Client) -> None:
-    key = cckm.new_key()
+def test_the_policy_call_and_create_refuse_mixed_policy_inputs(cckm: Cckm) -> None:
+    key = cckm.create()
     policy = {"Version": "2012-10-17", "Statement": []}
     _invalid(cckm.act(key["id"], "policy", {"policy": policy, "policytemplate": "t"}))
     _invalid(cckm.act(key["id"], "policy", {"policy": policy, "key_users": ["u"]}))
-    _invalid(cckm.create({"Policy": policy}, key_admins=["admin"]))
+    _invalid(cckm.post_key({"Policy": policy}, key_admins=["admin"]))
 
 
-def test_the_rotations_list_filters_and_uris(cckm: Client) -> None:
-    key = cckm.new_key()
+def test_the_rotations_list_filters_and_uris(cckm: Cckm) -> None:
+    key = cckm.create()
     assert cckm.act(key["id"], "rotate-material").status_code == 200
     path = f"{KEYS}/{key['id']}/rotations"
-    records = cckm.get(path, limit="-1").json()["resources"]
+    records = cckm.read(path, limit="-1").json()["resources"]
     assert len(records) == 2
     assert all(r["uri"] == f"kylo:kylo:cckm:aws-key-rotation:{r['id']}" for r in records)
-    on_demand = cckm.get(path, RotationType="ON_DEMAND").json()["resources"]
+    on_demand = cckm.read(path, RotationType="ON_DEMAND").json()["resources"]
     assert [r["aws_param"]["RotationType"] for r in on_demand] == ["ON_DEMAND"]
-    old = cckm.get(path, KeyMaterialState="NON_CURRENT").json()["resources"]
+    old = cckm.read(path, KeyMaterialState="NON_CURRENT").json()["resources"]
     assert [r["aws_param"]["KeyMaterialState"] for r in old] == ["NON_CURRENT"]
     material = on_demand[0]["aws_param"]["KeyMaterialId"]
-    assert [r["id"] for r in cckm.get(path, KeyMaterialId=material).json()["resources"]] == [
+    assert [r["id"] for r in cckm.read(path, KeyMaterialId=material).json()["resources"]] == [
         on_demand[0]["id"]
     ]
-    assert cckm.get(path, KeyMaterialId="0" * 64).json()["resources"] == []
+    assert cckm.read(path, KeyMaterialId="0" * 64).json()["resources"] == []
 
 
 @pytest.mark.parametrize(
@@ -124,14 +96,14 @@ def test_a_rotation_filter_fault_lists_the_other_records(fault: str) -> None:
         "rotations-ignore-material-id": {"KeyMaterialId": "0" * 64},
     }
     for cckm in _client([fault]):
-        key = cckm.new_key()
-        assert len(cckm.get(f"{KEYS}/{key['id']}/rotations", **filters[fault]).json()["resources"]) == 1
+        key = cckm.create()
+        assert len(cckm.read(f"{KEYS}/{key['id']}/rotations", **filters[fault]).json()["resources"]) == 1
 
 
-def test_the_tags_filter_matches_nothing_for_an_unknown_tag(cckm: Client) -> None:
-    key = cckm.new_key(Tags=[{"TagKey": "team", "TagValue": "blue"}])
-    assert cckm.get(KEYS, id=key["id"], tags="kms-conformance-no-such-tag").json()["resources"] == []
-    assert [k["id"] for k in cckm.get(KEYS, id=key["id"], tags="blue").json()["resources"]] == [key["id"]]
+def test_the_tags_filter_matches_nothing_for_an_unknown_tag(cckm: Cckm) -> None:
+    key = cckm.create(Tags=[{"TagKey": "team", "TagValue": "blue"}])
+    assert cckm.read(KEYS, id=key["id"], tags="kms-conformance-no-such-tag").json()["resources"] == []
+    assert [k["id"] for k in cckm.read(KEYS, id=key["id"], tags="blue").json()["resources"]] == [key["id"]]
 
 
 @pytest.mark.parametrize(
@@ -153,23 +125,23 @@ def test_the_read_rows_pass_against_the_mock(thales_mock, name: str) -> None:
     assert probe.check is not None and probe.check(outcome) is None
 
 
-def test_delete_answers_no_content_and_drops_the_key(cckm: Client) -> None:
-    key = cckm.new_key()
+def test_delete_answers_no_content_and_drops_the_key(cckm: Cckm) -> None:
+    key = cckm.create()
     assert cckm.act(key["id"], "schedule-deletion", {"days": 7}).status_code == 200
     response = cckm.http.delete(f"{KEYS}/{key['id']}", headers=cckm.headers)
     assert response.status_code == 204
-    assert cckm.get(f"{KEYS}/{key['id']}").status_code == 404
+    assert cckm.read(f"{KEYS}/{key['id']}").status_code == 404
 
 
 def test_delete_answers_not_found_with_the_fault() -> None:
     for cckm in _client(["delete-answers-not-found"]):
-        key = cckm.new_key()
+        key = cckm.create()
         assert cckm.http.delete(f"{KEYS}/{key['id']}", headers=cckm.headers).status_code == 404
-        assert cckm.get(f"{KEYS}/{key['id']}").status_code == 404
+        assert cckm.read(f"{KEYS}/{key['id']}").status_code == 404
 
 
-def test_multi_region_sets_read_as_documented(cckm: Client) -> None:
-    primary = cckm.new_key(MultiRegion=True)
+def test_multi_region_sets_read_as_documented(cckm: Cckm) -> None:
+    primary = cckm.create(MultiRegion=True)
     config = primary["aws_param"]["MultiRegionConfiguration"]
     assert (
         config["MultiRegionKeyType"] == "PRIMARY"
@@ -177,12 +149,12 @@ def test_multi_region_sets_read_as_documented(cckm: Client) -> None:
     )
     replica = cckm.act(primary["id"], "replicate-key", {"replica_region": "eu-west-1"}).json()
     assert replica["uri"] == f"kylo:kylo:cckm:aws-replica-key:{replica['id']}"
-    again = cckm.get(f"{KEYS}/{primary['id']}").json()["aws_param"]["MultiRegionConfiguration"]
+    again = cckm.read(f"{KEYS}/{primary['id']}").json()["aws_param"]["MultiRegionConfiguration"]
     assert again["MultiRegionKeyType"] == "PRIMARY"
     assert [r["Region"] for r in again["ReplicaKeys"]] == ["eu-west-1"]
     moved = cckm.act(replica["id"], "update-primary-region", {"PrimaryRegion": "eu-west-1"})
     assert moved.status_code == 200, moved.text
-    former = cckm.get(f"{KEYS}/{primary['id']}").json()["aws_param"]["MultiRegionConfiguration"]
+    former = cckm.read(f"{KEYS}/{primary['id']}").json()["aws_param"]["MultiRegionConfiguration"]
     assert former["MultiRegionKeyType"] == "REPLICA" and former["PrimaryKey"]["Region"] == "eu-west-1"
 
 
@@ -199,32 +171,32 @@ def test_multi_region_sets_read_as_documented(cckm: Client) -> None:
 )
 def test_the_multi_region_faults_show_on_the_primary(fault: str, seen: Any) -> None:
     for cckm in _client([fault]):
-        primary = cckm.new_key(MultiRegion=True)
+        primary = cckm.create(MultiRegion=True)
         if fault != "new-primary-unconfigured":
             replica = cckm.act(primary["id"], "replicate-key", {"replica_region": "eu-west-1"}).json()
         if fault == "former-primary-stays-primary":
             cckm.act(replica["id"], "update-primary-region", {"PrimaryRegion": "eu-west-1"})
-        assert seen(cckm.get(f"{KEYS}/{primary['id']}").json()["aws_param"])
+        assert seen(cckm.read(f"{KEYS}/{primary['id']}").json()["aws_param"])
 
 
-def test_an_asymmetric_key_keeps_its_spec_and_has_rotation_off(cckm: Client) -> None:
-    key = cckm.new_key(CustomerMasterKeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
-    aws = cckm.get(f"{KEYS}/{key['id']}").json()["aws_param"]
+def test_an_asymmetric_key_keeps_its_spec_and_has_rotation_off(cckm: Cckm) -> None:
+    key = cckm.create(CustomerMasterKeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+    aws = cckm.read(f"{KEYS}/{key['id']}").json()["aws_param"]
     assert (aws["CustomerMasterKeySpec"], aws["KeyUsage"]) == ("RSA_2048", "SIGN_VERIFY")
     assert cckm.act(key["id"], "get-key-rotation-status").json()["KeyRotationEnabled"] is False
 
 
-def test_the_job_list_carries_kms_and_holds_at_most_limit(cckm: Client) -> None:
+def test_the_job_list_carries_kms_and_holds_at_most_limit(cckm: Cckm) -> None:
     body = {"kms": [cckm.creds["kms"]], "regions": ["ap-south-1"]}
     for _ in range(2):
         assert cckm.http.post(SYNC, json=body, headers=cckm.headers).status_code == 200
-    listed = cckm.get(SYNC, limit="1").json()
+    listed = cckm.read(SYNC, limit="1").json()
     assert len(listed["resources"]) == 1 and listed["total"] == 2
     assert listed["resources"][0]["kms"] == [cckm.creds["kms"]]
     for faulted in _client(["sync-list-ignores-limit", "listed-jobs-without-kms"]):
         for _ in range(2):
             faulted.http.post(SYNC, json=body, headers=faulted.headers)
-        jobs = faulted.get(SYNC, limit="1").json()["resources"]
+        jobs = faulted.read(SYNC, limit="1").json()["resources"]
         assert len(jobs) == 2 and all("kms" not in job for job in jobs)
 
 
