@@ -280,6 +280,9 @@ def _pytest_args(report_dir: Path, verbose: bool, scratch: Path) -> list[str]:
         str(report_dir),
         "-p",
         "no:cacheprovider",
+        # pytest loads the conftest.py of every test*/ folder of the working directory before it
+        # collects anything: a user's own (or this project's) test hooks would run inside the run.
+        "--noconftest",
         # The checks assert through Verdict, with messages of their own.  Assertion rewriting would
         # recompile every module of each pytest-plugin distribution as it is imported (schemathesis
         # and hypothesis: some 300), seconds per run wherever no bytecode cache can be written.

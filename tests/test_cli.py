@@ -242,3 +242,21 @@ def test_overall_verdict_says_pass_only_when_the_exit_status_is_0() -> None:
         status = overall_status(list(codes))
         verdict = overall_verdict(names, list(codes), status)
         assert verdict.startswith("verdict: PASS") == (status == 0), (codes, verdict)
+
+
+def test_a_run_loads_no_conftest_of_the_working_directory(tmp_path: Path) -> None:
+    """pytest loads test*/conftest.py under the working directory before collecting: a user's own
+    test hooks (here: one that would mark the run) must not run inside a conformance run."""
+    marker = tmp_path / "conftest-ran"
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text(
+        f"def pytest_configure(config):\n    open({str(marker)!r}, 'w').close()\n", encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
+    argv = [sys.executable, "-m", "conformance", "run", "--vendor", "huawei", *FAST]
+    argv += ["--requirement", "HW-STATE-001", "--report-dir", str(tmp_path / "report")]
+    proc = subprocess.run(
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not marker.exists()
