@@ -226,8 +226,8 @@ class GeneratedRun:
             self.session.close()
             self.bare_session.close()
         case_cache.SOURCES.add(case_cache.CACHED if kept is not None else case_cache.DRAWN)
-        if cache is not None and kept is None:
-            cache.store(name, self.operation.label, self.drawn or [])
+        if cache is not None and kept is None and self.drawn is not None:
+            cache.store(name, self.operation.label, self.drawn)
         self.raise_broke_off()
 
     def raise_broke_off(self) -> None:
@@ -265,7 +265,10 @@ class GeneratedRun:
 
     def one(self, case: Any) -> None:
         if self.drawn is not None:
-            self.drawn.append(case_cache.snapshot(case))  # as drawn, before the run changes it
+            try:
+                self.drawn.append(case_cache.snapshot(case))  # as drawn, before the run changes it
+            except (TypeError, ValueError):  # a value the file cannot hold: these cases are not kept
+                self.drawn = None
         with self.unless_broken() as going:
             if going:
                 self.send_one(case)

@@ -175,3 +175,10 @@ def test_no_credential_is_kept_with_the_cases(tmp_path: Path) -> None:
     for path in files:
         text = path.read_text()
         assert not [secret for secret in secrets if secret in text], path.name
+
+
+def test_a_value_the_file_cannot_hold_is_refused_not_written_as_something_else(tmp_path: Path) -> None:
+    operation, case = _drawn("huawei", 1)[0]
+    case.query = {"odd": object()}  # no tag for it: encode refuses
+    with pytest.raises(TypeError):
+        case_cache.snapshot(case)
