@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -93,6 +94,7 @@ def folder_for(setting: str | None) -> Path | None:
     return Path(setting).expanduser()
 
 
+@functools.cache  # read once per process: every operation's key names them
 def _versions() -> dict[str, str]:
     found = {}
     for package in ("schemathesis", "hypothesis"):
