@@ -40,9 +40,9 @@ from conformance.runner import (
     RunRequest,
     UsageProblem,
     default_report_dir,
-    run_parallel,
     run_vendor,
 )
+from conformance.side_by_side import preload, run_side_by_side
 
 
 def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -156,8 +156,9 @@ def run(**values: Any) -> None:
     workers = asked.workers or (len(vendors) if (os.cpu_count() or 1) > 1 else 1)
     if len(vendors) > 1 and workers > 1:
         args, secrets = _passthrough(values, None if asked.strict else baseline, asked.level, asked.verbose)
-        codes = run_parallel(vendors, root, args, workers, secrets=secrets)
+        codes = run_side_by_side(vendors, root, args, workers, secrets=secrets)
     elif len(vendors) > 1:
+        preload(vendors)
         codes = []
         for v in vendors:
             codes.append(
@@ -166,6 +167,7 @@ def run(**values: Any) -> None:
             if codes[-1] == EXIT_INTERRUPTED:
                 break  # Ctrl-C stops the whole run, not just this vendor's part
     else:
+        preload(vendors)
         request = RunRequest(
             vendor,
             given,

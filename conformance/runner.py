@@ -126,7 +126,6 @@ def hypothesis_home() -> Path:
     Hypothesis builds a Unicode table on first use (~1.5 s CPU, ~150 MB); keeping it in a
     per-user cache makes every later run start warm.  ``HYPOTHESIS_STORAGE_DIRECTORY`` wins.
     """
-    import os
 
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return Path(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
@@ -236,7 +235,6 @@ def recording(path: Path | None, settings: Settings, mock_info: Mapping[str, Any
     if path is None:
         yield
         return
-    import os
     import shutil
 
     from conformance.parity import har, recording_meta
@@ -283,6 +281,11 @@ def _pytest_args(report_dir: Path, verbose: bool, scratch: Path) -> list[str]:
         # pytest loads the conftest.py of every test*/ folder of the working directory before it
         # collects anything: a user's own (or this project's) test hooks would run inside the run.
         "--noconftest",
+        # Nor the pytest plugins installed beside the suite (pytest-randomly would reorder the
+        # checks, pytest-rerunfailures send them twice, xdist alone costs a second of imports):
+        # a run loads its own plugin and the HTML report's, by their entry-point names.
+        "--disable-plugin-autoload",
+        *("-p", "kms_conformance", "-p", "metadata", "-p", "html"),
         # The checks assert through Verdict, with messages of their own.  Assertion rewriting would
         # recompile every module of each pytest-plugin distribution as it is imported (schemathesis
         # and hypothesis: some 300), seconds per run wherever no bytecode cache can be written.
@@ -351,59 +354,3 @@ def print_summary(summary: Mapping[str, Any], report_dir: Path, out: TextIO) -> 
     if (summary.get("transport") or {}).get("tls_verify") is False:
         print("warning: TLS certificates were NOT verified (--insecure)", file=out)
     print(f"report: {report_dir / 'report.html'}", file=out)
-
-
-def run_parallel(
-    vendors: list[str],
-    root: Path,
-    passthrough: list[str],
-    workers: int,
-    out: TextIO = sys.stdout,
-    *,
-    secrets: Mapping[str, str] | None = None,
-) -> list[int]:
-    """``--vendor all``: one child run per vendor against its bundled mock, ``workers`` at a time.
-
-    Children are separate processes (each with its own mock and pytest session), so vendors
-    use separate cores; each child's output is printed whole when it finishes.
-    """
-    import subprocess
-    from concurrent.futures import ThreadPoolExecutor
-
-    def child(vendor: str) -> tuple[str, int, str, str]:
-        argv = [
-            sys.executable,
-            "-m",
-            "conformance",
-            "run",
-            "--vendor",
-            vendor,
-            "--report-dir",
-            str(root / vendor),
-            *passthrough,
-        ]
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(secrets or {})},
-        )
-        return vendor, proc.returncode, proc.stdout, proc.stderr
-
-    if not (hypothesis_home() / "unicode_data").exists():
-        subprocess.run(
-            [sys.executable, "-c", "from conformance.runner import warm_hypothesis; warm_hypothesis()"],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-        )
-    codes = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _vendor, code, stdout, stderr in pool.map(child, vendors):
-            out.write(stdout)
-            if stderr.strip():
-                sys.stderr.write(stderr)
-            out.flush()
-            codes.append(code)
-    return codes

@@ -260,3 +260,42 @@ def test_a_run_loads_no_conftest_of_the_working_directory(tmp_path: Path) -> Non
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert not marker.exists()
+
+
+def test_a_run_loads_no_pytest_plugin_installed_beside_the_suite(tmp_path: Path) -> None:
+    """pytest loads every installed ``pytest11`` plugin: one installed next to the suite (here a
+    distribution on PYTHONPATH whose plugin marks the run) must not run inside a conformance run,
+    while the run's own reports (checks.html needs pytest-html) are still written."""
+    marker = tmp_path / "plugin-ran"
+    site = tmp_path / "site"
+    (site / "stray_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "stray_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: stray-plugin\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (site / "stray_plugin-1.0.dist-info" / "entry_points.txt").write_text(
+        "[pytest11]\nstray = stray_plugin\n", encoding="utf-8"
+    )
+    (site / "stray_plugin.py").write_text(
+        f"def pytest_configure(config):\n    open({str(marker)!r}, 'w').close()\n", encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
+    env["PYTHONPATH"] = str(site)
+    probe = subprocess.run(  # the stray plugin is installed: plain pytest would load it
+        [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", str(site)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert marker.exists(), probe.stdout[-2000:] + probe.stderr[-2000:]
+    marker.unlink()
+    argv = [sys.executable, "-m", "conformance", "run", "--vendor", "huawei", *FAST]
+    argv += ["--requirement", "HW-STATE-001", "--report-dir", str(tmp_path / "report")]
+    proc = subprocess.run(
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not marker.exists()
+    assert (tmp_path / "report" / "checks.html").stat().st_size > 0

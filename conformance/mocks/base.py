@@ -321,6 +321,11 @@ class RunningMock:
             log_level=log_level,
             access_log=False,
             lifespan="off",
+            # uvicorn's "auto" takes httptools and uvloop when they happen to be installed: a
+            # different HTTP parser answers malformed requests differently.  The mocks answer the
+            # same everywhere.
+            http="h11",
+            loop="asyncio",
             timeout_keep_alive=30,
             ssl_certfile=certfile,
             ssl_keyfile=keyfile,
