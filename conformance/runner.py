@@ -281,6 +281,10 @@ def _pytest_args(report_dir: Path, verbose: bool, scratch: Path) -> list[str]:
         # pytest loads the conftest.py of every test*/ folder of the working directory before it
         # collects anything: a user's own (or this project's) test hooks would run inside the run.
         "--noconftest",
+        # Its end-of-session garbage collections (several full ones, 0.3 s) look for exceptions
+        # raised in finalizers, to turn them into pytest warnings -- which no report of ours shows.
+        "-p",
+        "no:unraisableexception",
         # Nor the pytest plugins installed beside the suite (pytest-randomly would reorder the
         # checks, pytest-rerunfailures send them twice, xdist alone costs a second of imports):
         # a run loads its own plugin and the HTML report's, by their entry-point names.
