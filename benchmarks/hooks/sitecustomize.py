@@ -2,7 +2,8 @@
 
 When ``conformance.fuzz`` is imported, ``GeneratedRun.one`` is wrapped to count the cases it
 sends; at exit ``cases <n>`` is appended to ``$KMS_BENCH_CASES_FILE`` (one line per process, so
-the children of ``--vendor all`` add up).  Nothing else changes; the import itself stays lazy.
+the children of ``--vendor all`` add up).  Forked children (``conformance.side_by_side``) end with
+``os._exit``, which runs no exit handler: they start from zero and write their line as they end.  Nothing else changes; the import itself stays lazy.
 """
 
 from __future__ import annotations
@@ -59,6 +60,20 @@ def _write() -> None:
             fh.write(f"cases {_count}\n")
 
 
+def _reset() -> None:
+    global _count
+    _count = 0
+
+
+def _exit(code: int) -> None:
+    _write()
+    _os_exit(code)
+
+
+_os_exit = os._exit
+
 if os.environ.get("KMS_BENCH_CASES_FILE"):
     sys.meta_path.insert(0, _Finder())
     atexit.register(_write)
+    os.register_at_fork(after_in_child=_reset)
+    os._exit = _exit
