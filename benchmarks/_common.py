@@ -189,6 +189,9 @@ class ChildRun:
     cpu_s: float = 0.0  # user + sys of the child and every descendant it waited for
     maxrss_mb: float = 0.0  # largest single process in the tree (kernel's ru_maxrss)
     tree_rss_peak_mb: float = 0.0  # sampled sum of RSS over the live process tree
+    # The same for PSS: a page shared by n processes counts 1/n in each -- forked children share
+    # their parent's modules, which a sum of RSS counts once per child.
+    tree_pss_peak_mb: float = 0.0
     stdout: str = ""
     cases: int | None = None  # generated cases, counted by benchmarks/hooks/sitecustomize.py
     loop_s: float | None = None  # wall time of pytest's test loop(s), from benchmarks/hooks/kmsbench_timer.py
@@ -196,8 +199,8 @@ class ChildRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _tree_rss(root: int) -> int:
-    """Sum of RSS (bytes) of ``root`` and its live descendants, from /proc."""
+def _tree_memory(root: int) -> tuple[int, int]:
+    """Sums of RSS and of PSS (bytes) over ``root`` and its live descendants, from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -212,12 +215,24 @@ def _tree_rss(root: int) -> int:
         pid = int(entry)
         children.setdefault(int(stat[1]), []).append(pid)  # field 4: ppid
         rss[pid] = int(stat[21]) * page  # field 24: rss in pages
-    total, stack = 0, [root]
+    total, pss, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        pss += _pss(pid)
         stack.extend(children.get(pid, []))
-    return total
+    return total, pss
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def run_child(
@@ -251,7 +266,7 @@ def run_child(
             filter(None, ["kmsbench_timer", environment.get("PYTEST_PLUGINS")])
         )
     out_fd, out_path = tempfile.mkstemp(prefix="kmsbench-out-")
-    peak = 0
+    peak = peak_pss = 0
     stop = threading.Event()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -260,9 +275,10 @@ def run_child(
     os.close(out_fd)
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not stop.wait(0.1):
-            peak = max(peak, _tree_rss(proc.pid))
+            rss, pss = _tree_memory(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -280,6 +296,7 @@ def run_child(
     result.cpu_s = round(usage.ru_utime + usage.ru_stime, 3)
     result.maxrss_mb = round(usage.ru_maxrss / 1024, 1)
     result.tree_rss_peak_mb = round(peak / 2**20, 1)
+    result.tree_pss_peak_mb = round(peak_pss / 2**20, 1)
     result.stdout = Path(out_path).read_text(encoding="utf-8", errors="replace")
     os.unlink(out_path)
     if cases_file is not None:

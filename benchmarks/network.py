@@ -177,6 +177,7 @@ def run_once(vendor: str, rtt_ms: float, args: argparse.Namespace) -> dict[str, 
         "floor_s": round(floor, 2),
         "wall_over_floor": round(child.wall_s / floor, 2) if floor else None,
         "peak_tree_rss_mb": round(child.tree_rss_peak_mb, 1),
+        "peak_tree_pss_mb": round(child.tree_pss_peak_mb, 1),
         "maxrss_mb": round(child.maxrss_mb, 1),
         "requests_by_layer": summary["totals"].get("requests_by_layer", {}),
         # Requirements every check (or every generated case) answers for are left out: their count

@@ -91,6 +91,7 @@ def figures(label: str, child: ChildRun, found: list[dict[str, Any]]) -> dict[st
         "cpu_ms_per_request": round(1000 * child.cpu_s / requests, 2) if requests else None,
         "maxrss_mb": child.maxrss_mb,
         "tree_rss_peak_mb": child.tree_rss_peak_mb,
+        "tree_pss_peak_mb": child.tree_pss_peak_mb,
     }
 
 
@@ -314,6 +315,7 @@ def main() -> None:
                 "CPU ms/req",
                 "max RSS MB",
                 "tree RSS MB",
+                "tree PSS MB",
             ],
             [
                 [
@@ -331,6 +333,7 @@ def main() -> None:
                     r["cpu_ms_per_request"],
                     r["maxrss_mb"],
                     r["tree_rss_peak_mb"],
+                    r["tree_pss_peak_mb"],
                 ]
                 for r in runs
             ],
@@ -339,7 +342,9 @@ def main() -> None:
     md += [
         "",
         "wall/CPU: the whole process tree of the run; test loop: pytest's run loop only (summed over "
-        "vendors); max RSS: the largest process; tree RSS: sampled sum over the live process tree. "
+        "vendors); max RSS: the largest process; tree RSS: sampled sum over the live process tree "
+        "(a page a forked child shares with its parent counts in both); tree PSS: the same with each shared "
+        "page divided among its sharers, the tree's real footprint. "
         "caches cold: an empty Hypothesis storage directory and an empty case cache, as on a fresh machine "
         "(the utf-8 codec table is built once per process, every generated case is drawn); warm: both filled "
         "by earlier runs (generated cases sent from the case cache, `--case-cache`). all: `--workers 0` "

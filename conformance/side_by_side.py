@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -164,7 +165,7 @@ def run_side_by_side(
     forking = can_fork()
     if forking:
         preload(vendors)
-    _warm_hypothesis(in_process=forking)
+    _warm_hypothesis(fork=forking)
     start = _fork if forking else _spawn
     waiting = list(vendors)
     started: list[Child] = []
@@ -204,21 +205,43 @@ def _print(child: Child, out: TextIO) -> None:
     out.flush()
 
 
-def _warm_hypothesis(*, in_process: bool) -> None:
-    """Build Hypothesis' Unicode table once, before the children would each build it."""
+def _warm_hypothesis(*, fork: bool) -> None:
+    """Build Hypothesis' Unicode table once, before the children would each build it.
+
+    In a child of its own, forked or fresh: the table costs some 150 MB while it is built, which
+    the parent would otherwise keep -- and hand to every child forked after it.
+    """
     from conformance.runner import hypothesis_home, warm_hypothesis
 
     if (hypothesis_home() / "unicode_data").exists():
         return
-    if in_process:
-        warm_hypothesis()
+    if not fork:
+        subprocess.run(
+            [sys.executable, "-c", "from conformance.runner import warm_hypothesis; warm_hypothesis()"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=WARM_TIMEOUT_S,
+        )
         return
-    subprocess.run(
-        [sys.executable, "-c", "from conformance.runner import warm_hypothesis; warm_hypothesis()"],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            warm_hypothesis()
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + WARM_TIMEOUT_S
+    while not os.waitpid(pid, os.WNOHANG)[0]:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)  # the children build the table themselves, as before
+            os.waitpid(pid, 0)
+            return
+        time.sleep(POLL_S)
+
+
+# The Unicode table takes a second or two; a machine that needs longer gets no head start.
+WARM_TIMEOUT_S = 120.0
 
 
 def _files() -> tuple[IO[bytes], IO[bytes]]:
