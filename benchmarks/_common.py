@@ -68,29 +68,48 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def process_mock(
-    vendor: str, timeout: float = 20.0
+    vendor: str, timeout: float = 60.0
 ) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
-    """``kms-conformance mock`` in its own process on a free loopback port (its own core and GIL)."""
-    from conformance.mocks import mock_definition
+    """``kms-conformance mock`` in its own process on a free loopback port (its own core and GIL).
 
+    The credentials are the ones the mock printed: some are minted with a secret of the mock's own
+    process (the Thales JWTs), so this process could not make them.
+    """
+    import tempfile
+
+    from conformance.mocks import mock_definition
+    from conformance.options import flag_for
+
+    definition = mock_definition(vendor)
+    names = list(definition.credentials(definition.config()))
     port = free_port()
+    printed = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [CLI, "mock", "--vendor", vendor, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
+        stdout=printed,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + timeout
         while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
+            printed.seek(0)
+            lines = printed.read().decode("utf-8", "replace").splitlines()
+            given = dict(
+                line.strip().split(" ", 1)
+                for line in lines
+                if line.startswith("  --") and " " in line.strip()
+            )
+            credentials = {name: given[flag_for(name)] for name in names if flag_for(name) in given}
+            if len(credentials) == len(names):
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{vendor} mock did not start on port {port}")
+                raise RuntimeError(f"{vendor} mock did not start on port {port} within {timeout:g} s")
             time.sleep(0.05)
-        definition = mock_definition(vendor)
-        yield f"http://127.0.0.1:{port}", definition.credentials(definition.config()), proc
+        yield f"http://127.0.0.1:{port}", credentials, proc
     finally:
+        printed.close()
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -26,10 +26,10 @@ import importlib.metadata
 import json
 import os
 import tempfile
-import threading
-from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from conformance.metrics import Tally
 
 FORMAT = 1  # bump when the encoding or what a file holds changes
 MAX_FILE_BYTES = 4 * 1024 * 1024  # an operation's cases larger than this are drawn every time
@@ -51,27 +51,8 @@ CASE_FIELDS = (
 _REBUILT_FROM = ("schemathesis.",)  # modules whose dataclasses and enums a file may name
 
 
-class Sources:
-    """How many generated checks drew their cases and how many took them from the cache."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
-
-    def add(self, source: str, n: int = 1) -> None:
-        with self._lock:
-            self.counts[source] += n
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.counts)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.counts = Counter()
-
-
-SOURCES = Sources()
+# How many generated checks drew their cases (DRAWN) and how many took them from the cache (CACHED).
+SOURCES = Tally()
 DRAWN, CACHED = "drawn", "cached"
 
 

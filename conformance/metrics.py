@@ -16,23 +16,46 @@ from contextlib import contextmanager
 OUTSIDE = "run"  # requests sent outside any check
 
 
-class RequestCounter:
+class Tally:
+    """Counts by name, from any thread: the shape of every counter a run reports."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._local = threading.local()
-        self.value = 0
-        self.by_check: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
 
-    def add(self, n: int = 1, check: str | None = None) -> None:
-        key = check or getattr(self._local, "check", None) or OUTSIDE
+    def add(self, name: str, n: int = 1) -> None:
         with self._lock:
-            self.value += n
-            self.by_check[key] += n
+            self.counts[name] += n
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
 
     def reset(self) -> None:
         with self._lock:
-            self.value = 0
-            self.by_check = Counter()
+            self.counts = Counter()
+
+
+class RequestCounter:
+    """Requests sent, by the check that sent them (``OUTSIDE``: the run itself)."""
+
+    def __init__(self) -> None:
+        self._tally = Tally()
+        self._local = threading.local()
+
+    @property
+    def value(self) -> int:
+        """Every request counted."""
+        return sum(self._tally.snapshot().values())
+
+    def add(self, n: int = 1, check: str | None = None) -> None:
+        self._tally.add(check or getattr(self._local, "check", None) or OUTSIDE, n)
+
+    def snapshot(self) -> dict[str, int]:
+        return self._tally.snapshot()
+
+    def reset(self) -> None:
+        self._tally.reset()
 
     def current(self) -> str | None:
         """The check this thread's requests count under (None: outside any check)."""
@@ -47,10 +70,6 @@ class RequestCounter:
             yield
         finally:
             self._local.check = before
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.by_check)
 
 
 REQUESTS = RequestCounter()
