@@ -244,21 +244,33 @@ def test_overall_verdict_says_pass_only_when_the_exit_status_is_0() -> None:
         assert verdict.startswith("verdict: PASS") == (status == 0), (codes, verdict)
 
 
+def _marking_hooks(marker: Path) -> str:
+    """A pytest plugin's source whose only effect is to create ``marker``."""
+    return f"def pytest_configure(config):\n    open({str(marker)!r}, 'w').close()\n"
+
+
+def _run_one_row(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A short Huawei run (one requirement) from ``cwd``; it must pass."""
+    argv = [sys.executable, "-m", "conformance", "run", "--vendor", "huawei", *FAST]
+    argv += ["--requirement", "HW-STATE-001", "--report-dir", str(cwd / "report")]
+    proc = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
+
+
 def test_a_run_loads_no_conftest_of_the_working_directory(tmp_path: Path) -> None:
     """pytest loads test*/conftest.py under the working directory before collecting: a user's own
     test hooks (here: one that would mark the run) must not run inside a conformance run."""
     marker = tmp_path / "conftest-ran"
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "conftest.py").write_text(
-        f"def pytest_configure(config):\n    open({str(marker)!r}, 'w').close()\n", encoding="utf-8"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
-    argv = [sys.executable, "-m", "conformance", "run", "--vendor", "huawei", *FAST]
-    argv += ["--requirement", "HW-STATE-001", "--report-dir", str(tmp_path / "report")]
-    proc = subprocess.run(
-        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (tmp_path / "tests" / "conftest.py").write_text(_marking_hooks(marker), encoding="utf-8")
+    _run_one_row(tmp_path, _clean_env())
     assert not marker.exists()
 
 
@@ -275,11 +287,8 @@ def test_a_run_loads_no_pytest_plugin_installed_beside_the_suite(tmp_path: Path)
     (site / "stray_plugin-1.0.dist-info" / "entry_points.txt").write_text(
         "[pytest11]\nstray = stray_plugin\n", encoding="utf-8"
     )
-    (site / "stray_plugin.py").write_text(
-        f"def pytest_configure(config):\n    open({str(marker)!r}, 'w').close()\n", encoding="utf-8"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
-    env["PYTHONPATH"] = str(site)
+    (site / "stray_plugin.py").write_text(_marking_hooks(marker), encoding="utf-8")
+    env = {**_clean_env(), "PYTHONPATH": str(site)}
     probe = subprocess.run(  # the stray plugin is installed: plain pytest would load it
         [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", str(site)],
         cwd=tmp_path,
@@ -291,11 +300,6 @@ def test_a_run_loads_no_pytest_plugin_installed_beside_the_suite(tmp_path: Path)
     )
     assert marker.exists(), probe.stdout[-2000:] + probe.stderr[-2000:]
     marker.unlink()
-    argv = [sys.executable, "-m", "conformance", "run", "--vendor", "huawei", *FAST]
-    argv += ["--requirement", "HW-STATE-001", "--report-dir", str(tmp_path / "report")]
-    proc = subprocess.run(
-        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    _run_one_row(tmp_path, env)
     assert not marker.exists()
     assert (tmp_path / "report" / "checks.html").stat().st_size > 0
