@@ -141,11 +141,22 @@ def use_hypothesis_home() -> Path:
 
 
 def warm_hypothesis() -> None:
-    """Build Hypothesis' Unicode cache once, so parallel children do not each build it."""
-    use_hypothesis_home()
+    """Build Hypothesis' Unicode tables once (or load them, when built), so parallel children do
+    not each build them; ``hypothesis_warm`` is true afterwards."""
+    home = use_hypothesis_home()
+    import hypothesis
     from hypothesis import strategies as st
 
     st.text().example()
+    (home / f"kms-conformance-warm-{hypothesis.__version__}").touch()
+
+
+def hypothesis_warm() -> bool:
+    """Whether ``warm_hypothesis`` has built the tables of this Hypothesis version.  (Its folders
+    alone prove nothing: importing Schemathesis writes one table, not the one a run needs most.)"""
+    from importlib.metadata import version
+
+    return (hypothesis_home() / f"kms-conformance-warm-{version('hypothesis')}").exists()
 
 
 def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None = None) -> RunResult:

@@ -117,6 +117,9 @@ def preload(vendors: list[str]) -> None:
     from _pytest.config import default_plugins, essential_plugins
 
     from conformance import vendors as registry
+    from conformance.runner import use_hypothesis_home
+
+    use_hypothesis_home()  # before any import writes to Hypothesis' default, ./.hypothesis
 
     pytest_plugins = [f"_pytest.{name}" for name in (*essential_plugins, *default_plugins)]
     for name in (*RUN_MODULES, *pytest_plugins):
@@ -206,41 +209,50 @@ def _print(child: Child, out: TextIO) -> None:
 
 
 def _warm_hypothesis(*, fork: bool) -> None:
-    """Build Hypothesis' Unicode table once, before the children would each build it.
+    """Build Hypothesis' Unicode tables once, before the children would each build them.
 
-    In a child of its own, forked or fresh: the table costs some 150 MB while it is built, which
-    the parent would otherwise keep -- and hand to every child forked after it.
+    In a child of its own, forked or fresh: the tables cost some 150 MB while they are built,
+    which the parent would otherwise keep -- and hand to every child forked after it.  Tables
+    already built are only read from disk, and a parent about to fork reads them itself: its
+    children then share them.
     """
-    from conformance.runner import hypothesis_home, warm_hypothesis
+    from conformance.runner import hypothesis_warm, warm_hypothesis
 
-    if (hypothesis_home() / "unicode_data").exists():
-        return
-    if not fork:
-        subprocess.run(
-            [sys.executable, "-c", "from conformance.runner import warm_hypothesis; warm_hypothesis()"],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=WARM_TIMEOUT_S,
-        )
-        return
+    if not hypothesis_warm():
+        if fork:
+            _in_forked_child(warm_hypothesis, WARM_TIMEOUT_S)
+        else:
+            subprocess.run(
+                [sys.executable, "-c", "from conformance.runner import warm_hypothesis; warm_hypothesis()"],
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=WARM_TIMEOUT_S,
+            )
+    if fork and hypothesis_warm():
+        warm_hypothesis()
+
+
+def _in_forked_child(work: Callable[[], None], timeout_s: float) -> None:
+    """Run ``work`` in a forked child and wait for it; kill it after ``timeout_s``."""
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            warm_hypothesis()
+            work()
             code = 0
         finally:
             os._exit(code)
-    deadline = time.monotonic() + WARM_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while not os.waitpid(pid, os.WNOHANG)[0]:
         if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)  # the children build the table themselves, as before
+            os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             return
         time.sleep(POLL_S)
 
 
-# The Unicode table takes a second or two; a machine that needs longer gets no head start.
+# The Unicode tables take a few seconds; a machine that needs longer gets no head start (each
+# child builds them itself, as when not forking).
 WARM_TIMEOUT_S = 120.0
 
 

@@ -272,6 +272,8 @@ def test_a_run_loads_no_conftest_of_the_working_directory(tmp_path: Path) -> Non
     (tmp_path / "tests" / "conftest.py").write_text(_marking_hooks(marker), encoding="utf-8")
     _run_one_row(tmp_path, _clean_env())
     assert not marker.exists()
+    # Nor does the run leave anything in the working directory (Hypothesis' ./.hypothesis).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report", "tests"]
 
 
 def test_a_run_loads_no_pytest_plugin_installed_beside_the_suite(tmp_path: Path) -> None:
