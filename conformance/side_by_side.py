@@ -140,7 +140,6 @@ class Child:
     """One vendor's run in its own process, its output in two files until it has ended."""
 
     vendor: str
-    argv: list[str]  # the ``kms-conformance`` arguments
     out: IO[bytes]
     err: IO[bytes]
     poll: Callable[[], int | None]  # its exit status once it has ended, else None
@@ -271,7 +270,7 @@ def _spawn(vendor: str, argv: list[str], secrets: dict[str, str]) -> Child:
         stdin=subprocess.DEVNULL,
         env={**os.environ, **secrets},
     )
-    return Child(vendor, argv, out, err, proc.poll)
+    return Child(vendor, out, err, proc.poll)
 
 
 def _fork(vendor: str, argv: list[str], secrets: dict[str, str]) -> Child:
@@ -296,7 +295,7 @@ def _fork(vendor: str, argv: list[str], secrets: dict[str, str]) -> Child:
         ended, status = os.waitpid(pid, os.WNOHANG)
         return os.waitstatus_to_exitcode(status) if ended else None
 
-    return Child(vendor, argv, out, err, poll)
+    return Child(vendor, out, err, poll)
 
 
 def _child(argv: list[str], secrets: dict[str, str], out: IO[bytes], err: IO[bytes]) -> int:
