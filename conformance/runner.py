@@ -126,7 +126,6 @@ def hypothesis_home() -> Path:
     Hypothesis builds a Unicode table on first use (~1.5 s CPU, ~150 MB); keeping it in a
     per-user cache makes every later run start warm.  ``HYPOTHESIS_STORAGE_DIRECTORY`` wins.
     """
-
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return Path(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
     return case_cache.user_cache() / "hypothesis"
@@ -143,20 +142,23 @@ def use_hypothesis_home() -> Path:
 def warm_hypothesis() -> None:
     """Build Hypothesis' Unicode tables once (or load them, when built), so parallel children do
     not each build them; ``hypothesis_warm`` is true afterwards."""
-    home = use_hypothesis_home()
-    import hypothesis
+    use_hypothesis_home()
     from hypothesis import strategies as st
 
     st.text().example()
-    (home / f"kms-conformance-warm-{hypothesis.__version__}").touch()
+    _warm_marker().touch()
 
 
 def hypothesis_warm() -> bool:
     """Whether ``warm_hypothesis`` has built the tables of this Hypothesis version.  (Its folders
     alone prove nothing: importing Schemathesis writes one table, not the one a run needs most.)"""
+    return _warm_marker().exists()
+
+
+def _warm_marker() -> Path:
     from importlib.metadata import version
 
-    return (hypothesis_home() / f"kms-conformance-warm-{version('hypothesis')}").exists()
+    return hypothesis_home() / f"kms-conformance-warm-{version('hypothesis')}"
 
 
 def run_vendor(request: RunRequest, out: TextIO = sys.stdout, err: TextIO | None = None) -> RunResult:

@@ -233,14 +233,12 @@ def _warm_hypothesis(*, fork: bool) -> None:
 
 def _in_forked_child(work: Callable[[], None], timeout_s: float) -> None:
     """Run ``work`` in a forked child and wait for it; kill it after ``timeout_s``."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            work()
-            code = 0
-        finally:
-            os._exit(code)
+
+    def run() -> int:
+        work()
+        return 0
+
+    pid = _forked(run)
     deadline = time.monotonic() + timeout_s
     while not os.waitpid(pid, os.WNOHANG)[0]:
         if time.monotonic() > deadline:
@@ -248,6 +246,26 @@ def _in_forked_child(work: Callable[[], None], timeout_s: float) -> None:
             os.waitpid(pid, 0)
             return
         time.sleep(POLL_S)
+
+
+def _forked(work: Callable[[], int]) -> int:
+    """Fork a child that runs ``work`` and ends with its status (1 if it raised); the child's pid.
+
+    The child never returns into the parent's code, whatever ``work`` does."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # or the child would write the parent's buffered text again
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = work()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    return pid
 
 
 # The Unicode tables take a few seconds; a machine that needs longer gets no head start (each
@@ -275,21 +293,15 @@ def _spawn(vendor: str, argv: list[str], secrets: dict[str, str]) -> Child:
 
 def _fork(vendor: str, argv: list[str], secrets: dict[str, str]) -> Child:
     out, err = _files()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()  # or the child would write the parent's buffered text again
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the parent's code
-        code = 1
+
+    def run() -> int:
         try:
-            code = _child(argv, secrets, out, err)
-        except BaseException:  # noqa: BLE001 -- whatever happened, the child ends here
+            return _child(argv, secrets, out, err)
+        except BaseException:  # noqa: BLE001 -- whatever happened, said in the child's own stderr
             traceback.print_exc()
-        finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
+            return 1
+
+    pid = _forked(run)
 
     def poll() -> int | None:
         ended, status = os.waitpid(pid, os.WNOHANG)
