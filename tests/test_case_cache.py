@@ -7,7 +7,9 @@ miss (drawn again), never code that runs; ``--case-cache off`` draws every time.
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,21 @@ def test_a_kept_case_is_rebuilt_as_the_same_request_in_the_same_mode(vendor: str
         again = case_cache.rebuild(operation, kept)
         assert _request(again) == _request(case), operation.label
         assert again.as_curl_command() == case.as_curl_command()
+
+
+def test_the_cases_drawn_do_not_depend_on_the_modules_loaded(tmp_path: Path, monkeypatch: Any) -> None:
+    """Hypothesis draws literals it finds in loaded modules outside site-packages; the suite's
+    cases must not change when such a module is loaded (``fuzz._draw_from_the_spec_alone``)."""
+    before = [_request(case) for _, case in _drawn("huawei", 10)]
+    literals = "\n".join(f"NAME_{i} = 'kmsconf-literal-{i}'\nNUMBER_{i} = {1000 + i}" for i in range(50))
+    (tmp_path / "kmsconf_literals.py").write_text(literals + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("kmsconf_literals")
+    try:
+        after = [_request(case) for _, case in _drawn("huawei", 10)]
+    finally:
+        sys.modules.pop("kmsconf_literals", None)
+    assert after == before
 
 
 def test_a_file_naming_anything_but_schemathesis_types_is_a_miss(tmp_path: Path) -> None:
