@@ -108,8 +108,13 @@ class LatencyProxy:
             await sender
         except (OSError, asyncio.CancelledError):
             sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._open.add(task)
+            task.add_done_callback(self._open.discard)
         async with self._semaphore:
             self.connections += 1
             try:
@@ -128,12 +133,19 @@ class LatencyProxy:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._semaphore = asyncio.Semaphore(self.slots)
+        self._open: set[asyncio.Task[None]] = set()
         server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), self.lifetime)
         server.close()
+        # Connections still open are ended here, and awaited: a task the loop drops unfinished
+        # makes asyncio print "Task was destroyed but it is pending!" over the benchmark's output.
+        for task in list(self._open):
+            task.cancel()
+        if self._open:
+            await asyncio.wait(list(self._open), timeout=5)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 5)
 
