@@ -37,6 +37,15 @@ class StepFailed(Exception):
         return (type(self), (self.requirement, self.message))  # it crosses processes (concurrency)
 
 
+class Unsettled(Exception):
+    """The target still shows a change running when the check's wait for it ends (a documented
+    transient state, such as AWS's Updating while a multi-Region primary moves).
+
+    The check cannot judge the change, so its requirements are blocked: never passed, and never
+    failed either, since the docs give the change no deadline.
+    """
+
+
 @dataclass
 class Verdict:
     """Soft assertions keyed by requirement id, collected during one test."""

@@ -17,6 +17,7 @@ of a known integer ``code`` (16 -> ``NCERRResourceNotFound``), otherwise ``str(c
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import secrets
@@ -44,7 +45,7 @@ from conformance.profiles.base import (
 )
 from conformance.redaction import remember_secret
 from conformance.transport import is_loopback
-from conformance.verdict import StepFailed
+from conformance.verdict import StepFailed, Unsettled
 
 KEYS = "/api/v1/cckm/aws/keys"
 TOKENS = "/api/v1/auth/tokens"
@@ -462,8 +463,10 @@ def _replica_pending_import(outcome: Outcome) -> str | None:
 
 
 def _primary_moved(outcome: Outcome) -> str | None:
+    """The answer to update-primary-region.  One that reads Updating (AWS runs the change
+    asynchronously) is accepted as it is: the row's later read (``_now_primary``) judges the change."""
     aws, config = _member(outcome)
-    if aws.get("KeyState") == "Updating":  # AWS: both keys are Updating until the change is done
+    if aws.get("KeyState") == "Updating":
         return None
     region = _sent(outcome).get("PrimaryRegion")
     primary = config.get("PrimaryKey")
@@ -759,10 +762,27 @@ def _primary_lists_replica(outcome: Outcome) -> str | None:
     return None
 
 
+def _settled(outcome: Outcome) -> None:
+    """A read that shows the change still running cannot judge it (``Profile.settle`` waited for it)."""
+    if _aws(outcome).get("KeyState") == "Updating":
+        raise Unsettled(f"the key still reads Updating after update-primary-region: {outcome.text}")
+
+
+def _now_primary(outcome: Outcome) -> str | None:
+    """The replica named to update-primary-region, read once the change is done: now the primary."""
+    _settled(outcome)
+    _, config = _member(outcome)
+    primary = config.get("PrimaryKey")
+    where = primary.get("Region") if isinstance(primary, dict) else None
+    region = _body(outcome).get("region")
+    if config.get("MultiRegionKeyType") != "PRIMARY" or where != region:
+        return f"after update-primary-region the key in {region} should read as the primary: {config or outcome.text}"
+    return None
+
+
 def _former_primary(outcome: Outcome) -> str | None:
+    _settled(outcome)
     aws, config = _member(outcome)
-    if aws.get("KeyState") == "Updating":  # AWS: both keys are Updating until the change is done
-        return None
     primary = config.get("PrimaryKey")
     where = primary.get("Region") if isinstance(primary, dict) else None
     if config.get("MultiRegionKeyType") != "REPLICA" or where == _body(outcome).get("region"):
@@ -1288,6 +1308,14 @@ PROBES: tuple[Probe, ...] = (
         key="mrk-replica",
         check=_primary_moved,
     ),
+    _probe(
+        "TH-STATE-017",
+        "new-primary-reads-primary",
+        "get",
+        key="primary-moved-replica",
+        check=_now_primary,
+        read_only=True,
+    ),
     # rotation jobs and the rotation status
     _probe(
         "TH-VAL-011",
@@ -1672,11 +1700,16 @@ KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]]
     "asymmetric": ("AWS_KMS", False, ()),  # created with ASYMMETRIC (KIND_PARAMS)
     "mrk-replicated-primary": ("AWS_KMS", True, ("replicate_key",)),  # the primary, read after
     "primary-moved": ("AWS_KMS", True, ("replicate_key", "update_primary_region")),  # the former primary
+    "primary-moved-replica": ("AWS_KMS", True, ("replicate_key", "update_primary_region")),  # the new one
 }
 # Kinds created with these aws_param fields.
 KIND_PARAMS: dict[str, dict[str, Any]] = {"asymmetric": ASYMMETRIC}
 # Kinds whose key is the one created, not the replica their replicate_key call makes.
 _KEEP_CREATED = frozenset({"mrk-replicated-primary", "primary-moved"})
+# How long ``ThalesProfile.settle`` waits for a primary-Region change (AWS gives it no deadline),
+# and the longest pause between its reads.
+SETTLE_S = 120.0
+SETTLE_MAX_WAIT_S = 8.0
 # Keys a later read looks at after the change their kind names (same shape as KINDS; each row makes
 # its own).  "dropped" is gone from CCKM (deleted after its AWS deletion was scheduled).
 CHANGED_KINDS: dict[str, tuple[str, bool, tuple[str | tuple[str, dict[str, Any]], ...]]] = {
@@ -2168,7 +2201,30 @@ class ThalesProfile(Profile):
                 raise self.step_failed(step, f"{operation} answered {outcome.describe()}")
             if operation == "replicate_key":
                 key_id = outcome.body["id"]
+            elif operation == "update_primary_region":
+                self.settle(created, key_id)
         return created if kind in _KEEP_CREATED else key_id
+
+    def settle(self, *key_ids: str) -> None:
+        """Read the keys of a primary-Region change until none reads Updating (AWS runs the change
+        asynchronously, both keys Updating meanwhile), backing off, for at most ``SETTLE_S`` seconds.
+
+        A key still Updating then raises ``Unsettled``: the row that needed the change is blocked.
+        """
+        deadline = time.monotonic() + SETTLE_S
+        for key_id in key_ids:
+            for attempt in itertools.count():
+                outcome = self.call("get", key_id)
+                if outcome.status not in _OK:
+                    raise self.step_failed("read-state", f"reading key {key_id}: {outcome.describe()}")
+                if _aws(outcome).get("KeyState") != "Updating":
+                    break
+                wait = min(SETTLE_MAX_WAIT_S, 0.25 * 2**attempt)
+                if time.monotonic() + wait > deadline:
+                    raise Unsettled(
+                        f"key {key_id} still reads Updating {SETTLE_S:g} s after update-primary-region"
+                    )
+                time.sleep(wait)
 
     def _scratch_policy(self, key_id: str) -> dict[str, Any]:
         """AWS's default key policy for the key's account (so the caller keeps every right), under

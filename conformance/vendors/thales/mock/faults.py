@@ -830,11 +830,25 @@ OPTIONS: tuple[Option, ...] = (
         "reads of a synchronization job by id it stays in_progress before it completes; 0: "
         "complete when started, so nothing is left to cancel (job timing undocumented)",
     ),
+    Option(
+        "primary-update-reads",
+        ("0", "1", "3"),
+        "0",
+        "reads of each key by id that show Updating after update-primary-region before the change "
+        "is done (AWS: both keys are Updating meanwhile; how long is undocumented)",
+    ),
 )
 
 # Options whose switch holds a number.
 _NUMERIC = frozenset(
-    {"create-status", "state-error-status", "validation-status", "token-duration", "sync-job-reads"}
+    {
+        "create-status",
+        "state-error-status",
+        "validation-status",
+        "token-duration",
+        "sync-job-reads",
+        "primary-update-reads",
+    }
 )
 
 

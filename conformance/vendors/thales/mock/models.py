@@ -164,6 +164,9 @@ class Rules:
     unknown_sort_field: str = "ignored"  # "ignored", or "server-error" (a fault)
     tags_filter: str = "value"  # option tags-filter: what the list filter tags=<v> compares
     sync_job_reads: int = 1  # option sync-job-reads: status reads a synchronization job stays in_progress
+    # option primary-update-reads: reads by id of each member that show Updating after
+    # update-primary-region before the change is done (AWS: both keys are Updating meanwhile)
+    primary_update_reads: int = 0
     # what faults change (each True/False is the documented or chosen behaviour)
     policy_inputs_exclusive: bool = True  # Policy, policytemplate and principal lists exclude each other
     upload_holds_material: bool = True  # upload-key leaves the new key Enabled (its material uploaded)
@@ -556,6 +559,8 @@ class CckmBackend:
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
         self.sync_jobs: dict[str, SyncJob] = {}
         self.rotations: dict[str, list[dict[str, Any]]] = {}  # key id -> its material's records
+        # key id -> [reads by id still showing Updating, the state it goes back to]
+        self.updating: dict[str, list[Any]] = {}
 
     # -- users and tokens -----------------------------------------------------------------------
 
@@ -754,7 +759,22 @@ class CckmBackend:
 
     def get_key(self, key_id: str) -> Key:
         with self.lock:
-            return self._key(key_id).snapshot()
+            key = self._key(key_id)
+            self._read_updating(key)
+            return key.snapshot()
+
+    def _read_updating(self, key: Key) -> None:
+        """A read by id of a key a primary-Region change left Updating: after ``primary_update_reads``
+        of them the change is done and the key is back in its state."""
+        pending = self.updating.get(key.id)
+        if pending is None:
+            return
+        if pending[0] > 0:
+            pending[0] -= 1
+            return
+        del self.updating[key.id]
+        if key.state == "Updating":
+            key.set_state(pending[1])
 
     def delete_key(self, key_id: str) -> None:
         """Removes the key from CCKM only (the AWS key is left alone)."""
@@ -1189,17 +1209,20 @@ class CckmBackend:
                     f"No replica of {key.aws['KeyID']} exists in {primary_region}",
                 )
             old = members[0]
-            if not self.rules.update_primary_region_works:
-                return self._key(key_id).snapshot()
-            if new is old:
+            if new is old and self.rules.update_primary_region_works:
                 raise AwsRefusal("UnsupportedOperationException", f"{old.arn} is already the primary key.")
             for member in (old, new):
                 self._move(member, "update-primary-region")
-            self._configure(members, new)
-            if not self.rules.former_primary_demoted:
-                old.aws["MultiRegionConfiguration"]["MultiRegionKeyType"] = "PRIMARY"
-            old.touch()
-            new.touch()
+            if self.rules.update_primary_region_works:
+                self._configure(members, new)
+                if not self.rules.former_primary_demoted:
+                    old.aws["MultiRegionConfiguration"]["MultiRegionKeyType"] = "PRIMARY"
+                old.touch()
+                new.touch()
+            if self.rules.primary_update_reads > 0:
+                for member in (old, new):
+                    self.updating[member.id] = [self.rules.primary_update_reads, member.state]
+                    member.set_state("Updating")
             return self._key(key_id).snapshot()
 
     # -- synchronization jobs -------------------------------------------------------------------
