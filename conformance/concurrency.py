@@ -137,7 +137,9 @@ class AheadOfTime:
         jobs = list(jobs)
         if elsewhere:
             from conformance.generation_process import GenerationProcess, SharedLimits, split
+            from conformance.side_by_side import can_fork, warm_hypothesis_once
 
+            warm_hypothesis_once(fork=can_fork())  # else each child builds the tables it lacks
             shared = SharedLimits.create(self.workers)  # one pause and one bound for every process
             shared.install(self.profile.health)
             settings = self.profile.settings

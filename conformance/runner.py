@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,8 +145,11 @@ def warm_hypothesis() -> None:
     not each build them; ``hypothesis_warm`` is true afterwards."""
     use_hypothesis_home()
     from hypothesis import strategies as st
+    from hypothesis.errors import NonInteractiveExampleWarning
 
-    st.text().example()
+    with warnings.catch_warnings():  # .example() outside a REPL warns; here it is meant
+        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
+        st.text().example()
     _warm_marker().touch()
 
 

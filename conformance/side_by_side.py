@@ -167,7 +167,7 @@ def run_side_by_side(
     forking = can_fork()
     if forking:
         preload(vendors)
-    _warm_hypothesis(fork=forking)
+    warm_hypothesis_once(fork=forking)
     start = _fork if forking else _spawn
     waiting = list(vendors)
     started: list[Child] = []
@@ -207,13 +207,16 @@ def _print(child: Child, out: TextIO) -> None:
     out.flush()
 
 
-def _warm_hypothesis(*, fork: bool) -> None:
-    """Build Hypothesis' Unicode tables once, before the children would each build them.
+def warm_hypothesis_once(*, fork: bool) -> None:
+    """Build Hypothesis' Unicode tables once, before the processes of a run would each build them.
 
-    In a child of its own, forked or fresh: the tables cost some 150 MB while they are built,
-    which the parent would otherwise keep -- and hand to every child forked after it.  Tables
-    already built are only read from disk, and a parent about to fork reads them itself: its
-    children then share them.
+    Every process that draws builds the tables it lacks, some 300 MB while it does: the vendors'
+    children of ``--vendor all``, and the generation processes of a run against a remote target
+    (``conformance.generation_process``; a cold Huawei run at 100 ms peaked at 705 MB PSS with
+    three builders).  So the tables are built first, in a child of its own, forked or fresh: the
+    parent would otherwise keep that memory -- and hand it to every child forked after it.  Tables
+    already built are only read from disk, and a parent that can fork reads them itself: its
+    forked children then share them.
     """
     from conformance.runner import hypothesis_warm, warm_hypothesis
 

@@ -355,6 +355,28 @@ def test_generated_checks_whose_process_failed_are_blocked_never_passed(
     assert "ended abnormally" in run.row(sorted(generated)[0])["message"]
 
 
+def test_hypothesis_tables_are_built_once_before_the_generation_processes_start(
+    tmp_path: Path, counted_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process that draws builds the Unicode tables it lacks (300 MB while it does): on a
+    fresh machine they are built once (``warm_hypothesis_once``), before any child starts."""
+    from conformance import generation_process, side_by_side
+
+    events: list[str] = []
+    monkeypatch.setattr(side_by_side, "warm_hypothesis_once", lambda fork: events.append("tables"))
+    start = generation_process.GenerationProcess.__init__
+
+    def started(self: Any, *args: Any, **kwargs: Any) -> None:
+        events.append("child")
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(generation_process.GenerationProcess, "__init__", started)
+    url, credentials, _ = counted_mock("thales")
+    run = run_target("thales", url, tmp_path, concurrency=3, scope="lifecycle", **credentials)
+    assert run.code == 0, run.explain()
+    assert events[0] == "tables" and events.count("tables") == 1 and "child" in events, events
+
+
 def test_slots_a_stopped_child_held_do_not_block_cleanup() -> None:
     """A child terminated mid-exchange never releases its in-flight slot: once the children are
     stopped, the run's own exchanges (cleanup) get a fresh bound instead of waiting forever."""

@@ -25,7 +25,9 @@ def test_quick_start_has_the_main_job_then_the_tests() -> None:
     assert "pip install -e . " in main_job and "[test]" not in main_job  # the package alone
     assert main_job.endswith("kms-conformance run --vendor all")
     assert "pip install -e '.[test]'" in tests and tests.endswith("python -m pytest -n 2")
-    assert re.search(r"about 1.5 minutes to install, 20 s of checks and 4\s+to\s+14\s+minutes of tests", README)
+    assert re.search(
+        r"about 1.5 minutes to install, 20 s of checks and 4\s+to\s+14\s+minutes of tests", README
+    )
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -63,7 +63,7 @@ def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_pa
     """The children forked (the parent's ``conformance.cli.main`` replaced) or spawned (a script)."""
     monkeypatch.setattr(side_by_side, "can_fork", lambda: request.param == "fork")
     monkeypatch.setattr(side_by_side, "preload", lambda vendors: None)
-    monkeypatch.setattr(side_by_side, "_warm_hypothesis", lambda fork: None)
+    monkeypatch.setattr(side_by_side, "warm_hypothesis_once", lambda fork: None)
     if request.param == "fork":
         monkeypatch.setattr(cli, "main", lambda: sys.exit(fake_run(sys.argv[1:])))
     else:
