@@ -31,6 +31,7 @@ from urllib.parse import quote
 import httpx
 
 from conformance.auth.tokens import RenewingAuth, TokenSource
+from conformance.interrupts import INTERRUPTS
 from conformance.profiles.base import (
     MISSING,
     CleanupRefused,
@@ -2224,7 +2225,7 @@ class ThalesProfile(Profile):
                     raise Unsettled(
                         f"key {key_id} still reads Updating {SETTLE_S:g} s after update-primary-region"
                     )
-                time.sleep(wait)
+                INTERRUPTS.sleep(wait)  # Ctrl-C is raised within 0.1 s, not after the pause
 
     def _scratch_policy(self, key_id: str) -> dict[str, Any]:
         """AWS's default key policy for the key's account (so the caller keeps every right), under
