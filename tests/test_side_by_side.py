@@ -157,3 +157,14 @@ def test_ctrl_c_starts_no_further_child_and_waits_for_the_running_one(
     assert lived(notes, "huawei")[1] >= started  # the running child ended on its own
     assert "[huawei] last line" in out.getvalue()  # and its output is printed
     assert sorted(p.name for p in notes.iterdir()) == ["huawei.end", "huawei.start"]
+
+
+def test_a_warm_up_that_hangs_costs_only_its_own_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its deadline the warm-up is given up, and the run goes on: each process then builds
+    the tables it lacks, as it would have without one."""
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "hypothesis"))
+    monkeypatch.setattr(side_by_side, "WARM_TIMEOUT_S", 0.01)
+    side_by_side.warm_hypothesis_once(fork=False)  # the spawned warm-up cannot start in 10 ms
+    assert not list((tmp_path / "hypothesis").glob("kms-conformance-warm-*"))
