@@ -10,7 +10,8 @@ credentials (from ``KMS_CONFORMANCE_*`` variables, never on the command line) an
   computation, which one interpreter does on one core), requests (``summary.json``), the floor ``requests x RTT / concurrency`` (what
   the requests cost at that RTT if nothing else took time), wall/floor; and, per vendor, where the
   requests went (summary.json's per-layer breakdown and the requirements whose checks sent most);
-* peak memory of the run's process tree (the mock and proxy are not counted);
+* peak memory of the run's process tree (the mock and proxy are not counted): the sum of RSS, and
+  of PSS, which counts a page the run's processes share once (their real footprint);
 * the verdict, which must not change with the RTT.
 
     .venv/bin/python benchmarks/network.py [--rtt 0,20,100] [--vendors huawei,yandex] [--concurrency N]
@@ -233,7 +234,18 @@ def main() -> None:
             log(f"  {row['wall_s']} s, {row['requests']} requests, verdict {row['verdict']}")
             rows.append(row)
     table = markdown_table(
-        ["vendor", "RTT ms", "wall s", "CPU s", "requests", "floor s", "wall/floor", "peak MB", "verdict"],
+        [
+            "vendor",
+            "RTT ms",
+            "wall s",
+            "CPU s",
+            "requests",
+            "floor s",
+            "wall/floor",
+            "peak RSS MB",
+            "peak PSS MB",
+            "verdict",
+        ],
         [
             [
                 r["vendor"],
@@ -244,6 +256,7 @@ def main() -> None:
                 r["floor_s"],
                 r["wall_over_floor"],
                 r["peak_tree_rss_mb"],
+                r["peak_tree_pss_mb"],
                 r["verdict"],
             ]
             for r in rows
