@@ -5,11 +5,15 @@ own synchronization jobs (and the guard that refuses anyone else's), and the rep
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conformance.profiles.base import NotCovered, OwnershipError
+from conformance.vendors.thales.mock import models
 from conformance.vendors.thales.profile import KINDS, SYNC_JOB_KINDS, ThalesProfile
+from tests.runs import run_mock
 
 
 @pytest.fixture
@@ -58,6 +62,45 @@ def test_a_job_finished_when_started_is_not_covered(kms_mock) -> None:
     mock = kms_mock("thales", options={"sync-job-reads": "0"})
     with pytest.raises(NotCovered):
         ThalesProfile(mock.settings).key_in("sync-job-in-progress")
+
+
+def _cancel_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cancel: Any, reads: str = "1"
+) -> dict[str, Any]:
+    """TH-SHAPE-005's row (cancel a job in progress) against a mock whose cancel is ``cancel``
+    and whose jobs complete after ``reads`` reads by id (option sync-job-reads)."""
+    monkeypatch.setattr(models.CckmBackend, "cancel_sync_job", cancel)
+    run = run_mock(
+        "thales", tmp_path, options={"sync-job-reads": reads}, requirement=("TH-SHAPE-005",), max_examples=1
+    )
+    return run.row("TH-SHAPE-005")
+
+
+def test_a_job_that_ends_before_its_cancel_lands_leaves_the_row_not_covered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job completes on the target's clock: when it did so between its start and the cancel,
+    the documented refusal of a finished job says nothing about cancelling one in progress."""
+    cancel = models.CckmBackend.cancel_sync_job
+
+    def finishes_first(self: models.CckmBackend, job_id: str) -> dict[str, Any]:
+        with self.lock:
+            self._finish(self._job(job_id))
+        return cancel(self, job_id)
+
+    row = _cancel_row(tmp_path, monkeypatch, finishes_first)
+    assert row["status"] == "not_covered", row
+    assert "the synchronization job was completed by then" in row["message"], row["message"]
+
+
+def test_a_cancel_refused_while_the_job_runs_fails_the_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuses(self: models.CckmBackend, job_id: str) -> dict[str, Any]:
+        raise models.BadRequest(f"synchronization job {job_id} is not in progress")
+
+    row = _cancel_row(tmp_path, monkeypatch, refuses, reads="3")  # a read after it: still in progress
+    assert row["status"] == "failed", row
 
 
 def test_the_replica_region_is_never_the_runs_region(thales_mock) -> None:

@@ -31,6 +31,10 @@ def test_probe(kms_profile: Profile, probe: Probe, verdict: Verdict) -> None:
     except NotCovered as exc:
         pytest.skip(str(exc))
     req = probe.requirement
+    if outcome.status not in probe.status and key_id is not None:
+        moved = kms_profile.moved_on(probe.key, key_id)
+        if moved:
+            pytest.skip(f"{probe.name}: {moved}, so the request did not test the row")
     expect_transport(verdict, kms_profile, outcome)
     expect_answer(verdict, kms_profile, req, outcome, probe.status, probe.codes, probe.name)
     if probe.check is not None and outcome.status in probe.status:
