@@ -280,7 +280,7 @@ def _forked(work: Callable[[], int]) -> int:
 
 
 # The Unicode tables take a few seconds; a machine that needs longer gets no head start (each
-# child builds them itself, as when not forking).
+# process that draws then builds them itself, as without a warm-up).
 WARM_TIMEOUT_S = 120.0
 
 

@@ -3,7 +3,8 @@
 When ``conformance.fuzz`` is imported, ``GeneratedRun.one`` is wrapped to count the cases it
 sends; at exit ``cases <n>`` is appended to ``$KMS_BENCH_CASES_FILE`` (one line per process, so
 the children of ``--vendor all`` add up).  Forked children (``conformance.side_by_side``) end with
-``os._exit``, which runs no exit handler: they start from zero and write their line as they end.  Nothing else changes; the import itself stays lazy.
+``os._exit``, which runs no exit handler: they start from zero and write their line as they end.
+Nothing else changes; the import itself stays lazy.
 """
 
 from __future__ import annotations
