@@ -31,15 +31,21 @@ class CliResult:
 
 
 def run_cli(
-    *args: str, report_dir: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
+    *args: str,
+    report_dir: Path | None = None,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> CliResult:
+    """``python -m conformance *args`` with this environment, minus any ``KMS_CONFORMANCE_*``
+    setting, plus ``env``; from ``cwd`` (default: this one)."""
     argv = [sys.executable, "-m", "conformance", *args]
     if report_dir is not None:
         argv += ["--report-dir", str(report_dir)]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_CONFORMANCE_")}
     full_env.update(env or {})
     proc = subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, env=full_env, stdin=subprocess.DEVNULL
+        argv, capture_output=True, text=True, timeout=timeout, env=full_env, stdin=subprocess.DEVNULL, cwd=cwd
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr, report_dir or Path("."))
 
